@@ -1,0 +1,148 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LLMPolicySpec declares how the pods selected by a policy may call LLM
+// providers.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.fallbacks) || self.fallbacks.all(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider))",message="every spec.fallbacks[].provider must name a provider declared in spec.providers; fix the name or declare the provider",fieldPath=".fallbacks",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.budget) || !has(self.budget.downgradeTo) || self.providers.exists(p, p.name == self.budget.downgradeTo.provider)",messageExpression="'spec.budget.downgradeTo.provider ' + self.budget.downgradeTo.provider + ' is not declared in spec.providers; add it or name a declared provider'",fieldPath=".budget.downgradeTo.provider",reason=FieldValueInvalid
+type LLMPolicySpec struct {
+	// PodSelector selects the pods of this namespace the policy applies to.
+	// An empty or absent selector selects every pod in the namespace. When
+	// several policies select a pod, the oldest one applies.
+	//
+	// +optional
+	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+
+	// Providers are the LLM endpoints the selected pods call. Each provider
+	// is served by the sidecar under the route prefix /<name>, so an app sets
+	// for example OPENAI_BASE_URL=http://127.0.0.1:15000/openai/v1.
+	//
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(p, self.exists_one(q, q.name == p.name))",message="provider names must be unique; rename one of the duplicates"
+	Providers []Provider `json:"providers"`
+
+	// Timeouts bound how long one request may take. Always in effect; absent
+	// fields take their defaults.
+	//
+	// +kubebuilder:default={connect: "5s", firstToken: "60s", total: "10m"}
+	// +optional
+	Timeouts *Timeouts `json:"timeouts,omitempty"`
+
+	// Retry re-sends failed requests with exponential backoff. Absent means no
+	// retries; `retry: {}` turns retries on with the defaults.
+	//
+	// +optional
+	Retry *Retry `json:"retry,omitempty"`
+
+	// CircuitBreaker stops sending to a provider and model that keeps
+	// failing. Absent means no circuit breaking.
+	//
+	// +optional
+	CircuitBreaker *CircuitBreaker `json:"circuitBreaker,omitempty"`
+
+	// RateLimit caps the requests, tokens and concurrency of each selected
+	// pod. Absent means no limits.
+	//
+	// +optional
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+
+	// Budget caps spend in USD per period. Absent means no budget.
+	//
+	// +optional
+	Budget *Budget `json:"budget,omitempty"`
+
+	// Fallbacks are tried in order when a request fails after its retries or
+	// its circuit breaker is open. The last rung may be a static response.
+	//
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:XValidation:rule="self.all(f, !has(f.staticResponse)) || (has(self[size(self) - 1].staticResponse) && self.filter(f, has(f.staticResponse)).size() == 1)",message="staticResponse may only be used once, as the last fallback rung; move it to the end of spec.fallbacks"
+	// +optional
+	Fallbacks []FallbackRung `json:"fallbacks,omitempty"`
+
+	// Cache answers repeated identical requests from memory. Absent means no
+	// caching.
+	//
+	// +optional
+	Cache *Cache `json:"cache,omitempty"`
+
+	// Pricing overrides the built-in price table for the named models, and
+	// prices models the table does not know.
+	//
+	// +listType=map
+	// +listMapKey=model
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Pricing []ModelPrice `json:"pricing,omitempty"`
+}
+
+// LLMPolicyStatus is the observed state of an LLMPolicy.
+type LLMPolicyStatus struct {
+	// Conditions describe the state of the policy. `Ready` is true when the
+	// policy is valid and rendered into its namespace's sidecar config.
+	//
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ObservedGeneration is the metadata.generation the status describes.
+	//
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// MatchedPods is the number of pods the policy currently applies to.
+	//
+	// +optional
+	MatchedPods int32 `json:"matchedPods,omitempty"`
+
+	// Budget is the spend of the current budget period, summed over every pod
+	// the policy applies to.
+	//
+	// +optional
+	Budget *BudgetStatus `json:"budget,omitempty"`
+}
+
+// LLMPolicy declares reliability and cost policy for the LLM traffic of the
+// pods it selects: timeouts, retries, circuit breaking, rate limits, budgets,
+// fallbacks and caching. An injected sidecar enforces it.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=llmp,categories=tollgate
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Budget",type=string,JSONPath=`.status.budget.state`
+// +kubebuilder:printcolumn:name="Spent",type=string,JSONPath=`.status.budget.spent`
+// +kubebuilder:printcolumn:name="Pods",type=integer,JSONPath=`.status.matchedPods`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type LLMPolicy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired policy.
+	Spec LLMPolicySpec `json:"spec"`
+
+	// Status is the observed state of the policy, written by the operator.
+	//
+	// +optional
+	Status LLMPolicyStatus `json:"status,omitempty"`
+}
+
+// LLMPolicyList is a list of LLMPolicy.
+//
+// +kubebuilder:object:root=true
+type LLMPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []LLMPolicy `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&LLMPolicy{}, &LLMPolicyList{})
+}

@@ -1,0 +1,31 @@
+package v1alpha1
+
+// ModelPrice is the price of one model, in USD per million tokens, as decimal
+// strings such as "2.50".
+type ModelPrice struct {
+	// Model is the model name as the app requests it, e.g. gpt-4o-mini.
+	//
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Model string `json:"model"`
+
+	// InputPerMillion is the USD price of one million input tokens.
+	//
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,6}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
+	InputPerMillion string `json:"inputPerMillion"`
+
+	// OutputPerMillion is the USD price of one million output tokens.
+	//
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,6}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
+	OutputPerMillion string `json:"outputPerMillion"`
+
+	// CachedInputPerMillion is the USD price of one million input tokens
+	// served from the provider's prompt cache. Defaults to InputPerMillion.
+	//
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,6}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
+	// +optional
+	CachedInputPerMillion string `json:"cachedInputPerMillion,omitempty"`
+}

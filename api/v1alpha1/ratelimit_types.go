@@ -1,0 +1,39 @@
+package v1alpha1
+
+// RateLimit caps the traffic of each selected pod, across all the policy's
+// providers. A request that cannot go at once waits up to MaxWait, then is
+// refused with HTTP 429, tollgate_rate_limited and a Retry-After header.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.requestsPerMinute) || has(self.tokensPerMinute) || has(self.maxConcurrent)",message="set at least one of rateLimit.requestsPerMinute, rateLimit.tokensPerMinute and rateLimit.maxConcurrent, or remove rateLimit"
+type RateLimit struct {
+	// RequestsPerMinute caps requests started per minute.
+	//
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	// +optional
+	RequestsPerMinute *int32 `json:"requestsPerMinute,omitempty"`
+
+	// TokensPerMinute caps tokens per minute. A request is admitted on an
+	// estimate (its prompt plus its max output tokens) and charged its actual
+	// usage once it completes.
+	//
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000000
+	// +optional
+	TokensPerMinute *int64 `json:"tokensPerMinute,omitempty"`
+
+	// MaxConcurrent caps requests in flight at once; a stream counts until it
+	// ends.
+	//
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	// +optional
+	MaxConcurrent *int32 `json:"maxConcurrent,omitempty"`
+
+	// MaxWait is how long a request may wait for capacity before it is
+	// refused. Default 10s.
+	//
+	// +kubebuilder:default="10s"
+	// +optional
+	MaxWait Duration `json:"maxWait,omitempty"`
+}

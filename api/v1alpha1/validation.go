@@ -1,0 +1,442 @@
+package v1alpha1
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Validate checks a defaulted policy against the rules the API server
+// enforces from the CRD's schema and CEL rules, with the same field paths and
+// messages. The API server is the authority for policies applied with
+// kubectl; Validate serves policies read from a file by the standalone
+// sidecar, and a test runs every rejection case through both.
+//
+// Call Default first: like the API server, Validate judges defaulted values.
+func (p *LLMPolicy) Validate() field.ErrorList {
+	return p.Spec.Validate(field.NewPath("spec"))
+}
+
+var (
+	dnsLabel       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	secretName     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	secretKey      = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+	durationSyntax = regexp.MustCompile(`^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
+	usdAmount      = regexp.MustCompile(`^[0-9]{1,9}([.][0-9]{1,6})?$`)
+	usdPrice       = regexp.MustCompile(`^[0-9]{1,6}([.][0-9]{1,6})?$`)
+	allZero        = regexp.MustCompile(`^[0.]+$`)
+)
+
+// Messages shared with the CRD's CEL rules; keep them identical.
+const (
+	msgDuration         = "must be a positive duration such as 500ms, 5s or 2m"
+	msgDNSLabel         = "must be a DNS label: lower case letters, digits and '-', starting and ending with a letter or digit, e.g. openai"
+	msgUniqueProviders  = "provider names must be unique; rename one of the duplicates"
+	msgBaseURLRequired  = "baseURL is required for providers of type AzureOpenAI and OpenAICompatible; set it to the server's URL, e.g. https://my-resource.openai.azure.com"
+	msgBaseURLAbsolute  = "baseURL must be an absolute http or https URL such as https://api.openai.com"
+	msgBaseURLQuery     = "baseURL must not contain a query or fragment; the app's request supplies those"
+	msgFirstToken       = "timeouts.firstToken must not exceed timeouts.total; raise total or lower firstToken"
+	msgConnect          = "timeouts.connect must not exceed timeouts.total; raise total or lower connect"
+	msgBackoff          = "retry.backoff.initial must not exceed retry.backoff.max; raise max or lower initial"
+	msgBreakerMode      = "set exactly one of circuitBreaker.failureRateThreshold and circuitBreaker.consecutiveFailures"
+	msgRateLimitEmpty   = "set at least one of rateLimit.requestsPerMinute, rateLimit.tokensPerMinute and rateLimit.maxConcurrent, or remove rateLimit"
+	msgUSDAmount        = `must be a USD amount as a decimal string with at most 6 decimals, such as "250" or "19.99"`
+	msgPositive         = "must be greater than zero"
+	msgUSDPrice         = `must be a USD price per million tokens as a decimal string with at most 6 decimals, such as "2.50"`
+	msgDowngradeTo      = "budget.downgradeTo is required when budget.onExhausted is Downgrade, and must be omitted otherwise"
+	msgRungKind         = "each fallback rung sets exactly one of provider (with an optional model) or staticResponse"
+	msgRungModel        = "a fallback rung with a model must also name its provider"
+	msgFallbackProvider = "every spec.fallbacks[].provider must name a provider declared in spec.providers; fix the name or declare the provider"
+	msgStaticLast       = "staticResponse may only be used once, as the last fallback rung; move it to the end of spec.fallbacks"
+	msgMatchExpression  = "each podSelector.matchExpressions entry needs operator In or NotIn with values, or Exists or DoesNotExist without values"
+)
+
+// Validate checks the spec; path is where it sits in its object.
+func (s *LLMPolicySpec) Validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, validatePodSelector(s, path)...)
+	errs = append(errs, validateProviders(s.Providers, path.Child("providers"))...)
+	declared := sets.New[string]()
+	for _, p := range s.Providers {
+		declared.Insert(p.Name)
+	}
+	if s.Timeouts != nil {
+		errs = append(errs, s.Timeouts.validate(path.Child("timeouts"))...)
+	}
+	if s.Retry != nil {
+		errs = append(errs, s.Retry.validate(path.Child("retry"))...)
+	}
+	if s.CircuitBreaker != nil {
+		errs = append(errs, s.CircuitBreaker.validate(path.Child("circuitBreaker"))...)
+	}
+	if s.RateLimit != nil {
+		errs = append(errs, s.RateLimit.validate(path.Child("rateLimit"))...)
+	}
+	if s.Budget != nil {
+		errs = append(errs, s.Budget.validate(path.Child("budget"), declared)...)
+	}
+	errs = append(errs, validateFallbacks(s.Fallbacks, path.Child("fallbacks"), s.Providers)...)
+	if s.Cache != nil {
+		errs = append(errs, s.Cache.validate(path.Child("cache"))...)
+	}
+	errs = append(errs, validatePricing(s.Pricing, path.Child("pricing"))...)
+	return errs
+}
+
+func validatePodSelector(s *LLMPolicySpec, path *field.Path) field.ErrorList {
+	if s.PodSelector == nil {
+		return nil
+	}
+	for _, e := range s.PodSelector.MatchExpressions {
+		switch e.Operator {
+		case "In", "NotIn":
+			if len(e.Values) > 0 {
+				continue
+			}
+		case "Exists", "DoesNotExist":
+			if len(e.Values) == 0 {
+				continue
+			}
+		}
+		return field.ErrorList{field.Invalid(path.Child("podSelector", "matchExpressions"), s.PodSelector.MatchExpressions, msgMatchExpression)}
+	}
+	return nil
+}
+
+func validateProviders(providers []Provider, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch {
+	case len(providers) == 0:
+		errs = append(errs, field.Required(path, "declare at least one provider"))
+	case len(providers) > 16:
+		errs = append(errs, field.TooMany(path, len(providers), 16))
+	}
+	seen := sets.New[string]()
+	for i, p := range providers {
+		pp := path.Index(i)
+		if seen.Has(p.Name) {
+			errs = append(errs, field.Duplicate(pp, p.Name), field.Invalid(path, p.Name, msgUniqueProviders))
+		}
+		seen.Insert(p.Name)
+		errs = append(errs, p.validate(pp)...)
+	}
+	return errs
+}
+
+func (p *Provider) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, validateString(path.Child("name"), p.Name, 63)...)
+	if p.Name != "" && !dnsLabel.MatchString(p.Name) {
+		errs = append(errs, field.Invalid(path.Child("name"), p.Name, msgDNSLabel))
+	}
+	types := []ProviderType{ProviderOpenAI, ProviderAnthropic, ProviderAzureOpenAI, ProviderGemini, ProviderOpenAICompatible}
+	if !slices.Contains(types, p.Type) {
+		errs = append(errs, field.NotSupported(path.Child("type"), p.Type, types))
+	}
+	if p.BaseURL == "" {
+		if p.Type == ProviderAzureOpenAI || p.Type == ProviderOpenAICompatible {
+			errs = append(errs, field.Required(path.Child("baseURL"), msgBaseURLRequired))
+		}
+	} else {
+		errs = append(errs, validateBaseURL(path.Child("baseURL"), p.BaseURL)...)
+	}
+	if ref := p.CredentialsSecretRef; ref != nil {
+		rp := path.Child("credentialsSecretRef")
+		errs = append(errs, validatePattern(rp.Child("name"), ref.Name, 253, secretName)...)
+		errs = append(errs, validatePattern(rp.Child("key"), ref.Key, 253, secretKey)...)
+	}
+	if len(p.Models) > 64 {
+		errs = append(errs, field.TooMany(path.Child("models"), len(p.Models), 64))
+	}
+	seen := sets.New[string]()
+	for i, m := range p.Models {
+		mp := path.Child("models").Index(i)
+		errs = append(errs, validateString(mp, m, 256)...)
+		if seen.Has(m) {
+			errs = append(errs, field.Duplicate(mp, m))
+		}
+		seen.Insert(m)
+	}
+	return errs
+}
+
+func validateBaseURL(path *field.Path, raw string) field.ErrorList {
+	if len(raw) > 2048 {
+		return field.ErrorList{field.TooLong(path, raw, 2048)}
+	}
+	var errs field.ErrorList
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		errs = append(errs, field.Invalid(path, raw, msgBaseURLAbsolute))
+	}
+	if strings.ContainsAny(raw, "?#") {
+		errs = append(errs, field.Invalid(path, raw, msgBaseURLQuery))
+	}
+	return errs
+}
+
+func (t *Timeouts) validate(path *field.Path) field.ErrorList {
+	errs := validateDurations(path, map[string]Duration{"connect": t.Connect, "firstToken": t.FirstToken, "total": t.Total})
+	if len(errs) > 0 {
+		return errs
+	}
+	connect, _ := t.Connect.Parse()
+	firstToken, _ := t.FirstToken.Parse()
+	total, _ := t.Total.Parse()
+	if firstToken > total {
+		errs = append(errs, field.Invalid(path.Child("firstToken"), t.FirstToken, msgFirstToken))
+	}
+	if connect > total {
+		errs = append(errs, field.Invalid(path.Child("connect"), t.Connect, msgConnect))
+	}
+	return errs
+}
+
+func (r *Retry) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, validateRange(path.Child("maxAttempts"), int64(r.MaxAttempts), 1, 10)...)
+	if b := r.Backoff; b != nil {
+		bp := path.Child("backoff")
+		berrs := validateDurations(bp, map[string]Duration{"initial": b.Initial, "max": b.Max})
+		if len(berrs) == 0 {
+			initial, _ := b.Initial.Parse()
+			maxDelay, _ := b.Max.Parse()
+			if initial > maxDelay {
+				berrs = append(berrs, field.Invalid(bp.Child("initial"), b.Initial, msgBackoff))
+			}
+		}
+		errs = append(errs, berrs...)
+		jitters := []JitterMode{JitterNone, JitterFull, JitterEqual}
+		if !slices.Contains(jitters, b.Jitter) {
+			errs = append(errs, field.NotSupported(bp.Child("jitter"), b.Jitter, jitters))
+		}
+	}
+	conditions := DefaultRetryOn()
+	seen := sets.New[RetryCondition]()
+	for i, c := range r.RetryOn {
+		cp := path.Child("retryOn").Index(i)
+		if !slices.Contains(conditions, c) {
+			errs = append(errs, field.NotSupported(cp, c, conditions))
+		}
+		if seen.Has(c) {
+			errs = append(errs, field.Duplicate(cp, c))
+		}
+		seen.Insert(c)
+	}
+	errs = append(errs, validateDurations(path, map[string]Duration{"maxRetryAfter": r.MaxRetryAfter})...)
+	errs = append(errs, validateRange(path.Child("budgetPercent"), int64(r.BudgetPercent), 1, 100)...)
+	return errs
+}
+
+func (cb *CircuitBreaker) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if (cb.FailureRateThreshold != nil) == (cb.ConsecutiveFailures != nil) {
+		errs = append(errs, field.Invalid(path, "", msgBreakerMode))
+	}
+	if cb.FailureRateThreshold != nil {
+		errs = append(errs, validateRange(path.Child("failureRateThreshold"), int64(*cb.FailureRateThreshold), 1, 100)...)
+	}
+	if cb.ConsecutiveFailures != nil {
+		errs = append(errs, validateRange(path.Child("consecutiveFailures"), int64(*cb.ConsecutiveFailures), 1, 1000)...)
+	}
+	errs = append(errs, validateRange(path.Child("minimumRequests"), int64(cb.MinimumRequests), 1, 10000)...)
+	errs = append(errs, validateRange(path.Child("halfOpenRequests"), int64(cb.HalfOpenRequests), 1, 100)...)
+	errs = append(errs, validateDurations(path, map[string]Duration{"window": cb.Window, "openDuration": cb.OpenDuration})...)
+	return errs
+}
+
+func (rl *RateLimit) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if rl.RequestsPerMinute == nil && rl.TokensPerMinute == nil && rl.MaxConcurrent == nil {
+		errs = append(errs, field.Invalid(path, "", msgRateLimitEmpty))
+	}
+	if rl.RequestsPerMinute != nil {
+		errs = append(errs, validateRange(path.Child("requestsPerMinute"), int64(*rl.RequestsPerMinute), 1, 1000000)...)
+	}
+	if rl.TokensPerMinute != nil {
+		errs = append(errs, validateRange(path.Child("tokensPerMinute"), *rl.TokensPerMinute, 1, 1000000000)...)
+	}
+	if rl.MaxConcurrent != nil {
+		errs = append(errs, validateRange(path.Child("maxConcurrent"), int64(*rl.MaxConcurrent), 1, 100000)...)
+	}
+	errs = append(errs, validateDurations(path, map[string]Duration{"maxWait": rl.MaxWait})...)
+	return errs
+}
+
+func (b *Budget) validate(path *field.Path, declared sets.Set[string]) field.ErrorList {
+	var errs field.ErrorList
+	periods := []BudgetPeriod{BudgetDaily, BudgetWeekly, BudgetMonthly}
+	if !slices.Contains(periods, b.Period) {
+		errs = append(errs, field.NotSupported(path.Child("period"), b.Period, periods))
+	}
+	lp := path.Child("limit")
+	switch {
+	case b.Limit == "":
+		errs = append(errs, field.Required(lp, `set the most the selected pods may spend per period, in USD, e.g. "250"`))
+	case len(b.Limit) > 16:
+		errs = append(errs, field.TooLong(lp, b.Limit, 16))
+	case !usdAmount.MatchString(b.Limit):
+		errs = append(errs, field.Invalid(lp, b.Limit, msgUSDAmount))
+	case allZero.MatchString(b.Limit):
+		errs = append(errs, field.Invalid(lp, b.Limit, msgPositive))
+	}
+	errs = append(errs, validateRange(path.Child("softLimitPercent"), int64(b.SoftLimitPercent), 1, 100)...)
+	actions := []ExhaustedAction{ExhaustedBlock, ExhaustedDowngrade}
+	if !slices.Contains(actions, b.OnExhausted) {
+		errs = append(errs, field.NotSupported(path.Child("onExhausted"), b.OnExhausted, actions))
+	}
+	if (b.DowngradeTo != nil) != (b.OnExhausted == ExhaustedDowngrade) {
+		errs = append(errs, field.Invalid(path.Child("downgradeTo"), "", msgDowngradeTo))
+	}
+	if d := b.DowngradeTo; d != nil {
+		dp := path.Child("downgradeTo")
+		errs = append(errs, validateString(dp.Child("provider"), d.Provider, 63)...)
+		errs = append(errs, validateString(dp.Child("model"), d.Model, 256)...)
+		if d.Provider != "" && !declared.Has(d.Provider) {
+			errs = append(errs, field.Invalid(dp.Child("provider"), d.Provider,
+				fmt.Sprintf("spec.budget.downgradeTo.provider %s is not declared in spec.providers; add it or name a declared provider", d.Provider)))
+		}
+	}
+	return errs
+}
+
+func validateFallbacks(rungs []FallbackRung, path *field.Path, providers []Provider) field.ErrorList {
+	declared := sets.New[string]()
+	for _, p := range providers {
+		declared.Insert(p.Name)
+	}
+	var errs field.ErrorList
+	if len(rungs) > 8 {
+		errs = append(errs, field.TooMany(path, len(rungs), 8))
+	}
+	undeclared := false
+	statics := 0
+	for i, r := range rungs {
+		rp := path.Index(i)
+		if (r.Provider != "") == (r.StaticResponse != nil) {
+			errs = append(errs, field.Invalid(rp, "", msgRungKind))
+		}
+		if r.Model != "" && r.Provider == "" {
+			errs = append(errs, field.Invalid(rp.Child("model"), r.Model, msgRungModel))
+		}
+		if r.Provider != "" {
+			errs = append(errs, validateString(rp.Child("provider"), r.Provider, 63)...)
+			undeclared = undeclared || !declared.Has(r.Provider)
+		}
+		if r.Model != "" {
+			errs = append(errs, validateString(rp.Child("model"), r.Model, 256)...)
+		}
+		if r.StaticResponse != nil {
+			statics++
+			errs = append(errs, validateString(rp.Child("staticResponse", "content"), r.StaticResponse.Content, 8192)...)
+		}
+	}
+	if statics > 0 && (statics > 1 || rungs[len(rungs)-1].StaticResponse == nil) {
+		errs = append(errs, field.Invalid(path, "", msgStaticLast))
+	}
+	if undeclared {
+		errs = append(errs, field.Invalid(path, "", msgFallbackProvider))
+	}
+	return errs
+}
+
+func (c *Cache) validate(path *field.Path) field.ErrorList {
+	errs := validateDurations(path, map[string]Duration{"ttl": c.TTL})
+	return append(errs, validateRange(path.Child("maxEntries"), int64(c.MaxEntries), 1, 1000000)...)
+}
+
+func validatePricing(prices []ModelPrice, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if len(prices) > 64 {
+		errs = append(errs, field.TooMany(path, len(prices), 64))
+	}
+	seen := sets.New[string]()
+	for i, p := range prices {
+		pp := path.Index(i)
+		errs = append(errs, validateString(pp.Child("model"), p.Model, 256)...)
+		if seen.Has(p.Model) {
+			errs = append(errs, field.Duplicate(pp, p.Model))
+		}
+		seen.Insert(p.Model)
+		for _, price := range []struct {
+			name, value string
+			optional    bool
+		}{
+			{"inputPerMillion", p.InputPerMillion, false},
+			{"outputPerMillion", p.OutputPerMillion, false},
+			{"cachedInputPerMillion", p.CachedInputPerMillion, true},
+		} {
+			name, v := price.name, price.value
+			if v == "" && price.optional {
+				continue
+			}
+			if v == "" {
+				errs = append(errs, field.Required(pp.Child(name), `set the USD price per million tokens, e.g. "2.50"`))
+			} else if !usdPrice.MatchString(v) {
+				errs = append(errs, field.Invalid(pp.Child(name), v, msgUSDPrice))
+			}
+		}
+	}
+	return errs
+}
+
+// validateDurations checks named Duration fields of the object at path.
+// Empty values are absent optional fields and pass.
+func validateDurations(path *field.Path, durations map[string]Duration) field.ErrorList {
+	var errs field.ErrorList
+	for _, name := range sortedKeys(durations) {
+		d := durations[name]
+		if d == "" {
+			continue
+		}
+		if _, err := d.Parse(); err != nil || !durationSyntax.MatchString(string(d)) {
+			errs = append(errs, field.Invalid(path.Child(name), d, msgDuration))
+		}
+	}
+	return errs
+}
+
+func validateRange(path *field.Path, v, lo, hi int64) field.ErrorList {
+	// The wording is the API server's for OpenAPI minimum and maximum.
+	switch {
+	case v < lo:
+		return field.ErrorList{field.Invalid(path, v, fmt.Sprintf("should be greater than or equal to %d", lo))}
+	case v > hi:
+		return field.ErrorList{field.Invalid(path, v, fmt.Sprintf("should be less than or equal to %d", hi))}
+	}
+	return nil
+}
+
+func validateString(path *field.Path, v string, maxLen int) field.ErrorList {
+	switch {
+	case v == "":
+		return field.ErrorList{field.Required(path, "")}
+	case len(v) > maxLen:
+		return field.ErrorList{field.TooLong(path, v, maxLen)}
+	}
+	return nil
+}
+
+func validatePattern(path *field.Path, v string, maxLen int, re *regexp.Regexp) field.ErrorList {
+	if errs := validateString(path, v, maxLen); len(errs) > 0 {
+		return errs
+	}
+	if !re.MatchString(v) {
+		return field.ErrorList{field.Invalid(path, v, "should match '"+re.String()+"'")}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,209 @@
+package crd
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+)
+
+// TestValidation_RejectsInvalidPolicies creates a valid policy changed by
+// each case's mutate, and expects both the API server (OpenAPI and CEL rules
+// of the CRD) and the Go validator of the standalone sidecar to reject it with
+// every wanted fragment: the field path and what to do.
+func TestValidation_RejectsInvalidPolicies(t *testing.T) {
+	tests := map[string]struct {
+		mutate     func(p *v1alpha1.LLMPolicy)
+		wantErrors []string
+	}{
+		"a policy without providers": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Providers = nil },
+			wantErrors: []string{"spec.providers: Required value"},
+		},
+		"two providers with one name": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Providers = append(p.Spec.Providers, v1alpha1.Provider{Name: "openai", Type: v1alpha1.ProviderOpenAI})
+			},
+			wantErrors: []string{"spec.providers[2]: Duplicate value", "provider names must be unique; rename one of the duplicates"},
+		},
+		"a provider name that is not a DNS label": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Providers[0].Name = "Open_AI" },
+			wantErrors: []string{"spec.providers[0].name", "must be a DNS label"},
+		},
+		"an unknown provider type": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Providers[0].Type = "Mistral" },
+			wantErrors: []string{`spec.providers[0].type: Unsupported value: "Mistral"`, `"OpenAICompatible"`},
+		},
+		"an Azure OpenAI provider without baseURL": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Providers = append(p.Spec.Providers, v1alpha1.Provider{Name: "azure", Type: v1alpha1.ProviderAzureOpenAI})
+			},
+			wantErrors: []string{"spec.providers[2].baseURL: Required value", "baseURL is required for providers of type AzureOpenAI and OpenAICompatible"},
+		},
+		"a baseURL that is not http": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Providers[0].BaseURL = "ftp://api.openai.com" },
+			wantErrors: []string{"spec.providers[0].baseURL", "must be an absolute http or https URL"},
+		},
+		"a baseURL with a query": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Providers[0].BaseURL = "https://api.openai.com?key=x" },
+			wantErrors: []string{"spec.providers[0].baseURL", "must not contain a query or fragment"},
+		},
+		"a duration that does not parse": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Timeouts.Connect = "fast" },
+			wantErrors: []string{"spec.timeouts.connect", "must be a positive duration such as 500ms, 5s or 2m"},
+		},
+		"a zero duration": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Retry.MaxRetryAfter = "0s" },
+			wantErrors: []string{"spec.retry.maxRetryAfter", "must be a positive duration"},
+		},
+		"a first-token timeout longer than the total": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Timeouts.FirstToken = "10m" },
+			wantErrors: []string{"spec.timeouts.firstToken", "timeouts.firstToken must not exceed timeouts.total; raise total or lower firstToken"},
+		},
+		"an initial backoff above the max": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Retry.Backoff = &v1alpha1.Backoff{Initial: "20s", Max: "1s", Jitter: v1alpha1.JitterNone}
+			},
+			wantErrors: []string{"spec.retry.backoff.initial", "retry.backoff.initial must not exceed retry.backoff.max"},
+		},
+		"too many attempts": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Retry.MaxAttempts = 11 },
+			wantErrors: []string{"spec.retry.maxAttempts", "should be less than or equal to 10"},
+		},
+		"an unknown retry condition": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Retry.RetryOn = []v1alpha1.RetryCondition{v1alpha1.RetryOnServerError, "Always"}
+			},
+			wantErrors: []string{`spec.retry.retryOn[1]: Unsupported value: "Always"`},
+		},
+		"a breaker with both a rate and a count threshold": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.CircuitBreaker.ConsecutiveFailures = ptr.To[int32](5) },
+			wantErrors: []string{"spec.circuitBreaker: Invalid value", "set exactly one of circuitBreaker.failureRateThreshold and circuitBreaker.consecutiveFailures"},
+		},
+		"a breaker with no threshold": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.CircuitBreaker.FailureRateThreshold = nil },
+			wantErrors: []string{"spec.circuitBreaker: Invalid value", "set exactly one of"},
+		},
+		"a failure rate above 100 percent": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.CircuitBreaker.FailureRateThreshold = ptr.To[int32](150) },
+			wantErrors: []string{"spec.circuitBreaker.failureRateThreshold", "should be less than or equal to 100"},
+		},
+		"a rate limit that limits nothing": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.RateLimit = &v1alpha1.RateLimit{MaxWait: "1s"} },
+			wantErrors: []string{"spec.rateLimit: Invalid value", "set at least one of rateLimit.requestsPerMinute, rateLimit.tokensPerMinute and rateLimit.maxConcurrent"},
+		},
+		"a budget limit that is not an amount": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Budget.Limit = "$500" },
+			wantErrors: []string{"spec.budget.limit", `must be a USD amount as a decimal string with at most 6 decimals, such as "250"`},
+		},
+		"a zero budget": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Budget.Limit = "0.00" },
+			wantErrors: []string{"spec.budget.limit", "must be greater than zero"},
+		},
+		"a downgrade without a target": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Budget.DowngradeTo = nil },
+			wantErrors: []string{"spec.budget.downgradeTo", "budget.downgradeTo is required when budget.onExhausted is Downgrade"},
+		},
+		"a downgrade target when blocking": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Budget.OnExhausted = v1alpha1.ExhaustedBlock },
+			wantErrors: []string{"spec.budget.downgradeTo", "must be omitted otherwise"},
+		},
+		"a downgrade to an undeclared provider": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Budget.DowngradeTo.Provider = "mistral" },
+			wantErrors: []string{"spec.budget.downgradeTo.provider", "spec.budget.downgradeTo.provider mistral is not declared in spec.providers"},
+		},
+		"a fallback to an undeclared provider": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Fallbacks[0].Provider = "mistral" },
+			wantErrors: []string{"spec.fallbacks", "every spec.fallbacks[].provider must name a provider declared in spec.providers"},
+		},
+		"a static response before the last rung": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Fallbacks[0], p.Spec.Fallbacks[1] = p.Spec.Fallbacks[1], p.Spec.Fallbacks[0]
+			},
+			wantErrors: []string{"spec.fallbacks", "staticResponse may only be used once, as the last fallback rung"},
+		},
+		"a rung with both a provider and a static response": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Fallbacks[1].Provider = "anthropic"
+			},
+			wantErrors: []string{"spec.fallbacks[1]", "each fallback rung sets exactly one of provider (with an optional model) or staticResponse"},
+		},
+		"a rung with a model but no provider": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Fallbacks[0].Provider = ""
+			},
+			wantErrors: []string{"spec.fallbacks[0].model", "a fallback rung with a model must also name its provider"},
+		},
+		"a price with a currency sign": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Pricing = []v1alpha1.ModelPrice{{Model: "my-model", InputPerMillion: "$1", OutputPerMillion: "2"}}
+			},
+			wantErrors: []string{"spec.pricing[0].inputPerMillion", "must be a USD price per million tokens"},
+		},
+		"a cache with no room": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.MaxEntries = -1 },
+			wantErrors: []string{"spec.cache.maxEntries", "should be greater than or equal to 1"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := validPolicy()
+			tc.mutate(p)
+
+			err := env.Client.Create(context.Background(), p)
+			if err == nil {
+				_ = env.Client.Delete(context.Background(), p)
+			}
+			require.Error(t, err, "the API server accepted an invalid policy")
+			for _, want := range tc.wantErrors {
+				assert.Contains(t, err.Error(), want, "API server")
+			}
+
+			p.Default()
+			goErr := p.Validate().ToAggregate()
+			require.Error(t, goErr, "the Go validator accepted a policy the API server rejects")
+			for _, want := range tc.wantErrors {
+				assert.Contains(t, goErr.Error(), want, "Go validator")
+			}
+		})
+	}
+}
+
+// validPolicy uses every block, so that each case can break one thing.
+func validPolicy() *v1alpha1.LLMPolicy {
+	return &v1alpha1.LLMPolicy{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "invalid-", Namespace: namespace},
+		Spec: v1alpha1.LLMPolicySpec{
+			Providers: []v1alpha1.Provider{
+				{Name: "openai", Type: v1alpha1.ProviderOpenAI},
+				{Name: "anthropic", Type: v1alpha1.ProviderAnthropic, BaseURL: "https://api.anthropic.com"},
+			},
+			Timeouts:       &v1alpha1.Timeouts{Connect: "5s", FirstToken: "30s", Total: "2m"},
+			Retry:          &v1alpha1.Retry{MaxAttempts: 3, MaxRetryAfter: "20s"},
+			CircuitBreaker: &v1alpha1.CircuitBreaker{FailureRateThreshold: ptr.To[int32](50)},
+			RateLimit:      &v1alpha1.RateLimit{RequestsPerMinute: ptr.To[int32](60)},
+			Budget: &v1alpha1.Budget{
+				Limit:       "100",
+				OnExhausted: v1alpha1.ExhaustedDowngrade,
+				DowngradeTo: &v1alpha1.ModelRef{Provider: "openai", Model: "gpt-4o-mini"},
+			},
+			Fallbacks: []v1alpha1.FallbackRung{
+				{Provider: "anthropic", Model: "claude-haiku-4-5"},
+				{StaticResponse: &v1alpha1.StaticResponse{Content: "busy"}},
+			},
+			Cache: &v1alpha1.Cache{TTL: "1m"},
+		},
+	}
+}
+
+func TestValidation_AcceptsTheValidBase(t *testing.T) {
+	p := validPolicy()
+	create(t, p)
+	p.Default()
+	assert.Empty(t, p.Validate())
+}
