@@ -1,0 +1,28 @@
+// Package policy compiles a proxyconfig.Policy into enforcement built from
+// failsafe-go policies. It knows nothing of Kubernetes or of HTTP servers:
+// the caller supplies the attempt function and the classification of its
+// results.
+//
+// One request is executed as
+//
+//	Fallback(static) ∘ Fallback(rung n) ∘ … ∘ Fallback(rung 1) ∘ target(primary)
+//
+// where each target (a provider and model) runs
+//
+//	Retry ∘ CircuitBreaker(provider, model) ∘ Timeout(first token) ∘ attempt
+//
+// so that a timeout counts against the breaker, an open breaker is not
+// retried but falls through to the next rung, and each rung gets its own
+// retries against its own breaker. Retries share one retry budget per
+// policy. The total timeout is the deadline of the request's context, which
+// also bounds the streaming of the answer after Execute returns.
+//
+// Admission (requests and tokens per minute, concurrency) happens before
+// Execute, through Limits, because a stream holds its concurrency slot and
+// is charged its token usage after Execute has returned.
+//
+// Executors, breakers and limiters are built once per Set and reused by every
+// request. A Set compiled from an updated policy takes over the breakers and
+// limiters of the previous Set when their settings did not change, so a
+// reload does not reset them.
+package policy

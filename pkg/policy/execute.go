@@ -1,0 +1,245 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/budget"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/fallback"
+	"github.com/failsafe-go/failsafe-go/timeout"
+)
+
+// Errors Execute reports when no provider answered.
+var (
+	// ErrCircuitOpen: the target's breaker is open.
+	ErrCircuitOpen = circuitbreaker.ErrOpen
+	// ErrTimeout: the attempt exceeded the first-token timeout.
+	ErrTimeout = timeout.ErrExceeded
+	// ErrRetryBudget: a retry was due but the retry budget was spent.
+	ErrRetryBudget = budget.ErrExceeded
+)
+
+// Call is one request's way through the policy.
+type Call struct {
+	// Primary is the target the request asked for.
+	Primary Target
+	// Rungs are the policy's fallback rungs, in order: the target of each,
+	// or nil for a rung that cannot take this request (another API shape).
+	Rungs []*Target
+	// Attempt sends the request to t once. ctx ends when the attempt times
+	// out or the request ends. For a successful answer it returns once the
+	// first byte of the body has arrived (so that the first-token timeout
+	// covers it), with the body still readable.
+	Attempt func(ctx context.Context, t Target) (*http.Response, error)
+	// Classify judges an answer of t. For failures it may read (at most a
+	// bounded part of) the body, and must leave resp.Body readable again.
+	Classify func(t Target, resp *http.Response) Failure
+	// Static, when the policy ends in a static response, renders it for
+	// this request; nil when the request's shape has none.
+	Static func() (*http.Response, error)
+}
+
+// Result is how a request fared.
+type Result struct {
+	// Response is the answer for the app: a success, a static response, or
+	// the provider's own error. Nil when no provider answered; Err says why.
+	Response *http.Response
+	// Err is why there is no Response: ErrCircuitOpen, ErrTimeout,
+	// ErrRetryBudget, a connection error, or the request's context error.
+	Err error
+	// Failure classifies the final outcome.
+	Failure Failure
+	// Target is the target that gave the final outcome.
+	Target Target
+	// Rung is 0 for the primary target, i for the i-th fallback rung.
+	Rung int
+	// Static is true when the answer is the static response.
+	Static bool
+	// Attempts counts the attempts sent upstream, over all rungs.
+	Attempts int
+}
+
+// outcome is the result type of every failsafe-go policy here: one
+// attempt's answer and what the policy needs to know about it.
+type outcome struct {
+	resp          *http.Response
+	failure       Failure
+	target        Target
+	rung          int
+	static        bool
+	retryAfter    time.Duration
+	hasRetryAfter bool
+}
+
+// callState is one Execute's bookkeeping. Policies run the attempts of one
+// request one after another on the caller's goroutine, so it needs no lock.
+type callState struct {
+	ctx      context.Context
+	call     *Call
+	attempts int
+	// answered are outcomes with open bodies; all but the final one are
+	// closed when Execute returns.
+	answered []*outcome
+	cancels  []context.CancelFunc
+}
+
+type callStateKey struct{}
+
+// Execute runs c under the policy. ctx bounds the whole request (its
+// deadline is the total timeout) and must stay alive while the caller reads
+// the answer's body.
+func (s *Set) Execute(ctx context.Context, c *Call) Result {
+	st := &callState{ctx: ctx, call: c}
+	var o *outcome
+	var err error
+	if s.chain != nil {
+		o, err = s.chain.WithContext(context.WithValue(ctx, callStateKey{}, st)).
+			GetWithExecution(func(failsafe.Execution[*outcome]) (*outcome, error) {
+				return s.runTarget(st, c.Primary, 0)
+			})
+	} else {
+		o, err = s.runTarget(st, c.Primary, 0)
+	}
+	if o == nil && errors.Is(err, ErrRetryBudget) && len(st.answered) > 0 {
+		// The budget stopped a retry: the app gets the answer that was to
+		// be retried (the provider's own error), not a bare refusal.
+		o, err = st.answered[len(st.answered)-1], nil
+	}
+	st.release(o)
+
+	res := Result{Attempts: st.attempts, Failure: failureOf(o, err)}
+	if o != nil {
+		res.Response, res.Target, res.Rung, res.Static = o.resp, o.target, o.rung, o.static
+	}
+	if res.Response == nil {
+		res.Err = err
+		if res.Err == nil {
+			res.Err = errors.New("no answer")
+		}
+		if ctx.Err() != nil {
+			res.Err, res.Failure = ctx.Err(), Canceled
+		}
+	}
+	return res
+}
+
+// runTarget runs the attempts for one target: Retry ∘ Breaker ∘ Timeout.
+func (s *Set) runTarget(st *callState, t Target, rung int) (*outcome, error) {
+	return s.executor(t).WithContext(st.ctx).GetWithExecution(func(exec failsafe.Execution[*outcome]) (*outcome, error) {
+		return s.attempt(exec, st, t, rung)
+	})
+}
+
+// attempt sends one attempt. Its upstream context is a child of the
+// request's context rather than of exec's, because failsafe-go cancels
+// exec's context when the attempt returns, while the answer's body must
+// stay readable; exec's cancellation (a timeout) is forwarded only while the
+// attempt is under way.
+func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
+	st.attempts++
+	ctx, cancel := context.WithCancel(st.ctx)
+	stop := context.AfterFunc(exec.Context(), cancel)
+	resp, err := st.call.Attempt(ctx, t)
+	timedOut := !stop()
+	if err != nil || timedOut {
+		cancel()
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+		if err == nil {
+			err = exec.Context().Err()
+		}
+		f := ConnectionError
+		if st.ctx.Err() != nil {
+			f = Canceled
+		}
+		return &outcome{failure: f, target: t, rung: rung}, err
+	}
+	o := &outcome{resp: resp, target: t, rung: rung, failure: st.call.Classify(t, resp)}
+	if o.failure != NoFailure {
+		o.retryAfter, o.hasRetryAfter = ParseRetryAfter(resp.Header, s.opts.Now())
+	}
+	st.answered = append(st.answered, o)
+	st.cancels = append(st.cancels, cancel)
+	return o, nil
+}
+
+// release closes the bodies of every answer but the final one.
+func (st *callState) release(final *outcome) {
+	for i, o := range st.answered {
+		if o == final {
+			continue
+		}
+		_ = o.resp.Body.Close()
+		st.cancels[i]()
+	}
+}
+
+// buildFallbacks composes one fallback policy per rung, the last rung
+// outermost, so that each handles the failure of everything inside it.
+func (s *Set) buildFallbacks() failsafe.Executor[*outcome] {
+	rungs := s.cfg.Fallbacks
+	policies := make([]failsafe.Policy[*outcome], 0, len(rungs))
+	for i := len(rungs) - 1; i >= 0; i-- {
+		rung := i + 1
+		static := rungs[i].StaticResponse != ""
+		policies = append(policies, fallback.NewBuilderWithFunc(func(exec failsafe.Execution[*outcome]) (*outcome, error) {
+			st := exec.Context().Value(callStateKey{}).(*callState)
+			if static {
+				return st.static(exec, rung)
+			}
+			if i >= len(st.call.Rungs) || st.call.Rungs[i] == nil {
+				return exec.LastResult(), exec.LastError()
+			}
+			return s.runTarget(st, *st.call.Rungs[i], rung)
+		}).HandleIf(needsFallback).Build())
+	}
+	return failsafe.With(policies...)
+}
+
+// static answers with the policy's static response, when the request's
+// shape has one.
+func (st *callState) static(exec failsafe.Execution[*outcome], rung int) (*outcome, error) {
+	if st.call.Static == nil {
+		return exec.LastResult(), exec.LastError()
+	}
+	resp, err := st.call.Static()
+	if err != nil {
+		return exec.LastResult(), exec.LastError()
+	}
+	o := &outcome{resp: resp, rung: rung, static: true, failure: NoFailure}
+	st.answered = append(st.answered, o)
+	st.cancels = append(st.cancels, func() {})
+	return o, nil
+}
+
+// needsFallback tells whether the next rung should be tried: the provider
+// failed in a way another provider might not (not the app's own error, and
+// not a request the app abandoned).
+func needsFallback(o *outcome, err error) bool {
+	switch failureOf(o, err) {
+	case Timeout, ConnectionError, RateLimited, ServerError:
+		return true
+	}
+	return errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrRetryBudget)
+}
+
+// failureOf classifies what a policy sees: an outcome, or an error raised
+// by a policy (timeout, open breaker, spent retry budget).
+func failureOf(o *outcome, err error) Failure {
+	switch {
+	case errors.Is(err, timeout.ErrExceeded):
+		return Timeout
+	case o != nil:
+		return o.failure
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return Canceled
+	case err != nil:
+		return ConnectionError
+	}
+	return NoFailure
+}

@@ -1,0 +1,168 @@
+package policy
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/budget"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	"github.com/failsafe-go/failsafe-go/timeout"
+
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+// Options tune how a Set reports what it does. All fields are optional.
+type Options struct {
+	// OnBreakerStateChange is called when a target's circuit breaker
+	// changes state, from the goroutine that caused the change.
+	OnBreakerStateChange func(t Target, from, to circuitbreaker.State)
+	// OnRetry is called when a retry is scheduled, with the attempt number
+	// it will be (2 for the first retry), the failure that caused it and the
+	// delay before it.
+	OnRetry func(t Target, attempt int, f Failure, delay time.Duration)
+	// Now is the clock; tests replace it. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// Set is one compiled policy: executors, breakers and limiters for every
+// request the policy governs. It is safe for concurrent use.
+type Set struct {
+	cfg  proxyconfig.Policy
+	opts Options
+
+	// retryOn holds the failures retries and breakers act on.
+	retryOn  []Failure
+	retry    retrypolicy.RetryPolicy[*outcome] // nil without retries
+	budget   budget.Budget                     // retry budget, nil without retries
+	timeout  timeout.Timeout[*outcome]
+	breakers *breakers // nil without a circuit breaker
+	limits   *Limits   // nil without rate limits
+	// chain holds the fallback policies, outermost first; nil without
+	// fallbacks.
+	chain failsafe.Executor[*outcome]
+
+	// executors caches one executor per target, built on first use, up to
+	// maxTargets; later targets share their provider's overflow executor.
+	executors     sync.Map // Target -> failsafe.Executor[*outcome]
+	executorCount atomic.Int32
+}
+
+// Compile builds the enforcement of p. When prev (the Set p replaces) has
+// the same circuit breaker, rate limit or retry budget settings, the new Set
+// takes over prev's breakers, limiters and budget with their state.
+func Compile(p proxyconfig.Policy, prev *Set, opts Options) (*Set, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", p.Ref(), err)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Set{cfg: p.Clone(), opts: opts}
+	p = s.cfg
+	s.retryOn = failuresFor(p.Retry)
+	s.timeout = timeout.New[*outcome](p.Timeouts.FirstToken.D())
+
+	if r := p.Retry; r != nil {
+		if prev != nil && prev.cfg.Retry != nil && prev.cfg.Retry.BudgetPercent == r.BudgetPercent {
+			s.budget = prev.budget
+		} else {
+			s.budget = budget.NewBuilder().WithMaxRate(float64(r.BudgetPercent) / 100).Build()
+		}
+		s.retry = s.buildRetry(*r)
+	}
+
+	if cb := p.CircuitBreaker; cb != nil {
+		if prev != nil && prev.breakers != nil && reflect.DeepEqual(prev.cfg.CircuitBreaker, cb) && slices.Equal(prev.retryOn, s.retryOn) {
+			s.breakers = prev.breakers
+		} else {
+			s.breakers = newBreakers(*cb, s.retryOn, opts.OnBreakerStateChange)
+		}
+	}
+
+	if rl := p.RateLimit; rl != nil {
+		if prev != nil && prev.limits != nil && reflect.DeepEqual(prev.cfg.RateLimit, rl) {
+			s.limits = prev.limits
+		} else {
+			s.limits = newLimits(*rl, opts.Now)
+		}
+	}
+
+	if len(p.Fallbacks) > 0 {
+		s.chain = s.buildFallbacks()
+	}
+	return s, nil
+}
+
+// Policy returns the policy s enforces.
+func (s *Set) Policy() *proxyconfig.Policy { return &s.cfg }
+
+// Limits returns the admission limits, or nil when the policy sets none.
+func (s *Set) Limits() *Limits { return s.limits }
+
+// BreakerState returns the state of t's circuit breaker; closed when the
+// policy has no breaker or t has not been used yet.
+func (s *Set) BreakerState(t Target) circuitbreaker.State {
+	if s.breakers == nil {
+		return circuitbreaker.ClosedState
+	}
+	if cb := s.breakers.peek(t); cb != nil {
+		return cb.State()
+	}
+	return circuitbreaker.ClosedState
+}
+
+// executor returns t's executor: Retry ∘ CircuitBreaker(t) ∘ Timeout.
+func (s *Set) executor(t Target) failsafe.Executor[*outcome] {
+	if e, ok := s.executors.Load(t); ok {
+		return e.(failsafe.Executor[*outcome])
+	}
+	if s.executorCount.Add(1) > maxTargets {
+		t = overflow(t)
+		if e, ok := s.executors.Load(t); ok {
+			return e.(failsafe.Executor[*outcome])
+		}
+	}
+	policies := make([]failsafe.Policy[*outcome], 0, 3)
+	if s.retry != nil {
+		policies = append(policies, s.retry)
+	}
+	if s.breakers != nil {
+		policies = append(policies, s.breakers.get(t))
+	}
+	policies = append(policies, s.timeout)
+	e, _ := s.executors.LoadOrStore(t, failsafe.With(policies...))
+	return e.(failsafe.Executor[*outcome])
+}
+
+// failuresFor lists the failures retry.retryOn names; without a retry
+// block, every retryable failure (which is what breakers then count).
+func failuresFor(r *proxyconfig.Retry) []Failure {
+	all := []Failure{Timeout, ConnectionError, RateLimited, ServerError}
+	if r == nil {
+		return all
+	}
+	var out []Failure
+	for _, f := range all {
+		if slices.Contains(r.RetryOn, f.condition()) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// RemainingOpen returns how long t's open breaker stays open, or 0.
+func (s *Set) RemainingOpen(t Target) time.Duration {
+	if s.breakers == nil {
+		return 0
+	}
+	if cb := s.breakers.peek(t); cb != nil {
+		return cb.RemainingDelay()
+	}
+	return 0
+}

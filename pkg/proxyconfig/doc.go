@@ -1,0 +1,9 @@
+// Package proxyconfig is the contract between the operator and the sidecar:
+// the rendered bundle of policies a sidecar enforces. It is plain data with
+// Validate methods and a versioned JSON encoding, and imports nothing of
+// Kubernetes, so the sidecar and the resilient client library depend on it
+// alone. internal/translate produces it from LLMPolicy objects.
+//
+// Durations are encoded as Go duration strings ("1m30s"), money as decimal
+// strings ("19.99"), so that a bundle can be read and diffed by people.
+package proxyconfig

@@ -1,0 +1,189 @@
+package proxyconfig
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+)
+
+var providerName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// Validate checks what the sidecar relies on to compile a bundle. The
+// operator renders bundles only from policies the API server accepted, so a
+// failure here means a hand-edited or corrupted bundle; the sidecar then
+// keeps its last good configuration.
+func (b *Bundle) Validate() error {
+	var errs []error
+	if b.APIVersion != APIVersion || b.Kind != KindBundle {
+		errs = append(errs, fmt.Errorf("apiVersion/kind is %q/%q; this sidecar reads %s/%s (is the operator a different version?)",
+			b.APIVersion, b.Kind, APIVersion, KindBundle))
+	}
+	names := map[string]bool{}
+	for i := range b.Policies {
+		p := &b.Policies[i]
+		if names[p.Ref()] {
+			errs = append(errs, fmt.Errorf("policies[%d]: policy %s appears twice", i, p.Ref()))
+		}
+		names[p.Ref()] = true
+		if err := p.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("policies[%d] (%s): %w", i, p.Ref(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks one policy's invariants: declared references, positive
+// durations and sane bounds. Errors name the field as in the LLMPolicy spec.
+func (p *Policy) Validate() error {
+	v := &validator{}
+	if p.Name == "" {
+		v.add("name", "is required")
+	}
+	if p.Selector != nil {
+		for i, r := range p.Selector.MatchExpressions {
+			ok := (slices.Contains([]string{"In", "NotIn"}, r.Operator) && len(r.Values) > 0) ||
+				(slices.Contains([]string{"Exists", "DoesNotExist"}, r.Operator) && len(r.Values) == 0)
+			if !ok {
+				v.add(fmt.Sprintf("podSelector.matchExpressions[%d]", i), "needs operator In or NotIn with values, or Exists or DoesNotExist without values")
+			}
+		}
+	}
+	if len(p.Providers) == 0 {
+		v.add("providers", "declare at least one provider")
+	}
+	declared := map[string]bool{}
+	for i, pr := range p.Providers {
+		path := fmt.Sprintf("providers[%d]", i)
+		if !providerName.MatchString(pr.Name) || len(pr.Name) > 63 {
+			v.add(path+".name", fmt.Sprintf("%q must be a DNS label, e.g. openai", pr.Name))
+		}
+		if declared[pr.Name] {
+			v.add(path+".name", fmt.Sprintf("%q is declared twice; provider names must be unique", pr.Name))
+		}
+		declared[pr.Name] = true
+		if !slices.Contains([]ProviderType{OpenAI, Anthropic, AzureOpenAI, Gemini, OpenAICompatible}, pr.Type) {
+			v.add(path+".type", fmt.Sprintf("%q is not one of OpenAI, Anthropic, AzureOpenAI, Gemini, OpenAICompatible", pr.Type))
+		}
+		if u, err := url.Parse(pr.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			v.add(path+".baseURL", fmt.Sprintf("%q must be an absolute http or https URL without a query", pr.BaseURL))
+		}
+	}
+	t := p.Timeouts
+	v.positive("timeouts.connect", t.Connect)
+	v.positive("timeouts.firstToken", t.FirstToken)
+	v.positive("timeouts.total", t.Total)
+	if t.FirstToken > t.Total {
+		v.add("timeouts.firstToken", "must not exceed timeouts.total")
+	}
+	if r := p.Retry; r != nil {
+		v.between("retry.maxAttempts", r.MaxAttempts, 1, 10)
+		v.positive("retry.backoff.initial", r.BackoffInitial)
+		v.positive("retry.backoff.max", r.BackoffMax)
+		if r.BackoffInitial > r.BackoffMax {
+			v.add("retry.backoff.initial", "must not exceed retry.backoff.max")
+		}
+		if !slices.Contains([]Jitter{JitterNone, JitterFull, JitterEqual}, r.Jitter) {
+			v.add("retry.backoff.jitter", fmt.Sprintf("%q is not one of None, Full, Equal", r.Jitter))
+		}
+		for i, c := range r.RetryOn {
+			if !slices.Contains([]RetryCondition{RetryOnTimeout, RetryOnConnectionError, RetryOnRateLimited, RetryOnServerError}, c) {
+				v.add(fmt.Sprintf("retry.retryOn[%d]", i), fmt.Sprintf("%q is not one of Timeout, ConnectionError, RateLimited, ServerError", c))
+			}
+		}
+		v.positive("retry.maxRetryAfter", r.MaxRetryAfter)
+		v.between("retry.budgetPercent", r.BudgetPercent, 1, 100)
+	}
+	if cb := p.CircuitBreaker; cb != nil {
+		if (cb.FailureRateThreshold > 0) == (cb.ConsecutiveFailures > 0) {
+			v.add("circuitBreaker", "set exactly one of failureRateThreshold and consecutiveFailures")
+		}
+		if cb.FailureRateThreshold > 0 {
+			v.between("circuitBreaker.failureRateThreshold", cb.FailureRateThreshold, 1, 100)
+			v.between("circuitBreaker.minimumRequests", cb.MinimumRequests, 1, 10000)
+			v.positive("circuitBreaker.window", cb.Window)
+		}
+		v.positive("circuitBreaker.openDuration", cb.OpenDuration)
+		v.between("circuitBreaker.halfOpenRequests", cb.HalfOpenRequests, 1, 100)
+	}
+	if rl := p.RateLimit; rl != nil {
+		if rl.RequestsPerMinute <= 0 && rl.TokensPerMinute <= 0 && rl.MaxConcurrent <= 0 {
+			v.add("rateLimit", "set at least one of requestsPerMinute, tokensPerMinute and maxConcurrent")
+		}
+		if rl.MaxWait < 0 {
+			v.add("rateLimit.maxWait", "must not be negative")
+		}
+	}
+	if b := p.Budget; b != nil {
+		if !slices.Contains([]BudgetPeriod{Daily, Weekly, Monthly}, b.Period) {
+			v.add("budget.period", fmt.Sprintf("%q is not one of Daily, Weekly, Monthly", b.Period))
+		}
+		if f, err := strconv.ParseFloat(b.Limit, 64); err != nil || f <= 0 {
+			v.add("budget.limit", fmt.Sprintf("%q must be a positive USD amount such as \"250\"", b.Limit))
+		}
+		v.between("budget.softLimitPercent", b.SoftLimitPercent, 1, 100)
+		switch b.OnExhausted {
+		case Block:
+		case Downgrade:
+			if b.DowngradeTo == nil || b.DowngradeTo.Model == "" {
+				v.add("budget.downgradeTo", "is required when onExhausted is Downgrade")
+			} else if !declared[b.DowngradeTo.Provider] {
+				v.add("budget.downgradeTo.provider", fmt.Sprintf("%q is not a declared provider", b.DowngradeTo.Provider))
+			}
+		default:
+			v.add("budget.onExhausted", fmt.Sprintf("%q is not one of Block, Downgrade", b.OnExhausted))
+		}
+	}
+	for i, f := range p.Fallbacks {
+		path := fmt.Sprintf("fallbacks[%d]", i)
+		switch {
+		case (f.Provider != "") == (f.StaticResponse != ""):
+			v.add(path, "set exactly one of provider and staticResponse")
+		case f.StaticResponse != "" && i != len(p.Fallbacks)-1:
+			v.add(path+".staticResponse", "is only allowed on the last rung")
+		case f.Provider != "" && !declared[f.Provider]:
+			v.add(path+".provider", fmt.Sprintf("%q is not a declared provider", f.Provider))
+		}
+	}
+	if c := p.Cache; c != nil {
+		v.positive("cache.ttl", c.TTL)
+		v.between("cache.maxEntries", c.MaxEntries, 1, 1000000)
+	}
+	for i, pr := range p.Pricing {
+		path := fmt.Sprintf("pricing[%d]", i)
+		if pr.Model == "" {
+			v.add(path+".model", "is required")
+		}
+		for _, price := range []struct{ name, value string }{
+			{"inputPerMillion", pr.InputPerMillion}, {"outputPerMillion", pr.OutputPerMillion}, {"cachedInputPerMillion", pr.CachedInputPerMillion},
+		} {
+			if price.value == "" && price.name == "cachedInputPerMillion" {
+				continue
+			}
+			if f, err := strconv.ParseFloat(price.value, 64); err != nil || f < 0 {
+				v.add(path+"."+price.name, fmt.Sprintf("%q must be a USD price such as \"2.50\"", price.value))
+			}
+		}
+	}
+	return errors.Join(v.errs...)
+}
+
+type validator struct{ errs []error }
+
+func (v *validator) add(field, msg string) {
+	v.errs = append(v.errs, fmt.Errorf("%s: %s", field, msg))
+}
+
+func (v *validator) positive(field string, d Duration) {
+	if d <= 0 {
+		v.add(field, "must be a positive duration")
+	}
+}
+
+func (v *validator) between(field string, n, lo, hi int) {
+	if n < lo || n > hi {
+		v.add(field, fmt.Sprintf("is %d; must be between %d and %d", n, lo, hi))
+	}
+}
