@@ -1,0 +1,185 @@
+// Package metrics holds the sidecar's Prometheus metrics.
+package metrics
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/policy"
+)
+
+// maxModelsPerProvider bounds the model label values of one provider: apps
+// choose model names, and an unbounded label would grow the sidecar's
+// memory and the monitoring system's series without end. Later models are
+// counted as "other".
+const maxModelsPerProvider = 100
+
+// Sidecar is the sidecar's metrics, on a registry of their own.
+type Sidecar struct {
+	Registry *prometheus.Registry
+
+	requests  *prometheus.CounterVec
+	attempts  *prometheus.CounterVec
+	retries   *prometheus.CounterVec
+	fallbacks *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	ttft      *prometheus.HistogramVec
+	breaker   *prometheus.GaugeVec
+	tokens    *prometheus.CounterVec
+	reloads   *prometheus.CounterVec
+
+	mu     sync.Mutex // guards models
+	models map[string]map[string]bool
+}
+
+// New registers the sidecar's metrics, with Go runtime and process
+// metrics, on a new registry.
+func New() *Sidecar {
+	m := &Sidecar{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_requests_total",
+			Help: "Requests the app made, by provider, model and outcome: success, client_error or server_error (the provider's answer), or the code of Tollgate's own refusal (tollgate_*).",
+		}, []string{"provider", "model", "outcome"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_upstream_attempts_total",
+			Help: "Attempts sent to providers, retries and fallbacks included, by the provider and model the app asked for.",
+		}, []string{"provider", "model"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_retries_total",
+			Help: "Retries scheduled, by provider, model and the failure that caused them.",
+		}, []string{"provider", "model", "reason"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_fallbacks_total",
+			Help: "Requests answered by a fallback rung, by the provider asked and the rung that answered (provider/model, or static).",
+		}, []string{"provider", "rung"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tollgate_request_duration_seconds",
+			Help:    "Time from the request's arrival to the end of its answer.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300},
+		}, []string{"provider", "model", "stream"}),
+		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tollgate_time_to_first_token_seconds",
+			Help:    "Time from the request's arrival to the first byte of its answer (the first token of a stream).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 5, 10, 30},
+		}, []string{"provider", "model", "stream"}),
+		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tollgate_circuit_breaker_state",
+			Help: "State of each circuit breaker: 0 closed, 1 half-open, 2 open.",
+		}, []string{"provider", "model"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_tokens_total",
+			Help: "Tokens used, read from answers, by provider, model and type: input (cached included), cached_input, output.",
+		}, []string{"provider", "model", "type"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_config_reload_total",
+			Help: "Policy (re)loads, by result: success, or error (the file was refused and the last good policy kept).",
+		}, []string{"result"}),
+		models: map[string]map[string]bool{},
+	}
+	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Show both reload results from the start, so that alerts on errors
+	// have a series to watch.
+	m.reloads.WithLabelValues("success")
+	m.reloads.WithLabelValues("error")
+	return m
+}
+
+// Request counts one finished request.
+func (m *Sidecar) Request(r *llmclient.Report) {
+	model := m.model(r.Provider, r.Model)
+	m.requests.WithLabelValues(r.Provider, model, outcome(r)).Inc()
+	if r.Attempts > 0 {
+		m.attempts.WithLabelValues(r.Provider, model).Add(float64(r.Attempts))
+	}
+	stream := strconv.FormatBool(r.Stream)
+	m.duration.WithLabelValues(r.Provider, model, stream).Observe(r.Latency.Seconds())
+	if r.Refusal == "" {
+		m.ttft.WithLabelValues(r.Provider, model, stream).Observe(r.TTFT.Seconds())
+	}
+	switch {
+	case r.Static:
+		m.fallbacks.WithLabelValues(r.Provider, "static").Inc()
+	case r.Rung > 0:
+		m.fallbacks.WithLabelValues(r.Provider, r.Served.Provider+"/"+m.model(r.Served.Provider, r.Served.Model)).Inc()
+	}
+	if u := r.Usage; u.Known {
+		served := r.Served
+		if served.Provider == "" {
+			served = policy.Target{Provider: r.Provider, Model: r.Model}
+		}
+		sm := m.model(served.Provider, served.Model)
+		m.tokens.WithLabelValues(served.Provider, sm, "input").Add(float64(u.InputTokens))
+		m.tokens.WithLabelValues(served.Provider, sm, "cached_input").Add(float64(u.CachedInputTokens))
+		m.tokens.WithLabelValues(served.Provider, sm, "output").Add(float64(u.OutputTokens))
+	}
+}
+
+// Retry counts one scheduled retry.
+func (m *Sidecar) Retry(t policy.Target, f policy.Failure) {
+	m.retries.WithLabelValues(t.Provider, m.model(t.Provider, t.Model), f.String()).Inc()
+}
+
+// BreakerState records a breaker's new state.
+func (m *Sidecar) BreakerState(t policy.Target, s circuitbreaker.State) {
+	v := 0.0
+	switch s {
+	case circuitbreaker.HalfOpenState:
+		v = 1
+	case circuitbreaker.OpenState:
+		v = 2
+	}
+	m.breaker.WithLabelValues(t.Provider, m.model(t.Provider, t.Model)).Set(v)
+}
+
+// Reload counts one policy (re)load.
+func (m *Sidecar) Reload(err error) {
+	if err != nil {
+		m.reloads.WithLabelValues("error").Inc()
+		return
+	}
+	m.reloads.WithLabelValues("success").Inc()
+}
+
+// model returns the label value for a model of provider.
+func (m *Sidecar) model(provider, model string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := m.models[provider]
+	if seen == nil {
+		seen = map[string]bool{}
+		m.models[provider] = seen
+	}
+	if seen[model] {
+		return model
+	}
+	if len(seen) >= maxModelsPerProvider {
+		return "other"
+	}
+	seen[model] = true
+	return model
+}
+
+func outcome(r *llmclient.Report) string {
+	switch {
+	case r.Refusal != "":
+		return r.Refusal
+	case r.Status >= 500:
+		return "server_error"
+	case r.Status >= 400:
+		return "client_error"
+	}
+	return "success"
+}
+
+// ReloadCounter returns the counter of reloads with result (success or
+// error).
+func (m *Sidecar) ReloadCounter(result string) prometheus.Counter {
+	return m.reloads.WithLabelValues(result)
+}
