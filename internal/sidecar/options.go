@@ -1,0 +1,102 @@
+// Package sidecar is the tollgate-sidecar program: options, logging, the
+// proxy and admin servers, and hot reload of the policy file. cmd/sidecar
+// only calls Main.
+package sidecar
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	llmclient "tollgate.dev/tollgate/pkg/client"
+)
+
+// Options are the sidecar's command-line settings.
+type Options struct {
+	// PolicyFile is an LLMPolicy manifest or an operator-rendered bundle.
+	PolicyFile string
+	// PodLabelsFile is a downward API file with the pod's labels, used to
+	// pick this pod's policy from a bundle.
+	PodLabelsFile string
+	// AllowMissingPolicy starts the sidecar (ready, refusing LLM requests
+	// with tollgate_no_policy) while PolicyFile does not exist yet, as when
+	// a pod starts before any policy of its namespace.
+	AllowMissingPolicy bool
+	// CredentialsDir holds one API key file per provider.
+	CredentialsDir string
+	Listen         string
+	Admin          string
+	LogLevel       zapcore.Level
+	// MaxRequestBytes caps request bodies.
+	MaxRequestBytes int64
+	// ReloadInterval is how often the files are re-read even without file
+	// events.
+	ReloadInterval time.Duration
+	// ShutdownGrace is how long in-flight requests may take to finish after
+	// SIGTERM.
+	ShutdownGrace time.Duration
+}
+
+// Parse reads the command line. Problems are reported with what to do.
+func Parse(args []string, stderr io.Writer) (Options, error) {
+	o := Options{}
+	fs := flag.NewFlagSet("tollgate-sidecar", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tollgate-sidecar --policy FILE [flags]\n\nEnforces an LLMPolicy on the LLM calls an app sends to http://<listen>/<provider>/...\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.PolicyFile, "policy", "", "`file` holding an LLMPolicy manifest or an operator-rendered bundle (required); reloaded when it changes")
+	fs.StringVar(&o.PodLabelsFile, "pod-labels", "", "downward API `file` with this pod's labels, to pick its policy from a bundle")
+	fs.BoolVar(&o.AllowMissingPolicy, "allow-missing-policy", false, "start even if the policy file does not exist yet, refusing LLM requests until it does")
+	fs.StringVar(&o.CredentialsDir, "credentials-dir", "", "`directory` with one API key file per provider that names a credentials Secret")
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:15000", "`address` the app sends its LLM requests to")
+	fs.StringVar(&o.Admin, "admin", "127.0.0.1:15020", "`address` of /metrics, /healthz, /readyz and /config")
+	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	fs.Int64Var(&o.MaxRequestBytes, "max-request-bytes", llmclient.DefaultMaxRequestBytes, "largest request body accepted, in `bytes`")
+	fs.DurationVar(&o.ReloadInterval, "reload-interval", 10*time.Second, "how often to re-read the policy files even without file events")
+	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", 30*time.Second, "how long in-flight requests may finish after SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q: every setting is a flag, e.g. --policy %s", fs.Arg(0), fs.Arg(0))
+	}
+	var errs []error
+	if o.PolicyFile == "" {
+		errs = append(errs, errors.New("--policy is required: the LLMPolicy file to enforce"))
+	}
+	if err := o.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: use debug, info, warn or error", *level))
+	}
+	for name, addr := range map[string]string{"--listen": o.Listen, "--admin": o.Admin} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q is not host:port, e.g. 127.0.0.1:15000", name, addr))
+		}
+	}
+	if o.MaxRequestBytes <= 0 {
+		errs = append(errs, fmt.Errorf("--max-request-bytes must be positive"))
+	}
+	if o.ReloadInterval <= 0 || o.ShutdownGrace < 0 {
+		errs = append(errs, fmt.Errorf("--reload-interval must be positive and --shutdown-grace not negative"))
+	}
+	return o, errors.Join(errs...)
+}
+
+// loopback tells whether addr listens only on the loopback interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

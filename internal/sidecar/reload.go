@@ -1,0 +1,160 @@
+package sidecar
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"go.uber.org/zap"
+
+	"tollgate.dev/tollgate/internal/loader"
+	"tollgate.dev/tollgate/internal/metrics"
+	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/policy"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+// state is one loaded configuration. It is replaced whole, never changed.
+type state struct {
+	// transport enforces policy; nil when no policy applies to this pod.
+	transport *llmclient.Transport
+	policy    *proxyconfig.Policy
+	source    string
+	reason    string // why no policy applies, when transport is nil
+	loadedAt  time.Time
+}
+
+// reloader loads the policy files into a state, keeping the last good one
+// when a new file is refused.
+type reloader struct {
+	opts    Options
+	log     *zap.Logger
+	metrics *metrics.Sidecar
+	onDone  func(*llmclient.Report)
+
+	current atomic.Pointer[state]
+
+	mu       sync.Mutex // serialises reloads; guards lastHash
+	lastHash [sha256.Size]byte
+}
+
+// load reads the files and, when they changed, compiles and swaps in the
+// new state. In-flight requests keep the Transport they started with.
+func (r *reloader) load() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	data, err := os.ReadFile(r.opts.PolicyFile)
+	if errors.Is(err, fs.ErrNotExist) && r.opts.AllowMissingPolicy {
+		if cur := r.current.Load(); cur == nil || cur.transport != nil || cur.reason == "" {
+			r.swap(&state{reason: fmt.Sprintf("the policy file %s does not exist yet: no LLMPolicy of this namespace has been rendered", r.opts.PolicyFile), loadedAt: time.Now()})
+			r.log.Info("no policy file yet; refusing LLM requests until one appears", zap.String("file", r.opts.PolicyFile))
+		}
+		return nil
+	}
+	if err != nil {
+		return r.refuse(fmt.Errorf("read policy file: %w", err))
+	}
+	var labels map[string]string
+	if r.opts.PodLabelsFile != "" {
+		if labels, err = loader.ReadLabels(r.opts.PodLabelsFile); err != nil {
+			return r.refuse(err)
+		}
+	}
+	h := r.fingerprint(data, labels)
+	if h == r.lastHash && r.current.Load() != nil {
+		return nil
+	}
+
+	res, err := loader.Parse(data, labels)
+	if err != nil {
+		return r.refuse(fmt.Errorf("%s: %w", r.opts.PolicyFile, err))
+	}
+	next := &state{policy: res.Policy, source: res.Source, loadedAt: time.Now()}
+	if res.Policy == nil {
+		next.reason = fmt.Sprintf("no LLMPolicy in %s selects this pod (labels %v)", res.Source, labels)
+	} else {
+		var prev *llmclient.Transport
+		if cur := r.current.Load(); cur != nil {
+			prev = cur.transport
+		}
+		next.transport, err = llmclient.New(*res.Policy, llmclient.Options{
+			CredentialsDir:  r.opts.CredentialsDir,
+			MaxRequestBytes: r.opts.MaxRequestBytes,
+			OnDone:          r.onDone,
+			Previous:        prev,
+			Policy: policy.Options{
+				OnBreakerStateChange: func(t policy.Target, from, to circuitbreaker.State) {
+					r.metrics.BreakerState(t, to)
+					r.log.Warn("circuit breaker changed state", zap.String("provider", t.Provider), zap.String("model", t.Model),
+						zap.String("from", from.String()), zap.String("to", to.String()))
+				},
+				OnRetry: func(t policy.Target, attempt int, f policy.Failure, delay time.Duration) {
+					r.metrics.Retry(t, f)
+				},
+			},
+		})
+		if err != nil {
+			return r.refuse(err)
+		}
+	}
+	r.lastHash = h
+	r.swap(next)
+	r.metrics.Reload(nil)
+	fields := []zap.Field{zap.String("file", r.opts.PolicyFile), zap.String("source", res.Source)}
+	if res.Policy != nil {
+		fields = append(fields, zap.String("policy", res.Policy.Ref()), zap.Int64("generation", res.Policy.Generation))
+		r.log.Info("policy loaded", fields...)
+	} else {
+		r.log.Warn("no policy applies to this pod; refusing LLM requests", append(fields, zap.String("reason", next.reason))...)
+	}
+	return nil
+}
+
+func (r *reloader) swap(s *state) { r.current.Store(s) }
+
+// refuse logs and counts a file that could not be used; the last good
+// state stays in force.
+func (r *reloader) refuse(err error) error {
+	r.metrics.Reload(err)
+	if r.current.Load() != nil {
+		r.log.Error("policy file refused; keeping the last good policy", zap.Error(err))
+	}
+	return err
+}
+
+// fingerprint identifies the inputs of a state: the policy file, the pod's
+// labels and the credential files (hashed, never logged), so that a reload
+// happens exactly when one of them changed.
+func (r *reloader) fingerprint(data []byte, labels map[string]string) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write(data)
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "\x00%s=%s", k, labels[k])
+	}
+	if r.opts.CredentialsDir != "" {
+		entries, _ := os.ReadDir(r.opts.CredentialsDir)
+		for _, e := range entries {
+			if b, err := os.ReadFile(filepath.Join(r.opts.CredentialsDir, e.Name())); err == nil {
+				fmt.Fprintf(h, "\x00%s\x00", e.Name())
+				h.Write(b)
+			}
+		}
+	}
+	var sum [sha256.Size]byte
+	copy(sum[:], h.Sum(nil))
+	return sum
+}

@@ -1,0 +1,169 @@
+package sidecar
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"tollgate.dev/tollgate/internal/metrics"
+	"tollgate.dev/tollgate/internal/mockprovider"
+	"tollgate.dev/tollgate/pkg/policy"
+)
+
+const policyV1 = `
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: chat, namespace: ns}
+spec:
+  providers:
+    - {name: openai, type: OpenAI, baseURL: http://127.0.0.1:9}
+  circuitBreaker: {consecutiveFailures: 1, openDuration: 1h}
+`
+
+func newReloader(t *testing.T, opts Options) (*reloader, *bytes.Buffer) {
+	t.Helper()
+	logs := &bytes.Buffer{}
+	return &reloader{opts: opts, log: newLogger(logs, zap.InfoLevel), metrics: metrics.New()}, logs
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	require.NoError(t, os.WriteFile(tmp, []byte(content), 0o644))
+	require.NoError(t, os.Rename(tmp, path))
+}
+
+func reloads(r *reloader, result string) float64 {
+	return testutil.ToFloat64(r.metrics.ReloadCounter(result))
+}
+
+func TestReload_BadFileKeepsTheLastGoodPolicy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	write(t, path, policyV1)
+	r, logs := newReloader(t, Options{PolicyFile: path})
+	require.NoError(t, r.load())
+	good := r.current.Load()
+
+	tests := map[string]string{
+		"not YAML":                 "{{{",
+		"an invalid policy":        strings.Replace(policyV1, "consecutiveFailures: 1", "consecutiveFailures: 0", 1),
+		"an unknown field":         policyV1 + "  retires: {}\n",
+		"credentials without keys": strings.Replace(policyV1, "baseURL: http://127.0.0.1:9}", "baseURL: http://127.0.0.1:9, credentialsSecretRef: {name: s, key: k}}", 1),
+	}
+	for name, content := range tests {
+		t.Run(name, func(t *testing.T) {
+			before := reloads(r, "error")
+			write(t, path, content)
+			require.Error(t, r.load())
+			assert.Same(t, good, r.current.Load(), "the last good policy stays")
+			assert.Equal(t, before+1, reloads(r, "error"))
+			assert.Contains(t, logs.String(), "policy file refused; keeping the last good policy")
+		})
+	}
+	write(t, path, policyV1)
+	require.NoError(t, r.load())
+	assert.Same(t, good, r.current.Load(), "an unchanged file is not reloaded")
+}
+
+func TestReload_BreakerStateSurvivesAReloadThatKeepsIt(t *testing.T) {
+	mock, err := mockprovider.Start("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { mock.Close() })
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	v1 := strings.ReplaceAll(policyV1, "http://127.0.0.1:9", mock.URL())
+	write(t, path, v1)
+	r, _ := newReloader(t, Options{PolicyFile: path})
+	require.NoError(t, r.load())
+
+	mock.Enqueue(mockprovider.Step{Status: 503})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		resp, err := r.current.Load().transport.RoundTrip(req.Clone(context.Background()))
+		require.NoError(t, err)
+		w.WriteHeader(resp.StatusCode)
+		resp.Body.Close()
+	}))
+	t.Cleanup(srv.Close)
+	resp, err := http.Post(srv.URL+"/openai/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","messages":[]}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	target := policy.Target{Provider: "openai", Model: "m"}
+	require.Equal(t, circuitbreaker.OpenState, r.current.Load().transport.Policies().BreakerState(target))
+
+	write(t, path, v1+"  timeouts: {total: 5m}\n")
+	require.NoError(t, r.load())
+	assert.Equal(t, circuitbreaker.OpenState, r.current.Load().transport.Policies().BreakerState(target),
+		"a reload that keeps the breaker's settings keeps its state")
+
+	write(t, path, strings.Replace(v1, "consecutiveFailures: 1", "consecutiveFailures: 2", 1))
+	require.NoError(t, r.load())
+	assert.Equal(t, circuitbreaker.ClosedState, r.current.Load().transport.Policies().BreakerState(target))
+}
+
+func TestReload_MissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "absent.json")
+	r, _ := newReloader(t, Options{PolicyFile: path})
+	require.Error(t, r.load(), "standalone mode needs the file")
+
+	r, _ = newReloader(t, Options{PolicyFile: path, AllowMissingPolicy: true})
+	require.NoError(t, r.load(), "in a pod, the ConfigMap may not exist yet")
+	s := r.current.Load()
+	require.NotNil(t, s, "ready: the sidecar must not hold the pod back")
+	assert.Nil(t, s.transport)
+
+	rec := httptest.NewRecorder()
+	r.noPolicy(rec, httptest.NewRequest(http.MethodPost, "/openai/v1/chat/completions", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Contains(t, rec.Body.String(), "tollgate_no_policy")
+	assert.Contains(t, rec.Body.String(), "does not exist yet")
+
+	write(t, path, `{"apiVersion":"proxyconfig.tollgate.dev/v1","kind":"Bundle","namespace":"ns","policies":[
+	  {"name":"chat","namespace":"ns","selector":{"matchLabels":{"app":"chat"}},
+	   "providers":[{"name":"openai","type":"OpenAI","baseURL":"http://127.0.0.1:9"}],
+	   "timeouts":{"connect":"1s","firstToken":"1s","total":"1s"}}]}`)
+	labels := filepath.Join(t.TempDir(), "labels")
+	require.NoError(t, os.WriteFile(labels, []byte(`app="batch"`+"\n"), 0o644))
+	r.opts.PodLabelsFile = labels
+	require.NoError(t, r.load())
+	assert.Nil(t, r.current.Load().transport, "no policy selects app=batch")
+	assert.Contains(t, r.current.Load().reason, "no LLMPolicy in bundle of ns (1 policies) selects this pod")
+
+	require.NoError(t, os.WriteFile(labels, []byte(`app="chat"`+"\n"), 0o644))
+	require.NoError(t, r.load())
+	require.NotNil(t, r.current.Load().transport, "a label change is a reload")
+	assert.Equal(t, "ns/chat", r.current.Load().policy.Ref())
+}
+
+func TestAdmin_ConfigShowsThePolicyButNoKey(t *testing.T) {
+	const key = "sk-very-secret-key-value"
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "openai"), []byte(key), 0o600))
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	write(t, path, strings.Replace(policyV1, "baseURL: http://127.0.0.1:9}", "baseURL: http://127.0.0.1:9, credentialsSecretRef: {name: openai-key, key: api-key}}", 1))
+	r, logs := newReloader(t, Options{PolicyFile: path, CredentialsDir: dir})
+	require.NoError(t, r.load())
+
+	srv := httptest.NewServer(r.adminMux(r.metrics))
+	t.Cleanup(srv.Close)
+	for path, want := range map[string]string{"/config": `"openai-key"`, "/readyz": "ok", "/healthz": "ok", "/metrics": "tollgate_config_reload_total"} {
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode, path)
+		assert.Contains(t, b.String(), want, path)
+		assert.NotContains(t, b.String(), key, path)
+	}
+	assert.NotContains(t, logs.String(), key)
+}

@@ -1,0 +1,220 @@
+package sidecar
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"tollgate.dev/tollgate/internal/metrics"
+	"tollgate.dev/tollgate/internal/proxy"
+	"tollgate.dev/tollgate/internal/watch"
+	llmclient "tollgate.dev/tollgate/pkg/client"
+)
+
+// Main runs the sidecar with the command line args until SIGINT or SIGTERM
+// and returns the process exit code.
+func Main(args []string) int {
+	opts, err := Parse(args, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tollgate-sidecar: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, opts, os.Stderr, nil); err != nil {
+		fmt.Fprintf(os.Stderr, "tollgate-sidecar: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// Run runs the sidecar until ctx ends, logging JSON lines to logOut. When
+// ready is not nil, Run sends it the proxy and admin addresses once both
+// listen (tests listen on port 0).
+func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]string) error {
+	log := newLogger(logOut, opts.LogLevel)
+	defer func() { _ = log.Sync() }()
+
+	m := metrics.New()
+	r := &reloader{opts: opts, log: log, metrics: m}
+	r.onDone = func(rep *llmclient.Report) {
+		m.Request(rep)
+		logRequest(log, rep)
+	}
+	if err := r.load(); err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	if !loopback(opts.Listen) {
+		log.Warn("the proxy listens beyond loopback: anything that reaches it can spend this pod's LLM budget", zap.String("listen", opts.Listen))
+	}
+
+	proxyLn, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on --listen %s: %w", opts.Listen, err)
+	}
+	adminLn, err := net.Listen("tcp", opts.Admin)
+	if err != nil {
+		_ = proxyLn.Close()
+		return fmt.Errorf("listen on --admin %s: %w", opts.Admin, err)
+	}
+	current := func() *llmclient.Transport { return r.current.Load().transport }
+	proxySrv := &http.Server{
+		Handler:           proxy.New(current, r.noPolicy),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	adminSrv := &http.Server{Handler: r.adminMux(m), ReadHeaderTimeout: 10 * time.Second}
+
+	errc := make(chan error, 3)
+	go func() { errc <- serve(proxySrv, proxyLn, "proxy") }()
+	go func() { errc <- serve(adminSrv, adminLn, "admin") }()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watched := []string{opts.PolicyFile, opts.PodLabelsFile}
+	if opts.CredentialsDir != "" {
+		watched = append(watched, filepath.Join(opts.CredentialsDir, "key")) // any file: watch.Files watches its directory
+	}
+	go func() {
+		errc <- watch.Files(watchCtx, watched, opts.ReloadInterval, func() { _ = r.load() })
+	}()
+	log.Info("tollgate-sidecar started", zap.String("listen", proxyLn.Addr().String()), zap.String("admin", adminLn.Addr().String()),
+		zap.String("policyFile", opts.PolicyFile))
+	if ready != nil {
+		ready <- [2]string{proxyLn.Addr().String(), adminLn.Addr().String()}
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	log.Info("shutting down; letting in-flight requests finish", zap.Duration("grace", opts.ShutdownGrace))
+	stopWatch()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), opts.ShutdownGrace)
+	defer cancel()
+	if err := proxySrv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("in-flight requests did not finish within the grace period", zap.Error(err))
+	}
+	_ = adminSrv.Shutdown(shutdownCtx)
+	return runErr
+}
+
+func serve(srv *http.Server, ln net.Listener, name string) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("%s server: %w", name, err)
+	}
+	return nil
+}
+
+// noPolicy answers LLM requests while no policy applies to this pod.
+func (r *reloader) noPolicy(w http.ResponseWriter, req *http.Request) {
+	reason := "no policy loaded"
+	if s := r.current.Load(); s != nil && s.reason != "" {
+		reason = s.reason
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(llmclient.HeaderReason, llmclient.CodeNoPolicy)
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+		"message": "Tollgate has no LLMPolicy for this pod: " + reason + ". Create an LLMPolicy whose podSelector matches this pod's labels.",
+		"type":    "server_error", "param": nil, "code": llmclient.CodeNoPolicy,
+	}})
+}
+
+// adminMux serves /metrics, /healthz, /readyz and /config.
+func (r *reloader) adminMux(m *metrics.Sidecar) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if r.current.Load() == nil {
+			http.Error(w, "no valid policy loaded yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /config", func(w http.ResponseWriter, _ *http.Request) {
+		s := r.current.Load()
+		// The effective policy holds no secret: providers name their
+		// credentials Secret, and the key itself only lives in memory.
+		view := map[string]any{"policyFile": r.opts.PolicyFile}
+		if s != nil {
+			view["source"], view["loadedAt"], view["policy"] = s.source, s.loadedAt, s.policy
+			if s.reason != "" {
+				view["noPolicyReason"] = s.reason
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(view)
+	})
+	return mux
+}
+
+func newLogger(out io.Writer, level zapcore.Level) *zap.Logger {
+	cfg := zap.NewProductionEncoderConfig()
+	cfg.TimeKey, cfg.EncodeTime = "ts", zapcore.ISO8601TimeEncoder
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(cfg), zapcore.AddSync(out), level)
+	return zap.New(core).Named("sidecar")
+}
+
+// logRequest writes the one line each request gets. Bodies are never
+// logged.
+func logRequest(log *zap.Logger, r *llmclient.Report) {
+	fields := []zap.Field{
+		zap.String("request_id", r.RequestID),
+		zap.String("policy", r.Policy),
+		zap.String("provider", r.Provider),
+		zap.String("model", r.Model),
+		zap.Bool("stream", r.Stream),
+		zap.Int("status", r.Status),
+		zap.Int("attempts", r.Attempts),
+		zap.String("breaker", r.BreakerState),
+		zap.Int64("latency_ms", r.Latency.Milliseconds()),
+		zap.Int64("ttft_ms", r.TTFT.Milliseconds()),
+		zap.Int64("input_tokens", r.Usage.InputTokens),
+		zap.Int64("output_tokens", r.Usage.OutputTokens),
+		zap.String("end", r.End),
+	}
+	if r.Usage.CachedInputTokens > 0 {
+		fields = append(fields, zap.Int64("cached_input_tokens", r.Usage.CachedInputTokens))
+	}
+	switch {
+	case r.Static:
+		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", "static"))
+	case r.Rung > 0:
+		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", r.Served.String()))
+	}
+	errorType := r.Refusal
+	if errorType == "" && r.Failure != "none" && r.Failure != "" {
+		errorType = r.Failure
+	}
+	if errorType == "" && r.End != "complete" {
+		errorType = r.End
+	}
+	if errorType != "" {
+		log.Warn("request", append(fields, zap.String("error_type", errorType))...)
+		return
+	}
+	log.Info("request", fields...)
+}
