@@ -1,0 +1,114 @@
+package controller
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/translate"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+// maxNamedPods caps how many pod names a Conflict message lists.
+const maxNamedPods = 5
+
+// plan is what one namespace should look like: the bundle its sidecars
+// read and what each policy's status should say. It is a pure function of
+// the namespace's policies and pod labels (see makePlan).
+type plan struct {
+	// Bundle holds the valid policies, in precedence order.
+	Bundle proxyconfig.Bundle
+	// Policies is keyed by policy name.
+	Policies map[string]*verdict
+}
+
+// verdict is the part of a policy's status the plan decides.
+type verdict struct {
+	// Invalid is set when the policy could not be translated; it is left
+	// out of the bundle.
+	Invalid error
+	// MatchedPods counts the pods the policy applies to: those it selects
+	// and no older policy does.
+	MatchedPods int32
+	// Overlaps maps the name of an older policy to the pods both select,
+	// which follow that older policy.
+	Overlaps map[string][]string
+}
+
+// podLabels is a pod's name and labels: all the plan needs of a pod.
+type podLabels struct {
+	Name   string
+	Labels map[string]string
+}
+
+// makePlan decides the bundle of a namespace and what each policy applies
+// to. When several policies select a pod the oldest applies (then the
+// first by name); the others are told about the overlap.
+func makePlan(namespace string, policies []v1alpha1.LLMPolicy, pods []podLabels) plan {
+	ordered := append([]v1alpha1.LLMPolicy(nil), policies...)
+	translate.SortByPrecedence(ordered)
+
+	out := plan{
+		Bundle:   proxyconfig.Bundle{APIVersion: proxyconfig.APIVersion, Kind: proxyconfig.KindBundle, Namespace: namespace, Policies: []proxyconfig.Policy{}},
+		Policies: map[string]*verdict{},
+	}
+	for i := range ordered {
+		v := &verdict{}
+		out.Policies[ordered[i].Name] = v
+		p, err := translate.Policy(&ordered[i])
+		if err == nil {
+			err = p.Validate()
+		}
+		if err != nil {
+			v.Invalid = err
+			continue
+		}
+		out.Bundle.Policies = append(out.Bundle.Policies, p)
+	}
+
+	for _, pod := range pods {
+		winner := ""
+		for _, p := range out.Bundle.Policies {
+			if !p.Selector.Matches(pod.Labels) {
+				continue
+			}
+			if winner == "" {
+				winner = p.Name
+				out.Policies[p.Name].MatchedPods++
+				continue
+			}
+			v := out.Policies[p.Name]
+			if v.Overlaps == nil {
+				v.Overlaps = map[string][]string{}
+			}
+			v.Overlaps[winner] = append(v.Overlaps[winner], pod.Name)
+		}
+	}
+	return out
+}
+
+// conflictMessage describes a policy's overlaps for its Conflict condition:
+// which older policies win for which pods, and what to do about it.
+func (v *verdict) conflictMessage() string {
+	older := make([]string, 0, len(v.Overlaps))
+	for name := range v.Overlaps {
+		older = append(older, name)
+	}
+	sort.Strings(older)
+	parts := make([]string, 0, len(older))
+	for _, name := range older {
+		pods := append([]string(nil), v.Overlaps[name]...)
+		sort.Strings(pods)
+		listed := pods
+		if len(listed) > maxNamedPods {
+			listed = listed[:maxNamedPods]
+		}
+		more := ""
+		if len(pods) > len(listed) {
+			more = fmt.Sprintf(" and %d more", len(pods)-len(listed))
+		}
+		parts = append(parts, fmt.Sprintf("%d pod(s) (%s%s) also selected by older policy %s, which applies to them", len(pods), strings.Join(listed, ", "), more, name))
+	}
+	return strings.Join(parts, "; ") + "; make the podSelectors disjoint to apply this policy to them"
+}

@@ -1,0 +1,191 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+const (
+	// BundleConfigMap is the name of the ConfigMap holding a namespace's
+	// rendered bundle.
+	BundleConfigMap = "tollgate-config"
+	// BundleKey is the ConfigMap key of the bundle (JSON).
+	BundleKey = "bundle.json"
+	// ManagedByLabel and ManagedByValue mark the ConfigMaps the operator
+	// owns; its cache only holds ConfigMaps with this label.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "tollgate-operator"
+	// BundleHashAnnotation holds a hash of the bundle, so a change is
+	// visible without reading it.
+	BundleHashAnnotation = "tollgate.dev/bundle-hash"
+)
+
+// CredentialsRecheck is how often a policy whose credentials Secret is
+// missing is checked again.
+var CredentialsRecheck = 30 * time.Second
+
+// Reconciler renders each namespace's LLMPolicies into its bundle
+// ConfigMap and writes their status.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	// APIReader reads from the API server directly: Secrets are checked
+	// with it so the operator need not cache (or list) every Secret.
+	APIReader client.Reader
+	// Recorder emits Events on policies.
+	Recorder events.EventRecorder
+}
+
+// Reconcile brings the namespace req.Namespace to its desired state.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	ns := req.Namespace
+	log := ctrl.LoggerFrom(ctx).WithValues("namespace", ns)
+	result := "success"
+	defer func() { reconcileTotal.WithLabelValues(result).Inc() }()
+
+	var policies v1alpha1.LLMPolicyList
+	if err := r.Client.List(ctx, &policies, client.InNamespace(ns)); err != nil {
+		result = "error"
+		return ctrl.Result{}, fmt.Errorf("list LLMPolicies in %s: %w", ns, err)
+	}
+	live := policies.Items[:0]
+	for _, p := range policies.Items {
+		if p.DeletionTimestamp == nil {
+			live = append(live, p)
+		}
+	}
+	if len(live) == 0 {
+		if err := r.deleteBundle(ctx, ns); err != nil {
+			result = "error"
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, nil
+	}
+
+	pods, err := r.podLabels(ctx, ns)
+	if err != nil {
+		result = "error"
+		return ctrl.Result{}, err
+	}
+	pl := makePlan(ns, live, pods)
+	hash, err := r.applyBundle(ctx, ns, pl.Bundle, live)
+	if err != nil {
+		result = "error"
+		return ctrl.Result{}, err
+	}
+	log.V(1).Info("bundle rendered", "policies", len(pl.Bundle.Policies), "hash", hash)
+
+	recheck := false
+	for i := range live {
+		missing, err := r.writeStatus(ctx, &live[i], pl, hash)
+		if err != nil {
+			result = "error"
+			return ctrl.Result{}, err
+		}
+		recheck = recheck || missing
+	}
+	if recheck {
+		// Secrets are not watched (the operator may only get them), so a
+		// missing one is looked for again.
+		return ctrl.Result{RequeueAfter: CredentialsRecheck}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// podLabels lists the namespace's pods (metadata only) that are not being
+// deleted.
+func (r *Reconciler) podLabels(ctx context.Context, ns string) ([]podLabels, error) {
+	var list metav1.PartialObjectMetadataList
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
+	if err := r.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return nil, fmt.Errorf("list pods in %s: %w", ns, err)
+	}
+	out := make([]podLabels, 0, len(list.Items))
+	for _, p := range list.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		out = append(out, podLabels{Name: p.Name, Labels: p.Labels})
+	}
+	return out, nil
+}
+
+// applyBundle creates or updates the bundle ConfigMap and returns the
+// bundle's hash. Every policy of the namespace owns the ConfigMap, so the
+// garbage collector removes it with the last of them even if the operator
+// is not running.
+func (r *Reconciler) applyBundle(ctx context.Context, ns string, b proxyconfig.Bundle, owners []v1alpha1.LLMPolicy) (string, error) {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encode bundle of %s: %w", ns, err)
+	}
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])[:16]
+
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: BundleConfigMap, Namespace: ns}}
+	op, err := controllerutil.CreateOrUpdate(ctx, r.Client, cm, func() error {
+		if cm.Labels == nil {
+			cm.Labels = map[string]string{}
+		}
+		cm.Labels[ManagedByLabel] = ManagedByValue
+		if cm.Annotations == nil {
+			cm.Annotations = map[string]string{}
+		}
+		cm.Annotations[BundleHashAnnotation] = hash
+		cm.Data = map[string]string{BundleKey: string(data)}
+		cm.OwnerReferences = nil
+		for i := range owners {
+			cm.OwnerReferences = append(cm.OwnerReferences, metav1.OwnerReference{
+				APIVersion: v1alpha1.GroupVersion.String(),
+				Kind:       "LLMPolicy",
+				Name:       owners[i].Name,
+				UID:        owners[i].UID,
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("write ConfigMap %s/%s: %w", ns, BundleConfigMap, err)
+	}
+	if op != controllerutil.OperationResultNone {
+		ctrl.LoggerFrom(ctx).Info("bundle written", "namespace", ns, "configMap", BundleConfigMap, "operation", op, "hash", hash, "policies", len(b.Policies))
+	}
+	return hash, nil
+}
+
+// deleteBundle removes the namespace's bundle ConfigMap, if the operator
+// made it.
+func (r *Reconciler) deleteBundle(ctx context.Context, ns string) error {
+	var cm corev1.ConfigMap
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: BundleConfigMap}, &cm)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read ConfigMap %s/%s: %w", ns, BundleConfigMap, err)
+	}
+	if cm.Labels[ManagedByLabel] != ManagedByValue {
+		return nil
+	}
+	if err := r.Client.Delete(ctx, &cm); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete ConfigMap %s/%s: %w", ns, BundleConfigMap, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("bundle deleted: no LLMPolicy left", "namespace", ns, "configMap", BundleConfigMap)
+	return nil
+}

@@ -1,0 +1,323 @@
+package controller_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/controller"
+	"tollgate.dev/tollgate/internal/testenv"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	var err error
+	env, err = testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	controller.CredentialsRecheck = 200 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:  env.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(controller.ManagedConfigMaps())},
+		}},
+	})
+	if err == nil {
+		err = (&controller.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tollgate-operator")}).SetupWithManager(mgr)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = env.Stop()
+		os.Exit(1)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+const wait, tick = 10 * time.Second, 50 * time.Millisecond
+
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "reconcile-"}}
+	require.NoError(t, env.Client.Create(context.Background(), ns))
+	return ns.Name
+}
+
+func newPolicy(ns, name string, selector map[string]string) *v1alpha1.LLMPolicy {
+	p := &v1alpha1.LLMPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: v1alpha1.LLMPolicySpec{
+			Providers: []v1alpha1.Provider{{Name: "openai", Type: v1alpha1.ProviderOpenAI, BaseURL: "https://api.openai.com"}},
+		},
+	}
+	if selector != nil {
+		p.Spec.PodSelector = &metav1.LabelSelector{MatchLabels: selector}
+	}
+	return p
+}
+
+func createPod(t *testing.T, ns, name string, podLabels map[string]string) {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: podLabels},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
+	}
+	require.NoError(t, env.Client.Create(context.Background(), pod))
+}
+
+// bundle reads the namespace's rendered bundle, or nil.
+func bundle(t *testing.T, ns string) *proxyconfig.Bundle {
+	t.Helper()
+	var cm corev1.ConfigMap
+	err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	b, err := proxyconfig.Decode([]byte(cm.Data[controller.BundleKey]))
+	require.NoError(t, err, "the rendered bundle must decode strictly")
+	return b
+}
+
+func getPolicy(t *testing.T, ns, name string) *v1alpha1.LLMPolicy {
+	t.Helper()
+	var p v1alpha1.LLMPolicy
+	require.NoError(t, env.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &p))
+	return &p
+}
+
+func condition(p *v1alpha1.LLMPolicy, typ string) metav1.Condition {
+	if c := meta.FindStatusCondition(p.Status.Conditions, typ); c != nil {
+		return *c
+	}
+	return metav1.Condition{}
+}
+
+func TestReconcile_RendersBundleAndReportsReady(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createPod(t, ns, "chat-1", map[string]string{"app": "chat"})
+	createPod(t, ns, "other", map[string]string{"app": "other"})
+	require.NoError(t, env.Client.Create(ctx, newPolicy(ns, "chat", map[string]string{"app": "chat"})))
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		p := getPolicy(t, ns, "chat")
+		ready := condition(p, v1alpha1.ConditionReady)
+		assert.Equal(c, metav1.ConditionTrue, ready.Status)
+		assert.Equal(c, v1alpha1.ReasonRendered, ready.Reason)
+		assert.Equal(c, p.Generation, p.Status.ObservedGeneration)
+		assert.Equal(c, int32(1), p.Status.MatchedPods)
+		assert.Equal(c, metav1.ConditionFalse, condition(p, v1alpha1.ConditionConflict).Status)
+	}, wait, tick)
+
+	b := bundle(t, ns)
+	require.NotNil(t, b)
+	require.Len(t, b.Policies, 1)
+	got := b.Policies[0]
+	assert.Equal(t, "chat", got.Name)
+	assert.Equal(t, ns, got.Namespace)
+	assert.Equal(t, map[string]string{"app": "chat"}, got.Selector.MatchLabels)
+	assert.NotZero(t, got.Timeouts.Total, "defaults are resolved in the bundle")
+
+	// A pod whose labels change to match is counted.
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var pod corev1.Pod
+		require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "other"}, &pod))
+		pod.Labels["app"] = "chat"
+		return env.Client.Update(ctx, &pod)
+	}))
+	require.Eventually(t, func() bool { return getPolicy(t, ns, "chat").Status.MatchedPods == 2 }, wait, tick)
+}
+
+func TestReconcile_SpecEditReRendersBundle(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	require.NoError(t, env.Client.Create(ctx, newPolicy(ns, "p", nil)))
+	require.Eventually(t, func() bool { return bundle(t, ns) != nil }, wait, tick)
+
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		p := getPolicy(t, ns, "p")
+		p.Spec.Timeouts.Total = "170s"
+		return env.Client.Update(ctx, p)
+	}))
+	require.Eventually(t, func() bool {
+		b := bundle(t, ns)
+		return b != nil && b.Policies[0].Timeouts.Total.D() == 170*time.Second
+	}, wait, tick)
+	require.Eventually(t, func() bool {
+		p := getPolicy(t, ns, "p")
+		return p.Status.ObservedGeneration == p.Generation
+	}, wait, tick)
+}
+
+func TestReconcile_OverlapMarksNewerPolicyConflicted(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createPod(t, ns, "chat-1", map[string]string{"app": "chat"})
+	require.NoError(t, env.Client.Create(ctx, newPolicy(ns, "everything", nil)))
+	require.Eventually(t, func() bool {
+		return condition(getPolicy(t, ns, "everything"), v1alpha1.ConditionReady).Status == metav1.ConditionTrue
+	}, wait, tick)
+	// Creation timestamps have one-second resolution: make the second
+	// policy clearly newer.
+	time.Sleep(1100 * time.Millisecond)
+	require.NoError(t, env.Client.Create(ctx, newPolicy(ns, "chat", map[string]string{"app": "chat"})))
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		p := getPolicy(t, ns, "chat")
+		conflict := condition(p, v1alpha1.ConditionConflict)
+		assert.Equal(c, metav1.ConditionTrue, conflict.Status)
+		assert.Equal(c, v1alpha1.ReasonOverlap, conflict.Reason)
+		assert.Contains(c, conflict.Message, "chat-1")
+		assert.Contains(c, conflict.Message, "older policy everything")
+		assert.Equal(c, int32(0), p.Status.MatchedPods)
+		assert.Equal(c, int32(1), getPolicy(t, ns, "everything").Status.MatchedPods)
+	}, wait, tick)
+	requireEvent(t, ns, "chat", v1alpha1.ReasonOverlap, "older policy everything")
+
+	b := bundle(t, ns)
+	require.NotNil(t, b)
+	require.Len(t, b.Policies, 2)
+	assert.Equal(t, "everything", b.Policies[0].Name, "the oldest policy comes first: it wins")
+}
+
+func TestReconcile_MissingCredentialsSecretIsReportedUntilCreated(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	p := newPolicy(ns, "keyed", nil)
+	p.Spec.Providers[0].CredentialsSecretRef = &v1alpha1.SecretKeyRef{Name: "openai-key", Key: "apiKey"}
+	require.NoError(t, env.Client.Create(ctx, p))
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		ready := condition(getPolicy(t, ns, "keyed"), v1alpha1.ConditionReady)
+		assert.Equal(c, metav1.ConditionFalse, ready.Status)
+		assert.Equal(c, v1alpha1.ReasonCredentialsNotFound, ready.Reason)
+		assert.Contains(c, ready.Message, "Secret openai-key")
+		assert.Contains(c, ready.Message, `"apiKey"`)
+	}, wait, tick)
+	requireEvent(t, ns, "keyed", v1alpha1.ReasonCredentialsNotFound, "openai-key")
+	assert.NotNil(t, bundle(t, ns), "the bundle is rendered anyway; only the key is missing")
+
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "openai-key", Namespace: ns}, Data: map[string][]byte{"apiKey": []byte("sk-test")}}
+	require.NoError(t, env.Client.Create(ctx, secret))
+	require.Eventually(t, func() bool {
+		return condition(getPolicy(t, ns, "keyed"), v1alpha1.ConditionReady).Status == metav1.ConditionTrue
+	}, wait, tick)
+
+	var cm corev1.ConfigMap
+	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm))
+	assert.NotContains(t, cm.Data[controller.BundleKey], "sk-test", "keys never reach the ConfigMap")
+}
+
+func TestReconcile_DeletingLastPolicyRemovesBundle(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	a, b := newPolicy(ns, "a", nil), newPolicy(ns, "b", map[string]string{"x": "y"})
+	require.NoError(t, env.Client.Create(ctx, a))
+	require.NoError(t, env.Client.Create(ctx, b))
+	require.Eventually(t, func() bool { bb := bundle(t, ns); return bb != nil && len(bb.Policies) == 2 }, wait, tick)
+
+	require.NoError(t, env.Client.Delete(ctx, a))
+	require.Eventually(t, func() bool {
+		bb := bundle(t, ns)
+		return bb != nil && len(bb.Policies) == 1 && bb.Policies[0].Name == "b"
+	}, wait, tick)
+	require.NoError(t, env.Client.Delete(ctx, b))
+	require.Eventually(t, func() bool { return bundle(t, ns) == nil }, wait, tick)
+}
+
+func TestReconcile_RepairsAHandEditedBundle(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	require.NoError(t, env.Client.Create(ctx, newPolicy(ns, "p", nil)))
+	require.Eventually(t, func() bool { return bundle(t, ns) != nil }, wait, tick)
+
+	var cm corev1.ConfigMap
+	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm))
+	want := cm.Data[controller.BundleKey]
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm))
+		cm.Data[controller.BundleKey] = `{"apiVersion":"proxyconfig.tollgate.dev/v1","kind":"Bundle","policies":[]}`
+		return env.Client.Update(ctx, &cm)
+	}))
+	require.Eventually(t, func() bool {
+		var got corev1.ConfigMap
+		require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &got))
+		return got.Data[controller.BundleKey] == want
+	}, wait, tick)
+}
+
+func TestReconcile_SettlesWithoutRewriting(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createPod(t, ns, "chat-1", map[string]string{"app": "chat"})
+	require.NoError(t, env.Client.Create(ctx, newPolicy(ns, "p", nil)))
+	require.Eventually(t, func() bool {
+		return condition(getPolicy(t, ns, "p"), v1alpha1.ConditionReady).Status == metav1.ConditionTrue
+	}, wait, tick)
+
+	// Once settled, neither the policy nor its ConfigMap is written again:
+	// the reconciler's own writes do not retrigger it into a loop.
+	var cm corev1.ConfigMap
+	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm))
+	policyVersion, cmVersion := getPolicy(t, ns, "p").ResourceVersion, cm.ResourceVersion
+	time.Sleep(time.Second)
+	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm))
+	assert.Equal(t, policyVersion, getPolicy(t, ns, "p").ResourceVersion)
+	assert.Equal(t, cmVersion, cm.ResourceVersion)
+}
+
+func requireEvent(t *testing.T, ns, policy, reason, noteContains string) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var list eventsv1.EventList
+		if !assert.NoError(c, env.Client.List(context.Background(), &list, client.InNamespace(ns))) {
+			return
+		}
+		found := false
+		for _, e := range list.Items {
+			if e.Regarding.Name == policy && e.Reason == reason && e.Type == corev1.EventTypeWarning && strings.Contains(e.Note, noteContains) {
+				found = true
+			}
+		}
+		assert.True(c, found, "a Warning event %s on %s mentioning %q; have %s", reason, policy, noteContains, describe(list))
+	}, wait, tick)
+}
+
+func describe(list eventsv1.EventList) string {
+	out, _ := json.Marshal(list.Items)
+	return string(out)
+}
