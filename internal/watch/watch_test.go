@@ -29,7 +29,9 @@ func TestFiles_SeesAnAtomicSymlinkSwap(t *testing.T) {
 	var changes atomic.Int32
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- Files(ctx, []string{filepath.Join(dir, "policy.json")}, time.Hour, func() { changes.Add(1) }) }()
+	go func() {
+		done <- Files(ctx, []string{filepath.Join(dir, "policy.json")}, time.Hour, func() { changes.Add(1) })
+	}()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 
 	time.Sleep(50 * time.Millisecond) // let the watch start
