@@ -1,0 +1,99 @@
+package budget
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+// Gate decides, before a request is sent, whether the budget admits it. Local
+// enforces a budget within one process; a namespace-wide ledger can
+// implement Gate as well. Implementations are safe for concurrent use.
+type Gate interface {
+	// Reserve decides on a request that may cost up to maxCost USD. When the
+	// decision admits the request (Allow or Downgrade), the Reservation
+	// holds maxCost against the budget until it is settled with the actual
+	// cost or released; on Block it is nil.
+	Reserve(maxCost decimal.Decimal) (*Reservation, Decision)
+	// Status is the spend of the current period.
+	Status() Status
+}
+
+// State is where spend stands against a budget. The values are those of
+// the LLMPolicy API's budget status.
+type State string
+
+// Budget states.
+const (
+	// StateOk: spend is below the soft limit.
+	StateOk State = "Ok"
+	// StateSoftLimit: spend reached softLimitPercent of the limit; answers
+	// carry x-tollgate-budget: soft-limit.
+	StateSoftLimit State = "SoftLimit"
+	// StateExhausted: the limit is reached; requests are blocked or
+	// downgraded until the period ends.
+	StateExhausted State = "Exhausted"
+)
+
+// Action is what the caller does with a request.
+type Action string
+
+// Actions.
+const (
+	// Allow: send the request as it is.
+	Allow Action = "Allow"
+	// Block: do not send it; answer 429 tollgate_budget_exhausted.
+	Block Action = "Block"
+	// Downgrade: send it to Decision.DowngradeTo instead.
+	Downgrade Action = "Downgrade"
+)
+
+// Decision is the gate's answer for one request.
+type Decision struct {
+	// Action is what to do with the request. It is Allow unless State is
+	// Exhausted, and then the budget's onExhausted action.
+	Action Action
+	// State is the state the request was decided in. It is Exhausted when
+	// spent plus the reservations of requests in flight reached the limit
+	// (admitting the request could overshoot by more than its own cost),
+	// SoftLimit when spent reached the soft limit, Ok otherwise.
+	State State
+	// FirstSoftCrossing is true for exactly one decision per period: the
+	// first whose State is not Ok. The caller logs the crossing then.
+	FirstSoftCrossing bool
+	// FirstExhausted is true for exactly one decision per period: the first
+	// whose State is Exhausted.
+	FirstExhausted bool
+	// PeriodStart is when the current period began; ResetAt when it ends.
+	PeriodStart, ResetAt time.Time
+	// Spent is the USD settled this period, not counting this request.
+	Spent decimal.Decimal
+	// Reserved is the USD held by requests in flight, not counting this
+	// request.
+	Reserved decimal.Decimal
+	// Limit is the budget's limit.
+	Limit decimal.Decimal
+	// DowngradeTo is where to send the request when Action is Downgrade;
+	// nil otherwise.
+	DowngradeTo *proxyconfig.ModelRef
+}
+
+// Status is the spend of the current period, as LLMPolicy status reports it.
+type Status struct {
+	// PeriodStart is when the current period began; ResetAt when it ends.
+	PeriodStart, ResetAt time.Time
+	// Spent is the USD settled this period.
+	Spent decimal.Decimal
+	// Reserved is the USD held by requests in flight.
+	Reserved decimal.Decimal
+	// Remaining is Limit minus Spent, and zero once Spent reaches Limit.
+	Remaining decimal.Decimal
+	// Limit is the budget's limit.
+	Limit decimal.Decimal
+	// State is Exhausted when Spent reached Limit, SoftLimit when it
+	// reached the soft limit, Ok otherwise. Unlike Decision.State it ignores
+	// reservations: it reports money spent, not money promised.
+	State State
+}

@@ -1,0 +1,55 @@
+package budget
+
+import (
+	"sync"
+
+	"github.com/shopspring/decimal"
+)
+
+// Reservation is the budget held by one admitted request: its maximum cost,
+// counted against the limit until the request settles with its actual cost
+// or releases it. Settle and Release may be called from any goroutine; only
+// the first call counts. A nil *Reservation (a blocked request) ignores
+// both, so callers can settle unconditionally.
+type Reservation struct {
+	maxCost decimal.Decimal
+	settle  func(actual decimal.Decimal)
+	once    sync.Once
+}
+
+// NewReservation returns a Reservation of maxCost that calls settle once,
+// on the first Settle or Release, with the actual cost (never negative). It
+// is for implementations of Gate.
+func NewReservation(maxCost decimal.Decimal, settle func(actual decimal.Decimal)) *Reservation {
+	return &Reservation{maxCost: maxCost, settle: settle}
+}
+
+// MaxCost is the USD the reservation holds.
+func (r *Reservation) MaxCost() decimal.Decimal {
+	if r == nil {
+		return decimal.Zero
+	}
+	return r.maxCost
+}
+
+// Settle ends the reservation and charges actual, the request's real cost,
+// which may exceed MaxCost when the estimate was wrong; a negative actual
+// counts as zero. It reports whether this call settled the reservation:
+// false when it was already settled or released.
+func (r *Reservation) Settle(actual decimal.Decimal) bool {
+	if r == nil {
+		return false
+	}
+	settled := false
+	r.once.Do(func() {
+		settled = true
+		r.settle(decimal.Max(actual, decimal.Zero))
+	})
+	return settled
+}
+
+// Release ends the reservation without charging anything, for a request
+// that failed before it cost money. It is Settle(0).
+func (r *Reservation) Release() bool {
+	return r.Settle(decimal.Zero)
+}
