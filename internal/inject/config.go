@@ -1,0 +1,72 @@
+package inject
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// DefaultImage is the sidecar image DefaultConfig uses. The operator sets
+// the image of its own release with --sidecar-image.
+const DefaultImage = "ghcr.io/tollgate-dev/tollgate-sidecar:latest"
+
+// logLevels are the sidecar's --log-level values.
+var logLevels = []string{"debug", "info", "warn", "error"}
+
+// Config is how the sidecar is injected: what the operator's --sidecar-*
+// flags say.
+type Config struct {
+	// Image is the sidecar's image.
+	Image string
+	// ImagePullPolicy is the sidecar's imagePullPolicy.
+	ImagePullPolicy corev1.PullPolicy
+	// Resources are the sidecar's requests and limits.
+	Resources corev1.ResourceRequirements
+	// LogLevel is the sidecar's --log-level: debug, info, warn or error.
+	LogLevel string
+}
+
+// DefaultConfig is the configuration of the operator's flag defaults:
+// 50m CPU and 32Mi memory requested, memory limited to 128Mi, no CPU limit
+// (a CPU limit throttles streaming responses), log level info.
+func DefaultConfig() Config {
+	return Config{
+		Image:           DefaultImage,
+		ImagePullPolicy: corev1.PullIfNotPresent,
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{
+				corev1.ResourceCPU:    resource.MustParse("50m"),
+				corev1.ResourceMemory: resource.MustParse("32Mi"),
+			},
+			Limits: corev1.ResourceList{
+				corev1.ResourceMemory: resource.MustParse("128Mi"),
+			},
+		},
+		LogLevel: "info",
+	}
+}
+
+// Validate reports every setting a sidecar could not start with.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Image == "" {
+		errs = append(errs, errors.New("sidecar image is empty: set --sidecar-image, e.g. ghcr.io/tollgate-dev/tollgate-sidecar:v0.1.0"))
+	}
+	switch c.ImagePullPolicy {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		errs = append(errs, fmt.Errorf("sidecar image pull policy %q: use Always, IfNotPresent or Never", c.ImagePullPolicy))
+	}
+	if !slices.Contains(logLevels, c.LogLevel) {
+		errs = append(errs, fmt.Errorf("sidecar log level %q: use debug, info, warn or error", c.LogLevel))
+	}
+	for name, limit := range c.Resources.Limits {
+		if request, ok := c.Resources.Requests[name]; ok && request.Cmp(limit) > 0 {
+			errs = append(errs, fmt.Errorf("sidecar %s request %s is above its limit %s: lower the request or raise the limit", name, request.String(), limit.String()))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,163 @@
+package inject
+
+import (
+	"io"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"tollgate.dev/tollgate/internal/sidecar"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+func plainPod() *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "chat", Namespace: "team-a"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.com/chat:1.0"}}},
+	}
+}
+
+func sidecarOf(t *testing.T, pod *corev1.Pod) corev1.Container {
+	t.Helper()
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == ContainerName {
+			return c
+		}
+	}
+	require.FailNow(t, "the pod has no sidecar")
+	return corev1.Container{}
+}
+
+// TestInject_SidecarArgsAreTheSidecarsFlags parses the injected command line
+// with the sidecar's own parser, so that a renamed flag breaks this test
+// rather than every injected pod.
+func TestInject_SidecarArgsAreTheSidecarsFlags(t *testing.T) {
+	cfg := testConfig()
+	cfg.LogLevel = "debug"
+	out, err := Inject(plainPod(), nil, cfg)
+	require.NoError(t, err)
+
+	opts, err := sidecar.Parse(sidecarOf(t, out).Args, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(ConfigDir, BundleKey), opts.PolicyFile)
+	assert.Equal(t, filepath.Join(PodInfoDir, PodLabelsFile), opts.PodLabelsFile)
+	assert.True(t, opts.AllowMissingPolicy)
+	assert.Equal(t, CredentialsDir, opts.CredentialsDir)
+	assert.Equal(t, "127.0.0.1:15000", opts.Listen)
+	assert.Equal(t, "0.0.0.0:15020", opts.Admin)
+	assert.Equal(t, "debug", opts.LogLevel.String())
+	assert.Equal(t, ProxyURL, "http://"+opts.Listen)
+}
+
+func TestInject_MountsCredentialsOnlyWhenThePolicyNamesThem(t *testing.T) {
+	tests := map[string]struct {
+		policy *proxyconfig.Policy
+		want   bool
+	}{
+		"no policy": {policy: nil},
+		"a policy without credentials": {
+			policy: &proxyconfig.Policy{Providers: []proxyconfig.Provider{{Name: "openai", Type: proxyconfig.OpenAI}}},
+		},
+		"a policy with credentials": {
+			policy: &proxyconfig.Policy{Providers: []proxyconfig.Provider{
+				{Name: "openai", Type: proxyconfig.OpenAI, Credentials: &proxyconfig.SecretRef{Name: "keys", Key: "openai"}},
+			}},
+			want: true,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			out, err := Inject(plainPod(), tc.policy, testConfig())
+			require.NoError(t, err)
+			var volumes, mounts []string
+			for _, v := range out.Spec.Volumes {
+				volumes = append(volumes, v.Name)
+			}
+			for _, m := range sidecarOf(t, out).VolumeMounts {
+				mounts = append(mounts, m.Name)
+			}
+			assert.Equal(t, tc.want, slices.Contains(volumes, CredentialsVolume))
+			assert.Equal(t, tc.want, slices.Contains(mounts, CredentialsVolume))
+			assert.Empty(t, out.Spec.Containers[0].VolumeMounts, "the app never mounts the sidecar's volumes")
+		})
+	}
+}
+
+func TestInject_RefusesAPodUsingTheSidecarsVolumeNames(t *testing.T) {
+	pod := plainPod()
+	pod.Spec.Volumes = []corev1.Volume{{Name: ConfigVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	_, err := Inject(pod, nil, testConfig())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "already has a volume named tollgate-config")
+	assert.Contains(t, err.Error(), "rename the volume")
+}
+
+func TestInject_RefusesAnInvalidConfig(t *testing.T) {
+	cfg := testConfig()
+	cfg.Image = ""
+	_, err := Inject(plainPod(), nil, cfg)
+	assert.ErrorContains(t, err, "sidecar image is empty")
+}
+
+func TestProviderVariable(t *testing.T) {
+	tests := map[string]string{
+		"openai":     "TOLLGATE_OPENAI_BASE_URL",
+		"azure-east": "TOLLGATE_AZURE_EAST_BASE_URL",
+		"llm-2":      "TOLLGATE_LLM_2_BASE_URL",
+		"9x":         "TOLLGATE_9X_BASE_URL",
+	}
+	for provider, want := range tests {
+		t.Run(provider, func(t *testing.T) {
+			assert.Equal(t, want, ProviderVariable(provider))
+		})
+	}
+}
+
+func TestConfig_Validate(t *testing.T) {
+	tests := map[string]struct {
+		mutate   func(*Config)
+		wantErrs []string
+	}{
+		"the defaults are valid": {mutate: func(*Config) {}},
+		"an empty image": {
+			mutate: func(c *Config) { c.Image = "" }, wantErrs: []string{"sidecar image is empty: set --sidecar-image"},
+		},
+		"an unknown pull policy": {
+			mutate: func(c *Config) { c.ImagePullPolicy = "Sometimes" }, wantErrs: []string{`pull policy "Sometimes": use Always, IfNotPresent or Never`},
+		},
+		"an unknown log level": {
+			mutate: func(c *Config) { c.LogLevel = "verbose" }, wantErrs: []string{`log level "verbose": use debug, info, warn or error`},
+		},
+		"a request above its limit": {
+			mutate: func(c *Config) {
+				c.Resources.Requests[corev1.ResourceMemory] = resource.MustParse("256Mi")
+			},
+			wantErrs: []string{"memory request 256Mi is above its limit 128Mi"},
+		},
+		"every problem at once": {
+			mutate:   func(c *Config) { c.Image, c.LogLevel = "", "" },
+			wantErrs: []string{"sidecar image is empty", `log level ""`},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tc.mutate(&cfg)
+			err := cfg.Validate()
+			if len(tc.wantErrs) == 0 {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, want := range tc.wantErrs {
+				assert.Contains(t, err.Error(), want)
+			}
+		})
+	}
+}

@@ -1,0 +1,80 @@
+package inject
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+// volumes are the pod volumes the sidecar needs. The credentials volume is
+// there only when the policy names a credentials Secret.
+func volumes(policy *proxyconfig.Policy) []corev1.Volume {
+	out := []corev1.Volume{
+		{
+			Name: ConfigVolume,
+			VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName},
+				// The reconciler writes the ConfigMap once a policy exists in
+				// the namespace; until then the sidecar starts without one
+				// (--allow-missing-policy) and picks it up when it appears.
+				Optional: ptr.To(true),
+			}},
+		},
+		{
+			Name: PodInfoVolume,
+			VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
+				Items: []corev1.DownwardAPIVolumeFile{{
+					Path:     PodLabelsFile,
+					FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.labels"},
+				}},
+			}},
+		},
+	}
+	if sources := credentialSources(policy); len(sources) > 0 {
+		out = append(out, corev1.Volume{
+			Name:         CredentialsVolume,
+			VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: sources}},
+		})
+	}
+	return out
+}
+
+// credentialSources projects each provider's Secret key to a file named
+// after the provider, one source per Secret in order of first reference.
+// Not optional: a missing Secret or key keeps the pod from starting with an
+// event that names it, instead of a sidecar that sends no API key.
+func credentialSources(policy *proxyconfig.Policy) []corev1.VolumeProjection {
+	if policy == nil {
+		return nil
+	}
+	var sources []corev1.VolumeProjection
+	index := map[string]int{} // Secret name → its source in sources
+	for _, p := range policy.Providers {
+		if p.Credentials == nil {
+			continue
+		}
+		i, ok := index[p.Credentials.Name]
+		if !ok {
+			i = len(sources)
+			index[p.Credentials.Name] = i
+			sources = append(sources, corev1.VolumeProjection{Secret: &corev1.SecretProjection{
+				LocalObjectReference: corev1.LocalObjectReference{Name: p.Credentials.Name},
+				Optional:             ptr.To(false),
+			}})
+		}
+		s := sources[i].Secret
+		s.Items = append(s.Items, corev1.KeyToPath{Key: p.Credentials.Key, Path: p.Name})
+	}
+	return sources
+}
+
+// mounts are the sidecar's mounts of volumes, all read-only.
+func mounts(vols []corev1.Volume) []corev1.VolumeMount {
+	dirs := map[string]string{ConfigVolume: ConfigDir, PodInfoVolume: PodInfoDir, CredentialsVolume: CredentialsDir}
+	out := make([]corev1.VolumeMount, 0, len(vols))
+	for _, v := range vols {
+		out = append(out, corev1.VolumeMount{Name: v.Name, MountPath: dirs[v.Name], ReadOnly: true})
+	}
+	return out
+}
