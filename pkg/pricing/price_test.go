@@ -1,0 +1,179 @@
+package pricing
+
+import (
+	"math"
+	"math/big"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// price builds a Price from decimal strings: input, cached input, output.
+func price(t *testing.T, in, cached, out string) Price {
+	t.Helper()
+	p := Price{}
+	for _, f := range []struct {
+		s    string
+		into *decimal.Decimal
+	}{{in, &p.InputPerMillion}, {cached, &p.CachedInputPerMillion}, {out, &p.OutputPerMillion}} {
+		d, err := decimal.NewFromString(f.s)
+		require.NoError(t, err)
+		*f.into = d
+	}
+	return p
+}
+
+func TestPrice_Cost(t *testing.T) {
+	tests := map[string]struct {
+		price  [3]string // input, cached input, output per million
+		tokens Tokens
+		want   string
+	}{
+		"zero usage costs nothing": {
+			price: [3]string{"2.50", "1.25", "10"}, tokens: Tokens{}, want: "0",
+		},
+		"input and output at their prices": {
+			price: [3]string{"2.50", "1.25", "10"}, tokens: Tokens{Input: 1000, Output: 500},
+			want: "0.0075", // 1000*2.50/1e6 + 500*10/1e6
+		},
+		"cached input at the cached price, the rest of the input at the input price": {
+			price: [3]string{"2.50", "1.25", "10"}, tokens: Tokens{Input: 2000, CachedInput: 1500, Output: 100},
+			want: "0.004125", // (500*2.50 + 1500*1.25 + 100*10) / 1e6
+		},
+		"input served wholly from the cache": {
+			price: [3]string{"3", "0.30", "15"}, tokens: Tokens{Input: 10000, CachedInput: 10000},
+			want: "0.003",
+		},
+		"one token at the smallest price keeps every decimal": {
+			price: [3]string{"0.05", "0.005", "0.40"}, tokens: Tokens{Input: 1, CachedInput: 1},
+			want: "0.000000005",
+		},
+		"embeddings: input only, output free": {
+			price: [3]string{"0.02", "0.02", "0"}, tokens: Tokens{Input: 8191},
+			want: "0.00016382",
+		},
+		"huge counts do not overflow": {
+			price: [3]string{"150", "150", "600"}, tokens: Tokens{Input: math.MaxInt64, Output: math.MaxInt64},
+			want: "6917529027641081.85525", // (2^63-1) * (150+600) / 1e6
+		},
+		"negative counts are taken as zero": {
+			price: [3]string{"2.50", "1.25", "10"}, tokens: Tokens{Input: -1000, CachedInput: -5, Output: -1},
+			want: "0",
+		},
+		"a negative output count does not cancel the input's cost": {
+			price: [3]string{"2.50", "1.25", "10"}, tokens: Tokens{Input: 1000, Output: -1000},
+			want: "0.0025",
+		},
+		"cached input beyond the input is capped at the input": {
+			price: [3]string{"2.50", "1.25", "10"}, tokens: Tokens{Input: 100, CachedInput: 300},
+			want: "0.000125", // 100 cached tokens, none uncached
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := price(t, tc.price[0], tc.price[1], tc.price[2])
+			got := p.Cost(tc.tokens)
+			assert.Equal(t, tc.want, FormatUSD(got))
+			assert.True(t, got.Equal(decimal.RequireFromString(tc.want)), "FormatUSD rounded %s", got)
+		})
+	}
+}
+
+// TestPrice_CostOfAMillionSmallRequestsSumsWithoutDrift sums the cost of a
+// million requests one by one, as a budget does, and compares the total
+// with the cost of their summed usage and with exact rational arithmetic.
+// Summed as float64 the same costs drift in the last digits.
+func TestPrice_CostOfAMillionSmallRequestsSumsWithoutDrift(t *testing.T) {
+	const n = 1_000_000
+	p := price(t, "0.15", "0.075", "0.60") // gpt-4o-mini
+	var total decimal.Decimal
+	var usage Tokens
+	for i := range int64(n) {
+		tk := Tokens{Input: 37 + i%11, CachedInput: 8 * (i % 3), Output: 5 + i%7}
+		total = total.Add(p.Cost(tk))
+		usage.Input += tk.Input
+		usage.CachedInput += tk.CachedInput
+		usage.Output += tk.Output
+	}
+
+	assert.True(t, total.Equal(p.Cost(usage)), "sum of costs %s, cost of summed usage %s", total, p.Cost(usage))
+
+	exact := new(big.Rat)
+	for _, term := range []struct {
+		tokens int64
+		price  string
+	}{{usage.Input - usage.CachedInput, "15/100"}, {usage.CachedInput, "75/1000"}, {usage.Output, "60/100"}} {
+		r, ok := new(big.Rat).SetString(term.price)
+		require.True(t, ok)
+		exact.Add(exact, r.Mul(r, new(big.Rat).SetInt64(term.tokens)))
+	}
+	exact.Quo(exact, big.NewRat(1_000_000, 1))
+	assert.Zero(t, total.Rat().Cmp(exact), "sum of costs %s, exact %s", total, exact.FloatString(12))
+}
+
+func TestPrice_MaxCost(t *testing.T) {
+	tests := map[string]struct {
+		price         [3]string
+		input, maxOut int64
+		want          string
+	}{
+		"input at the input price plus the output limit at the output price": {
+			price: [3]string{"2.50", "1.25", "10"}, input: 1000, maxOut: 4096,
+			want: "0.04346", // (1000*2.50 + 4096*10) / 1e6
+		},
+		"never assumes a cache discount": {
+			price: [3]string{"3", "0.30", "15"}, input: 1_000_000, maxOut: 0,
+			want: "3",
+		},
+		"a cached price above the input price bounds the input": {
+			price: [3]string{"1", "2", "4"}, input: 1_000_000, maxOut: 0,
+			want: "2",
+		},
+		"bounds the actual cost of any usage within the limits": {
+			price: [3]string{"0.15", "0.075", "0.60"}, input: 500, maxOut: 200,
+			want: "0.000195",
+		},
+		"negative counts are taken as zero": {
+			price: [3]string{"2.50", "1.25", "10"}, input: -5, maxOut: -7,
+			want: "0",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := price(t, tc.price[0], tc.price[1], tc.price[2])
+			got := p.MaxCost(tc.input, tc.maxOut)
+			assert.Equal(t, tc.want, FormatUSD(got))
+			for _, used := range []Tokens{
+				{Input: max(tc.input, 0), Output: max(tc.maxOut, 0)},
+				{Input: max(tc.input, 0), CachedInput: max(tc.input, 0), Output: max(tc.maxOut, 0)},
+				{Input: max(tc.input, 0) / 2, CachedInput: max(tc.input, 0) / 4},
+			} {
+				assert.True(t, p.Cost(used).LessThanOrEqual(got), "cost of %+v is %s, above the bound %s", used, p.Cost(used), got)
+			}
+		})
+	}
+}
+
+func TestFormatUSD(t *testing.T) {
+	tests := map[string]struct {
+		in   decimal.Decimal
+		want string
+	}{
+		"zero":                                {decimal.Zero, "0"},
+		"the zero value":                      {decimal.Decimal{}, "0"},
+		"a fraction of a cent":                {decimal.RequireFromString("0.000125"), "0.000125"},
+		"trailing zeros are trimmed":          {decimal.RequireFromString("12.500"), "12.5"},
+		"whole dollars have no point":         {decimal.RequireFromString("3.000"), "3"},
+		"twelve decimals are kept":            {decimal.New(5, -12), "0.000000000005"},
+		"beyond twelve decimals it rounds":    {decimal.New(4, -13), "0"},
+		"large amounts are not in e-notation": {decimal.New(1, 20), "100000000000000000000"},
+		"small amounts are not in e-notation": {decimal.New(7, -9), "0.000000007"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.want, FormatUSD(tc.in))
+		})
+	}
+}
