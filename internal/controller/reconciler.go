@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,6 +51,11 @@ type Reconciler struct {
 	APIReader client.Reader
 	// Recorder emits Events on policies.
 	Recorder events.EventRecorder
+
+	mu sync.Mutex // guards uninjected
+	// uninjected is the last count of uninjected pods per namespace, so a
+	// change is logged once rather than on every reconcile.
+	uninjected map[string]int
 }
 
 // Reconcile brings the namespace req.Namespace to its desired state.
@@ -70,6 +76,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			live = append(live, p)
 		}
 	}
+	podMeta, err := r.pods(ctx, ns)
+	if err != nil {
+		result = "error"
+		return ctrl.Result{}, err
+	}
+	if err := r.checkUninjected(ctx, ns, podMeta); err != nil {
+		result = "error"
+		return ctrl.Result{}, err
+	}
 	if len(live) == 0 {
 		if err := r.deleteBundle(ctx, ns); err != nil {
 			result = "error"
@@ -78,12 +93,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 
-	pods, err := r.podLabels(ctx, ns)
-	if err != nil {
-		result = "error"
-		return ctrl.Result{}, err
-	}
-	pl := makePlan(ns, live, pods)
+	pl := makePlan(ns, live, podLabelsOf(podMeta))
 	hash, err := r.applyBundle(ctx, ns, pl.Bundle, live)
 	if err != nil {
 		result = "error"
@@ -108,22 +118,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{}, nil
 }
 
-// podLabels lists the namespace's pods (metadata only) that are not being
-// deleted.
-func (r *Reconciler) podLabels(ctx context.Context, ns string) ([]podLabels, error) {
+// pods lists the namespace's pods (metadata only: the cache holds no pod
+// specs) that are not being deleted.
+func (r *Reconciler) pods(ctx context.Context, ns string) ([]metav1.PartialObjectMetadata, error) {
 	var list metav1.PartialObjectMetadataList
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
 	if err := r.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
 		return nil, fmt.Errorf("list pods in %s: %w", ns, err)
 	}
-	out := make([]podLabels, 0, len(list.Items))
+	out := list.Items[:0]
 	for _, p := range list.Items {
-		if p.DeletionTimestamp != nil {
-			continue
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
 		}
-		out = append(out, podLabels{Name: p.Name, Labels: p.Labels})
 	}
 	return out, nil
+}
+
+func podLabelsOf(pods []metav1.PartialObjectMetadata) []podLabels {
+	out := make([]podLabels, 0, len(pods))
+	for _, p := range pods {
+		out = append(out, podLabels{Name: p.Name, Labels: p.Labels})
+	}
+	return out
 }
 
 // applyBundle creates or updates the bundle ConfigMap and returns the

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -26,6 +27,7 @@ import (
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/internal/controller"
+	"tollgate.dev/tollgate/internal/inject"
 	"tollgate.dev/tollgate/internal/testenv"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
@@ -320,4 +322,22 @@ func requireEvent(t *testing.T, ns, policy, reason, noteContains string) {
 func describe(list eventsv1.EventList) string {
 	out, _ := json.Marshal(list.Items)
 	return string(out)
+}
+
+func TestReconcile_CountsPodsAdmittedWithoutTheSidecar(t *testing.T) {
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "uninjected-", Labels: map[string]string{inject.NamespaceLabel: inject.NamespaceEnabled}}}
+	require.NoError(t, env.Client.Create(ctx, ns))
+	// No webhook runs in this test: the pods are admitted as they are, as
+	// with failurePolicy Ignore while the operator is down.
+	createPod(t, ns.Name, "missed", map[string]string{"app": "chat"})
+	createPod(t, ns.Name, "opted-out", nil)
+	var pod corev1.Pod
+	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns.Name, Name: "opted-out"}, &pod))
+	pod.Annotations = map[string]string{inject.InjectAnnotation: "false"}
+	require.NoError(t, env.Client.Update(ctx, &pod))
+
+	require.Eventually(t, func() bool {
+		return testutil.ToFloat64(controller.UninjectedGauge(ns.Name)) == 1
+	}, wait, tick)
 }

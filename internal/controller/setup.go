@@ -23,7 +23,7 @@ const ControllerName = "llmpolicy"
 // its namespace (as the request {namespace, BundleConfigMap}):
 //   - LLMPolicies, on create, delete and spec changes (status writes do not
 //     change the generation, so the reconciler's own writes do not loop);
-//   - Pods, metadata only, on create, delete and label changes;
+//   - Pods, metadata only, on create, delete, label and annotation changes;
 //   - the operator's ConfigMaps, so an edited or deleted bundle is repaired.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
@@ -52,7 +52,8 @@ func isBundle(o client.Object) bool {
 }
 
 // podChanged passes pod events that can change which policy applies to
-// which pod: creation, deletion, label changes and the start of deletion.
+// which pod, or whether it opted in to the sidecar: creation, deletion, the
+// start of deletion, and label or annotation changes.
 func podChanged() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
@@ -62,7 +63,8 @@ func podChanged() predicate.Predicate {
 			if (e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil) {
 				return true
 			}
-			return !labelsEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+			return !labelsEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) ||
+				!labelsEqual(e.ObjectOld.GetAnnotations(), e.ObjectNew.GetAnnotations())
 		},
 	}
 }

@@ -1,0 +1,135 @@
+// Package operator is the tollgate-operator program: options, logging and a
+// controller-runtime manager running the LLMPolicy reconciler, the sidecar
+// injection webhook and its certificates. cmd/operator only calls Main.
+package operator
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"go.uber.org/zap/zapcore"
+
+	"tollgate.dev/tollgate/internal/inject"
+)
+
+// Certificate management modes (--cert-management).
+const (
+	// CertSelf: the operator keeps a CA and serving certificate in a Secret
+	// and patches the webhook's caBundle, rotating before expiry.
+	CertSelf = "self"
+	// CertManager: cert-manager issues the certificate and injects the
+	// caBundle; the operator only reads the mounted files.
+	CertManager = "cert-manager"
+)
+
+// Options are the operator's command-line settings.
+type Options struct {
+	MetricsAddr      string
+	HealthProbeAddr  string
+	LeaderElect      bool
+	LeaderElectionID string
+	// Namespace is the operator's own namespace: where its webhook
+	// certificate Secret and leader-election lease live.
+	Namespace string
+
+	// EnableWebhook serves the injection webhook. Off, the operator only
+	// reconciles (useful for local runs without certificates).
+	EnableWebhook     bool
+	WebhookPort       int
+	WebhookCertDir    string
+	CertManagement    string
+	WebhookService    string
+	WebhookConfig     string
+	WebhookCertSecret string
+
+	// Sidecar is how the sidecar is injected.
+	Sidecar inject.Config
+
+	LogLevel zapcore.Level
+}
+
+// Parse reads the command line. Problems are reported with what to do.
+func Parse(args []string, stderr io.Writer) (Options, error) {
+	o := Options{Sidecar: inject.DefaultConfig()}
+	fs := flag.NewFlagSet("tollgate-operator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "`address` of the Prometheus /metrics endpoint; \"0\" turns it off")
+	fs.StringVar(&o.HealthProbeAddr, "health-probe-bind-address", ":8081", "`address` of /healthz and /readyz")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas, so one reconciles at a time")
+	fs.StringVar(&o.LeaderElectionID, "leader-election-id", "tollgate-operator.tollgate.dev", "name of the leader-election Lease")
+	fs.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the operator's own `namespace` (default: $POD_NAMESPACE)")
+	fs.BoolVar(&o.EnableWebhook, "enable-webhook", true, "serve the sidecar injection webhook")
+	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "`port` of the injection webhook (HTTPS)")
+	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "`directory` holding the webhook's tls.crt and tls.key")
+	fs.StringVar(&o.CertManagement, "cert-management", CertSelf, "who issues the webhook certificate: self (the operator) or cert-manager")
+	fs.StringVar(&o.WebhookService, "webhook-service-name", "tollgate-webhook", "`name` of the webhook's Service (the certificate's DNS name)")
+	fs.StringVar(&o.WebhookConfig, "webhook-config-name", "tollgate-sidecar-injector", "`name` of the MutatingWebhookConfiguration whose caBundle the operator keeps")
+	fs.StringVar(&o.WebhookCertSecret, "webhook-cert-secret", "tollgate-webhook-cert", "`name` of the Secret holding the webhook's CA and certificate")
+
+	fs.StringVar(&o.Sidecar.Image, "sidecar-image", o.Sidecar.Image, "`image` of the injected sidecar")
+	pull := fs.String("sidecar-image-pull-policy", string(o.Sidecar.ImagePullPolicy), "imagePullPolicy of the sidecar: Always, IfNotPresent or Never")
+	cpuReq := fs.String("sidecar-cpu-request", "50m", "CPU request of the sidecar (\"\" for none)")
+	memReq := fs.String("sidecar-memory-request", "32Mi", "memory request of the sidecar (\"\" for none)")
+	cpuLim := fs.String("sidecar-cpu-limit", "", "CPU limit of the sidecar (\"\" for none: a CPU limit throttles streams)")
+	memLim := fs.String("sidecar-memory-limit", "128Mi", "memory limit of the sidecar (\"\" for none)")
+	fs.StringVar(&o.Sidecar.LogLevel, "sidecar-log-level", o.Sidecar.LogLevel, "log level of the sidecar: debug, info, warn or error")
+	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q: every setting is a flag", fs.Arg(0))
+	}
+
+	var errs []error
+	if err := o.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: use debug, info, warn or error", *level))
+	}
+	o.Sidecar.ImagePullPolicy = corev1.PullPolicy(*pull)
+	o.Sidecar.Resources = corev1.ResourceRequirements{}
+	for _, q := range []struct {
+		flag, value string
+		list        *corev1.ResourceList
+		name        corev1.ResourceName
+	}{
+		{"--sidecar-cpu-request", *cpuReq, &o.Sidecar.Resources.Requests, corev1.ResourceCPU},
+		{"--sidecar-memory-request", *memReq, &o.Sidecar.Resources.Requests, corev1.ResourceMemory},
+		{"--sidecar-cpu-limit", *cpuLim, &o.Sidecar.Resources.Limits, corev1.ResourceCPU},
+		{"--sidecar-memory-limit", *memLim, &o.Sidecar.Resources.Limits, corev1.ResourceMemory},
+	} {
+		if q.value == "" {
+			continue
+		}
+		v, err := resource.ParseQuantity(q.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %q is not a quantity, e.g. 50m or 64Mi", q.flag, q.value))
+			continue
+		}
+		if *q.list == nil {
+			*q.list = corev1.ResourceList{}
+		}
+		(*q.list)[q.name] = v
+	}
+	if err := o.Sidecar.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.CertManagement != CertSelf && o.CertManagement != CertManager {
+		errs = append(errs, fmt.Errorf("--cert-management %q: use %s or %s", o.CertManagement, CertSelf, CertManager))
+	}
+	if o.EnableWebhook && o.CertManagement == CertSelf && o.Namespace == "" {
+		errs = append(errs, errors.New("--namespace is required to manage webhook certificates: set it or POD_NAMESPACE (the Helm chart sets POD_NAMESPACE)"))
+	}
+	if o.LeaderElect && o.Namespace == "" {
+		errs = append(errs, errors.New("--namespace is required with --leader-elect: the Lease lives there"))
+	}
+	if o.WebhookPort <= 0 || o.WebhookPort > 65535 {
+		errs = append(errs, fmt.Errorf("--webhook-port %d is not a port", o.WebhookPort))
+	}
+	return o, errors.Join(errs...)
+}

@@ -1,0 +1,230 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/zapr"
+	"github.com/open-policy-agent/cert-controller/pkg/rotator"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/controller"
+	"tollgate.dev/tollgate/internal/webhook"
+)
+
+// Main runs the operator with the given command line against the cluster
+// of the in-cluster config or $KUBECONFIG, until SIGINT or SIGTERM. It
+// returns the process exit code.
+func Main(args []string) int {
+	opts, err := Parse(args, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tollgate-operator: %v\n", err)
+		return 2
+	}
+	log := NewLogger(os.Stderr, opts.LogLevel)
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		log.Error(err, "no Kubernetes API server to talk to: run in a cluster or set KUBECONFIG")
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, cfg, opts, log); err != nil {
+		log.Error(err, "operator stopped")
+		return 1
+	}
+	return 0
+}
+
+// NewLogger returns a zap JSON logger at level as a logr.Logger, and makes
+// it controller-runtime's.
+func NewLogger(out io.Writer, level zapcore.Level) logr.Logger {
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(out), level)
+	log := zapr.NewLogger(zap.New(core))
+	ctrl.SetLogger(log)
+	return log
+}
+
+// Scheme knows Kubernetes' built-in types and LLMPolicy.
+func Scheme() (*k8sruntime.Scheme, error) {
+	s := k8sruntime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run builds the manager and runs it until ctx ends.
+func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) error {
+	mgr, err := NewManager(cfg, opts, log)
+	if err != nil {
+		return err
+	}
+	log.Info("tollgate-operator starting", "namespace", opts.Namespace, "leaderElection", opts.LeaderElect,
+		"webhook", opts.EnableWebhook, "certManagement", opts.CertManagement, "sidecarImage", opts.Sidecar.Image)
+	return mgr.Start(ctx)
+}
+
+// NewManager wires the reconciler, and unless disabled the injection
+// webhook with its certificates, into a manager.
+func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manager, error) {
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	mopts := ctrl.Options{
+		Scheme:                  scheme,
+		Logger:                  log,
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.HealthProbeAddr,
+		LeaderElection:          opts.LeaderElect,
+		LeaderElectionID:        opts.LeaderElectionID,
+		LeaderElectionNamespace: opts.Namespace,
+		// Cache only the ConfigMaps the operator renders, not every
+		// ConfigMap of the cluster.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(controller.ManagedConfigMaps())},
+		}},
+	}
+	if opts.EnableWebhook {
+		mopts.WebhookServer = crwebhook.NewServer(crwebhook.Options{Port: opts.WebhookPort, CertDir: opts.WebhookCertDir})
+	}
+	mgr, err := ctrl.NewManager(cfg, mopts)
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+
+	r := &controller.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tollgate-operator")}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("set up the LLMPolicy controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if !opts.EnableWebhook {
+		if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+			return nil, err
+		}
+		return mgr, nil
+	}
+
+	certsReady := make(chan struct{})
+	if opts.CertManagement == CertSelf {
+		if err := ensureCertSecret(cfg, scheme, opts); err != nil {
+			return nil, err
+		}
+		if err := addCertRotator(mgr, opts, certsReady); err != nil {
+			return nil, err
+		}
+	} else {
+		close(certsReady)
+	}
+	// The webhook server starts only once its certificate files exist;
+	// until then the readiness check fails and the Service sends nothing.
+	// The injector reads policies and namespaces live: a policy applied just
+	// before a pod must not be missed for a stale cache.
+	injector := webhook.NewInjector(mgr.GetAPIReader(), opts.Sidecar, log.WithName("webhook"))
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		select {
+		case <-certsReady:
+		case <-ctx.Done():
+			return nil
+		}
+		mgr.GetWebhookServer().Register(webhook.Path, &admission.Webhook{Handler: injector})
+		log.Info("injection webhook registered", "path", webhook.Path)
+		return nil
+	})); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("webhook", func(req *http.Request) error {
+		select {
+		case <-certsReady:
+			return mgr.GetWebhookServer().StartedChecker()(req)
+		default:
+			return errors.New("webhook certificate not ready yet")
+		}
+	}); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// addCertRotator has cert-controller keep the webhook's CA and serving
+// certificate in a Secret of the operator's namespace, write them to the
+// cert dir and patch the MutatingWebhookConfiguration's caBundle, renewing
+// them before they expire. certsReady closes once the files are in place.
+func addCertRotator(mgr manager.Manager, opts Options, certsReady chan struct{}) error {
+	dns := fmt.Sprintf("%s.%s.svc", opts.WebhookService, opts.Namespace)
+	err := rotator.AddRotator(mgr, &rotator.CertRotator{
+		SecretKey:      types.NamespacedName{Namespace: opts.Namespace, Name: opts.WebhookCertSecret},
+		CertDir:        opts.WebhookCertDir,
+		CAName:         "tollgate-ca",
+		CAOrganization: "tollgate",
+		DNSName:        dns,
+		ExtraDNSNames:  []string{dns + ".cluster.local", opts.WebhookService + "." + opts.Namespace},
+		IsReady:        certsReady,
+		Webhooks:       []rotator.WebhookInfo{{Name: opts.WebhookConfig, Type: rotator.Mutating}},
+		// Every replica serves the webhook and waits for the Secret's
+		// files (mounted at CertDir by the chart), so every replica runs
+		// the rotator; an update conflict on the Secret is retried.
+		RequireLeaderElection: false,
+	})
+	if err != nil {
+		return fmt.Errorf("set up webhook certificate rotation: %w", err)
+	}
+	return nil
+}
+
+// ensureCertSecret creates the (empty) webhook certificate Secret when it
+// does not exist yet: the rotator fills it but does not create it, and the
+// operator's Deployment mounts it (optional) as its cert dir.
+func ensureCertSecret(cfg *rest.Config, scheme *k8sruntime.Scheme, opts Options) error {
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: opts.WebhookCertSecret, Namespace: opts.Namespace,
+		Labels: map[string]string{controller.ManagedByLabel: controller.ManagedByValue}}}
+	err = c.Create(ctx, secret)
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create webhook certificate Secret %s/%s: %w (the operator needs create on secrets in its namespace)", opts.Namespace, opts.WebhookCertSecret, err)
+	}
+	return nil
+}
