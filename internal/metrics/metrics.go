@@ -32,6 +32,9 @@ type Sidecar struct {
 	breaker   *prometheus.GaugeVec
 	tokens    *prometheus.CounterVec
 	reloads   *prometheus.CounterVec
+	cost      *prometheus.CounterVec
+	unpriced  *prometheus.CounterVec
+	cache     *prometheus.CounterVec
 
 	mu     sync.Mutex // guards models
 	models map[string]map[string]bool
@@ -80,9 +83,21 @@ func New() *Sidecar {
 			Name: "tollgate_config_reload_total",
 			Help: "Policy (re)loads, by result: success, or error (the file was refused and the last good policy kept).",
 		}, []string{"result"}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_cost_usd_total",
+			Help: "Spend in USD: each answer's usage at the price of the model that served it (built-in list prices or spec.pricing). Cache hits and static answers cost nothing.",
+		}, []string{"provider", "model"}),
+		unpriced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_unpriced_tokens_total",
+			Help: "Tokens used by models without a price (neither built in nor in spec.pricing): their cost is unknown and not counted against budgets. Add the model to spec.pricing.",
+		}, []string{"provider", "model"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_cache_requests_total",
+			Help: "Cacheable requests by result: hit (answered from the cache) or miss. Hit rate: rate(hit) / rate(hit + miss).",
+		}, []string{"provider", "result"}),
 		models: map[string]map[string]bool{},
 	}
-	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads,
+	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Show both reload results from the start, so that alerts on errors
 	// have a series to watch.
@@ -118,6 +133,16 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 		m.tokens.WithLabelValues(served.Provider, sm, "input").Add(float64(u.InputTokens))
 		m.tokens.WithLabelValues(served.Provider, sm, "cached_input").Add(float64(u.CachedInputTokens))
 		m.tokens.WithLabelValues(served.Provider, sm, "output").Add(float64(u.OutputTokens))
+		switch {
+		case r.Priced:
+			cost, _ := r.CostUSD.Float64()
+			m.cost.WithLabelValues(served.Provider, sm).Add(cost)
+		case r.Cache != llmclient.CacheHit && !r.Static:
+			m.unpriced.WithLabelValues(served.Provider, sm).Add(float64(u.InputTokens + u.OutputTokens))
+		}
+	}
+	if r.Cache != "" {
+		m.cache.WithLabelValues(r.Provider, r.Cache).Inc()
 	}
 }
 

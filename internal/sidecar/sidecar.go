@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"tollgate.dev/tollgate/internal/proxy"
 	"tollgate.dev/tollgate/internal/watch"
 	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/pricing"
 )
 
 // Main runs the sidecar with the command line args until SIGINT or SIGTERM
@@ -54,9 +56,11 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 
 	m := metrics.New()
 	r := &reloader{opts: opts, log: log, metrics: m}
+	var unpriced sync.Map // provider/model already warned about
 	r.onDone = func(rep *llmclient.Report) {
 		m.Request(rep)
 		logRequest(log, rep)
+		logNotices(log, rep, &unpriced)
 	}
 	if err := r.load(); err != nil {
 		return fmt.Errorf("cannot start: %w", err)
@@ -196,6 +200,15 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 		zap.Int64("output_tokens", r.Usage.OutputTokens),
 		zap.String("end", r.End),
 	}
+	if r.Priced {
+		fields = append(fields, zap.String("cost_usd", pricing.FormatUSD(r.CostUSD)))
+	}
+	if r.Cache != "" {
+		fields = append(fields, zap.String("cache", r.Cache))
+	}
+	if r.BudgetState != "" {
+		fields = append(fields, zap.String("budget", r.BudgetState))
+	}
 	if r.Usage.CachedInputTokens > 0 {
 		fields = append(fields, zap.Int64("cached_input_tokens", r.Usage.CachedInputTokens))
 	}
@@ -217,4 +230,29 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 		return
 	}
 	log.Info("request", fields...)
+}
+
+// logNotices logs what deserves a line of its own, once: the first request
+// of a budget period past the soft limit or the hard limit, and the first
+// answer of a model without a price.
+func logNotices(log *zap.Logger, r *llmclient.Report, unpriced *sync.Map) {
+	switch r.BudgetNotice {
+	case llmclient.NoticeSoftLimit:
+		log.Warn("budget soft limit reached: answers now carry x-tollgate-budget: soft-limit", zap.String("policy", r.Policy), zap.String("budget", r.BudgetState))
+	case llmclient.NoticeExhausted:
+		log.Warn("budget exhausted: requests are blocked or downgraded until the period ends", zap.String("policy", r.Policy), zap.String("budget", r.BudgetState))
+	}
+	if r.Usage.Known && !r.Priced {
+		served := r.Served
+		if served.Provider == "" {
+			served.Provider, served.Model = r.Provider, r.Model
+		}
+		if served.Model == "" {
+			served.Model = r.Model
+		}
+		if _, seen := unpriced.LoadOrStore(served.String(), true); !seen {
+			log.Warn("model has no price: its cost is unknown and not counted against the budget; add it to spec.pricing",
+				zap.String("policy", r.Policy), zap.String("provider", served.Provider), zap.String("model", served.Model))
+		}
+	}
 }

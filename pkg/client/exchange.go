@@ -28,6 +28,12 @@ type exchange struct {
 	rq   Request
 	body []byte
 	rep  *Report
+
+	// downgrade replaces the primary target when the budget is exhausted
+	// and the policy downgrades.
+	downgrade *policy.Target
+	// budgetHeader is the X-Tollgate-Budget value of the answer, if any.
+	budgetHeader string
 }
 
 // call describes the exchange to the policy: its targets, how to attempt
@@ -37,6 +43,9 @@ func (ex *exchange) call() *policy.Call {
 		Primary:  policy.Target{Provider: ex.prov.cfg.Name, Model: ex.rq.Model},
 		Attempt:  ex.attempt,
 		Classify: ex.classify,
+	}
+	if ex.downgrade != nil {
+		c.Primary = *ex.downgrade
 	}
 	for _, f := range ex.t.set.Policy().Fallbacks {
 		if f.StaticResponse != "" {
@@ -197,6 +206,9 @@ func (ex *exchange) answer(res policy.Result, finish func(Usage)) *http.Response
 	}
 	resp.Header.Set(HeaderPolicy, ex.t.policyRef)
 	resp.Header.Set(HeaderAttempts, strconv.Itoa(res.Attempts))
+	if ex.budgetHeader != "" {
+		resp.Header.Set(HeaderBudget, ex.budgetHeader)
+	}
 	switch {
 	case res.Static:
 		resp.Header.Set(HeaderFallback, "static")

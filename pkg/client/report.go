@@ -3,7 +3,15 @@ package client
 import (
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"tollgate.dev/tollgate/pkg/policy"
+)
+
+// Cache outcomes (Report.Cache and the X-Tollgate-Cache header).
+const (
+	CacheHit  = "hit"
+	CacheMiss = "miss"
 )
 
 // Report describes one request once it is over: what was asked, who
@@ -39,6 +47,21 @@ type Report struct {
 	Failure string
 	// Usage is the token usage read from the answer.
 	Usage Usage
+	// CostUSD is what the answer cost: Usage priced at the price of the
+	// model that served it. Zero for cache hits and static answers.
+	CostUSD decimal.Decimal
+	// Priced is false when the answer used tokens but the model has no
+	// price (neither built in nor in spec.pricing): its cost is unknown.
+	Priced bool
+	// Cache is CacheHit, CacheMiss, or "" when the policy has no cache or
+	// the request could not be cached.
+	Cache string
+	// BudgetState is the state of the policy's budget when the request
+	// was admitted (Ok, SoftLimit, Exhausted), or "" without a budget.
+	BudgetState string
+	// BudgetNotice is NoticeSoftLimit or NoticeExhausted for the one
+	// request of a budget period that first saw that state, else "".
+	BudgetNotice string
 	// Start is when the request arrived; Latency is how long it took to the
 	// end of the answer; TTFT how long to the first byte of the answer.
 	Start   time.Time

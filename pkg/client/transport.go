@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"tollgate.dev/tollgate/pkg/budget"
 	"tollgate.dev/tollgate/pkg/policy"
+	"tollgate.dev/tollgate/pkg/pricing"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -38,6 +40,12 @@ type Options struct {
 	// Upstream sends requests to providers. Default: an http.Transport
 	// with the policy's connect timeout.
 	Upstream http.RoundTripper
+	// Budget enforces the policy's budget instead of a local gate (for a
+	// namespace-wide ledger). Default: a budget.Local, carried over from
+	// Previous when it enforced the same policy.
+	Budget budget.Gate
+	// Now is the clock of the local budget gate. Default: time.Now.
+	Now func() time.Time
 }
 
 // Transport is an http.RoundTripper that enforces a policy on requests to
@@ -55,6 +63,9 @@ type Transport struct {
 	upstream  http.RoundTripper
 	opts      Options
 	policyRef string
+	prices    *pricing.Table
+	budget    budget.Gate   // nil without a budget
+	local     *budget.Local // budget when it is local, carried over on reload
 }
 
 // provider is one upstream of the policy, ready for use.
@@ -80,6 +91,9 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 		return nil, err
 	}
 	t := &Transport{set: set, opts: opts, policyRef: p.Ref(), providers: map[string]*provider{}}
+	if t.prices, err = pricing.Builtin().WithOverrides(p.Pricing); err != nil {
+		return nil, fmt.Errorf("policy %s: spec.pricing: %w", p.Ref(), err)
+	}
 	for _, pc := range p.Providers {
 		a, err := AdapterFor(pc.Type)
 		if err != nil {
@@ -102,6 +116,9 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 			}
 		}
 		t.providers[pc.Name] = pr
+	}
+	if t.budget, t.local, err = budgetFor(p, opts); err != nil {
+		return nil, err
 	}
 	t.upstream = opts.Upstream
 	if t.upstream == nil {
@@ -156,9 +173,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}), nil
 	}
 
+	ex := &exchange{t: t, in: req, prov: prov, rest: rest, rq: rq, body: body, rep: rep}
+	reservation, refused := t.reserve(ex)
+	if refused != nil {
+		return t.refuse(rep, prov.adapter, rq, *refused), nil
+	}
+
 	estimate := EstimateTokens(rq)
 	admission, err := t.set.Limits().Admit(req.Context(), estimate)
 	if err != nil {
+		reservation.Release()
 		var le *policy.LimitError
 		if errors.As(err, &le) {
 			return t.refuse(rep, prov.adapter, rq, refusal{
@@ -172,7 +196,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	ctx, cancel := context.WithTimeout(req.Context(), t.set.Policy().Timeouts.Total.D())
-	ex := &exchange{t: t, ctx: ctx, in: req, prov: prov, rest: rest, rq: rq, body: body, rep: rep}
+	ex.ctx = ctx
 	res := t.set.Execute(ctx, ex.call())
 	rep.Attempts, rep.Rung, rep.Static, rep.Served, rep.Failure = res.Attempts, res.Rung, res.Static, res.Target, res.Failure.String()
 	// The breaker of the target the app asked for: the one that explains
@@ -182,6 +206,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if res.Response == nil {
 		cancel()
 		admission.Done(-1)
+		reservation.Release()
 		if req.Context().Err() != nil {
 			rep.End = "client_gone"
 			t.done(rep)
@@ -191,6 +216,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return ex.answer(res, func(u Usage) {
 		cancel()
+		rep.Usage = u
+		t.settle(rep, reservation)
 		tokens := int64(-1)
 		if u.Known {
 			tokens = u.InputTokens + u.OutputTokens
