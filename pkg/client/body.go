@@ -55,7 +55,10 @@ type observation struct {
 	ctx, parent context.Context
 	start       time.Time
 	status      int
-	onFinish    func(u Usage, ttft time.Duration, end string)
+	// keep asks for a copy of the whole body as the app received it (up
+	// to maxCapturedBody), passed to onFinish, for the cache.
+	keep     bool
+	onFinish func(u Usage, ttft time.Duration, end string, body []byte)
 }
 
 // observedBody passes an answer through to the app while reading its
@@ -71,8 +74,12 @@ type observedBody struct {
 	events   *EventReader   // SSE only
 	observer StreamObserver // SSE only
 	pending  []byte         // rest of the current event
-	capture  bytes.Buffer   // non-SSE: the body so far, up to maxCapturedBody
+	capture  bytes.Buffer   // non-SSE, or kept SSE: the body so far, up to maxCapturedBody
 	overflow bool
+	// terminal is set once the stream's terminating event ([DONE],
+	// message_stop, response.completed) went out: the app has the whole
+	// answer, even if it closes before the provider's end of body.
+	terminal bool
 
 	firstAt    time.Duration // time to the first byte handed out
 	finishOnce sync.Once
@@ -94,13 +101,8 @@ func (b *observedBody) Read(p []byte) (int, error) {
 		n, err = b.readEvent(p)
 	} else {
 		n, err = b.src.Read(p)
-		if n > 0 && !b.overflow {
-			if b.capture.Len()+n > maxCapturedBody {
-				b.overflow = true
-				b.capture = bytes.Buffer{}
-			} else {
-				b.capture.Write(p[:n])
-			}
+		if n > 0 {
+			b.keep(p[:n])
 		}
 	}
 	if n > 0 && b.firstAt == 0 {
@@ -112,6 +114,29 @@ func (b *observedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// keep adds p to the bounded copy of the body.
+func (b *observedBody) keep(p []byte) {
+	if b.overflow {
+		return
+	}
+	if b.capture.Len()+len(p) > maxCapturedBody {
+		b.overflow = true
+		b.capture = bytes.Buffer{}
+		return
+	}
+	b.capture.Write(p)
+}
+
+// isTerminal tells whether ev ends a stream: OpenAI's data: [DONE],
+// Anthropic's message_stop, the Responses API's final events.
+func isTerminal(ev Event) bool {
+	switch ev.Name {
+	case "message_stop", "response.completed", "response.incomplete", "response.failed":
+		return true
+	}
+	return bytes.Equal(bytes.TrimSpace(ev.Data), []byte("[DONE]"))
+}
+
 // readEvent hands out the current event, reading the next one kept for the
 // app when the current one is done.
 func (b *observedBody) readEvent(p []byte) (int, error) {
@@ -120,8 +145,14 @@ func (b *observedBody) readEvent(p []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		if isTerminal(ev) {
+			b.terminal = true
+		}
 		if b.observer.Observe(ev) {
 			b.pending = ev.Raw
+			if b.o.keep {
+				b.keep(ev.Raw)
+			}
 		}
 	}
 	n := copy(p, b.pending)
@@ -138,6 +169,11 @@ func (b *observedBody) end(err error) error {
 	case errors.Is(err, io.EOF):
 		b.finish("complete")
 		return io.EOF
+	case b.terminal && len(b.pending) == 0:
+		// The app has the whole answer; what broke is only the tail
+		// after the terminating event.
+		b.finish("complete")
+		return io.EOF
 	case b.o.parent.Err() != nil:
 		b.finish("client_gone")
 		return err
@@ -152,7 +188,11 @@ func (b *observedBody) end(err error) error {
 
 func (b *observedBody) Close() error {
 	err := b.src.Close()
-	b.finish("client_gone")
+	if b.terminal && len(b.pending) == 0 {
+		b.finish("complete")
+	} else {
+		b.finish("client_gone")
+	}
 	return err
 }
 
@@ -164,12 +204,16 @@ func (b *observedBody) finish(end string) {
 			u = b.observer.Usage()
 		case !b.overflow && b.o.status < 300:
 			u = b.o.adapter.Usage(b.o.req, b.capture.Bytes())
-			b.capture = bytes.Buffer{}
 		}
+		var body []byte
+		if b.o.keep && !b.overflow && end == "complete" {
+			body = b.capture.Bytes()
+		}
+		b.capture = bytes.Buffer{}
 		ttft := b.firstAt
 		if ttft == 0 {
 			ttft = time.Since(b.o.start)
 		}
-		b.o.onFinish(u, ttft, end)
+		b.o.onFinish(u, ttft, end, body)
 	})
 }

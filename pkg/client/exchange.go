@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"tollgate.dev/tollgate/pkg/cache"
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
@@ -34,6 +35,9 @@ type exchange struct {
 	downgrade *policy.Target
 	// budgetHeader is the X-Tollgate-Budget value of the answer, if any.
 	budgetHeader string
+	// cacheKey is the key of the answer in the cache, or "" when the
+	// request is not cached.
+	cacheKey string
 }
 
 // call describes the exchange to the policy: its targets, how to attempt
@@ -209,6 +213,12 @@ func (ex *exchange) answer(res policy.Result, finish func(Usage)) *http.Response
 	if ex.budgetHeader != "" {
 		resp.Header.Set(HeaderBudget, ex.budgetHeader)
 	}
+	// Only the answer of the target the app asked for is cached, not a
+	// fallback's, a downgrade's or the static one.
+	cacheable := ex.cacheKey != "" && res.Rung == 0 && !res.Static && ex.downgrade == nil && resp.StatusCode/100 == 2
+	if ex.cacheKey != "" {
+		resp.Header.Set(cache.HeaderCache, cache.Miss)
+	}
 	switch {
 	case res.Static:
 		resp.Header.Set(HeaderFallback, "static")
@@ -236,7 +246,13 @@ func (ex *exchange) answer(res policy.Result, finish func(Usage)) *http.Response
 		parent:   ex.in.Context(),
 		start:    ex.rep.Start,
 		status:   resp.StatusCode,
-		onFinish: func(u Usage, ttft time.Duration, end string) { ex.finish(u, ttft, end, finish) },
+		keep:     cacheable,
+		onFinish: func(u Usage, ttft time.Duration, end string, body []byte) {
+			if cacheable {
+				ex.t.store(ex.cacheKey, resp, sse, body, u)
+			}
+			ex.finish(u, ttft, end, finish)
+		},
 	})
 	return resp
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tollgate.dev/tollgate/pkg/budget"
+	"tollgate.dev/tollgate/pkg/cache"
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/pricing"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -66,6 +67,7 @@ type Transport struct {
 	prices    *pricing.Table
 	budget    budget.Gate   // nil without a budget
 	local     *budget.Local // budget when it is local, carried over on reload
+	cache     *cache.Store  // nil without a cache
 }
 
 // provider is one upstream of the policy, ready for use.
@@ -120,6 +122,7 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	if t.budget, t.local, err = budgetFor(p, opts); err != nil {
 		return nil, err
 	}
+	t.cache = cacheFor(p, opts.Previous)
 	t.upstream = opts.Upstream
 	if t.upstream == nil {
 		t.upstream = upstreamFor(p.Timeouts.Connect.D(), opts.Previous)
@@ -174,6 +177,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	ex := &exchange{t: t, in: req, prov: prov, rest: rest, rq: rq, body: body, rep: rep}
+	// A cached answer costs nothing: it is served before the budget and
+	// the rate limits are asked.
+	if rq.Shape != ShapeOther {
+		ex.cacheKey = t.cacheKey(req, prov, rest, body)
+	}
+	if ex.cacheKey != "" {
+		if e, ok := t.cache.Get(ex.cacheKey); ok {
+			return t.serveHit(req, rep, e), nil
+		}
+		rep.Cache = CacheMiss
+	}
 	reservation, refused := t.reserve(ex)
 	if refused != nil {
 		return t.refuse(rep, prov.adapter, rq, *refused), nil
