@@ -42,8 +42,11 @@ type reloader struct {
 
 	current atomic.Pointer[state]
 
-	mu       sync.Mutex // serialises reloads; guards lastHash
+	mu       sync.Mutex // serialises reloads; guards lastHash and refusedHash
 	lastHash [sha256.Size]byte
+	// refusedHash is the fingerprint of the last refused inputs: they are
+	// refused (logged, counted) once, not again on every file event.
+	refusedHash [sha256.Size]byte
 }
 
 // load reads the files and, when they changed, compiles and swaps in the
@@ -70,12 +73,13 @@ func (r *reloader) load() error {
 		}
 	}
 	h := r.fingerprint(data, labels)
-	if h == r.lastHash && r.current.Load() != nil {
+	if (h == r.lastHash || h == r.refusedHash) && r.current.Load() != nil {
 		return nil
 	}
 
 	res, err := loader.Parse(data, labels)
 	if err != nil {
+		r.refusedHash = h
 		return r.refuse(fmt.Errorf("%s: %w", r.opts.PolicyFile, err))
 	}
 	next := &state{policy: res.Policy, source: res.Source, loadedAt: time.Now()}
@@ -103,6 +107,7 @@ func (r *reloader) load() error {
 			},
 		})
 		if err != nil {
+			r.refusedHash = h
 			return r.refuse(err)
 		}
 	}
