@@ -239,14 +239,14 @@ func (ex *exchange) answer(res policy.Result, finish func(Usage)) *http.Response
 		resp.ContentLength = -1
 	}
 	resp.Body = newObservedBody(resp.Body, observation{
-		sse:      sse,
-		adapter:  a,
-		req:      ex.rq,
-		ctx:      ex.ctx,
-		parent:   ex.in.Context(),
-		start:    ex.rep.Start,
-		status:   resp.StatusCode,
-		keep:     cacheable,
+		sse:     sse,
+		adapter: a,
+		req:     ex.rq,
+		ctx:     ex.ctx,
+		parent:  ex.in.Context(),
+		start:   ex.rep.Start,
+		status:  resp.StatusCode,
+		keep:    cacheable,
 		onFinish: func(u Usage, ttft time.Duration, end string, body []byte) {
 			if cacheable {
 				ex.t.store(ex.cacheKey, resp, sse, body, u)
