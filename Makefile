@@ -17,9 +17,24 @@ ETCD_VERSION ?= v3.6.16
 CONTROLLER_GEN_VERSION ?= v0.23.0
 CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 KUBEBUILDER_ASSETS := $(BIN)/k8s/$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
+HELM_VERSION ?= v3.22.0
+HELM := $(BIN)/helm-$(HELM_VERSION)
+
+# Images (this machine cannot build them: no Docker engine; CI or a
+# developer machine can).
+REGISTRY ?= ghcr.io/tollgate-dev
+TAG ?= $(shell awk '/^appVersion:/ {gsub(/"/, "", $$2); print $$2}' charts/tollgate/Chart.yaml)
+CONTAINER_TOOL ?= docker
+
+# How long each fuzz target runs in `make fuzz` (part of `make test`).
+FUZZTIME ?= 8s
+# package:FuzzTarget pairs run by `make fuzz`.
+FUZZ_TARGETS := ./pkg/client:FuzzEventReader ./pkg/client:FuzzStreamObserver ./pkg/client:FuzzParseRequest \
+	./internal/loader:FuzzParse ./pkg/cache:FuzzKey ./pkg/cache:FuzzReplay
 
 # Files `make generate manifests` owns; verify-generated checks them.
-GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases/tollgate.dev_llmpolicies.yaml
+GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases/tollgate.dev_llmpolicies.yaml \
+	charts/tollgate/crds/tollgate.dev_llmpolicies.yaml config/default/crd/tollgate.dev_llmpolicies.yaml
 
 ##@ General
 
@@ -34,8 +49,13 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code for the API types.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the LLMPolicy CRD.
+manifests: $(CONTROLLER_GEN) ## Generate the LLMPolicy CRD (and the Helm chart's copy).
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	@$(MAKE) --no-print-directory chart-crds
+
+.PHONY: chart-crds
+chart-crds: ## Copy the generated CRDs into charts/tollgate/crds and config/default/crd.
+	@for d in charts/tollgate/crds config/default/crd; do mkdir -p $$d; rm -f $$d/*.yaml; cp config/crd/bases/*.yaml $$d/; done
 
 .PHONY: verify-generated
 verify-generated: ## Fail if generated files differ from `make generate manifests`.
@@ -59,12 +79,32 @@ build: ## Build the binaries into bin/.
 ##@ Test
 
 .PHONY: test
-test: vet verify-generated control-plane ## Run everything CI runs: vet, generated-files check, race tests.
-	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) test -race -count=1 ./...
+test: vet verify-generated control-plane helm ## Run everything CI runs: vet, generated-files check, race tests, short fuzzing.
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) test -race -count=1 -timeout 30m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 8s).
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime 1x $$pkg; exit 1; }; \
+	done
+
+.PHONY: bench
+bench: ## Measure the sidecar against a direct call and a plain ReverseProxy (see bench/README.md).
+	$(GO) run ./bench/cmd/tollgate-bench $(BENCH_ARGS)
+
+.PHONY: demo
+demo: control-plane ## Run the demo: control plane, operator, injected pod, sidecar under faults.
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./hack/demo
 
 .PHONY: test-short
-test-short: control-plane ## Run the tests without -race (faster while developing).
+test-short: control-plane helm ## Run the tests without -race (faster while developing).
 	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) test -count=1 ./...
+
+.PHONY: helm
+helm: ## Build helm (once; cached in bin/) for the chart tests.
+	@hack/install-helm.sh $(HELM_VERSION) >/dev/null
 
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver, kubectl and etcd for envtest (once; cached in bin/k8s/).
@@ -76,3 +116,15 @@ $(CONTROLLER_GEN):
 	@mkdir -p $(BIN)
 	@echo "installing controller-gen $(CONTROLLER_GEN_VERSION)"
 	@tmp=$$(mktemp -d); GOBIN=$$tmp $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION) && mv $$tmp/controller-gen $@; rm -rf $$tmp
+
+##@ Images
+
+.PHONY: docker-build
+docker-build: ## Build the operator and sidecar images (needs a container engine).
+	$(CONTAINER_TOOL) build -f Dockerfile.operator -t $(REGISTRY)/tollgate-operator:$(TAG) .
+	$(CONTAINER_TOOL) build -f Dockerfile.sidecar -t $(REGISTRY)/tollgate-sidecar:$(TAG) .
+
+.PHONY: docker-push
+docker-push: ## Push the images.
+	$(CONTAINER_TOOL) push $(REGISTRY)/tollgate-operator:$(TAG)
+	$(CONTAINER_TOOL) push $(REGISTRY)/tollgate-sidecar:$(TAG)

@@ -1,0 +1,332 @@
+package install
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// operatorNamespace is where the tests install the chart.
+const operatorNamespace = "tollgate-system"
+
+func TestChart_LintsCleanWithEachValuesSet(t *testing.T) {
+	tests := map[string][]string{
+		"defaults":                    nil,
+		"cert-manager certificates":   {"--set", "webhook.certManager.enabled=true"},
+		"one replica without leaders": {"--set", "replicaCount=1", "--set", "leaderElection.enabled=false"},
+		"every optional object": {
+			"--set", "podDisruptionBudget.enabled=true",
+			"--set", "imagePullSecrets[0].name=regcred",
+			"--set", "serviceAccount.annotations.team=platform",
+		},
+	}
+	for name, args := range tests {
+		t.Run(name, func(t *testing.T) {
+			helm(t, append([]string{"lint", "--strict", chartDir}, args...)...)
+		})
+	}
+}
+
+// TestChart_DeploymentRunsTheOperatorWithTheSharedFlags pins the contract
+// between the chart and cmd/operator: the flags, the names the webhook shares
+// with the operator, and a hardened pod.
+func TestChart_DeploymentRunsTheOperatorWithTheSharedFlags(t *testing.T) {
+	objects := helmTemplate(t, operatorNamespace)
+	d := typed[appsv1.Deployment](t, find(t, objects, "Deployment", "tollgate-operator"))
+
+	require.NotNil(t, d.Spec.Replicas)
+	assert.Equal(t, int32(2), *d.Spec.Replicas)
+	pod := d.Spec.Template.Spec
+	assert.Equal(t, "tollgate-operator", pod.ServiceAccountName)
+	require.Len(t, pod.Containers, 1)
+	c := pod.Containers[0]
+	assert.Equal(t, "ghcr.io/tollgate-dev/tollgate-operator:0.1.0", c.Image)
+	assert.Equal(t, []string{
+		"--cert-management=self",
+		"--leader-elect=true",
+		"--metrics-bind-address=:8080",
+		"--health-probe-bind-address=:8081",
+		"--webhook-port=9443",
+		"--webhook-cert-dir=/tmp/k8s-webhook-server/serving-certs",
+		"--webhook-service-name=tollgate-webhook",
+		"--webhook-config-name=tollgate-sidecar-injector",
+		"--webhook-cert-secret=tollgate-webhook-cert",
+		"--sidecar-image=ghcr.io/tollgate-dev/tollgate-sidecar:0.1.0",
+		"--sidecar-image-pull-policy=IfNotPresent",
+		"--sidecar-cpu-request=50m",
+		"--sidecar-memory-request=32Mi",
+		"--sidecar-cpu-limit=",
+		"--sidecar-memory-limit=128Mi",
+		"--sidecar-log-level=info",
+		"--log-level=info",
+	}, c.Args)
+
+	require.Len(t, c.Env, 1)
+	assert.Equal(t, "POD_NAMESPACE", c.Env[0].Name)
+	require.NotNil(t, c.Env[0].ValueFrom)
+	require.NotNil(t, c.Env[0].ValueFrom.FieldRef)
+	assert.Equal(t, "metadata.namespace", c.Env[0].ValueFrom.FieldRef.FieldPath)
+
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	assert.Equal(t, map[string]int32{"webhook": 9443, "metrics": 8080, "health": 8081}, ports)
+	require.NotNil(t, c.LivenessProbe)
+	require.NotNil(t, c.ReadinessProbe)
+	assert.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
+	assert.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
+	assert.Equal(t, intstr.FromString("health"), c.LivenessProbe.HTTPGet.Port)
+	assert.Equal(t, intstr.FromString("health"), c.ReadinessProbe.HTTPGet.Port)
+
+	assert.Equal(t, resource.MustParse("100m"), c.Resources.Requests[corev1.ResourceCPU])
+	assert.Equal(t, resource.MustParse("256Mi"), c.Resources.Limits[corev1.ResourceMemory])
+
+	sc := c.SecurityContext
+	require.NotNil(t, sc)
+	assert.Equal(t, new(true), sc.RunAsNonRoot)
+	assert.Equal(t, new(true), sc.ReadOnlyRootFilesystem)
+	assert.Equal(t, new(false), sc.AllowPrivilegeEscalation)
+	require.NotNil(t, sc.Capabilities)
+	assert.Equal(t, []corev1.Capability{"ALL"}, sc.Capabilities.Drop)
+	require.NotNil(t, sc.SeccompProfile)
+	assert.Equal(t, corev1.SeccompProfileTypeRuntimeDefault, sc.SeccompProfile.Type)
+
+	require.Len(t, c.VolumeMounts, 1)
+	assert.Equal(t, "/tmp/k8s-webhook-server/serving-certs", c.VolumeMounts[0].MountPath)
+	require.Len(t, pod.Volumes, 1)
+	require.NotNil(t, pod.Volumes[0].Secret)
+	assert.Equal(t, c.VolumeMounts[0].Name, pod.Volumes[0].Name)
+	assert.Equal(t, "tollgate-webhook-cert", pod.Volumes[0].Secret.SecretName)
+	assert.Equal(t, new(true), pod.Volumes[0].Secret.Optional, "the operator creates the Secret after it starts")
+
+	for _, name := range []string{"tollgate-webhook", "tollgate-operator-metrics"} {
+		svc := typed[corev1.Service](t, find(t, objects, "Service", name))
+		assert.Equal(t, d.Spec.Selector.MatchLabels, svc.Spec.Selector, "Service %s selects the operator pods", name)
+		assert.Subset(t, d.Spec.Template.Labels, d.Spec.Selector.MatchLabels)
+	}
+	svc := typed[corev1.Service](t, find(t, objects, "Service", "tollgate-webhook"))
+	require.Len(t, svc.Spec.Ports, 1)
+	assert.Equal(t, int32(443), svc.Spec.Ports[0].Port)
+	assert.Equal(t, intstr.FromString("webhook"), svc.Spec.Ports[0].TargetPort)
+}
+
+func TestChart_EveryObjectCarriesTheStandardLabels(t *testing.T) {
+	for _, o := range helmTemplate(t, operatorNamespace, "--set", "podDisruptionBudget.enabled=true", "--set", "webhook.certManager.enabled=true") {
+		if o.GetKind() == "CustomResourceDefinition" {
+			continue // crds/ is copied verbatim from config/crd/bases.
+		}
+		labels := o.GetLabels()
+		assert.Equal(t, "tollgate", labels["app.kubernetes.io/name"], id(o))
+		assert.Equal(t, "tollgate", labels["app.kubernetes.io/instance"], id(o))
+		assert.Equal(t, "0.1.0", labels["app.kubernetes.io/version"], id(o))
+		assert.Equal(t, "Helm", labels["app.kubernetes.io/managed-by"], id(o))
+		assert.Equal(t, "tollgate-0.1.0", labels["helm.sh/chart"], id(o))
+	}
+}
+
+func TestChart_ValuesReachTheRender(t *testing.T) {
+	tests := map[string]struct {
+		set   []string
+		check func(t *testing.T, d *appsv1.Deployment, mwc *admissionregistrationv1.MutatingWebhookConfiguration)
+	}{
+		"replicaCount sets the replicas": {
+			set: []string{"replicaCount=3"},
+			check: func(t *testing.T, d *appsv1.Deployment, _ *admissionregistrationv1.MutatingWebhookConfiguration) {
+				assert.Equal(t, int32(3), *d.Spec.Replicas)
+			},
+		},
+		"leader election can be turned off": {
+			set: []string{"leaderElection.enabled=false"},
+			check: func(t *testing.T, d *appsv1.Deployment, _ *admissionregistrationv1.MutatingWebhookConfiguration) {
+				assert.Contains(t, d.Spec.Template.Spec.Containers[0].Args, "--leader-elect=false")
+			},
+		},
+		"failurePolicy Fail applies to both webhooks": {
+			set: []string{"webhook.failurePolicy=Fail"},
+			check: func(t *testing.T, _ *appsv1.Deployment, mwc *admissionregistrationv1.MutatingWebhookConfiguration) {
+				for _, w := range mwc.Webhooks {
+					assert.Equal(t, admissionregistrationv1.Fail, *w.FailurePolicy, w.Name)
+				}
+			},
+		},
+		"webhook.port moves the container port and the flag": {
+			set: []string{"webhook.port=10250"},
+			check: func(t *testing.T, d *appsv1.Deployment, _ *admissionregistrationv1.MutatingWebhookConfiguration) {
+				c := d.Spec.Template.Spec.Containers[0]
+				assert.Contains(t, c.Args, "--webhook-port=10250")
+				assert.Contains(t, c.Ports, corev1.ContainerPort{Name: "webhook", ContainerPort: 10250, Protocol: corev1.ProtocolTCP})
+			},
+		},
+		"image tags and sidecar settings become flags": {
+			set: []string{
+				"image.tag=v9", "sidecar.image.repository=registry.local/sidecar", "sidecar.image.tag=v8",
+				"sidecar.image.pullPolicy=Always", "sidecar.logLevel=debug", "logLevel=warn",
+				"sidecar.resources.limits.cpu=500m", "sidecar.resources.limits.memory=",
+			},
+			check: func(t *testing.T, d *appsv1.Deployment, _ *admissionregistrationv1.MutatingWebhookConfiguration) {
+				c := d.Spec.Template.Spec.Containers[0]
+				assert.Equal(t, "ghcr.io/tollgate-dev/tollgate-operator:v9", c.Image)
+				assert.Subset(t, c.Args, []string{
+					"--sidecar-image=registry.local/sidecar:v8", "--sidecar-image-pull-policy=Always",
+					"--sidecar-log-level=debug", "--log-level=warn",
+					"--sidecar-cpu-limit=500m", "--sidecar-memory-limit=",
+				})
+			},
+		},
+		"scheduling values reach the pod": {
+			set: []string{
+				"nodeSelector.pool=system", "tolerations[0].key=dedicated", "tolerations[0].operator=Exists",
+				"priorityClassName=system-cluster-critical", "podLabels.team=platform", "podAnnotations.note=x",
+				"imagePullSecrets[0].name=regcred",
+			},
+			check: func(t *testing.T, d *appsv1.Deployment, _ *admissionregistrationv1.MutatingWebhookConfiguration) {
+				pod := d.Spec.Template
+				assert.Equal(t, map[string]string{"pool": "system"}, pod.Spec.NodeSelector)
+				assert.Equal(t, []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpExists}}, pod.Spec.Tolerations)
+				assert.Equal(t, "system-cluster-critical", pod.Spec.PriorityClassName)
+				assert.Equal(t, "platform", pod.Labels["team"])
+				assert.Equal(t, "x", pod.Annotations["note"])
+				assert.Equal(t, []corev1.LocalObjectReference{{Name: "regcred"}}, pod.Spec.ImagePullSecrets)
+				assert.NotContains(t, d.Spec.Selector.MatchLabels, "team", "pod labels never enter the immutable selector")
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var args []string
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			objects := helmTemplate(t, operatorNamespace, args...)
+			tc.check(t,
+				typed[appsv1.Deployment](t, find(t, objects, "Deployment", "tollgate-operator")),
+				typed[admissionregistrationv1.MutatingWebhookConfiguration](t, find(t, objects, "MutatingWebhookConfiguration", "tollgate-sidecar-injector")))
+		})
+	}
+}
+
+func TestChart_PodDisruptionBudgetIsOptIn(t *testing.T) {
+	assert.False(t, has(helmTemplate(t, operatorNamespace), "PodDisruptionBudget"))
+
+	objects := helmTemplate(t, operatorNamespace, "--set", "podDisruptionBudget.enabled=true")
+	pdb := typed[policyv1.PodDisruptionBudget](t, find(t, objects, "PodDisruptionBudget", "tollgate-operator"))
+	d := typed[appsv1.Deployment](t, find(t, objects, "Deployment", "tollgate-operator"))
+	assert.Equal(t, new(intstr.FromInt32(1)), pdb.Spec.MinAvailable)
+	assert.Equal(t, d.Spec.Selector, pdb.Spec.Selector)
+}
+
+func TestChart_RefusesKubernetesWithoutNativeSidecars(t *testing.T) {
+	_, stderr, err := run(t, "", helmPath(t), "template", "tollgate", chartDir, "--kube-version", "v1.28.9")
+	require.Error(t, err)
+	assert.Contains(t, stderr, "chart requires kubeVersion: >=1.29.0-0")
+
+	helm(t, "template", "tollgate", chartDir, "--kube-version", "v1.29.0")
+}
+
+func TestValuesSchema_RejectsBadValues(t *testing.T) {
+	tests := map[string]struct {
+		set        []string
+		wantErrors []string
+	}{
+		"a failurePolicy that is neither Ignore nor Fail": {
+			set:        []string{"webhook.failurePolicy=Sometimes"},
+			wantErrors: []string{"/webhook/failurePolicy", "value must be one of 'Ignore', 'Fail'"},
+		},
+		"negative replicas": {
+			set:        []string{"replicaCount=-1"},
+			wantErrors: []string{"/replicaCount", "minimum: got -1, want 1"},
+		},
+		"an unknown operator pullPolicy": {
+			set:        []string{"image.pullPolicy=Sometimes"},
+			wantErrors: []string{"/image/pullPolicy", "value must be one of 'Always', 'IfNotPresent', 'Never'"},
+		},
+		"an unknown sidecar pullPolicy": {
+			set:        []string{"sidecar.image.pullPolicy=always"},
+			wantErrors: []string{"/sidecar/image/pullPolicy", "value must be one of 'Always', 'IfNotPresent', 'Never'"},
+		},
+		"a misspelled key": {
+			set:        []string{"replicas=3"},
+			wantErrors: []string{"additional properties 'replicas' not allowed"},
+		},
+		"a misspelled nested key": {
+			set:        []string{"webhook.certmanager.enabled=true"},
+			wantErrors: []string{"/webhook", "additional properties 'certmanager' not allowed"},
+		},
+		"a webhook timeout above the API server's 30s maximum": {
+			set:        []string{"webhook.timeoutSeconds=31"},
+			wantErrors: []string{"/webhook/timeoutSeconds", "maximum: got 31, want 30"},
+		},
+		"a port out of range": {
+			set:        []string{"webhook.port=70000"},
+			wantErrors: []string{"/webhook/port", "maximum: got 70,000, want 65,535"},
+		},
+		"an unknown log level": {
+			set:        []string{"sidecar.logLevel=verbose"},
+			wantErrors: []string{"/sidecar/logLevel", "value must be one of 'debug', 'info', 'warn', 'error'"},
+		},
+		"a sidecar limit that is not a quantity": {
+			set:        []string{"sidecar.resources.limits.memory=lots"},
+			wantErrors: []string{"/sidecar/resources/limits/memory", "'lots' does not match pattern"},
+		},
+		"an image tag with a space": {
+			set:        []string{"image.tag=v1 beta"},
+			wantErrors: []string{"/image/tag", "does not match pattern"},
+		},
+		"leader election as a string": {
+			set:        []string{"leaderElection.enabled=yes"},
+			wantErrors: []string{"/leaderElection/enabled", "got string, want boolean"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"template", "tollgate", chartDir}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			_, stderr, err := run(t, "", helmPath(t), args...)
+			require.Error(t, err, "helm accepted %v", tc.set)
+			assert.Contains(t, stderr, "values don't meet the specifications of the schema")
+			for _, want := range tc.wantErrors {
+				assert.Contains(t, stderr, want)
+			}
+		})
+	}
+}
+
+func TestValuesSchema_AcceptsTheDocumentedForms(t *testing.T) {
+	tests := map[string][]string{
+		"a numeric CPU limit":                  {"--set", "sidecar.resources.limits.cpu=0.5"},
+		"no sidecar memory limit":              {"--set", "sidecar.resources.limits.memory="},
+		"a percentage for the PDB":             {"--set", "podDisruptionBudget.minAvailable=50%"},
+		"an image pinned by digest":            {"--set", "image.tag=sha256:" + strings.Repeat("a", 64)},
+		"a registry with a port":               {"--set", "image.repository=registry.local:5000/tollgate/operator"},
+		"an existing ServiceAccount":           {"--set", "serviceAccount.create=false", "--set", "serviceAccount.name=ops"},
+		"the Fail policy with cert-manager":    {"--set", "webhook.failurePolicy=Fail", "--set", "webhook.certManager.enabled=true"},
+		"a global section from a parent chart": {"--set", "global.imageRegistry=mirror.local"},
+	}
+	for name, args := range tests {
+		t.Run(name, func(t *testing.T) {
+			helm(t, append([]string{"template", "tollgate", chartDir}, args...)...)
+		})
+	}
+}
+
+func TestChart_ExistingServiceAccountMustBeNamed(t *testing.T) {
+	_, stderr, err := run(t, "", helmPath(t), "template", "tollgate", chartDir, "--set", "serviceAccount.create=false")
+	require.Error(t, err)
+	assert.Contains(t, stderr, "serviceAccount.name is required when serviceAccount.create is false")
+
+	objects := helmTemplate(t, operatorNamespace, "--set", "serviceAccount.create=false", "--set", "serviceAccount.name=ops")
+	assert.False(t, has(objects, "ServiceAccount"))
+	d := typed[appsv1.Deployment](t, find(t, objects, "Deployment", "tollgate-operator"))
+	assert.Equal(t, "ops", d.Spec.Template.Spec.ServiceAccountName)
+}

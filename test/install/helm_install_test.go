@@ -1,0 +1,189 @@
+package install
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+)
+
+// TestHelm_InstallFollowTheNotesUpgradeUninstall drives the chart the way a
+// user does: helm install, then every kubectl command the install notes
+// print (label a namespace, apply the sample LLMPolicy, list policies), an
+// upgrade that keeps the CA the operator wrote, and helm uninstall.
+func TestHelm_InstallFollowTheNotesUpgradeUninstall(t *testing.T) {
+	const namespace = "tollgate-helm"
+	kubeconfig := versionProxy(t)
+	helmArgs := func(args ...string) []string {
+		return append(args, "--namespace", namespace, "--kubeconfig", kubeconfig)
+	}
+	ctx := context.Background()
+
+	notes := helm(t, helmArgs("install", "tollgate", chartDir, "--create-namespace")...)
+	t.Cleanup(func() {
+		_, _, _ = run(t, "", helmPath(t), helmArgs("uninstall", "tollgate", "--ignore-not-found")...)
+	})
+	var d appsv1.Deployment
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "tollgate-operator"}, &d))
+	var mwc admissionregistrationv1.MutatingWebhookConfiguration
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "tollgate-sidecar-injector"}, &mwc))
+
+	t.Run("the notes' commands work as printed", func(t *testing.T) {
+		createNamespace(t, "my-app")
+		commands := notesCommands(t, notes)
+		for _, c := range commands {
+			line := strings.TrimSuffix(c.line, " <<'POLICY'")
+			// Rollouts need a kubelet and controllers, which envtest has
+			// not: check that the named Deployment exists instead.
+			if strings.Contains(line, "rollout restart") {
+				continue
+			}
+			line = strings.Replace(line, "rollout status", "get", 1)
+			args := strings.Fields(line)[1:]
+			kubectl(t, c.stdin, args...)
+		}
+		var ns corev1.Namespace
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "my-app"}, &ns))
+		assert.Equal(t, "enabled", ns.Labels["tollgate.dev/injection"])
+		var policy v1alpha1.LLMPolicy
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: "my-app", Name: "default"}, &policy))
+		assert.NotEmpty(t, policy.Spec.Providers)
+		out, _ := kubectl(t, "", "get", "llmpolicies", "-A")
+		assert.Contains(t, out, "default")
+	})
+
+	t.Run("an upgrade keeps the CA the operator wrote", func(t *testing.T) {
+		// What the operator does with --cert-management=self.
+		ca := []byte("-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n")
+		patched := mwc.DeepCopy()
+		for i := range patched.Webhooks {
+			patched.Webhooks[i].ClientConfig.CABundle = ca
+		}
+		require.NoError(t, env.Client.Patch(ctx, patched, client.MergeFrom(&mwc), client.FieldOwner("tollgate-operator")))
+
+		helm(t, helmArgs("upgrade", "tollgate", chartDir, "--set", "webhook.failurePolicy=Fail")...)
+
+		var got admissionregistrationv1.MutatingWebhookConfiguration
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "tollgate-sidecar-injector"}, &got))
+		for _, w := range got.Webhooks {
+			assert.Equal(t, admissionregistrationv1.Fail, *w.FailurePolicy, w.Name)
+			assert.Equal(t, ca, w.ClientConfig.CABundle, "%s lost its caBundle", w.Name)
+		}
+	})
+
+	t.Run("uninstall removes everything but the CRD", func(t *testing.T) {
+		helm(t, helmArgs("uninstall", "tollgate")...)
+		err := env.Client.Get(ctx, client.ObjectKey{Name: "tollgate-sidecar-injector"}, &admissionregistrationv1.MutatingWebhookConfiguration{})
+		assert.True(t, apierrors.IsNotFound(err), "MutatingWebhookConfiguration left behind: %v", err)
+		err = env.Client.Get(ctx, client.ObjectKey{Name: "tollgate-operator"}, &rbacv1.ClusterRole{})
+		assert.True(t, apierrors.IsNotFound(err), "ClusterRole left behind: %v", err)
+		// Helm never deletes CRDs: that would delete every LLMPolicy.
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "llmpolicies.tollgate.dev"}, &apiextensionsv1.CustomResourceDefinition{}))
+	})
+}
+
+// notesCommand is a kubectl command line from the install notes, with the
+// here-document it reads, if any.
+type notesCommand struct {
+	line, stdin string
+}
+
+// notesCommands returns the kubectl commands of the install notes in order.
+func notesCommands(t *testing.T, notes string) []notesCommand {
+	t.Helper()
+	_, notes, found := strings.Cut(notes, "NOTES:\n")
+	require.True(t, found, "helm install printed no notes")
+	var commands []notesCommand
+	lines := strings.Split(notes, "\n")
+	for i := 0; i < len(lines); i++ {
+		line := strings.TrimSpace(lines[i])
+		if !strings.HasPrefix(line, "kubectl ") {
+			continue
+		}
+		c := notesCommand{line: line}
+		if strings.HasSuffix(line, "<<'POLICY'") {
+			indent := len(lines[i]) - len(strings.TrimLeft(lines[i], " "))
+			var doc []string
+			for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "POLICY"; i++ {
+				doc = append(doc, strings.TrimPrefix(lines[i], strings.Repeat(" ", indent)))
+			}
+			require.Less(t, i, len(lines), "the notes' here-document never ends")
+			c.stdin = strings.Join(doc, "\n") + "\n"
+		}
+		commands = append(commands, c)
+	}
+	require.NotEmpty(t, commands, "the notes show no kubectl command:\n%s", notes)
+	return commands
+}
+
+// versionProxy serves the test API server on 127.0.0.1 and returns a
+// kubeconfig for it. The control plane that hack/build-control-plane.sh
+// builds carries no version stamp (/version says v0.0.0-master), and helm
+// refuses to install a chart with a kubeVersion constraint on a server it
+// cannot place; the proxy answers /version with the server's own major and
+// minor as v<major>.<minor>.0 and forwards every other request unchanged.
+func versionProxy(t *testing.T) string {
+	t.Helper()
+	dc, err := discovery.NewDiscoveryClientForConfig(env.Config)
+	require.NoError(t, err)
+	info, err := dc.ServerVersion()
+	require.NoError(t, err)
+	require.NotEmpty(t, info.Minor, "the API server reports no minor version")
+	info.GitVersion = fmt.Sprintf("v%s.%s.0", info.Major, strings.TrimSuffix(info.Minor, "+"))
+	version, err := json.Marshal(info)
+	require.NoError(t, err)
+
+	target, err := url.Parse(env.Config.Host)
+	require.NoError(t, err)
+	transport, err := rest.TransportFor(env.Config)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/version", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(version)
+	})
+	mux.Handle("/", &httputil.ReverseProxy{
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		Transport: transport,
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, fmt.Appendf(nil, `apiVersion: v1
+kind: Config
+clusters:
+  - name: test
+    cluster:
+      server: %s
+users:
+  - name: proxy
+    user: {}
+contexts:
+  - name: test
+    context: {cluster: test, user: proxy}
+current-context: test
+`, srv.URL), 0o600))
+	return kubeconfig
+}
