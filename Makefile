@@ -95,8 +95,8 @@ bench: ## Measure the sidecar against a direct call and a plain ReverseProxy (se
 	$(GO) run ./bench/cmd/tollgate-bench $(BENCH_ARGS)
 
 .PHONY: demo
-demo: control-plane ## Run the demo: control plane, operator, injected pod, sidecar under faults.
-	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./hack/demo
+demo: control-plane ## Run Tollgate end to end on this machine, narrated (DEMO_FLAGS=-v shows the processes' logs).
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./hack/demo $(DEMO_FLAGS)
 
 .PHONY: test-short
 test-short: control-plane helm ## Run the tests without -race (faster while developing).

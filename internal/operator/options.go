@@ -41,6 +41,7 @@ type Options struct {
 	// EnableWebhook serves the injection webhook. Off, the operator only
 	// reconciles (useful for local runs without certificates).
 	EnableWebhook     bool
+	WebhookHost       string
 	WebhookPort       int
 	WebhookCertDir    string
 	CertManagement    string
@@ -65,6 +66,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.LeaderElectionID, "leader-election-id", "tollgate-operator.tollgate.dev", "name of the leader-election Lease")
 	fs.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the operator's own `namespace` (default: $POD_NAMESPACE)")
 	fs.BoolVar(&o.EnableWebhook, "enable-webhook", true, "serve the sidecar injection webhook")
+	fs.StringVar(&o.WebhookHost, "webhook-host", "", "`address` the injection webhook listens on (default: every interface, as the API server reaches it through a Service)")
 	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "`port` of the injection webhook (HTTPS)")
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "`directory` holding the webhook's tls.crt and tls.key")
 	fs.StringVar(&o.CertManagement, "cert-management", CertSelf, "who issues the webhook certificate: self (the operator) or cert-manager")

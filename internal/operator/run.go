@@ -122,7 +122,7 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 		}},
 	}
 	if opts.EnableWebhook {
-		mopts.WebhookServer = crwebhook.NewServer(crwebhook.Options{Port: opts.WebhookPort, CertDir: opts.WebhookCertDir})
+		mopts.WebhookServer = crwebhook.NewServer(crwebhook.Options{Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.WebhookCertDir})
 	}
 	mgr, err := ctrl.NewManager(cfg, mopts)
 	if err != nil {

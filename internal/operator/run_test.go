@@ -65,7 +65,7 @@ func TestRun_ManagesWebhookCertificatesAndServesInjection(t *testing.T) {
 	opts, err := Parse([]string{
 		"--namespace=" + ns, "--metrics-bind-address=0",
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", healthPort),
-		fmt.Sprintf("--webhook-port=%d", webhookPort), "--webhook-cert-dir=" + certDir,
+		fmt.Sprintf("--webhook-port=%d", webhookPort), "--webhook-host=127.0.0.1", "--webhook-cert-dir=" + certDir,
 		"--webhook-config-name=" + mwc.Name, "--sidecar-image=example.com/tollgate-sidecar:test",
 	}, io.Discard)
 	require.NoError(t, err)

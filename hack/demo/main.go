@@ -1,0 +1,30 @@
+// Command demo is `make demo`: Tollgate end to end on this machine, as a
+// narrated table (see internal/demo). -v also shows the processes' logs.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"tollgate.dev/tollgate/internal/demo"
+)
+
+func main() {
+	verbose := flag.Bool("v", false, "show the operator's and the sidecar's logs")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := demo.Options{}
+	if *verbose {
+		opts.Logs = os.Stderr
+	}
+	if err := demo.Run(ctx, os.Stdout, opts); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		stop()
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,199 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"tollgate.dev/tollgate/internal/mockprovider"
+	llmclient "tollgate.dev/tollgate/pkg/client"
+)
+
+// appAPIKey is the key the app sends; the mock accepts any.
+const appAPIKey = "sk-demo-placeholder"
+
+// app is the application in the pod: an openai-go client pointed at the
+// sidecar through the injected OPENAI_BASE_URL.
+type app struct {
+	client  openai.Client
+	baseURL string
+}
+
+func (d *demo) newApp() (*app, error) {
+	base, err := appBaseURL(d.pod.baseURL, d.proxyAddr)
+	if err != nil {
+		return nil, err
+	}
+	return &app{baseURL: base, client: openai.NewClient(
+		option.WithBaseURL(base),
+		option.WithAPIKey(appAPIKey),
+		// The SDK's own retries are off, so that what the demo shows is
+		// the sidecar's doing.
+		option.WithMaxRetries(0),
+		option.WithRequestTimeout(20*time.Second),
+	)}, nil
+}
+
+// answer is what the app got from one chat completion.
+type answer struct {
+	completion *openai.ChatCompletion
+	header     http.Header
+	// err is the SDK's error; apiErr is set when it is an HTTP error.
+	err    error
+	apiErr *openai.Error
+}
+
+// chat makes one chat completion request for model.
+func (a *app) chat(ctx context.Context, model string) answer {
+	var raw *http.Response
+	got, err := a.client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:    model,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello")},
+	}, option.WithResponseInto(&raw))
+	ans := answer{completion: got, err: err}
+	if raw != nil {
+		ans.header = raw.Header
+	}
+	errors.As(err, &ans.apiErr)
+	return ans
+}
+
+// attempts is the x-tollgate-attempts header.
+func (a answer) attempts() string { return a.header.Get(llmclient.HeaderAttempts) }
+
+// fallback is the x-tollgate-fallback header: who answered instead.
+func (a answer) fallback() string { return a.header.Get(llmclient.HeaderFallback) }
+
+// String is the answer as the narration shows it.
+func (a answer) String() string {
+	switch {
+	case a.apiErr != nil:
+		return fmt.Sprintf("HTTP %d %s: %s", a.apiErr.StatusCode, a.apiErr.Code, a.apiErr.Message)
+	case a.err != nil:
+		return "error: " + a.err.Error()
+	}
+	var b strings.Builder
+	content := ""
+	if len(a.completion.Choices) > 0 {
+		content = a.completion.Choices[0].Message.Content
+	}
+	fmt.Fprintf(&b, "HTTP 200 from %s: %q", a.completion.Model, content)
+	for _, h := range []string{llmclient.HeaderPolicy, llmclient.HeaderAttempts, llmclient.HeaderFallback, llmclient.HeaderBudget} {
+		if v := a.header.Get(h); v != "" {
+			fmt.Fprintf(&b, ", %s: %s", strings.ToLower(h), v)
+		}
+	}
+	return b.String()
+}
+
+// ok reports an answer that is not a 200 from model with the mock's reply.
+func (a answer) ok(model string) error {
+	switch {
+	case a.err != nil:
+		return fmt.Errorf("the app got %s", a)
+	case a.completion.Model != model:
+		return fmt.Errorf("the answer came from %s, want %s (%s)", a.completion.Model, model, a)
+	case len(a.completion.Choices) == 0 || a.completion.Choices[0].Message.Content != mockprovider.DefaultContent:
+		return fmt.Errorf("the answer is not the mock's reply: %s", a)
+	}
+	return nil
+}
+
+// scriptMock queues answers in the mock provider, for model's requests or
+// (model "") any request, through its HTTP control API, and shows the
+// curl command that does the same.
+func (d *demo) scriptMock(ctx context.Context, model string, steps ...mockprovider.Step) error {
+	body, err := json.Marshal(struct {
+		Model string              `json:"model,omitempty"`
+		Steps []mockprovider.Step `json:"steps"`
+	}{model, steps})
+	if err != nil {
+		return err
+	}
+	d.say.command("curl -X POST %s/_mock/enqueue -d '%s'", d.mock.URL(), body)
+	return d.mockControl(ctx, "enqueue", body)
+}
+
+// resetMock empties the mock's queues and its record of requests, so that
+// each step counts its own.
+func (d *demo) resetMock(ctx context.Context) error {
+	return d.mockControl(ctx, "reset", nil)
+}
+
+func (d *demo) mockControl(ctx context.Context, endpoint string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.mock.URL()+"/_mock/"+endpoint, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("mock control API: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		var msg bytes.Buffer
+		_, _ = msg.ReadFrom(resp.Body)
+		return fmt.Errorf("mock control API %s: %s: %s", endpoint, resp.Status, strings.TrimSpace(msg.String()))
+	}
+	return nil
+}
+
+// mockAnswers lists the statuses the mock answered model's requests with
+// since the last reset, e.g. [503 503 200].
+func (d *demo) mockAnswers(model string) []int {
+	var statuses []int
+	for _, r := range d.mock.Requests() {
+		if r.Model == model {
+			statuses = append(statuses, max(r.Step.Status, http.StatusOK))
+		}
+	}
+	return statuses
+}
+
+// metric sums the samples of the sidecar's metric name whose labels
+// include labels (name, value, name, value...).
+func (d *demo) metric(ctx context.Context, name string, labels ...string) (float64, error) {
+	exposition, err := httpGet(ctx, "http://"+d.adminAddr+"/metrics")
+	if err != nil {
+		return 0, err
+	}
+	return sumSamples(string(exposition), name, labels...), nil
+}
+
+// sumSamples reads Prometheus text exposition, name{a="x",b="y"} value
+// lines, and sums the values of the series matching labels.
+func sumSamples(exposition, name string, labels ...string) float64 {
+	sum := 0.0
+	for _, line := range strings.Split(exposition, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		series, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		metric, labelText, _ := strings.Cut(strings.TrimSuffix(series, "}"), "{")
+		if metric != name {
+			continue
+		}
+		matches := true
+		for i := 0; i+1 < len(labels); i += 2 {
+			if !strings.Contains(","+labelText+",", ","+labels[i]+`="`+labels[i+1]+`",`) {
+				matches = false
+			}
+		}
+		if v, err := strconv.ParseFloat(value, 64); matches && err == nil {
+			sum += v
+		}
+	}
+	return sum
+}

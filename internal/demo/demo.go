@@ -1,0 +1,244 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"tollgate.dev/tollgate/internal/mockprovider"
+	"tollgate.dev/tollgate/internal/testenv"
+)
+
+// Options are the demo's settings. The zero value builds the binaries and
+// keeps the processes' logs to itself, showing their last lines when a step
+// fails.
+type Options struct {
+	// BinDir holds prebuilt "operator" and "sidecar" binaries (`go build -o
+	// DIR/ ./cmd/operator ./cmd/sidecar`). Empty builds them into the
+	// demo's temporary directory.
+	BinDir string
+	// Race builds the binaries with the race detector, and fails the demo
+	// when one of them reports a race. Ignored with BinDir.
+	Race bool
+	// Logs, when set, receives every line the operator and the sidecar log,
+	// prefixed with the process's name.
+	Logs io.Writer
+}
+
+// Step timeouts: building the binaries on a cold cache takes minutes;
+// everything else takes seconds when it works.
+const (
+	buildStepTimeout = 10 * time.Minute
+	stepTimeout      = 90 * time.Second
+	cleanupTimeout   = 60 * time.Second
+)
+
+// step is one row of the demo.
+type step struct {
+	title    string
+	expected string
+	run      func(ctx context.Context) (observed string, err error)
+	// essential steps are what the later ones stand on: when one fails,
+	// the others are skipped.
+	essential bool
+	timeout   time.Duration
+}
+
+// demo is the state of one Run: what was started, for the steps after it
+// and for the cleanup.
+type demo struct {
+	opts Options
+	say  *narrator
+	root string
+	// work is the temporary directory holding the binaries, the pod's
+	// files and the kubeconfig copy; removed by cleanup.
+	work string
+	sink *logSink
+
+	// built delivers the binaries, built while the control plane starts;
+	// buildDone is closed once the build has ended.
+	built     chan buildResult
+	buildDone chan struct{}
+	bins      binaries
+
+	env      *testenv.WebhookEnv
+	mock     *mockprovider.Server
+	operator *process
+	sidecar  *process
+
+	kubeconfig string
+	manifests  manifests
+	pod        podView
+	app        *app
+	// bundleHash is the rendered bundle's hash annotation the sidecar was
+	// started with.
+	bundleHash string
+	// container is the sidecar's file system on this machine.
+	container containerRoot
+	// proxyAddr and adminAddr are where the sidecar listens.
+	proxyAddr, adminAddr string
+	// apiServer is the control plane's host:port, checked closed at the end.
+	apiServer string
+}
+
+// buildResult is the outcome of building the binaries.
+type buildResult struct {
+	bins binaries
+	err  error
+	took time.Duration
+}
+
+// Run plays the demo, narrating it on out, and returns an error naming the
+// steps that did not behave. Everything it starts is stopped before it
+// returns, also when ctx is cancelled (Ctrl-C).
+func Run(ctx context.Context, out io.Writer, opts Options) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "tollgate-demo-")
+	if err != nil {
+		return fmt.Errorf("create the demo's temporary directory: %w", err)
+	}
+	d := &demo{opts: opts, say: &narrator{out: out}, root: root, work: work,
+		built: make(chan buildResult, 1), buildDone: make(chan struct{})}
+	if opts.Logs != nil {
+		d.sink = &logSink{out: opts.Logs}
+	}
+	fmt.Fprintln(out, "Tollgate demo: a local control plane, the operator, the mock provider and one injected sidecar,")
+	fmt.Fprintln(out, "driven by an app's openai-go client. Each step says what should happen, then checks that it did.")
+
+	buildCtx, stopBuild := context.WithCancel(ctx)
+	defer stopBuild()
+	go func() {
+		defer close(d.buildDone)
+		start := time.Now()
+		bins, err := findBinaries(buildCtx, opts.BinDir, work, root, opts.Race)
+		d.built <- buildResult{bins: bins, err: err, took: time.Since(start)}
+	}()
+
+	results := d.play(ctx, d.steps())
+	stopBuild()
+	cleanup := d.cleanupStep()
+	results = append(results, d.runStep(context.WithoutCancel(ctx), len(results)+1, cleanup))
+
+	if err := writeTable(out, results); err != nil {
+		return err
+	}
+	if err := outcome(results, ctx.Err()); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nEvery step behaved. Read config/samples/demo/ for the manifests, and run the $ commands above to do it by hand.")
+	return nil
+}
+
+// outcome is Run's error: nil when every step passed, else which steps
+// failed (the ones skipped after them are implied) or where it was
+// interrupted, and whether the cleanup failed too.
+func outcome(results []result, interrupted error) error {
+	var failed []error
+	for _, r := range results {
+		if r.outcome == markFailed && interrupted == nil {
+			failed = append(failed, fmt.Errorf("step %d (%s): %s", r.number, r.title, oneLine(r.observed, 300)))
+		}
+	}
+	if interrupted != nil {
+		for _, r := range results[:len(results)-1] {
+			if r.outcome != markPassed {
+				failed = append(failed, fmt.Errorf("interrupted during step %d (%s): %w", r.number, r.title, interrupted))
+				break
+			}
+		}
+		if last := results[len(results)-1]; last.outcome != markPassed {
+			failed = append(failed, fmt.Errorf("step %d (%s): %s", last.number, last.title, oneLine(last.observed, 300)))
+		}
+	}
+	if len(failed) == 0 && interrupted != nil {
+		failed = append(failed, fmt.Errorf("interrupted: %w", interrupted))
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("the demo did not behave: %w", errors.Join(failed...))
+	}
+	return nil
+}
+
+// steps are the demo's steps before the cleanup, in order.
+func (d *demo) steps() []step {
+	return []step{
+		{title: "control plane + mock provider up", expected: "apiserver, etcd, CRD, webhook config; mock up",
+			run: d.startControlPlane, essential: true},
+		{title: "operator running & ready", expected: "ready; the API server calls its webhook",
+			run: d.startOperator, essential: true, timeout: buildStepTimeout},
+		{title: "namespace + LLMPolicy applied", expected: "Ready=True; ConfigMap tollgate-config rendered",
+			run: d.applyPolicy, essential: true},
+		{title: "pod created → injected", expected: "native sidecar + OPENAI_BASE_URL injected",
+			run: d.createPod, essential: true},
+		{title: "sidecar started from the bundle", expected: "runs on the ConfigMap + labels files; ready",
+			run: d.startSidecar, essential: true},
+		{title: "a normal chat completion", expected: "HTTP 200 via the sidecar, 1 attempt",
+			run: d.normalCompletion},
+		{title: "two 503s, then success", expected: "retried; HTTP 200, x-tollgate-attempts: 3",
+			run: d.retries},
+		{title: "503 burst → breaker → fallback", expected: "breaker opens; gpt-4o answers; breaker closes",
+			run: d.breakerAndFallback},
+		{title: "budget exhausted", expected: "after $0.05: 429 tollgate_budget_exhausted",
+			run: d.budgetBlock},
+		{title: "policy edit hot-reloaded", expected: "re-rendered, reloaded in place; requests pass",
+			run: d.hotReload},
+	}
+}
+
+// play runs steps in order until an essential one fails or ctx ends; the
+// steps not run are reported as skipped.
+func (d *demo) play(ctx context.Context, steps []step) []result {
+	var results []result
+	blocked := ""
+	for i, s := range steps {
+		n := i + 1
+		if blocked == "" && ctx.Err() != nil {
+			blocked = "interrupted"
+		}
+		if blocked != "" {
+			results = append(results, result{number: n, title: s.title, expected: s.expected, observed: "skipped: " + blocked, outcome: markSkipped})
+			continue
+		}
+		r := d.runStep(ctx, n, s)
+		results = append(results, r)
+		if r.outcome == markFailed && s.essential {
+			blocked = fmt.Sprintf("step %d failed", n)
+		}
+	}
+	return results
+}
+
+// runStep runs one step within its timeout and narrates its outcome; when
+// it fails, the last lines of the running processes' logs follow.
+func (d *demo) runStep(ctx context.Context, n int, s step) result {
+	d.say.heading(n, s.title, s.expected)
+	timeout := s.timeout
+	if timeout == 0 {
+		timeout = stepTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	observed, err := s.run(ctx)
+	r := result{number: n, title: s.title, expected: s.expected, observed: observed, outcome: markPassed, took: time.Since(start)}
+	if err != nil {
+		r.outcome, r.observed = markFailed, strings.TrimSpace(err.Error())
+	}
+	d.say.outcome(r)
+	if err != nil {
+		for _, p := range []*process{d.operator, d.sidecar} {
+			if p != nil && !p.stopped {
+				d.say.say("last lines of the %s's log:", p.name)
+				d.say.block(p.logs.tail(12))
+			}
+		}
+	}
+	return r
+}

@@ -1,0 +1,89 @@
+package demo
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/yaml"
+
+	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/inject"
+)
+
+// TestReadManifests_TheSamplesFitTogether checks what the demo relies on
+// in config/samples/demo before it starts anything: the policy is valid,
+// selects the pod, points at the mock, and the edit changes only the
+// budget limit.
+func TestReadManifests_TheSamplesFitTogether(t *testing.T) {
+	root, err := repoRoot()
+	require.NoError(t, err)
+	const mockURL = "http://127.0.0.1:1234"
+	m, err := readManifests(root, mockURL)
+	require.NoError(t, err)
+
+	var ns corev1.Namespace
+	require.NoError(t, yaml.UnmarshalStrict(m.namespace, &ns))
+	assert.Equal(t, demoNamespace, ns.Name)
+	assert.Equal(t, inject.NamespaceEnabled, ns.Labels[inject.NamespaceLabel], "the namespace opts its pods into injection")
+
+	var pod corev1.Pod
+	require.NoError(t, yaml.UnmarshalStrict(m.pod, &pod))
+	assert.Equal(t, podName, pod.Name)
+	assert.Equal(t, demoNamespace, pod.Namespace)
+	require.Len(t, pod.Spec.Containers, 1)
+	assert.Equal(t, appContainer, pod.Spec.Containers[0].Name)
+
+	policy := decodePolicy(t, m.policy)
+	assert.Equal(t, policyName, policy.Name)
+	assert.Equal(t, demoNamespace, policy.Namespace)
+	require.Len(t, policy.Spec.Providers, 1)
+	assert.Equal(t, mockURL, policy.Spec.Providers[0].BaseURL, "the provider points at the demo's mock")
+	selector, err := metav1.LabelSelectorAsSelector(policy.Spec.PodSelector)
+	require.NoError(t, err)
+	assert.True(t, selector.Matches(labels.Set(pod.Labels)), "the policy selects the demo's pod")
+	assert.Equal(t, v1alpha1.ExhaustedBlock, policy.Spec.Budget.OnExhausted)
+
+	raised := decodePolicy(t, m.raisedPolicy)
+	assert.Equal(t, "1", raised.Spec.Budget.Limit)
+	raised.Spec.Budget.Limit = policy.Spec.Budget.Limit
+	assert.Equal(t, policy, raised, "the edit changes the budget limit only")
+	assert.Equal(t, policy.Spec, m.spec)
+}
+
+// decodePolicy reads an LLMPolicy and checks it as the API server's
+// validation (mirrored in Go) would.
+func decodePolicy(t *testing.T, data []byte) v1alpha1.LLMPolicy {
+	t.Helper()
+	var p v1alpha1.LLMPolicy
+	require.NoError(t, yaml.UnmarshalStrict(data, &p))
+	p.Default()
+	require.Empty(t, p.Validate())
+	return p
+}
+
+func TestReplaceOnce_FailsUnlessTheTextIsThereExactlyOnce(t *testing.T) {
+	tests := map[string]struct {
+		text    string
+		want    string
+		wantErr string
+	}{
+		"once":    {text: `limit: "0.05"`, want: `limit: "1"`},
+		"missing": {text: `limit: "2"`, wantErr: "found it 0 times"},
+		"twice":   {text: `limit: "0.05" limit: "0.05"`, wantErr: "found it 2 times"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := replaceOnce(tc.text, budgetLine, raisedBudgetLine)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
