@@ -402,10 +402,14 @@ spec:
 	resp = h.post("/claude/v1/messages", messages, "x-api-key", "app-placeholder")
 	require.Equal(t, 200, resp.StatusCode)
 
+	readAll(t, resp)
 	got := h.mock.Requests()
 	assert.Equal(t, "Bearer "+key, got[0].Header.Get("Authorization"))
 	assert.Equal(t, key+"-anthropic", got[1].Header.Get("X-Api-Key"))
 	assert.Empty(t, got[1].Header.Get("Authorization"))
+	require.Eventually(t, func() bool { return h.reportCount() == 2 }, 5*time.Second, 5*time.Millisecond)
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	for _, r := range h.reports {
 		assert.NotContains(t, strings.ToLower(fmtReport(r)), "sk-tollgate")
 	}

@@ -83,6 +83,9 @@ type observedBody struct {
 
 	firstAt    time.Duration // time to the first byte handed out
 	finishOnce sync.Once
+	// held is the error that came with the last bytes, returned (and the
+	// report finished) on the next Read.
+	held error
 }
 
 func newObservedBody(src io.ReadCloser, o observation) *observedBody {
@@ -95,6 +98,11 @@ func newObservedBody(src io.ReadCloser, o observation) *observedBody {
 }
 
 func (b *observedBody) Read(p []byte) (int, error) {
+	if b.held != nil {
+		err := b.held
+		b.held = nil
+		return 0, b.end(err)
+	}
 	var n int
 	var err error
 	if b.o.sse {
@@ -107,6 +115,13 @@ func (b *observedBody) Read(p []byte) (int, error) {
 	}
 	if n > 0 && b.firstAt == 0 {
 		b.firstAt = max(time.Since(b.o.start), time.Nanosecond)
+	}
+	if err != nil && n > 0 {
+		// Hand out the last bytes first and end on the next Read: the
+		// report (usage parsing, log, metrics) must not delay the end of
+		// the answer.
+		b.held = err
+		return n, nil
 	}
 	if err != nil {
 		err = b.end(err)
