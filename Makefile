@@ -90,9 +90,12 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 8s).
 	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime 1x $$pkg; exit 1; }; \
 	done
 
-.PHONY: bench
-bench: ## Measure the sidecar against a direct call and a plain ReverseProxy (see bench/README.md).
-	$(GO) run ./bench/cmd/tollgate-bench $(BENCH_ARGS)
+.PHONY: bench bench-quick
+bench: ## Benchmark the sidecar against direct calls and a plain ReverseProxy (3–4 min); table to stdout, JSON to bench/results/latest.json.
+	$(GO) run ./bench/cmd/tollgate-bench -out bench/results/latest.json $(BENCH_ARGS)
+
+bench-quick: ## Smoke-run the benchmark (~30 s; numbers not to quote).
+	$(GO) run ./bench/cmd/tollgate-bench -quick -out ""
 
 .PHONY: demo
 demo: control-plane ## Run Tollgate end to end on this machine, narrated (DEMO_FLAGS=-v shows the processes' logs).

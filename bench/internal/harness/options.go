@@ -1,0 +1,241 @@
+package harness
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options are the benchmark's settings.
+type Options struct {
+	// Quick is a smoke run: short measurements, numbers not to quote.
+	Quick bool
+	// Warmup is sent before each measurement and not measured.
+	Warmup time.Duration
+	// Duration is the length of each measurement.
+	Duration time.Duration
+	// Rates are the open-loop rates, per second.
+	Rates []int
+	// Rounds splits each latency and throughput measurement into turns:
+	// direct, ReverseProxy, sidecar, then again, so that a change in the
+	// machine's other load falls on all three alike.
+	Rounds int
+	// Concurrency is the closed-loop worker count.
+	Concurrency int
+	// UpstreamLatencies are the mock's delays before answering in the
+	// closed-loop runs.
+	UpstreamLatencies []time.Duration
+	// Streams is the number of concurrent SSE streams.
+	Streams int
+	// StreamRounds is how many times each target gets the streams, in
+	// turns as Rounds.
+	StreamRounds int
+	// StreamChunks is the content deltas per stream.
+	StreamChunks int
+	// ChunkDelay is the mock's pause between two stream events.
+	ChunkDelay time.Duration
+	// Ramp spreads the streams' starts over this long.
+	Ramp time.Duration
+	// StallGap is the pause between two events that counts as a stall.
+	StallGap time.Duration
+	// IdleSettle is how long the proxies rest after their first request
+	// before their idle memory is read.
+	IdleSettle time.Duration
+	// Timeout bounds each request and each stream.
+	Timeout time.Duration
+	// Pin pins the processes to CPUs with taskset, when it exists.
+	Pin bool
+	// Repo is a directory inside the repository to build from.
+	Repo string
+	// Out is where the JSON report is written; "" writes none.
+	Out string
+}
+
+// Defaults are the settings of a full run, about 3 to 4 minutes on two
+// cores.
+func Defaults() Options {
+	return Options{
+		Warmup:            time.Second,
+		Duration:          10 * time.Second,
+		Rates:             []int{200, 500, 1000},
+		Rounds:            3,
+		Concurrency:       64,
+		UpstreamLatencies: []time.Duration{0, 20 * time.Millisecond},
+		Streams:           1000,
+		StreamRounds:      2,
+		StreamChunks:      60,
+		ChunkDelay:        50 * time.Millisecond,
+		Ramp:              time.Second,
+		StallGap:          500 * time.Millisecond,
+		IdleSettle:        time.Second,
+		Timeout:           30 * time.Second,
+		Pin:               true,
+		Repo:              ".",
+		Out:               "bench/results/latest.json",
+	}
+}
+
+// quick changes the defaults of a full run into a smoke run of about 30
+// seconds: the same measurements, shorter.
+func quick(o *Options) {
+	o.Warmup = 250 * time.Millisecond
+	o.Duration = time.Second
+	o.Rounds = 2
+	o.StreamRounds = 1
+	o.StreamChunks = 20
+	o.Ramp = 500 * time.Millisecond
+	o.IdleSettle = 500 * time.Millisecond
+}
+
+// Parse reads the command line. -quick sets short defaults that the other
+// flags still override.
+func Parse(args []string, stderr io.Writer) (Options, error) {
+	o := Defaults()
+	fs := flag.NewFlagSet("tollgate-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tollgate-bench [flags]\n\nMeasures what tollgate-sidecar adds to LLM calls, against calling the mock provider directly\nand through a plain httputil.ReverseProxy. Run it from the repository; it builds what it runs.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	rates := intList{&o.Rates}
+	lats := durationList{&o.UpstreamLatencies}
+	fs.BoolVar(&o.Quick, "quick", false, "smoke run of about 30s: 1s measurements, shorter streams (numbers not to quote)")
+	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "unmeasured load before each measurement")
+	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each measurement")
+	fs.Var(rates, "rates", "open-loop `rates` in requests per second, comma-separated")
+	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "turns each target takes per measurement, alternating targets")
+	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "closed-loop workers for the max req/s runs")
+	fs.Var(lats, "upstream-latencies", "mock `delays` before answering in the max req/s runs, comma-separated")
+	fs.IntVar(&o.Streams, "streams", o.Streams, "concurrent SSE streams")
+	fs.IntVar(&o.StreamRounds, "stream-rounds", o.StreamRounds, "turns each target takes at the streams, alternating targets")
+	fs.IntVar(&o.StreamChunks, "stream-chunks", o.StreamChunks, "content deltas per stream")
+	fs.DurationVar(&o.ChunkDelay, "chunk-delay", o.ChunkDelay, "mock pause between two stream events")
+	fs.DurationVar(&o.Ramp, "ramp", o.Ramp, "spread the streams' starts over this long")
+	fs.DurationVar(&o.StallGap, "stall-gap", o.StallGap, "a pause between two stream events longer than this is a stall")
+	fs.DurationVar(&o.IdleSettle, "idle-settle", o.IdleSettle, "rest after the first request before reading idle memory")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on each request and stream")
+	noPin := fs.Bool("no-pin", false, "do not pin processes to CPUs even if taskset exists")
+	fs.StringVar(&o.Repo, "repo", o.Repo, "`directory` inside the tollgate repository to build from")
+	fs.StringVar(&o.Out, "out", o.Out, "`file` to write the JSON report to (\"\": none)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q: every setting is a flag, see -help", fs.Arg(0))
+	}
+	o.Pin = !*noPin
+	if o.Quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		q := o
+		quick(&q)
+		keep := func(name string, dst *time.Duration, v time.Duration) {
+			if !set[name] {
+				*dst = v
+			}
+		}
+		keep("warmup", &o.Warmup, q.Warmup)
+		keep("duration", &o.Duration, q.Duration)
+		keep("ramp", &o.Ramp, q.Ramp)
+		keep("idle-settle", &o.IdleSettle, q.IdleSettle)
+		if !set["stream-chunks"] {
+			o.StreamChunks = q.StreamChunks
+		}
+		if !set["rounds"] {
+			o.Rounds = q.Rounds
+		}
+		if !set["stream-rounds"] {
+			o.StreamRounds = q.StreamRounds
+		}
+	}
+	return o, o.Validate()
+}
+
+// Validate says what is wrong with o, if anything.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Duration <= 0 || o.Warmup < 0 {
+		errs = append(errs, errors.New("-duration must be positive and -warmup not negative"))
+	}
+	if len(o.Rates) == 0 {
+		errs = append(errs, errors.New("-rates needs at least one rate, e.g. -rates 200,500,1000"))
+	}
+	for _, r := range o.Rates {
+		if r <= 0 {
+			errs = append(errs, fmt.Errorf("-rates: %d is not a positive rate", r))
+		}
+	}
+	if o.Rounds <= 0 || o.StreamRounds <= 0 || o.Concurrency <= 0 || o.Streams <= 0 || o.StreamChunks <= 0 {
+		errs = append(errs, errors.New("-rounds, -stream-rounds, -concurrency, -streams and -stream-chunks must be positive"))
+	}
+	if len(o.UpstreamLatencies) == 0 {
+		errs = append(errs, errors.New("-upstream-latencies needs at least one delay, e.g. -upstream-latencies 0,20ms"))
+	}
+	for _, d := range o.UpstreamLatencies {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("-upstream-latencies: %s is negative", d))
+		}
+	}
+	if o.ChunkDelay < 0 || o.Ramp < 0 || o.StallGap <= 0 || o.IdleSettle < 0 || o.Timeout <= 0 {
+		errs = append(errs, errors.New("-chunk-delay, -ramp and -idle-settle must not be negative; -stall-gap and -timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// intList is a flag of comma-separated integers.
+type intList struct{ dst *[]int }
+
+func (l intList) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	parts := make([]string, len(*l.dst))
+	for i, n := range *l.dst {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l intList) Set(s string) error {
+	var out []int
+	for part := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", part)
+		}
+		out = append(out, n)
+	}
+	*l.dst = out
+	return nil
+}
+
+// durationList is a flag of comma-separated durations; a bare 0 is zero.
+type durationList struct{ dst *[]time.Duration }
+
+func (l durationList) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	parts := make([]string, len(*l.dst))
+	for i, d := range *l.dst {
+		parts[i] = d.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l durationList) Set(s string) error {
+	var out []time.Duration
+	for part := range strings.SplitSeq(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 20ms", part)
+		}
+		out = append(out, d)
+	}
+	*l.dst = out
+	return nil
+}

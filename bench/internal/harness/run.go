@@ -1,0 +1,324 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"tollgate.dev/tollgate/bench/internal/fleet"
+	"tollgate.dev/tollgate/bench/internal/load"
+	"tollgate.dev/tollgate/bench/internal/report"
+	"tollgate.dev/tollgate/internal/mockprovider"
+)
+
+// bench is one run: the processes and where their files are.
+type bench struct {
+	o       Options
+	log     io.Writer
+	dir     string // temporary: binaries, policy file, logs
+	bins    fleet.Binaries
+	taskset string // "" when processes are not pinned
+
+	mock       *fleet.Process
+	rp         *fleet.Process
+	sidecar    *fleet.Process
+	sidecarURL string
+	policyPath string
+}
+
+// Run runs the benchmark as o says, writing progress to progress, and
+// returns the finished report. It stops every process it started before
+// it returns.
+func Run(ctx context.Context, o Options, progress io.Writer) (*report.Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	root, err := fleet.FindRoot(o.Repo)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "tollgate-bench-")
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{o: o, log: progress, dir: dir}
+	defer b.stopAll()
+	rep, err := b.run(ctx, root)
+	if err != nil {
+		// The logs stay for a look at what went wrong.
+		return nil, fmt.Errorf("%w\n(the processes' logs are in %s)", err, dir)
+	}
+	_ = os.RemoveAll(dir)
+	return rep, nil
+}
+
+func (b *bench) run(ctx context.Context, root string) (*report.Report, error) {
+	rep := &report.Report{StartedAt: time.Now().UTC(), Settings: b.settings()}
+	if b.o.Pin && runtime.NumCPU() >= 2 {
+		b.taskset = fleet.Taskset()
+	}
+	rep.Machine = fleet.DescribeMachine(b.taskset != "")
+
+	b.logf("building the sidecar, the mock provider and the plain ReverseProxy\n")
+	bins, err := fleet.Build(ctx, root, b.dir)
+	if err != nil {
+		return nil, err
+	}
+	b.bins = bins
+	b.mock, err = fleet.Start(ctx, fleet.Spec{
+		Name: "mock-provider", Path: bins.Mock, Args: []string{"--listen", "127.0.0.1:0", "--history", "0"},
+		CPU: cpuLoad, Taskset: b.taskset, LogDir: b.dir, PrintsURL: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.Settings.Policy = Policy(b.mock.URL)
+	b.policyPath = filepath.Join(b.dir, "policy.yaml")
+	if err := os.WriteFile(b.policyPath, []byte(rep.Settings.Policy), 0o600); err != nil {
+		return nil, err
+	}
+	if err := b.startProxies(ctx); err != nil {
+		return nil, err
+	}
+
+	for _, phase := range []func(context.Context, *report.Report) error{b.latency, b.throughput, b.idle, b.streams} {
+		if err := phase(ctx, rep); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("benchmark interrupted: %w", err)
+		}
+	}
+	rep.Finish()
+	return rep, nil
+}
+
+func (b *bench) settings() report.Settings {
+	lats := make([]float64, len(b.o.UpstreamLatencies))
+	for i, d := range b.o.UpstreamLatencies {
+		lats[i] = millis(d)
+	}
+	return report.Settings{
+		Quick: b.o.Quick, Warmup: b.o.Warmup.Seconds(), Duration: b.o.Duration.Seconds(), Rounds: b.o.Rounds,
+		Rates: b.o.Rates, Concurrency: b.o.Concurrency, UpstreamLatencies: lats,
+		Streams: b.o.Streams, StreamRounds: b.o.StreamRounds, StreamChunks: b.o.StreamChunks, ChunkDelay: millis(b.o.ChunkDelay),
+		Ramp: b.o.Ramp.Seconds(), StallGap: millis(b.o.StallGap),
+	}
+}
+
+// latency runs the open-loop rates against each target.
+func (b *bench) latency(ctx context.Context, rep *report.Report) error {
+	if err := b.setMockDefault(ctx, mockprovider.Step{}); err != nil {
+		return err
+	}
+	for _, rate := range b.o.Rates {
+		ol := load.OpenLoop{Rate: float64(rate), Warmup: b.o.Warmup, Duration: b.o.Duration / time.Duration(b.o.Rounds), Timeout: b.o.Timeout}
+		samples, cpu, err := inTurns(b, chatBody, 1024, b.o.Rounds, func(round int, client *http.Client, t target) load.Samples {
+			o := ol
+			if round > 0 {
+				o.Warmup = 0 // the connections are warm already
+			}
+			return o.Sample(ctx, client, t.req)
+		}, (*load.Samples).Merge)
+		if err != nil {
+			return err
+		}
+		run := report.LatencyRun{Rate: rate, Results: results(samples)}
+		sent := func(res load.Result) float64 { return float64(res.Sent) + b.o.Warmup.Seconds()*float64(rate) }
+		run.CPU.ReverseProxy = micros(cpu.ReverseProxy) / sent(run.Results.ReverseProxy)
+		run.CPU.Sidecar = micros(cpu.Sidecar) / sent(run.Results.Sidecar)
+		for _, t := range named(run.Results) {
+			b.logf("latency     %5d req/s  %-12s p50 %8.3f ms  p99 %8.3f ms  errors %d\n", rate, t.name, t.v.Latency.P50, t.v.Latency.P99, t.v.Errors)
+		}
+		b.logf("latency     %5d req/s  CPU per request: reverseproxy %.0f µs, sidecar %.0f µs\n", rate, run.CPU.ReverseProxy, run.CPU.Sidecar)
+		rep.Latency = append(rep.Latency, run)
+	}
+	return nil
+}
+
+// throughput runs the closed-loop workers at each upstream latency.
+func (b *bench) throughput(ctx context.Context, rep *report.Report) error {
+	for _, lat := range b.o.UpstreamLatencies {
+		if err := b.setMockDefault(ctx, mockprovider.Step{FirstByteDelay: lat}); err != nil {
+			return err
+		}
+		cl := load.ClosedLoop{Concurrency: b.o.Concurrency, Warmup: b.o.Warmup, Duration: b.o.Duration / time.Duration(b.o.Rounds), Timeout: b.o.Timeout}
+		samples, _, err := inTurns(b, chatBody, b.o.Concurrency, b.o.Rounds, func(round int, client *http.Client, t target) load.Samples {
+			c := cl
+			if round > 0 {
+				c.Warmup = 0
+			}
+			return c.Sample(ctx, client, t.req)
+		}, (*load.Samples).Merge)
+		if err != nil {
+			return err
+		}
+		run := report.ThroughputRun{UpstreamLatency: millis(lat), Concurrency: b.o.Concurrency, Results: results(samples)}
+		for _, t := range named(run.Results) {
+			b.logf("throughput  %5s upstream, %d concurrent  %-12s %8.0f req/s  errors %d\n", lat, b.o.Concurrency, t.name, t.v.Rate, t.v.Errors)
+		}
+		rep.Throughput = append(rep.Throughput, run)
+	}
+	return b.setMockDefault(ctx, mockprovider.Step{})
+}
+
+// idle restarts the proxies, so that the memory the earlier phases left
+// behind is gone, sends each one request, lets them rest, and reads their
+// memory.
+func (b *bench) idle(ctx context.Context, rep *report.Report) error {
+	b.stopProxies()
+	if err := b.startProxies(ctx); err != nil {
+		return err
+	}
+	client := load.NewClient(4)
+	defer client.CloseIdleConnections()
+	t := b.targets(chatBody)
+	for _, r := range []load.Request{t.ReverseProxy, t.Sidecar} {
+		if err := load.Send(ctx, client, r); err != nil {
+			return fmt.Errorf("the first request: %w", err)
+		}
+	}
+	time.Sleep(b.o.IdleSettle)
+	var err error
+	if rep.Idle.ReverseProxy, err = b.rp.Memory(); err != nil {
+		return err
+	}
+	if rep.Idle.Sidecar, err = b.sidecar.Memory(); err != nil {
+		return err
+	}
+	b.logf("idle        VmRSS  reverseproxy %.1f MiB  sidecar %.1f MiB\n", fleet.MiB(rep.Idle.ReverseProxy.RSS), fleet.MiB(rep.Idle.Sidecar.RSS))
+	return nil
+}
+
+// streams opens the concurrent SSE streams against each target, sampling
+// the proxy's memory meanwhile.
+func (b *bench) streams(ctx context.Context, rep *report.Report) error {
+	if err := b.setMockDefault(ctx, mockprovider.Step{Chunks: b.o.StreamChunks, ChunkDelay: b.o.ChunkDelay}); err != nil {
+		return err
+	}
+	st := load.Streams{Count: b.o.Streams, Ramp: b.o.Ramp, StallGap: b.o.StallGap, Timeout: b.o.Timeout}
+	var memErr error
+	mem := map[string]fleet.Memory{}
+	res, cpu, err := inTurns(b, streamBody, b.o.Streams+16, b.o.StreamRounds, func(_ int, client *http.Client, t target) load.StreamResult {
+		sampler := startSampler(t.proc)
+		res := st.Run(ctx, client, t.req)
+		m, err := sampler.stop()
+		if err != nil && memErr == nil {
+			memErr = err
+		}
+		mem[t.name] = fleet.Memory{RSS: max(m.RSS, mem[t.name].RSS), HWM: max(m.HWM, mem[t.name].HWM)}
+		return res
+	}, (*load.StreamResult).Merge)
+	if err != nil {
+		return err
+	}
+	if memErr != nil {
+		return memErr
+	}
+	rep.Streams = report.StreamsRun{Results: res, Memory: report.Proxies[fleet.Memory]{ReverseProxy: mem[nameRP], Sidecar: mem[nameSidecar]}}
+	rep.Streams.CPU.ReverseProxy = millis(cpu.ReverseProxy) / float64(res.ReverseProxy.Streams)
+	rep.Streams.CPU.Sidecar = millis(cpu.Sidecar) / float64(res.Sidecar.Streams)
+	for _, t := range named(res) {
+		b.logf("streams     %d  %-12s TTFT p50 %8.3f ms  p99 %8.3f ms  stalls %d  failed %d  peak open %d\n",
+			b.o.Streams, t.name, t.v.TTFT.P50, t.v.TTFT.P99, t.v.Stalls, t.v.Failed, t.v.PeakOpen)
+	}
+	b.logf("streams     %d  VmHWM reverseproxy %.1f MiB, sidecar %.1f MiB; CPU per stream reverseproxy %.2f ms, sidecar %.2f ms\n", b.o.Streams,
+		fleet.MiB(mem[nameRP].HWM), fleet.MiB(mem[nameSidecar].HWM), rep.Streams.CPU.ReverseProxy, rep.Streams.CPU.Sidecar)
+	return nil
+}
+
+// targets returns the request with body for each way of reaching the
+// mock.
+func (b *bench) targets(body string) report.Trio[load.Request] {
+	return report.Trio[load.Request]{
+		Direct:       load.Request{URL: b.mock.URL + chatPath, Body: []byte(body)},
+		ReverseProxy: load.Request{URL: b.rp.URL + providerPath + chatPath, Body: []byte(body)},
+		Sidecar:      load.Request{URL: b.sidecarURL + providerPath + chatPath, Body: []byte(body)},
+	}
+}
+
+// startProxies starts the ReverseProxy and the sidecar and waits until
+// both serve.
+func (b *bench) startProxies(ctx context.Context) error {
+	var err error
+	b.rp, err = fleet.Start(ctx, fleet.Spec{
+		Name: nameRP, Path: b.bins.PlainProxy,
+		Args: []string{"--listen", "127.0.0.1:0", "--upstream", b.mock.URL, "--strip-prefix", providerPath},
+		CPU:  cpuProxy, Taskset: b.taskset, LogDir: b.dir, PrintsURL: true,
+	})
+	if err != nil {
+		return err
+	}
+	listen, err := fleet.FreeAddr()
+	if err != nil {
+		return err
+	}
+	admin, err := fleet.FreeAddr()
+	if err != nil {
+		return err
+	}
+	b.sidecar, err = fleet.Start(ctx, fleet.Spec{
+		Name: nameSidecar, Path: b.bins.Sidecar,
+		Args: []string{"--policy", b.policyPath, "--listen", listen, "--admin", admin, "--shutdown-grace", "2s"},
+		CPU:  cpuProxy, Taskset: b.taskset, LogDir: b.dir,
+	})
+	if err != nil {
+		return err
+	}
+	b.sidecarURL = "http://" + listen
+	return b.sidecar.WaitReady(ctx, "http://"+admin+"/readyz", 30*time.Second)
+}
+
+func (b *bench) stopProxies() {
+	for _, p := range []**fleet.Process{&b.sidecar, &b.rp} {
+		if *p != nil {
+			(*p).Stop()
+			*p = nil
+		}
+	}
+}
+
+func (b *bench) stopAll() {
+	b.stopProxies()
+	if b.mock != nil {
+		b.mock.Stop()
+		b.mock = nil
+	}
+}
+
+// setMockDefault sets how the mock answers every request.
+func (b *bench) setMockDefault(ctx context.Context, step mockprovider.Step) error {
+	body, err := json.Marshal(step)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.mock.URL+"/_mock/default", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	client := load.NewClient(1)
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("script the mock provider: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("script the mock provider with %s: status %d: %s", body, resp.StatusCode, msg)
+	}
+	return nil
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, format, args...)
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,98 @@
+package inprocess
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tollgate.dev/tollgate/internal/mockprovider"
+)
+
+const (
+	chat   = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello in one sentence."}]}`
+	stream = `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Say hello in one sentence."}]}`
+)
+
+func startStack(tb testing.TB) *Stack {
+	tb.Helper()
+	dir := tb.TempDir()
+	log, err := os.Create(filepath.Join(dir, "sidecar.log"))
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = log.Close() })
+	s, err := Start(dir, log)
+	require.NoError(tb, err)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+func post(tb testing.TB, c *http.Client, url, body string) string {
+	resp, err := c.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		tb.Error(err)
+		return ""
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		tb.Errorf("%s: status %d, err %v: %s", url, resp.StatusCode, err, b)
+	}
+	return string(b)
+}
+
+func TestStack_EveryTargetAnswersChatsAndStreams(t *testing.T) {
+	s := startStack(t)
+	s.Mock.SetDefault(mockprovider.Step{Chunks: 5})
+	c := Client(4)
+	for _, target := range s.Targets() {
+		t.Run(target.Name, func(t *testing.T) {
+			assert.Contains(t, post(t, c, target.URL, chat), `"chat.completion"`)
+			body := post(t, c, target.URL, stream)
+			assert.Contains(t, body, `"usage":{`, "the usage chunk the app asked for")
+			assert.True(t, strings.HasSuffix(body, "data: [DONE]\n\n"), "the stream ends with [DONE]: %q", body)
+		})
+	}
+}
+
+func benchmarkTargets(b *testing.B, step mockprovider.Step, body string) {
+	s := startStack(b)
+	s.Mock.SetDefault(step)
+	for _, target := range s.Targets() {
+		b.Run(target.Name, func(b *testing.B) {
+			c := Client(64)
+			b.Cleanup(c.CloseIdleConnections)
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					post(b, c, target.URL, body)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkChat is one chat completion per operation.
+func BenchmarkChat(b *testing.B) {
+	benchmarkTargets(b, mockprovider.Step{}, chat)
+}
+
+// BenchmarkStream20Chunks is one 20-delta stream per operation, sent as
+// fast as the mock can: the cost per stream event.
+func BenchmarkStream20Chunks(b *testing.B) {
+	benchmarkTargets(b, mockprovider.Step{Chunks: 20}, stream)
+}
+
+// BenchmarkStream20ChunksPaced paces the events 1ms apart, so that each
+// event is read, observed, written and flushed on its own, as in a real
+// stream where tokens trickle in.
+func BenchmarkStream20ChunksPaced(b *testing.B) {
+	benchmarkTargets(b, mockprovider.Step{Chunks: 20, ChunkDelay: time.Millisecond}, stream)
+}

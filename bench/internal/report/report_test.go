@@ -1,0 +1,132 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tollgate.dev/tollgate/bench/internal/fleet"
+	"tollgate.dev/tollgate/bench/internal/load"
+	"tollgate.dev/tollgate/bench/internal/stats"
+)
+
+func latency(p50, p99 float64) load.Result {
+	return load.Result{Latency: stats.Summary{Count: 100, P50: p50, P99: p99}, Sent: 100, OK: 100}
+}
+
+// sample is a report with one rate whose p99s are direct 1 ms,
+// ReverseProxy 1+rpAdded, sidecar 1+scAdded.
+func sample(rpAdded, scAdded float64) *Report {
+	r := &Report{
+		Settings: Settings{Streams: 1000, StallGap: 500, Rates: []int{500}, Rounds: 3, StreamRounds: 2},
+		Latency: []LatencyRun{{Rate: 500, Results: Trio[load.Result]{
+			Direct: latency(0.5, 1), ReverseProxy: latency(0.6, 1+rpAdded), Sidecar: latency(0.7, 1+scAdded),
+		}, CPU: Proxies[float64]{ReverseProxy: 100, Sidecar: 150}}},
+		Throughput: []ThroughputRun{{UpstreamLatency: 20, Concurrency: 64, Results: Trio[load.Result]{
+			Direct: load.Result{Rate: 3000}, ReverseProxy: load.Result{Rate: 2900}, Sidecar: load.Result{Rate: 2800},
+		}}},
+		Streams: StreamsRun{
+			Results: Trio[load.StreamResult]{
+				Direct:       load.StreamResult{Streams: 1000, Completed: 1000, PeakOpen: 1000, TTFT: stats.Summary{P50: 1, P99: 2}},
+				ReverseProxy: load.StreamResult{Streams: 1000, Completed: 1000, PeakOpen: 1000, TTFT: stats.Summary{P50: 2, P99: 4}},
+				Sidecar:      load.StreamResult{Streams: 1000, Completed: 990, Failed: 10, FirstError: "boom", PeakOpen: 1000, TTFT: stats.Summary{P50: 3, P99: 6}},
+			},
+			Memory: Proxies[fleet.Memory]{ReverseProxy: fleet.Memory{RSS: 60 * 1024, HWM: 64 * 1024}, Sidecar: fleet.Memory{RSS: 80 * 1024, HWM: 96 * 1024}},
+		},
+		Idle: Proxies[fleet.Memory]{ReverseProxy: fleet.Memory{RSS: 8 * 1024}, Sidecar: fleet.Memory{RSS: 15 * 1024}},
+	}
+	r.Finish()
+	return r
+}
+
+func find(t *testing.T, rows []Row, measurement string) Row {
+	t.Helper()
+	for _, r := range rows {
+		if r.Measurement == measurement {
+			return r
+		}
+	}
+	require.Failf(t, "no row", "%q", measurement)
+	return Row{}
+}
+
+func TestFinish_AddedLatencyIsTheProxyMinusDirectAndItsRatioIsSidecarOverReverseProxy(t *testing.T) {
+	r := sample(0.2, 0.25)
+	row := find(t, r.Table, "added p99 @ 500 req/s")
+	assert.Nil(t, row.Direct)
+	assert.InDelta(t, 0.2, *row.ReverseProxy, 1e-9)
+	assert.InDelta(t, 0.25, *row.Sidecar, 1e-9)
+	assert.InDelta(t, 1.25, *row.SidecarOverReverseProxy, 1e-9)
+	assert.Nil(t, row.SidecarOverDirect)
+
+	raw := find(t, r.Table, "latency p50 @ 500 req/s")
+	assert.InDelta(t, 0.7/0.5, *raw.SidecarOverDirect, 1e-9)
+	assert.InDelta(t, 0.7/0.6, *raw.SidecarOverReverseProxy, 1e-9)
+
+	tp := find(t, r.Table, "max req/s, 64 concurrent, 20 ms upstream")
+	assert.InDelta(t, 2800.0/3000, *tp.SidecarOverDirect, 1e-9)
+
+	hwm := find(t, r.Table, "1000 streams: VmHWM")
+	assert.InDelta(t, 96.0, *hwm.Sidecar, 1e-9)
+	assert.InDelta(t, 1.5, *hwm.SidecarOverReverseProxy, 1e-9)
+}
+
+func TestFinish_ChecksEachTarget(t *testing.T) {
+	tests := map[string]struct {
+		rpAdded, scAdded float64
+		wantMet          bool
+	}{
+		"a sidecar adding 1.4× the ReverseProxy's p99 meets it":   {rpAdded: 0.2, scAdded: 0.28, wantMet: true},
+		"a sidecar adding twice the ReverseProxy's p99 misses it": {rpAdded: 0.2, scAdded: 0.4, wantMet: false},
+		"a sidecar adding nothing meets it whatever the noise":    {rpAdded: -0.1, scAdded: -0.2, wantMet: true},
+		"no ratio to a ReverseProxy that added nothing":           {rpAdded: -0.1, scAdded: 0.1, wantMet: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := sample(tc.rpAdded, tc.scAdded)
+			require.Len(t, r.Targets, 3)
+			assert.Equal(t, tc.wantMet, r.Targets[0].Met, r.Targets[0].Value)
+		})
+	}
+	r := sample(0.2, 0.2)
+	assert.True(t, r.Targets[1].Met, "15 MiB idle is under 20 MiB: %s", r.Targets[1].Value)
+	assert.True(t, r.Targets[2].Met, "96 MiB is exactly 1.5× 64 MiB: %s", r.Targets[2].Value)
+}
+
+func TestFinish_NotesFailuresThePercentilesHide(t *testing.T) {
+	r := sample(0.2, 0.2)
+	require.Len(t, r.Notes, 1)
+	assert.Contains(t, r.Notes[0], "streams, sidecar: 10 of 1000 streams failed, e.g. boom")
+}
+
+func TestWriteMarkdown_PrintsEveryRowWithDashesForWhatDoesNotApply(t *testing.T) {
+	r := sample(0.2, 0.25)
+	r.Machine = fleet.Machine{CPU: "AMD EPYC", Cores: 2, Go: "go1.26.8", Kernel: "linux 6.1", LoadAvg: "0.5 0.4 0.3", Pinned: true}
+	var b bytes.Buffer
+	require.NoError(t, r.WriteMarkdown(&b))
+	md := b.String()
+	assert.Contains(t, md, "Machine: AMD EPYC, 2 cores, go1.26.8, linux 6.1")
+	assert.Contains(t, md, "pinned to CPU 1")
+	assert.Contains(t, md, "| added p99 @ 500 req/s | — | 0.200 ms | 0.250 ms | — | 1.25× |")
+	assert.Contains(t, md, "| idle VmRSS after the first request | — | 8.0 MiB | 15.0 MiB | — | 1.88× |")
+	assert.Contains(t, md, "| proxy CPU per request @ 500 req/s | — | 100 µs | 150 µs | — | 1.50× |")
+	assert.Contains(t, md, "- streams, sidecar: 10 of 1000 streams failed")
+}
+
+func TestWriteJSON_CreatesTheDirectoryAndRoundTrips(t *testing.T) {
+	r := sample(0.2, 0.25)
+	path := filepath.Join(t.TempDir(), "bench", "results", "latest.json")
+	require.NoError(t, r.WriteJSON(path))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var back Report
+	require.NoError(t, json.Unmarshal(data, &back))
+	assert.Equal(t, r.Table, back.Table)
+	assert.Equal(t, r.Targets, back.Targets)
+	assert.Contains(t, string(data), `"sidecar_over_reverseproxy"`)
+}

@@ -1,0 +1,111 @@
+package report
+
+import (
+	"fmt"
+
+	"tollgate.dev/tollgate/bench/internal/fleet"
+	"tollgate.dev/tollgate/bench/internal/load"
+)
+
+// The issue's targets.
+const (
+	// MaxAddedP99OverReverseProxy bounds the sidecar's added p99 latency
+	// as a multiple of the plain ReverseProxy's.
+	MaxAddedP99OverReverseProxy = 1.5
+	// MaxIdleRSSMiB bounds the sidecar's idle VmRSS.
+	MaxIdleRSSMiB = 20.0
+	// MaxStreamsRSSOverReverseProxy bounds the sidecar's VmHWM under the
+	// concurrent streams as a multiple of the plain ReverseProxy's.
+	MaxStreamsRSSOverReverseProxy = 1.5
+)
+
+// Target is one check of a measurement against a target.
+type Target struct {
+	// Name says what is checked and against what limit.
+	Name string `json:"name"`
+	// Value is what was measured, in words and numbers.
+	Value string `json:"value"`
+	// Met tells whether the target was met.
+	Met bool `json:"met"`
+}
+
+// checkTargets compares the measurements with the targets.
+func (r *Report) checkTargets() []Target {
+	var out []Target
+	for _, l := range r.Latency {
+		rp := l.Results.ReverseProxy.Latency.P99 - l.Results.Direct.Latency.P99
+		sc := l.Results.Sidecar.Latency.P99 - l.Results.Direct.Latency.P99
+		t := Target{Name: fmt.Sprintf("added p99 @ %d req/s within %g× the ReverseProxy's", l.Rate, MaxAddedP99OverReverseProxy)}
+		if rp > 0 {
+			t.Value = fmt.Sprintf("%s vs %s (%.2f×)", fmtMillis(sc), fmtMillis(rp), sc/rp)
+			t.Met = sc <= MaxAddedP99OverReverseProxy*rp
+		} else {
+			// The ReverseProxy added nothing measurable: noise hid its
+			// cost, and only a sidecar that added nothing either meets it.
+			t.Value = fmt.Sprintf("%s vs %s (no ratio: the ReverseProxy added nothing measurable)", fmtMillis(sc), fmtMillis(rp))
+			t.Met = sc <= 0
+		}
+		out = append(out, t)
+	}
+	idle := fleet.MiB(r.Idle.Sidecar.RSS)
+	out = append(out, Target{
+		Name:  fmt.Sprintf("idle VmRSS under %g MiB", MaxIdleRSSMiB),
+		Value: fmt.Sprintf("%.1f MiB", idle),
+		Met:   r.Idle.Sidecar.RSS > 0 && idle < MaxIdleRSSMiB,
+	})
+	rpHWM, scHWM := r.Streams.Memory.ReverseProxy.HWM, r.Streams.Memory.Sidecar.HWM
+	t := Target{Name: fmt.Sprintf("VmHWM under %d streams within %g× the ReverseProxy's", r.Settings.Streams, MaxStreamsRSSOverReverseProxy)}
+	if rpHWM > 0 && scHWM > 0 {
+		x := float64(scHWM) / float64(rpHWM)
+		t.Value = fmt.Sprintf("%.1f MiB vs %.1f MiB (%.2f×)", fleet.MiB(scHWM), fleet.MiB(rpHWM), x)
+		t.Met = x <= MaxStreamsRSSOverReverseProxy
+	} else {
+		t.Value = "not measured"
+	}
+	out = append(out, t)
+	return out
+}
+
+// notes points out failures, which the percentiles alone would hide.
+func (r *Report) notes() []string {
+	var out []string
+	failed := func(what string, res load.Result) {
+		if res.Errors > 0 {
+			out = append(out, fmt.Sprintf("%s: %d of %d requests failed, e.g. %s", what, res.Errors, res.Sent, res.FirstError))
+		}
+	}
+	each := func(prefix string, t Trio[load.Result]) {
+		failed(prefix+", direct", t.Direct)
+		failed(prefix+", ReverseProxy", t.ReverseProxy)
+		failed(prefix+", sidecar", t.Sidecar)
+	}
+	for _, l := range r.Latency {
+		each(fmt.Sprintf("%d req/s", l.Rate), l.Results)
+	}
+	for _, t := range r.Throughput {
+		each(fmt.Sprintf("%d concurrent, %g ms upstream", t.Concurrency, t.UpstreamLatency), t.Results)
+	}
+	streams := []struct {
+		name string
+		res  load.StreamResult
+	}{{"direct", r.Streams.Results.Direct}, {"ReverseProxy", r.Streams.Results.ReverseProxy}, {"sidecar", r.Streams.Results.Sidecar}}
+	for _, st := range streams {
+		name, s := st.name, st.res
+		if s.Failed > 0 {
+			out = append(out, fmt.Sprintf("streams, %s: %d of %d streams failed, e.g. %s", name, s.Failed, s.Streams, s.FirstError))
+		}
+		if s.PeakOpen < s.Streams {
+			out = append(out, fmt.Sprintf("streams, %s: at most %d of %d streams were open at once", name, s.PeakOpen, s.Streams))
+		}
+	}
+	return out
+}
+
+// Finish derives the table, the target checks and the notes from the
+// measurements.
+func (r *Report) Finish() {
+	r.Schema = Schema
+	r.Table = r.buildTable()
+	r.Targets = r.checkTargets()
+	r.Notes = r.notes()
+}
