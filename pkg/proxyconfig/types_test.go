@@ -89,3 +89,37 @@ func TestBundle_ValidateChecksTheVersion(t *testing.T) {
 	b := Bundle{APIVersion: "proxyconfig.tollgate.dev/v9", Kind: KindBundle}
 	assert.ErrorContains(t, b.Validate(), "this sidecar reads proxyconfig.tollgate.dev/v1/Bundle")
 }
+
+func TestValidate_USDAmountsArePlainDecimals(t *testing.T) {
+	tests := map[string]struct {
+		limit, price string
+		wantErr      bool
+	}{
+		"plain decimals":  {limit: "250", price: "2.50"},
+		"a price of zero": {limit: "0.01", price: "0"},
+		"zero limit":      {limit: "0.00", price: "1", wantErr: true},
+		"NaN":             {limit: "NaN", price: "1", wantErr: true},
+		"infinity":        {limit: "1", price: "Inf", wantErr: true},
+		"exponent":        {limit: "1e3", price: "1", wantErr: true},
+		"hex float":       {limit: "1", price: "0x1p-2", wantErr: true},
+		"negative":        {limit: "1", price: "-1", wantErr: true},
+		"a currency sign": {limit: "$5", price: "1", wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := Policy{
+				Name:      "p",
+				Providers: []Provider{{Name: "openai", Type: OpenAI, BaseURL: "https://api.openai.com"}},
+				Timeouts:  Timeouts{Connect: Duration(time.Second), FirstToken: Duration(time.Minute), Total: Duration(time.Hour)},
+				Budget:    &Budget{Period: Monthly, Limit: tc.limit, SoftLimitPercent: 80, OnExhausted: Block},
+				Pricing:   []ModelPrice{{Model: "m", InputPerMillion: tc.price, OutputPerMillion: "1"}},
+			}
+			err := p.Validate()
+			if tc.wantErr {
+				assert.Error(t, err)
+			} else {
+				assert.NoError(t, err)
+			}
+		})
+	}
+}

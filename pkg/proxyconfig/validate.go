@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
+	"strings"
 )
 
 var providerName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -120,7 +120,7 @@ func (p *Policy) Validate() error {
 		if !slices.Contains([]BudgetPeriod{Daily, Weekly, Monthly}, b.Period) {
 			v.add("budget.period", fmt.Sprintf("%q is not one of Daily, Weekly, Monthly", b.Period))
 		}
-		if f, err := strconv.ParseFloat(b.Limit, 64); err != nil || f <= 0 {
+		if !usdAmount.MatchString(b.Limit) || strings.Trim(b.Limit, "0.") == "" {
 			v.add("budget.limit", fmt.Sprintf("%q must be a positive USD amount such as \"250\"", b.Limit))
 		}
 		v.between("budget.softLimitPercent", b.SoftLimitPercent, 1, 100)
@@ -162,7 +162,7 @@ func (p *Policy) Validate() error {
 			if price.value == "" && price.name == "cachedInputPerMillion" {
 				continue
 			}
-			if f, err := strconv.ParseFloat(price.value, 64); err != nil || f < 0 {
+			if !usdAmount.MatchString(price.value) {
 				v.add(path+"."+price.name, fmt.Sprintf("%q must be a USD price such as \"2.50\"", price.value))
 			}
 		}
@@ -187,3 +187,7 @@ func (v *validator) between(field string, n, lo, hi int) {
 		v.add(field, fmt.Sprintf("is %d; must be between %d and %d", n, lo, hi))
 	}
 }
+
+// usdAmount is a plain non-negative decimal, as the CRD accepts for USD
+// amounts: no sign, exponent, hex, NaN or Inf (which a float parser takes).
+var usdAmount = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
