@@ -2,6 +2,7 @@ package client
 
 import (
 	"net/http"
+	"time"
 
 	"tollgate.dev/tollgate/pkg/cache"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -80,8 +81,8 @@ func (t *Transport) serveHit(req *http.Request, rep *Report, e *cache.Entry) *ht
 	}
 	rep.Cache, rep.Status, rep.End, rep.Priced = CacheHit, resp.StatusCode, "complete", true
 	rep.Failure = "none"
-	rep.Latency = 0
-	rep.TTFT = 0
+	rep.Latency = time.Since(rep.Start)
+	rep.TTFT = rep.Latency
 	t.done(rep)
 	return resp
 }
