@@ -35,14 +35,21 @@ const bytesPerToken = 4
 // absurd max_tokens must not wrap around to a negative estimate, which
 // the token limiter would wave through.
 func EstimateTokens(r Request) int64 {
-	prompt := int64(max(r.PromptBytes, 0))
-	tokens := prompt / bytesPerToken
-	if prompt%bytesPerToken != 0 {
-		tokens++
-	}
+	tokens := estimatePromptTokens(r)
 	output := max(r.MaxTokens, 0)
 	if output > math.MaxInt64-tokens {
 		return math.MaxInt64
 	}
 	return tokens + output
+}
+
+// estimatePromptTokens is the prompt part of EstimateTokens: the prompt's
+// bytes at bytesPerToken, rounded up.
+func estimatePromptTokens(r Request) int64 {
+	prompt := int64(max(r.PromptBytes, 0))
+	tokens := prompt / bytesPerToken
+	if prompt%bytesPerToken != 0 {
+		tokens++
+	}
+	return tokens
 }

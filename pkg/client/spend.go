@@ -78,7 +78,7 @@ func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 		if output <= 0 {
 			output = DefaultMaxOutputTokens
 		}
-		maxCost = price.MaxCost(EstimateTokens(ex.rq)-ex.rq.MaxTokens, output)
+		maxCost = price.MaxCost(estimatePromptTokens(ex.rq), output)
 	}
 	res, d := t.budget.Reserve(maxCost)
 	rep := ex.rep
