@@ -30,7 +30,7 @@ CONTAINER_TOOL ?= docker
 FUZZTIME ?= 8s
 # package:FuzzTarget pairs run by `make fuzz`.
 FUZZ_TARGETS := ./pkg/client:FuzzEventReader ./pkg/client:FuzzStreamObserver ./pkg/client:FuzzParseRequest \
-	./internal/loader:FuzzParse ./pkg/cache:FuzzKey ./pkg/cache:FuzzReplay
+	./internal/sidecar/loader:FuzzParse ./pkg/cache:FuzzKey ./pkg/cache:FuzzReplay
 
 # Files `make generate manifests` owns; verify-generated checks them.
 GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases/tollgate.dev_llmpolicies.yaml \

@@ -1,6 +1,6 @@
 // Command mock-provider serves a fault-injecting fake LLM provider (OpenAI,
 // Anthropic, Gemini shapes) for demos and benchmarks; see
-// internal/mockprovider for the scripting API under /_mock/.
+// internal/testkit/mockprovider for the scripting API under /_mock/.
 package main
 
 import (
@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"tollgate.dev/tollgate/internal/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 )
 
 func main() {

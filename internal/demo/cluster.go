@@ -26,11 +26,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
-	"tollgate.dev/tollgate/internal/controller"
-	"tollgate.dev/tollgate/internal/inject"
-	"tollgate.dev/tollgate/internal/mockprovider"
-	"tollgate.dev/tollgate/internal/testenv"
-	"tollgate.dev/tollgate/internal/webhook"
+	"tollgate.dev/tollgate/internal/operator/controller"
+	"tollgate.dev/tollgate/internal/operator/inject"
+	"tollgate.dev/tollgate/internal/operator/webhook"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 

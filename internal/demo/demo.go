@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"tollgate.dev/tollgate/internal/mockprovider"
-	"tollgate.dev/tollgate/internal/testenv"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
 
 // Options are the demo's settings. The zero value builds the binaries and

@@ -2,7 +2,7 @@
 // short narrated table a newcomer can follow and a test can run.
 //
 // Run starts a local control plane (the cached kube-apiserver and etcd,
-// through internal/testenv) with the chart's MutatingWebhookConfiguration
+// through internal/testkit/testenv) with the chart's MutatingWebhookConfiguration
 // pointing at 127.0.0.1, the real tollgate-operator binary serving that
 // webhook, and the mock provider. It applies config/samples/demo with
 // kubectl, creates the sample pod and shows what the webhook injected, then

@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"tollgate.dev/tollgate/internal/loader"
+	"tollgate.dev/tollgate/internal/sidecar/loader"
 )
 
 func TestProjectFiles_AnUpdateSwapsDataToANewDirectoryAndRemovesTheOldOne(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
-	"tollgate.dev/tollgate/internal/inject"
+	"tollgate.dev/tollgate/internal/operator/inject"
 )
 
 // TestReadManifests_TheSamplesFitTogether checks what the demo relies on

@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"tollgate.dev/tollgate/internal/inject"
+	"tollgate.dev/tollgate/internal/operator/inject"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"tollgate.dev/tollgate/internal/controller"
+	"tollgate.dev/tollgate/internal/operator/controller"
 )
 
 // hotReload applies the policy with its budget raised and follows the edit

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"tollgate.dev/tollgate/internal/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	llmclient "tollgate.dev/tollgate/pkg/client"
 )
 

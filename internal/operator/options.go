@@ -15,7 +15,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
-	"tollgate.dev/tollgate/internal/inject"
+	"tollgate.dev/tollgate/internal/operator/inject"
 )
 
 // Certificate management modes (--cert-management).

@@ -35,8 +35,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
-	"tollgate.dev/tollgate/internal/controller"
-	"tollgate.dev/tollgate/internal/webhook"
+	"tollgate.dev/tollgate/internal/operator/controller"
+	"tollgate.dev/tollgate/internal/operator/webhook"
 )
 
 // Main runs the operator with the given command line against the cluster

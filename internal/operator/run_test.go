@@ -25,10 +25,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
-	"tollgate.dev/tollgate/internal/controller"
-	"tollgate.dev/tollgate/internal/inject"
-	"tollgate.dev/tollgate/internal/testenv"
-	"tollgate.dev/tollgate/internal/webhook"
+	"tollgate.dev/tollgate/internal/operator/controller"
+	"tollgate.dev/tollgate/internal/operator/inject"
+	"tollgate.dev/tollgate/internal/operator/webhook"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
 
 func freePort(t *testing.T) int {

@@ -15,8 +15,8 @@ import (
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"go.uber.org/zap"
 
-	"tollgate.dev/tollgate/internal/loader"
-	"tollgate.dev/tollgate/internal/metrics"
+	"tollgate.dev/tollgate/internal/sidecar/loader"
+	"tollgate.dev/tollgate/internal/sidecar/metrics"
 	llmclient "tollgate.dev/tollgate/pkg/client"
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/proxyconfig"

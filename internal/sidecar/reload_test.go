@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
-	"tollgate.dev/tollgate/internal/metrics"
-	"tollgate.dev/tollgate/internal/mockprovider"
+	"tollgate.dev/tollgate/internal/sidecar/metrics"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	"tollgate.dev/tollgate/pkg/policy"
 )
 

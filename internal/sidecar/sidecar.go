@@ -20,9 +20,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"tollgate.dev/tollgate/internal/metrics"
-	"tollgate.dev/tollgate/internal/proxy"
-	"tollgate.dev/tollgate/internal/watch"
+	"tollgate.dev/tollgate/internal/sidecar/metrics"
+	"tollgate.dev/tollgate/internal/sidecar/proxy"
+	"tollgate.dev/tollgate/internal/sidecar/watch"
 	llmclient "tollgate.dev/tollgate/pkg/client"
 	"tollgate.dev/tollgate/pkg/pricing"
 )

@@ -9,7 +9,7 @@ import (
 	"os"
 	"testing"
 
-	"tollgate.dev/tollgate/internal/testenv"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
 
 var env *testenv.Env

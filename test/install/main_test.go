@@ -2,7 +2,7 @@
 // (charts/tollgate), the kustomize tree (config/default) and the
 // Dockerfiles. Charts are linted and rendered with the helm that `make helm`
 // builds into bin/, and the rendered objects are applied to a real
-// kube-apiserver (internal/testenv), so every object is one the API server
+// kube-apiserver (internal/testkit/testenv), so every object is one the API server
 // accepts.
 package install
 
@@ -11,7 +11,7 @@ import (
 	"os"
 	"testing"
 
-	"tollgate.dev/tollgate/internal/testenv"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
 
 var env *testenv.Env

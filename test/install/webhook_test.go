@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"tollgate.dev/tollgate/internal/webhook"
+	"tollgate.dev/tollgate/internal/operator/webhook"
 )
 
 // renders are the install paths every webhook test checks: the chart in two
@@ -184,7 +184,7 @@ func operatorArgs(t *testing.T, objects []*unstructured.Unstructured) []string {
 }
 
 // TestWebhooks_MatchTheOperatorsConfiguration keeps the installed
-// MutatingWebhookConfiguration identical to the one internal/webhook
+// MutatingWebhookConfiguration identical to the one internal/operator/webhook
 // documents and tests its handler against.
 func TestWebhooks_MatchTheOperatorsConfiguration(t *testing.T) {
 	for renderName, r := range renders(t) {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"tollgate.dev/tollgate/internal/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 )
 
 // policyHead is an LLMPolicy whose providers point at MOCK, the mock

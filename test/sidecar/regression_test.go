@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"tollgate.dev/tollgate/internal/watch"
+	"tollgate.dev/tollgate/internal/sidecar/watch"
 )
 
 // Regression: the sidecar used to end a stream's report only at the upstream body's EOF. An
@@ -103,6 +103,6 @@ func TestRegression_AnUnchangedBadPolicyFileIsRefusedOnceNotOnEveryEventInItsDir
 	assert.Equal(t, 1, strings.Count(sc.logs.String(), "policy file refused; keeping the last good policy"), "the same bad file was logged again")
 }
 
-// watchDebounce is internal/watch.Debounce: how long the sidecar waits
+// watchDebounce is internal/sidecar/watch.Debounce: how long the sidecar waits
 // after a file event before it reloads.
 const watchDebounce = watch.Debounce

@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"tollgate.dev/tollgate/internal/loader"
+	"tollgate.dev/tollgate/internal/sidecar/loader"
 )
 
 func TestPolicy_IsARealisticPolicyTheSidecarAccepts(t *testing.T) {

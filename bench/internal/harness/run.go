@@ -15,7 +15,7 @@ import (
 	"tollgate.dev/tollgate/bench/internal/fleet"
 	"tollgate.dev/tollgate/bench/internal/load"
 	"tollgate.dev/tollgate/bench/internal/report"
-	"tollgate.dev/tollgate/internal/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 )
 
 // bench is one run: the processes and where their files are.

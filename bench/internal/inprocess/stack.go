@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"tollgate.dev/tollgate/bench/internal/plainproxy"
-	"tollgate.dev/tollgate/internal/mockprovider"
 	"tollgate.dev/tollgate/internal/sidecar"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	llmclient "tollgate.dev/tollgate/pkg/client"
 )
 

@@ -6,7 +6,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"tollgate.dev/tollgate/internal/inject"
+	"tollgate.dev/tollgate/internal/operator/inject"
 )
 
 // Names of the MutatingWebhookConfiguration and its webhooks, as the Helm

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"tollgate.dev/tollgate/internal/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 )
 
 // seen is what a client makes of an answer: its model, text and usage

@@ -22,8 +22,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"tollgate.dev/tollgate/internal/inject"
-	"tollgate.dev/tollgate/internal/testenv"
+	"tollgate.dev/tollgate/internal/operator/inject"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
 
 // operatorNamespace is where the operator would run: never injected.

@@ -124,7 +124,7 @@ func repoRoot() (string, error) {
 	if !ok {
 		return "", fmt.Errorf("cannot locate the repository root")
 	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..")), nil
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", "..")), nil
 }
 
 // findAssets returns the directory holding kube-apiserver, etcd and kubectl.

@@ -92,7 +92,7 @@ func TestInject_Golden(t *testing.T) {
 				require.NoError(t, os.WriteFile(golden, got, 0o644))
 			}
 			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run go test ./internal/inject -update to create it")
+			require.NoError(t, err, "run go test ./internal/operator/inject -update to create it")
 			assert.Equal(t, string(want), string(got))
 		})
 	}

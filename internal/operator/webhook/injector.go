@@ -1,6 +1,6 @@
 // Package webhook is the operator's pod admission webhook: it decides
 // whether a pod gets the Tollgate sidecar, finds the LLMPolicy that selects
-// it, and answers with the patch internal/inject computes. It never blocks
+// it, and answers with the patch internal/operator/inject computes. It never blocks
 // a pod: whatever fails, the pod is admitted unchanged, the failure logged
 // and counted.
 package webhook
@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
-	"tollgate.dev/tollgate/internal/inject"
+	"tollgate.dev/tollgate/internal/operator/inject"
 	"tollgate.dev/tollgate/internal/translate"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )

@@ -1,6 +1,6 @@
 // Package inject adds the Tollgate sidecar to a pod: a pure function from a
 // pod (and the policy that selects it, if any) to the mutated pod, which
-// the admission webhook (internal/webhook) turns into a JSON patch. Golden
+// the admission webhook (internal/operator/webhook) turns into a JSON patch. Golden
 // files under testdata pin its output.
 //
 // The sidecar is a native sidecar: an init container with restartPolicy

@@ -15,8 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"tollgate.dev/tollgate/internal/loader"
-	"tollgate.dev/tollgate/internal/mockprovider"
+	"tollgate.dev/tollgate/internal/sidecar/loader"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	llmclient "tollgate.dev/tollgate/pkg/client"
 )
 

@@ -13,7 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
-	"tollgate.dev/tollgate/internal/inject"
+	"tollgate.dev/tollgate/internal/operator/inject"
 )
 
 // podsUninjected is how many pods of a namespace asked for the sidecar but

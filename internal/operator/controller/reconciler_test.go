@@ -26,9 +26,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
-	"tollgate.dev/tollgate/internal/controller"
-	"tollgate.dev/tollgate/internal/inject"
-	"tollgate.dev/tollgate/internal/testenv"
+	"tollgate.dev/tollgate/internal/operator/controller"
+	"tollgate.dev/tollgate/internal/operator/inject"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 

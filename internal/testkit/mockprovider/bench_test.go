@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"tollgate.dev/tollgate/internal/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 )
 
 // The benchmarks measure the mock itself, so that a sidecar benchmark can
