@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
-	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
 // Breaker states in tollgate_circuit_breaker_state.

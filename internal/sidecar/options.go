@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
-	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
 // Options are the sidecar's command-line settings.

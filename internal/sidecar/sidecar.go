@@ -23,7 +23,7 @@ import (
 	"tollgate.dev/tollgate/internal/sidecar/metrics"
 	"tollgate.dev/tollgate/internal/sidecar/proxy"
 	"tollgate.dev/tollgate/internal/sidecar/watch"
-	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/llmclient"
 	"tollgate.dev/tollgate/pkg/pricing"
 )
 

@@ -1,6 +1,6 @@
 // Package cache is Tollgate's exact response cache: it answers a request
 // that is identical to an earlier one with the earlier answer, from
-// memory. It is pure Go: no HTTP server, no Kubernetes; pkg/client wires it
+// memory. It is pure Go: no HTTP server, no Kubernetes; pkg/llmclient wires it
 // into its Transport.
 //
 // # Keys

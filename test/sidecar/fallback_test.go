@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
-	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
 const staticContent = "We are busy; try again soon."

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
-	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
 // allowListPolicy lets the app use only models from the openai provider.

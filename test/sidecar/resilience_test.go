@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
-	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
 const retrySpec = `  timeouts: {connect: 1s, firstToken: 150ms, total: 20s}

@@ -16,7 +16,7 @@ import (
 	"tollgate.dev/tollgate/bench/internal/plainproxy"
 	"tollgate.dev/tollgate/internal/sidecar"
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
-	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
 // Stack is the mock provider with the two proxies in front of it, all

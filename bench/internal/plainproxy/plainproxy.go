@@ -33,7 +33,7 @@ func New(upstream *url.URL, prefix string) *httputil.ReverseProxy {
 				pr.Out.Body = &declaredBody{ReadCloser: pr.Out.Body, left: pr.Out.ContentLength}
 			}
 		},
-		// The sidecar's upstream transport (pkg/client), minus the proxy
+		// The sidecar's upstream transport (pkg/llmclient), minus the proxy
 		// from the environment.
 		Transport: &http.Transport{
 			DialContext:           dialer.DialContext,

@@ -15,7 +15,7 @@ import (
 
 	"tollgate.dev/tollgate/internal/sidecar/loader"
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
-	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
 // budgetSpec prices gpt-4o-mini at $1000 per million tokens in and out,

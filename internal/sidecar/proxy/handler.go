@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"sync"
 
-	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
 // Current returns the Transport of the policy in force, or nil when no

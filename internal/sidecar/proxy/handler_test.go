@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
-	llmclient "tollgate.dev/tollgate/pkg/client"
+	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
 func TestProxy_RoutesByProviderPrefixKeepingPathAndQuery(t *testing.T) {

@@ -1,0 +1,74 @@
+package llmclient
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"tollgate.dev/tollgate/pkg/policy"
+)
+
+// Cache outcomes (Report.Cache and the X-Tollgate-Cache header).
+const (
+	CacheHit  = "hit"
+	CacheMiss = "miss"
+)
+
+// Report describes one request once it is over: what was asked, who
+// answered, how, and what it used. Options.OnDone receives it; the sidecar
+// logs and counts it.
+type Report struct {
+	RequestID string
+	// Policy is the policy's namespace/name.
+	Policy string
+	// Provider and Model are what the app asked for.
+	Provider string
+	Model    string
+	Shape    Shape
+	Stream   bool
+	// Served is the target that gave the answer, when one did: differs
+	// from Provider/Model after a fallback or a downgrade.
+	Served policy.Target
+	// Rung is 0 for the primary target, i for the i-th fallback rung.
+	Rung int
+	// Static is true when the answer was the static response.
+	Static bool
+	// Status is the HTTP status the app got.
+	Status int
+	// Attempts counts the attempts sent upstream.
+	Attempts int
+	// BreakerState is the state, afterwards, of the breaker of the target
+	// the app asked for.
+	BreakerState string
+	// Refusal is the code of the refusal Tollgate made itself (such as
+	// tollgate_timeout), or "".
+	Refusal string
+	// Failure classifies the final outcome ("none" for a success).
+	Failure string
+	// Usage is the token usage read from the answer.
+	Usage Usage
+	// CostUSD is what the answer cost: Usage priced at the price of the
+	// model that served it. Zero for cache hits and static answers.
+	CostUSD decimal.Decimal
+	// Priced is false when the answer used tokens but the model has no
+	// price (neither built in nor in spec.pricing): its cost is unknown.
+	Priced bool
+	// Cache is CacheHit, CacheMiss, or "" when the policy has no cache or
+	// the request could not be cached.
+	Cache string
+	// BudgetState is the state of the policy's budget when the request
+	// was admitted (Ok, SoftLimit, Exhausted), or "" without a budget.
+	BudgetState string
+	// BudgetNotice is NoticeSoftLimit or NoticeExhausted for the one
+	// request of a budget period that first saw that state, else "".
+	BudgetNotice string
+	// Start is when the request arrived; Latency is how long it took to the
+	// end of the answer; TTFT how long to the first byte of the answer.
+	Start   time.Time
+	Latency time.Duration
+	TTFT    time.Duration
+	// End says how the answer ended: "complete", "total_timeout" (cut at
+	// the total timeout), "upstream_error" (the provider broke off) or
+	// "client_gone".
+	End string
+}

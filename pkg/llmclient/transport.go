@@ -1,0 +1,335 @@
+package llmclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"tollgate.dev/tollgate/pkg/budget"
+	"tollgate.dev/tollgate/pkg/cache"
+	"tollgate.dev/tollgate/pkg/policy"
+	"tollgate.dev/tollgate/pkg/pricing"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+// DefaultMaxRequestBytes caps the request bodies a Transport reads.
+const DefaultMaxRequestBytes = 64 << 20
+
+// Options configure a Transport. All fields are optional.
+type Options struct {
+	// CredentialsDir holds the API keys of providers that name a
+	// credentials Secret, one file per provider named after it.
+	CredentialsDir string
+	// MaxRequestBytes caps request bodies; larger ones are refused with
+	// tollgate_bad_request. Default DefaultMaxRequestBytes.
+	MaxRequestBytes int64
+	// OnDone is called once per request when it is over (for a stream,
+	// when the stream ended or was closed), from the goroutine that ended
+	// it.
+	OnDone func(*Report)
+	// Policy tunes the compiled policy's callbacks.
+	Policy policy.Options
+	// Previous is the Transport this one replaces, if any: breakers,
+	// limiters and upstream connections are taken over when unchanged.
+	Previous *Transport
+	// Upstream sends requests to providers. Default: an http.Transport
+	// with the policy's connect timeout.
+	Upstream http.RoundTripper
+	// Budget enforces the policy's budget instead of a local gate (for a
+	// namespace-wide ledger). Default: a budget.Local, carried over from
+	// Previous when it enforced the same policy.
+	Budget budget.Gate
+	// Now is the clock of the local budget gate. Default: time.Now.
+	Now func() time.Time
+}
+
+// Transport is an http.RoundTripper that enforces a policy on requests to
+// LLM providers. A request's URL path starts with the name of a provider of
+// the policy, followed by the provider's own path:
+// /openai/v1/chat/completions goes to the openai provider's baseURL +
+// /v1/chat/completions. The host is ignored.
+//
+// Answers come back as they arrive; Tollgate's own refusals (rate limited,
+// circuit open, timeout, ...) come back as HTTP answers in the provider's
+// error shape, so SDKs surface them like the provider's own errors.
+type Transport struct {
+	set       *policy.Set
+	providers map[string]*provider
+	upstream  http.RoundTripper
+	opts      Options
+	policyRef string
+	prices    *pricing.Table
+	budget    budget.Gate   // nil without a budget
+	local     *budget.Local // budget when it is local, carried over on reload
+	cache     *cache.Store  // nil without a cache
+}
+
+// provider is one upstream of the policy, ready for use.
+type provider struct {
+	cfg     proxyconfig.Provider
+	adapter Adapter
+	base    *url.URL
+	key     string // "" when the app's own credentials pass through
+	models  map[string]bool
+}
+
+// New compiles p into a Transport.
+func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
+	if opts.MaxRequestBytes <= 0 {
+		opts.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	var prevSet *policy.Set
+	if opts.Previous != nil {
+		prevSet = opts.Previous.set
+	}
+	set, err := policy.Compile(p, prevSet, opts.Policy)
+	if err != nil {
+		return nil, err
+	}
+	t := &Transport{set: set, opts: opts, policyRef: p.Ref(), providers: map[string]*provider{}}
+	if t.prices, err = pricing.Builtin().WithOverrides(p.Pricing); err != nil {
+		return nil, fmt.Errorf("policy %s: spec.pricing: %w", p.Ref(), err)
+	}
+	for _, pc := range p.Providers {
+		a, err := AdapterFor(pc.Type)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: %w", pc.Name, err)
+		}
+		base, err := url.Parse(strings.TrimSuffix(pc.BaseURL, "/"))
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: baseURL: %w", pc.Name, err)
+		}
+		pr := &provider{cfg: pc, adapter: a, base: base}
+		if pc.Credentials != nil {
+			if pr.key, err = readKey(opts.CredentialsDir, pc.Name); err != nil {
+				return nil, err
+			}
+		}
+		if len(pc.Models) > 0 {
+			pr.models = map[string]bool{}
+			for _, m := range pc.Models {
+				pr.models[m] = true
+			}
+		}
+		t.providers[pc.Name] = pr
+	}
+	if t.budget, t.local, err = budgetFor(p, opts); err != nil {
+		return nil, err
+	}
+	t.cache = cacheFor(p, opts.Previous)
+	t.upstream = opts.Upstream
+	if t.upstream == nil {
+		t.upstream = upstreamFor(p.Timeouts.Connect.D(), opts.Previous)
+	}
+	return t, nil
+}
+
+// Policy returns the policy t enforces.
+func (t *Transport) Policy() *proxyconfig.Policy { return t.set.Policy() }
+
+// Policies returns the compiled policy.
+func (t *Transport) Policies() *policy.Set { return t.set }
+
+// CloseIdleConnections closes idle upstream connections, when the
+// upstream RoundTripper supports it.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.upstream.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// RoundTrip runs one request under the policy.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rep := &Report{Start: time.Now(), Policy: t.policyRef, RequestID: req.Header.Get(HeaderRequest)}
+	name, rest := splitRoute(req.URL.EscapedPath())
+	rep.Provider = name
+	prov := t.providers[name]
+	if prov == nil {
+		closeBody(req)
+		return t.refuse(rep, fallbackShapeAdapter(), Request{Shape: ShapeOpenAIChat}, refusal{
+			status:  http.StatusNotFound,
+			code:    CodeUnknownProvider,
+			message: fmt.Sprintf("no provider %q in policy %s; the path must start with one of: %s", name, t.policyRef, strings.Join(t.providerNames(), ", ")),
+		}), nil
+	}
+
+	body, err := readBody(req, t.opts.MaxRequestBytes)
+	if err != nil {
+		return t.refuse(rep, prov.adapter, Request{Shape: ShapeOpenAIChat}, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: err.Error()}), nil
+	}
+	rq, err := prov.adapter.ParseRequest(req.Method, rest, body)
+	rep.Shape, rep.Model, rep.Stream = rq.Shape, rq.Model, rq.Stream
+	if err != nil {
+		return t.refuse(rep, prov.adapter, rq, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: err.Error()}), nil
+	}
+	if prov.models != nil && rq.Model != "" && !prov.models[rq.Model] {
+		return t.refuse(rep, prov.adapter, rq, refusal{
+			status:  http.StatusForbidden,
+			code:    CodeModelNotAllowed,
+			message: fmt.Sprintf("model %q is not allowed for provider %s by policy %s; allowed: %s", rq.Model, name, t.policyRef, strings.Join(prov.cfg.Models, ", ")),
+		}), nil
+	}
+
+	ex := &exchange{t: t, in: req, prov: prov, rest: rest, rq: rq, body: body, rep: rep}
+	// A cached answer costs nothing: it is served before the budget and
+	// the rate limits are asked.
+	if rq.Shape != ShapeOther {
+		ex.cacheKey = t.cacheKey(req, prov, rest, body)
+	}
+	if ex.cacheKey != "" {
+		if e, ok := t.cache.Get(ex.cacheKey); ok {
+			return t.serveHit(req, rep, e), nil
+		}
+		rep.Cache = CacheMiss
+	}
+	reservation, refused := t.reserve(ex)
+	if refused != nil {
+		return t.refuse(rep, prov.adapter, rq, *refused), nil
+	}
+
+	estimate := EstimateTokens(rq)
+	admission, err := t.set.Limits().Admit(req.Context(), estimate)
+	if err != nil {
+		reservation.Release()
+		var le *policy.LimitError
+		if errors.As(err, &le) {
+			return t.refuse(rep, prov.adapter, rq, refusal{
+				status:     http.StatusTooManyRequests,
+				code:       CodeRateLimited,
+				message:    fmt.Sprintf("policy %s allows no more %s now (%s); retry after %s", t.policyRef, strings.ReplaceAll(le.Limit, "_", " "), limitValue(t.set.Policy().RateLimit, le.Limit), le.RetryAfter),
+				retryAfter: le.RetryAfter,
+			}), nil
+		}
+		return nil, err
+	}
+
+	ctx, cancel := context.WithTimeout(req.Context(), t.set.Policy().Timeouts.Total.D())
+	ex.ctx = ctx
+	res := t.set.Execute(ctx, ex.call())
+	rep.Attempts, rep.Rung, rep.Static, rep.Served, rep.Failure = res.Attempts, res.Rung, res.Static, res.Target, res.Failure.String()
+	// The breaker of the target the app asked for: the one that explains
+	// a fallback.
+	rep.BreakerState = t.set.BreakerState(policy.Target{Provider: name, Model: rq.Model}).String()
+
+	if res.Response == nil {
+		cancel()
+		admission.Done(-1)
+		reservation.Release()
+		if req.Context().Err() != nil {
+			rep.End = "client_gone"
+			t.done(rep)
+			return nil, req.Context().Err()
+		}
+		return t.refuse(rep, prov.adapter, rq, ex.refusalFor(res)), nil
+	}
+	return ex.answer(res, func(u Usage) {
+		cancel()
+		rep.Usage = u
+		t.settle(rep, reservation)
+		tokens := int64(-1)
+		if u.Known {
+			tokens = u.InputTokens + u.OutputTokens
+		}
+		admission.Done(tokens)
+	}), nil
+}
+
+// refuse answers with one of Tollgate's refusals and reports it.
+func (t *Transport) refuse(rep *Report, a Adapter, rq Request, r refusal) *http.Response {
+	resp := r.response(a, rq, t.policyRef)
+	if rep.RequestID != "" {
+		resp.Header.Set(HeaderRequest, rep.RequestID)
+	}
+	rep.Status, rep.Refusal, rep.End = r.status, r.code, "complete"
+	if rep.Failure == "" {
+		rep.Failure = policy.NoFailure.String()
+	}
+	rep.Latency = time.Since(rep.Start)
+	rep.TTFT = rep.Latency
+	t.done(rep)
+	return resp
+}
+
+func (t *Transport) done(rep *Report) {
+	if t.opts.OnDone != nil {
+		t.opts.OnDone(rep)
+	}
+}
+
+func (t *Transport) providerNames() []string {
+	names := make([]string, 0, len(t.providers))
+	for _, p := range t.set.Policy().Providers {
+		names = append(names, "/"+p.Name)
+	}
+	return names
+}
+
+// splitRoute splits /<provider>/<rest> into the provider name and /<rest>.
+func splitRoute(path string) (name, rest string) {
+	path = strings.TrimPrefix(path, "/")
+	name, rest, _ = strings.Cut(path, "/")
+	return name, "/" + rest
+}
+
+// readBody reads the whole request body, up to limit bytes.
+func readBody(req *http.Request, limit int64) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("request body is larger than the sidecar's limit of %d bytes", limit)
+	}
+	return b, nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+func limitValue(rl *proxyconfig.RateLimit, limit string) string {
+	if rl == nil {
+		return ""
+	}
+	switch limit {
+	case policy.LimitRequests:
+		return fmt.Sprintf("limit %d requests/min", rl.RequestsPerMinute)
+	case policy.LimitTokens:
+		return fmt.Sprintf("limit %d tokens/min", rl.TokensPerMinute)
+	default:
+		return fmt.Sprintf("limit %d concurrent", rl.MaxConcurrent)
+	}
+}
+
+// upstreamFor returns the HTTP transport for a connect timeout, reusing
+// prev's (and its pooled connections) when the timeout is unchanged.
+func upstreamFor(connect time.Duration, prev *Transport) http.RoundTripper {
+	if prev != nil {
+		if ht, ok := prev.upstream.(*http.Transport); ok && prev.set.Policy().Timeouts.Connect.D() == connect {
+			return ht
+		}
+	}
+	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout:   connect,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
