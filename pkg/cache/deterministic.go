@@ -3,6 +3,8 @@ package cache
 import (
 	"bytes"
 	"encoding/json"
+
+	"tollgate.dev/tollgate/pkg/wire"
 )
 
 // Deterministic reports whether a request body asks for a deterministic
@@ -56,5 +58,5 @@ func isZero(raw json.RawMessage) bool {
 	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
 		return false
 	}
-	return canonicalNumber(string(raw)) == "0"
+	return wire.CanonicalNumber(string(raw)) == "0"
 }

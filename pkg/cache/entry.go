@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"tollgate.dev/tollgate/pkg/wire"
 )
 
 // HeaderCache is the header that tells whether an answer came from the
@@ -117,7 +119,7 @@ func (e *Entry) Response(req *http.Request) *http.Response {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          &replayBody{body: e.Body, stream: e.Stream},
+		Body:          newReplayBody(e.Body, e.Stream),
 		ContentLength: int64(len(e.Body)),
 		Request:       req,
 	}
@@ -129,29 +131,44 @@ func (e *Entry) Response(req *http.Request) *http.Response {
 
 // replayBody reads a stored body; a stream's one event per Read.
 type replayBody struct {
-	body     []byte
-	stream   bool
-	off      int // next byte to return
-	eventEnd int // end of the event that holds off (stream only)
-	closed   bool
+	body   []byte
+	off    int               // next byte of body to return (JSON only)
+	events *wire.EventReader // stream only
+	event  []byte            // the rest of the current event (stream only)
+	closed bool
+}
+
+func newReplayBody(body []byte, stream bool) *replayBody {
+	b := &replayBody{body: body}
+	if stream {
+		b.events = wire.NewEventReader(bytes.NewReader(body))
+	}
+	return b
 }
 
 func (b *replayBody) Read(p []byte) (int, error) {
 	if b.closed {
 		return 0, http.ErrBodyReadAfterClose
 	}
-	if b.off >= len(b.body) {
-		return 0, io.EOF
-	}
-	end := len(b.body)
-	if b.stream {
-		if b.off >= b.eventEnd {
-			b.eventEnd, _ = nextEvent(b.body, b.off)
+	if b.events == nil {
+		if b.off >= len(b.body) {
+			return 0, io.EOF
 		}
-		end = b.eventEnd
+		n := copy(p, b.body[b.off:])
+		b.off += n
+		return n, nil
 	}
-	n := copy(p, b.body[b.off:end])
-	b.off += n
+	if len(b.event) == 0 {
+		// The event's bytes alias the reader's buffer until the next call
+		// to Next, which comes only once they have all been returned.
+		ev, err := b.events.Next()
+		if err != nil {
+			return 0, err // io.EOF at the end; a stored body has no other
+		}
+		b.event = ev.Raw
+	}
+	n := copy(p, b.event)
+	b.event = b.event[n:]
 	return n, nil
 }
 

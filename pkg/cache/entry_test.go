@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -152,18 +151,4 @@ func TestEntryResponse_AnEmptyBodyEndsAtOnce(t *testing.T) {
 	assert.Empty(t, b)
 	assert.Equal(t, Hit, resp.Header.Get(HeaderCache))
 	assert.Empty(t, resp.Header.Get("Age"), "no Age for an entry never stored")
-}
-
-func TestNextEvent_EveryByteBelongsToOneEvent(t *testing.T) {
-	body := []byte("data: a\r\n\r\n\r\n: c\r\rdata: b\n\ntail")
-	var got [][]byte
-	var terminated []bool
-	for start := 0; start < len(body); {
-		end, term := nextEvent(body, start)
-		require.Greater(t, end, start)
-		got, terminated = append(got, body[start:end]), append(terminated, term)
-		start = end
-	}
-	assert.Equal(t, body, bytes.Join(got, nil))
-	assert.Equal(t, []bool{true, true, true, true, false}, terminated)
 }

@@ -9,6 +9,8 @@ import (
 	"hash"
 	"net/url"
 	"strings"
+
+	"tollgate.dev/tollgate/pkg/wire"
 )
 
 // keyVersion is hashed into every key, so that a change to the key's
@@ -48,7 +50,7 @@ type KeyInput struct {
 // provider, path (without credentials) and the canonical form of the body
 // without the fields listed in ignoredFields. Key returns an error, and
 // the request is not to be cached, when the body is not JSON or has no
-// single canonical form (ErrNotJSON, ErrDuplicateName, ErrLoneSurrogate),
+// single canonical form (wire.ErrNotJSON, wire.ErrDuplicateName, wire.ErrLoneSurrogate),
 // when in.Scope is empty (ErrNoScope), or when the request changes state
 // at the provider (ErrStateful).
 //
@@ -60,7 +62,7 @@ func Key(in KeyInput) (string, error) {
 		return "", ErrNoScope
 	}
 	path, _, _ := strings.Cut(in.Path, "?")
-	canon, err := canonicalize(in.Body, func(name string) bool { return ignored(path, name) })
+	canon, err := wire.Canonical(in.Body, func(name string) bool { return ignored(path, name) })
 	if err != nil {
 		return "", fmt.Errorf("cache key of %s %s: %w", in.Provider, path, err)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"tollgate.dev/tollgate/pkg/wire"
 )
 
 const (
@@ -206,17 +208,17 @@ func TestKey_RefusesRequestsItCannotKeyUnambiguously(t *testing.T) {
 		in      KeyInput
 		wantErr error
 	}{
-		"not JSON":               {chat(`model=gpt-4o`), ErrNotJSON},
-		"empty body":             {chat(``), ErrNotJSON},
-		"truncated JSON":         {chat(`{"model":"m","messages":[`), ErrNotJSON},
-		"invalid UTF-8":          {chat("{\"model\":\"m\xff\"}"), ErrNotJSON},
-		"a member named twice":   {chat(`{"model":"a","messages":[],"model":"b"}`), ErrDuplicateName},
-		"a nested member twice":  {chat(`{"model":"a","messages":[{"role":"user","role":"system"}]}`), ErrDuplicateName},
-		"a dropped member twice": {chat(`{"user":"a","user":"b","model":"m"}`), ErrDuplicateName},
-		"a lone high surrogate":  {chat(`{"model":"m","messages":[{"content":"\ud83d"}]}`), ErrLoneSurrogate},
-		"a lone low surrogate":   {chat(`{"model":"m","messages":[{"content":"\ude00x"}]}`), ErrLoneSurrogate},
+		"not JSON":               {chat(`model=gpt-4o`), wire.ErrNotJSON},
+		"empty body":             {chat(``), wire.ErrNotJSON},
+		"truncated JSON":         {chat(`{"model":"m","messages":[`), wire.ErrNotJSON},
+		"invalid UTF-8":          {chat("{\"model\":\"m\xff\"}"), wire.ErrNotJSON},
+		"a member named twice":   {chat(`{"model":"a","messages":[],"model":"b"}`), wire.ErrDuplicateName},
+		"a nested member twice":  {chat(`{"model":"a","messages":[{"role":"user","role":"system"}]}`), wire.ErrDuplicateName},
+		"a dropped member twice": {chat(`{"user":"a","user":"b","model":"m"}`), wire.ErrDuplicateName},
+		"a lone high surrogate":  {chat(`{"model":"m","messages":[{"content":"\ud83d"}]}`), wire.ErrLoneSurrogate},
+		"a lone low surrogate":   {chat(`{"model":"m","messages":[{"content":"\ude00x"}]}`), wire.ErrLoneSurrogate},
 		"a high surrogate followed by a non-surrogate escape": {
-			chat(`{"model":"m","messages":[{"content":"\ud83d\u0041"}]}`), ErrLoneSurrogate,
+			chat(`{"model":"m","messages":[{"content":"\ud83d\u0041"}]}`), wire.ErrLoneSurrogate,
 		},
 		"no scope": {KeyInput{Provider: testProvider, Path: chatPath, Body: []byte(chatBody)}, ErrNoScope},
 		"a Responses API request that appends to a conversation": {

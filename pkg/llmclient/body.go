@@ -7,6 +7,9 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"tollgate.dev/tollgate/pkg/provider"
+	"tollgate.dev/tollgate/pkg/wire"
 )
 
 // maxCapturedBody bounds how much of a non-streamed answer is kept to read
@@ -49,8 +52,8 @@ func (b *firstByteBody) Close() error { return b.rest.Close() }
 // observation is what an observedBody needs to know.
 type observation struct {
 	sse     bool
-	adapter Adapter
-	req     Request
+	adapter provider.Adapter
+	req     provider.Request
 	// ctx is the request's context (total timeout); parent the app's.
 	ctx, parent context.Context
 	start       time.Time
@@ -58,7 +61,7 @@ type observation struct {
 	// keep asks for a copy of the whole body as the app received it (up
 	// to maxCapturedBody), passed to onFinish, for the cache.
 	keep     bool
-	onFinish func(u Usage, ttft time.Duration, end string, body []byte)
+	onFinish func(u provider.Usage, ttft time.Duration, end string, body []byte)
 }
 
 // observedBody passes an answer through to the app while reading its
@@ -71,10 +74,10 @@ type observedBody struct {
 	src io.ReadCloser
 	o   observation
 
-	events   *EventReader   // SSE only
-	observer StreamObserver // SSE only
-	pending  []byte         // rest of the current event
-	capture  bytes.Buffer   // non-SSE, or kept SSE: the body so far, up to maxCapturedBody
+	events   *wire.EventReader       // SSE only
+	observer provider.StreamObserver // SSE only
+	pending  []byte                  // rest of the current event
+	capture  bytes.Buffer            // non-SSE, or kept SSE: the body so far, up to maxCapturedBody
 	overflow bool
 	// terminal is set once the stream's terminating event ([DONE],
 	// message_stop, response.completed) went out: the app has the whole
@@ -91,7 +94,7 @@ type observedBody struct {
 func newObservedBody(src io.ReadCloser, o observation) *observedBody {
 	b := &observedBody{src: src, o: o}
 	if o.sse {
-		b.events = NewEventReader(src)
+		b.events = wire.NewEventReader(src)
 		b.observer = o.adapter.NewStreamObserver(o.req)
 	}
 	return b
@@ -144,7 +147,7 @@ func (b *observedBody) keep(p []byte) {
 
 // isTerminal tells whether ev ends a stream: OpenAI's data: [DONE],
 // Anthropic's message_stop, the Responses API's final events.
-func isTerminal(ev Event) bool {
+func isTerminal(ev wire.Event) bool {
 	switch ev.Name {
 	case "message_stop", "response.completed", "response.incomplete", "response.failed":
 		return true
@@ -213,7 +216,7 @@ func (b *observedBody) Close() error {
 
 func (b *observedBody) finish(end string) {
 	b.finishOnce.Do(func() {
-		var u Usage
+		var u provider.Usage
 		switch {
 		case b.o.sse:
 			u = b.observer.Usage()

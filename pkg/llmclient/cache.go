@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"tollgate.dev/tollgate/pkg/cache"
+	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -32,7 +33,7 @@ func cacheFor(p proxyconfig.Policy, prev *Transport) *cache.Store {
 // cacheKey returns the key of the request's answer, or "" when the request
 // is not to be cached: no cache, not deterministic when the policy wants
 // only those, or a body without one canonical form.
-func (t *Transport) cacheKey(req *http.Request, prov *provider, rest string, body []byte) string {
+func (t *Transport) cacheKey(req *http.Request, prov *route, rest string, body []byte) string {
 	if t.cache == nil || req.Method != http.MethodPost {
 		return ""
 	}
@@ -60,7 +61,7 @@ func (t *Transport) cacheKey(req *http.Request, prov *provider, rest string, bod
 // scopeOf keeps apart the answers of different credentials: all requests
 // share the sidecar's own key when it holds one; otherwise each of the
 // app's keys (hashed, never stored) has its own answers.
-func scopeOf(req *http.Request, prov *provider) string {
+func scopeOf(req *http.Request, prov *route) string {
 	if prov.key != "" {
 		return "sidecar-key:" + prov.cfg.Name
 	}
@@ -88,7 +89,7 @@ func (t *Transport) serveHit(req *http.Request, rep *Report, e *cache.Entry) *ht
 }
 
 // store keeps a complete answer of the target the app asked for.
-func (t *Transport) store(key string, resp *http.Response, sse bool, body []byte, u Usage) {
+func (t *Transport) store(key string, resp *http.Response, sse bool, body []byte, u provider.Usage) {
 	if key == "" || body == nil {
 		return
 	}

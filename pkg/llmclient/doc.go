@@ -1,13 +1,11 @@
-// Package client is Tollgate's provider layer, usable on its own as a Go
-// library: a resilient LLM client whose http.RoundTripper enforces a policy
-// (timeouts, retries, circuit breaking, fallbacks) on calls to OpenAI,
-// Anthropic, Azure OpenAI, Gemini and OpenAI-compatible servers.
+// Package llmclient is Tollgate's resilient LLM client, usable on its own
+// as a Go library: an http.RoundTripper that enforces a policy (timeouts,
+// retries, circuit breaking, rate limits, fallbacks, the response cache and
+// the cost budget) on calls to OpenAI, Anthropic, Azure OpenAI, Gemini and
+// OpenAI-compatible servers. The sidecar serves it to the app's SDKs.
 //
-// Per provider type an Adapter knows how to read a request (model, stream
-// flag, max tokens), how to read token usage from a JSON body or an SSE
-// stream, how to classify an error answer, and how to phrase Tollgate's own
-// refusals and static responses in the provider's shapes.
-//
-// Import it under an alias (llmclient) where controller-runtime's client is
-// also in scope.
+// What differs per provider (how to read a request, its usage, its errors)
+// is in pkg/provider; the byte-level JSON and SSE handling both share is in
+// pkg/wire; the failsafe-go composition is pkg/policy. Its name needs no
+// alias next to controller-runtime's client package.
 package llmclient

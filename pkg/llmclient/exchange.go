@@ -13,6 +13,7 @@ import (
 
 	"tollgate.dev/tollgate/pkg/cache"
 	"tollgate.dev/tollgate/pkg/policy"
+	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -24,9 +25,9 @@ type exchange struct {
 	t    *Transport
 	ctx  context.Context // the request's, bounded by the total timeout
 	in   *http.Request
-	prov *provider // the provider the app addressed
-	rest string    // the path after the route prefix
-	rq   Request
+	prov *route // the provider the app addressed
+	rest string // the path after the route prefix
+	rq   provider.Request
 	body []byte
 	rep  *Report
 
@@ -70,7 +71,7 @@ func (ex *exchange) rung(f proxyconfig.Fallback) *policy.Target {
 	if p == nil {
 		return nil
 	}
-	if p.adapter.Type() != ex.prov.adapter.Type() && ex.rq.Shape != ShapeOpenAIChat {
+	if p.adapter.Type() != ex.prov.adapter.Type() && ex.rq.Shape != provider.ShapeOpenAIChat {
 		return nil
 	}
 	model := f.Model
@@ -202,7 +203,7 @@ func (ex *exchange) refusalFor(res policy.Result) refusal {
 
 // answer prepares the answer for the app: Tollgate's headers, and a body
 // that reads usage as it passes and finishes the report at its end.
-func (ex *exchange) answer(res policy.Result, finish func(Usage)) *http.Response {
+func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http.Response {
 	resp := res.Response
 	removeHopByHop(resp.Header)
 	if ex.rep.RequestID != "" {
@@ -247,7 +248,7 @@ func (ex *exchange) answer(res policy.Result, finish func(Usage)) *http.Response
 		start:   ex.rep.Start,
 		status:  resp.StatusCode,
 		keep:    cacheable,
-		onFinish: func(u Usage, ttft time.Duration, end string, body []byte) {
+		onFinish: func(u provider.Usage, ttft time.Duration, end string, body []byte) {
 			if cacheable {
 				ex.t.store(ex.cacheKey, resp, sse, body, u)
 			}
@@ -257,15 +258,15 @@ func (ex *exchange) answer(res policy.Result, finish func(Usage)) *http.Response
 	return resp
 }
 
-func (ex *exchange) finish(u Usage, ttft time.Duration, end string, release func(Usage)) {
+func (ex *exchange) finish(u provider.Usage, ttft time.Duration, end string, release func(provider.Usage)) {
 	release(u)
 	ex.rep.Usage, ex.rep.TTFT, ex.rep.End = u, ttft, end
 	ex.rep.Latency = time.Since(ex.rep.Start)
 	ex.t.done(ex.rep)
 }
 
-func fallbackShapeAdapter() Adapter {
-	a, _ := AdapterFor(proxyconfig.OpenAI)
+func fallbackShapeAdapter() provider.Adapter {
+	a, _ := provider.AdapterFor(proxyconfig.OpenAI)
 	return a
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"tollgate.dev/tollgate/pkg/provider"
 )
 
 // Codes of the refusals Tollgate makes itself. They are stable: apps and
@@ -41,7 +43,7 @@ type refusal struct {
 }
 
 // response renders r in the provider's error shape for req.
-func (r refusal) response(a Adapter, req Request, policyRef string) *http.Response {
+func (r refusal) response(a provider.Adapter, req provider.Request, policyRef string) *http.Response {
 	body := a.ErrorBody(req, r.status, r.code, r.message)
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")

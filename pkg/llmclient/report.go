@@ -6,6 +6,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"tollgate.dev/tollgate/pkg/policy"
+	"tollgate.dev/tollgate/pkg/provider"
 )
 
 // Cache outcomes (Report.Cache and the X-Tollgate-Cache header).
@@ -24,7 +25,7 @@ type Report struct {
 	// Provider and Model are what the app asked for.
 	Provider string
 	Model    string
-	Shape    Shape
+	Shape    provider.Shape
 	Stream   bool
 	// Served is the target that gave the answer, when one did: differs
 	// from Provider/Model after a fallback or a downgrade.
@@ -46,7 +47,7 @@ type Report struct {
 	// Failure classifies the final outcome ("none" for a success).
 	Failure string
 	// Usage is the token usage read from the answer.
-	Usage Usage
+	Usage provider.Usage
 	// CostUSD is what the answer cost: Usage priced at the price of the
 	// model that served it. Zero for cache hits and static answers.
 	CostUSD decimal.Decimal

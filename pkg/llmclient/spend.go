@@ -10,6 +10,7 @@ import (
 	"tollgate.dev/tollgate/pkg/budget"
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/pricing"
+	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -78,7 +79,7 @@ func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 		if output <= 0 {
 			output = DefaultMaxOutputTokens
 		}
-		maxCost = price.MaxCost(estimatePromptTokens(ex.rq), output)
+		maxCost = price.MaxCost(provider.EstimatePromptTokens(ex.rq), output)
 	}
 	res, d := t.budget.Reserve(maxCost)
 	rep := ex.rep

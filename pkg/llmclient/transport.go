@@ -15,6 +15,7 @@ import (
 	"tollgate.dev/tollgate/pkg/cache"
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/pricing"
+	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -60,7 +61,7 @@ type Options struct {
 // error shape, so SDKs surface them like the provider's own errors.
 type Transport struct {
 	set       *policy.Set
-	providers map[string]*provider
+	providers map[string]*route
 	upstream  http.RoundTripper
 	opts      Options
 	policyRef string
@@ -70,10 +71,10 @@ type Transport struct {
 	cache     *cache.Store  // nil without a cache
 }
 
-// provider is one upstream of the policy, ready for use.
-type provider struct {
+// route is one provider of the policy, served under /<name>, ready for use.
+type route struct {
 	cfg     proxyconfig.Provider
-	adapter Adapter
+	adapter provider.Adapter
 	base    *url.URL
 	key     string // "" when the app's own credentials pass through
 	models  map[string]bool
@@ -92,12 +93,12 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Transport{set: set, opts: opts, policyRef: p.Ref(), providers: map[string]*provider{}}
+	t := &Transport{set: set, opts: opts, policyRef: p.Ref(), providers: map[string]*route{}}
 	if t.prices, err = pricing.Builtin().WithOverrides(p.Pricing); err != nil {
 		return nil, fmt.Errorf("policy %s: spec.pricing: %w", p.Ref(), err)
 	}
 	for _, pc := range p.Providers {
-		a, err := AdapterFor(pc.Type)
+		a, err := provider.AdapterFor(pc.Type)
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: %w", pc.Name, err)
 		}
@@ -105,7 +106,7 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: baseURL: %w", pc.Name, err)
 		}
-		pr := &provider{cfg: pc, adapter: a, base: base}
+		pr := &route{cfg: pc, adapter: a, base: base}
 		if pc.Credentials != nil {
 			if pr.key, err = readKey(opts.CredentialsDir, pc.Name); err != nil {
 				return nil, err
@@ -152,7 +153,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	prov := t.providers[name]
 	if prov == nil {
 		closeBody(req)
-		return t.refuse(rep, fallbackShapeAdapter(), Request{Shape: ShapeOpenAIChat}, refusal{
+		return t.refuse(rep, fallbackShapeAdapter(), provider.Request{Shape: provider.ShapeOpenAIChat}, refusal{
 			status:  http.StatusNotFound,
 			code:    CodeUnknownProvider,
 			message: fmt.Sprintf("no provider %q in policy %s; the path must start with one of: %s", name, t.policyRef, strings.Join(t.providerNames(), ", ")),
@@ -161,7 +162,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	body, err := readBody(req, t.opts.MaxRequestBytes)
 	if err != nil {
-		return t.refuse(rep, prov.adapter, Request{Shape: ShapeOpenAIChat}, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: err.Error()}), nil
+		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOpenAIChat}, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: err.Error()}), nil
 	}
 	rq, err := prov.adapter.ParseRequest(req.Method, rest, body)
 	rep.Shape, rep.Model, rep.Stream = rq.Shape, rq.Model, rq.Stream
@@ -179,7 +180,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ex := &exchange{t: t, in: req, prov: prov, rest: rest, rq: rq, body: body, rep: rep}
 	// A cached answer costs nothing: it is served before the budget and
 	// the rate limits are asked.
-	if rq.Shape != ShapeOther {
+	if rq.Shape != provider.ShapeOther {
 		ex.cacheKey = t.cacheKey(req, prov, rest, body)
 	}
 	if ex.cacheKey != "" {
@@ -193,7 +194,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.refuse(rep, prov.adapter, rq, *refused), nil
 	}
 
-	estimate := EstimateTokens(rq)
+	estimate := provider.EstimateTokens(rq)
 	admission, err := t.set.Limits().Admit(req.Context(), estimate)
 	if err != nil {
 		reservation.Release()
@@ -228,7 +229,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.refuse(rep, prov.adapter, rq, ex.refusalFor(res)), nil
 	}
-	return ex.answer(res, func(u Usage) {
+	return ex.answer(res, func(u provider.Usage) {
 		cancel()
 		rep.Usage = u
 		t.settle(rep, reservation)
@@ -241,7 +242,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // refuse answers with one of Tollgate's refusals and reports it.
-func (t *Transport) refuse(rep *Report, a Adapter, rq Request, r refusal) *http.Response {
+func (t *Transport) refuse(rep *Report, a provider.Adapter, rq provider.Request, r refusal) *http.Response {
 	resp := r.response(a, rq, t.policyRef)
 	if rep.RequestID != "" {
 		resp.Header.Set(HeaderRequest, rep.RequestID)

@@ -1,0 +1,250 @@
+package provider
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+	"tollgate.dev/tollgate/pkg/wire"
+)
+
+func TestStreamObserver_ReadsUsageFromRecordedStreams(t *testing.T) {
+	tests := map[string]struct {
+		provider       proxyconfig.ProviderType
+		file           string
+		req            Request
+		want           Usage
+		wantDropped    []int // indexes of the events the app must not see
+		wantEventCount int
+	}{
+		"OpenAI chat: the usage chunk the app asked for reaches it": {
+			provider: proxyconfig.OpenAI, file: "openai/chat_stream.sse",
+			req:            Request{Shape: ShapeOpenAIChat, Stream: true, StreamUsageRequested: true},
+			want:           Usage{InputTokens: 9, OutputTokens: 4, Known: true},
+			wantEventCount: 6,
+		},
+		"OpenAI chat: the usage chunk the proxy asked for is dropped, [DONE] kept": {
+			provider: proxyconfig.OpenAI, file: "openai/chat_stream.sse",
+			req:            Request{Shape: ShapeOpenAIChat, Stream: true},
+			want:           Usage{InputTokens: 9, OutputTokens: 4, Known: true},
+			wantDropped:    []int{4},
+			wantEventCount: 6,
+		},
+		"Azure chat: the prompt filter chunk without choices is kept, the usage chunk dropped": {
+			provider: proxyconfig.AzureOpenAI, file: "azure/chat_stream.sse",
+			req:            Request{Shape: ShapeOpenAIChat, Stream: true},
+			want:           Usage{InputTokens: 22, OutputTokens: 18, Known: true},
+			wantDropped:    []int{4},
+			wantEventCount: 6,
+		},
+		"Anthropic compat chat: the usage chunk is dropped when not asked for": {
+			provider: proxyconfig.Anthropic, file: "anthropic/compat_chat_stream.sse",
+			req:            Request{Shape: ShapeOpenAIChat, Stream: true},
+			want:           Usage{InputTokens: 14, OutputTokens: 5, Known: true},
+			wantDropped:    []int{3},
+			wantEventCount: 5,
+		},
+		"Gemini compat chat: usage riding on a content chunk is read and the chunk kept": {
+			provider: proxyconfig.Gemini, file: "gemini/compat_chat_stream.sse",
+			req:            Request{Shape: ShapeOpenAIChat, Stream: true},
+			want:           Usage{InputTokens: 6, OutputTokens: 3, Known: true},
+			wantEventCount: 3,
+		},
+		"vLLM: the usage chunk is dropped when not asked for": {
+			provider: proxyconfig.OpenAICompatible, file: "compat/vllm_chat_stream.sse",
+			req:            Request{Shape: ShapeOpenAIChat, Stream: true},
+			want:           Usage{InputTokens: 42, OutputTokens: 3, Known: true},
+			wantDropped:    []int{3},
+			wantEventCount: 5,
+		},
+		"Ollama: the usage chunk is dropped when not asked for": {
+			provider: proxyconfig.OpenAICompatible, file: "compat/ollama_chat_stream.sse",
+			req:            Request{Shape: ShapeOpenAIChat, Stream: true},
+			want:           Usage{InputTokens: 26, OutputTokens: 2, Known: true},
+			wantDropped:    []int{2},
+			wantEventCount: 4,
+		},
+		"llama.cpp: usage on the finish chunk is read and the chunk kept": {
+			provider: proxyconfig.OpenAICompatible, file: "compat/llamacpp_chat_stream.sse",
+			req:            Request{Shape: ShapeOpenAIChat, Stream: true},
+			want:           Usage{InputTokens: 17, OutputTokens: 2, Known: true},
+			wantEventCount: 4,
+		},
+		"Responses API: usage of response.completed": {
+			provider: proxyconfig.OpenAI, file: "openai/responses_stream.sse",
+			req:            Request{Shape: ShapeOpenAIResponses, Stream: true},
+			want:           Usage{InputTokens: 37, OutputTokens: 11, Known: true},
+			wantEventCount: 10,
+		},
+		"Responses API: usage of response.incomplete": {
+			provider: proxyconfig.AzureOpenAI, file: "openai/responses_stream_incomplete.sse",
+			req:            Request{Shape: ShapeOpenAIResponses, Stream: true},
+			want:           Usage{InputTokens: 37, CachedInputTokens: 5, OutputTokens: 16, Known: true},
+			wantEventCount: 10,
+		},
+		"Anthropic: input from message_start, cumulative output from message_delta": {
+			provider: proxyconfig.Anthropic, file: "anthropic/messages_stream.sse",
+			req:            Request{Shape: ShapeAnthropicMessages, Stream: true},
+			want:           Usage{InputTokens: 472 + 2048, CachedInputTokens: 2048, OutputTokens: 15, Known: true},
+			wantEventCount: 8,
+		},
+		"Anthropic: input counts in message_delta replace message_start's (CRLF stream)": {
+			provider: proxyconfig.Anthropic, file: "anthropic/messages_stream_delta_input.sse",
+			req:            Request{Shape: ShapeAnthropicMessages, Stream: true},
+			want:           Usage{InputTokens: 3110 + 900 + 120, CachedInputTokens: 900, OutputTokens: 89, Known: true},
+			wantEventCount: 6,
+		},
+		"Gemini SSE: the last chunk's cumulative usage": {
+			provider: proxyconfig.Gemini, file: "gemini/stream.sse",
+			req:            Request{Shape: ShapeGeminiGenerate, Stream: true},
+			want:           Usage{InputTokens: 31, CachedInputTokens: 8, OutputTokens: 14 + 88, Known: true},
+			wantEventCount: 3,
+		},
+		"other streams pass through without usage": {
+			provider: proxyconfig.OpenAI, file: "openai/chat_stream.sse",
+			req:            Request{Shape: ShapeOther},
+			wantEventCount: 6,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			obs := adapterFor(t, tc.provider).NewStreamObserver(tc.req)
+			assert.False(t, obs.Usage().Known, "no usage before the first event")
+			er := wire.NewEventReader(bytes.NewReader(testdata(t, tc.file)))
+			var dropped []int
+			n := 0
+			for ; ; n++ {
+				ev, err := er.Next()
+				if err != nil {
+					break
+				}
+				if !obs.Observe(ev) {
+					dropped = append(dropped, n)
+					assert.NotEqual(t, "[DONE]", string(ev.Data))
+				}
+			}
+			assert.Equal(t, tc.wantEventCount, n)
+			assert.Equal(t, tc.wantDropped, dropped)
+			assert.Equal(t, tc.want, obs.Usage())
+		})
+	}
+}
+
+func TestStreamObserver_ReportsUsageAsItArrives(t *testing.T) {
+	obs := adapterFor(t, proxyconfig.Anthropic).NewStreamObserver(Request{Shape: ShapeAnthropicMessages, Stream: true})
+	evs := readAll(t, bytes.NewReader(testdata(t, "anthropic/messages_stream.sse")))
+	require.True(t, obs.Observe(evs[0]))
+	assert.Equal(t, Usage{InputTokens: 2520, CachedInputTokens: 2048, OutputTokens: 2, Known: true}, obs.Usage(),
+		"a stream cut after message_start still has its input counted")
+}
+
+func TestStreamObserver_IgnoresEventsItCannotRead(t *testing.T) {
+	events := []wire.Event{
+		{},
+		{Raw: []byte(": keep-alive\n\n")},
+		{Data: []byte(`{"usage":{"prompt_tokens":`)},
+		{Data: []byte(`{"usage":{"prompt_tokens":"x"}}`)},
+		{Data: []byte(`{"usage": {} , "choices":[{"delta":{}}]}`)},
+		{Name: "message_start", Data: []byte(`{"type":"message_start","message":{"usage":[]}}`)},
+		{Name: "response.completed", Data: []byte(`{"type":"response.completed","response":{"usage":{"input_tokens":"many"}}}`)},
+		{Data: []byte(`{"usageMetadata":{"promptTokenCount":}`)},
+		{Data: []byte(`[DONE]`)},
+	}
+	for _, p := range []proxyconfig.ProviderType{proxyconfig.OpenAI, proxyconfig.Anthropic, proxyconfig.AzureOpenAI, proxyconfig.Gemini, proxyconfig.OpenAICompatible} {
+		for _, shape := range []Shape{ShapeOpenAIChat, ShapeOpenAIResponses, ShapeOpenAIEmbeddings, ShapeAnthropicMessages, ShapeGeminiGenerate, ShapeOther} {
+			obs := adapterFor(t, p).NewStreamObserver(Request{Shape: shape, Stream: true})
+			for _, ev := range events {
+				obs.Observe(ev)
+			}
+			u := obs.Usage()
+			assert.Zero(t, u.InputTokens+u.OutputTokens+u.CachedInputTokens, "%s %s", p, shape)
+		}
+	}
+}
+
+func TestChatObserver_KeepsUsageChunksWithContent(t *testing.T) {
+	obs := &chatObserver{dropUsageChunk: true}
+	keep := obs.Observe(wire.Event{Data: []byte(`{"choices":[{"index":0,"delta":{"content":"x"}}],"usage":{"prompt_tokens":1,"completion_tokens":1}}`)})
+	assert.True(t, keep)
+	keep = obs.Observe(wire.Event{Data: []byte(`{"usage":{"prompt_tokens":3,"completion_tokens":2}}`)})
+	assert.False(t, keep, "a chunk with only usage is the proxy's")
+	keep = obs.Observe(wire.Event{Data: []byte(`{"choices":null,"usage":{"prompt_tokens":3,"completion_tokens":2}}`)})
+	assert.False(t, keep)
+	assert.Equal(t, Usage{InputTokens: 3, OutputTokens: 2, Known: true}, obs.Usage())
+}
+
+// contentDelta is the event a stream is mostly made of.
+const contentDelta = `{"id":"chatcmpl-BvK4aQ2","object":"chat.completion.chunk","created":1752856101,"model":"gpt-4.1-mini-2025-04-14","service_tier":"default","system_fingerprint":"fp_6f2eabb9a5","choices":[{"index":0,"delta":{"content":" world"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"aB3d"}`
+
+func TestChatObserver_DoesNotAllocateForContentDeltas(t *testing.T) {
+	obs := &chatObserver{dropUsageChunk: true}
+	ev := wire.Event{Data: []byte(contentDelta)}
+	allocs := testing.AllocsPerRun(100, func() { obs.Observe(ev) })
+	assert.Zero(t, allocs)
+}
+
+func BenchmarkChatObserver(b *testing.B) {
+	b.Run("content delta", func(b *testing.B) {
+		obs := &chatObserver{dropUsageChunk: true}
+		ev := wire.Event{Data: []byte(contentDelta)}
+		b.ReportAllocs()
+		for b.Loop() {
+			obs.Observe(ev)
+		}
+	})
+	b.Run("whole stream", func(b *testing.B) {
+		evs := readAll(b, bytes.NewReader(testdata(b, "openai/chat_stream.sse")))
+		b.ReportAllocs()
+		for b.Loop() {
+			obs := &chatObserver{dropUsageChunk: true}
+			for _, ev := range evs {
+				obs.Observe(ev)
+			}
+		}
+	})
+}
+
+func FuzzStreamObserver(f *testing.F) {
+	for _, name := range sseCaptures(f) {
+		for _, ev := range readAll(f, bytes.NewReader(testdata(f, name))) {
+			f.Add(ev.Name, ev.Data)
+		}
+	}
+	f.Add("message_delta", []byte(`{"type":"message_delta","usage":{"output_tokens":-1,"input_tokens":null}}`))
+	f.Add("", []byte(`{"usage" : {"prompt_tokens":1e999}, "choices" : [ ]}`))
+	adapters := []Adapter{}
+	for _, p := range []proxyconfig.ProviderType{proxyconfig.OpenAI, proxyconfig.Anthropic, proxyconfig.AzureOpenAI, proxyconfig.Gemini, proxyconfig.OpenAICompatible} {
+		adapters = append(adapters, adapterFor(f, p))
+	}
+	shapes := []Shape{ShapeOpenAIChat, ShapeOpenAIResponses, ShapeOpenAIEmbeddings, ShapeAnthropicMessages, ShapeGeminiGenerate, ShapeOther}
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		raw := []byte("event: " + strings.ReplaceAll(name, "\n", "") + "\ndata: " + string(data) + "\n\n")
+		for _, a := range adapters {
+			a.Classify(429, nil, data)
+			for _, shape := range shapes {
+				// The same bytes as a whole answer, and as an error body.
+				u := a.Usage(Request{Shape: shape}, data)
+				require.GreaterOrEqual(t, min(u.InputTokens, u.OutputTokens, u.CachedInputTokens), int64(0))
+				require.True(t, json.Valid(a.ErrorBody(Request{Shape: shape}, 500, name, string(data))))
+				for _, requested := range []bool{false, true} {
+					obs := a.NewStreamObserver(Request{Shape: shape, Stream: true, StreamUsageRequested: requested})
+					keep := obs.Observe(wire.Event{Raw: raw, Name: name, Data: data})
+					u := obs.Usage()
+					require.GreaterOrEqual(t, u.InputTokens, int64(0))
+					require.GreaterOrEqual(t, u.OutputTokens, int64(0))
+					require.GreaterOrEqual(t, u.CachedInputTokens, int64(0))
+					if !keep {
+						require.Equal(t, ShapeOpenAIChat, shape, "only chat usage chunks are dropped")
+						require.False(t, requested, "a usage chunk the app asked for is kept")
+						require.True(t, u.Known)
+					}
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,98 @@
+package provider
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+func TestAdapter_Usage(t *testing.T) {
+	tests := map[string]struct {
+		provider proxyconfig.ProviderType
+		shape    Shape
+		file     string // a testdata file, or
+		body     string // a literal body
+		want     Usage
+	}{
+		"OpenAI chat: prompt, cached prompt and completion tokens": {
+			provider: proxyconfig.OpenAI, shape: ShapeOpenAIChat, file: "openai/chat_response.json",
+			want: Usage{InputTokens: 1432, CachedInputTokens: 1024, OutputTokens: 7, Known: true},
+		},
+		"OpenAI Responses: input, cached input and output tokens (reasoning included)": {
+			provider: proxyconfig.OpenAI, shape: ShapeOpenAIResponses, file: "openai/responses_response.json",
+			want: Usage{InputTokens: 812, CachedInputTokens: 512, OutputTokens: 139, Known: true},
+		},
+		"OpenAI embeddings: input tokens only": {
+			provider: proxyconfig.OpenAI, shape: ShapeOpenAIEmbeddings, file: "openai/embeddings_response.json",
+			want: Usage{InputTokens: 12, Known: true},
+		},
+		"Azure chat with content filter results": {
+			provider: proxyconfig.AzureOpenAI, shape: ShapeOpenAIChat, file: "azure/chat_response.json",
+			want: Usage{InputTokens: 22, OutputTokens: 18, Known: true},
+		},
+		"OpenAI-compatible chat without token details": {
+			provider: proxyconfig.OpenAICompatible, shape: ShapeOpenAIChat, file: "compat/chat_response.json",
+			want: Usage{InputTokens: 26, OutputTokens: 8, Known: true},
+		},
+		"Anthropic: input counts cache reads and writes, cached counts the reads": {
+			provider: proxyconfig.Anthropic, shape: ShapeAnthropicMessages, file: "anthropic/messages_response.json",
+			want: Usage{InputTokens: 21 + 1800 + 188, CachedInputTokens: 1800, OutputTokens: 12, Known: true},
+		},
+		"Anthropic's compat chat answers in OpenAI's shape": {
+			provider: proxyconfig.Anthropic, shape: ShapeOpenAIChat,
+			body: `{"id":"msg_1","object":"chat.completion","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}`,
+			want: Usage{InputTokens: 5, OutputTokens: 2, Known: true},
+		},
+		"Gemini: output counts thinking tokens": {
+			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, file: "gemini/generate_response.json",
+			want: Usage{InputTokens: 2210, CachedInputTokens: 2048, OutputTokens: 9 + 312, Known: true},
+		},
+		"Gemini streamed JSON array: the last element's usage": {
+			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, file: "gemini/stream_array.json",
+			want: Usage{InputTokens: 31, CachedInputTokens: 8, OutputTokens: 14 + 88, Known: true},
+		},
+		"Gemini JSON array without usage": {
+			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, body: `[{"candidates":[]},{"candidates":[]}]`,
+		},
+		"an answer without usage is unknown": {
+			provider: proxyconfig.OpenAI, shape: ShapeOpenAIChat, body: `{"id":"x","choices":[]}`,
+		},
+		"null usage is unknown": {
+			provider: proxyconfig.OpenAI, shape: ShapeOpenAIChat, body: `{"usage":null}`,
+		},
+		"usage of the wrong type is unknown": {
+			provider: proxyconfig.Anthropic, shape: ShapeAnthropicMessages, body: `{"usage":"lots"}`,
+		},
+		"a body that is not JSON is unknown": {
+			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, body: `<html>502 Bad Gateway</html>`,
+		},
+		"an empty body is unknown": {
+			provider: proxyconfig.OpenAI, shape: ShapeOpenAIResponses, body: ``,
+		},
+		"other requests have no usage": {
+			provider: proxyconfig.OpenAI, shape: ShapeOther, file: "openai/chat_response.json",
+		},
+		"negative counts read as zero, floats and strings as numbers": {
+			provider: proxyconfig.OpenAICompatible, shape: ShapeOpenAIChat,
+			body: `{"usage":{"prompt_tokens":-5,"completion_tokens":12.0,"prompt_tokens_details":{"cached_tokens":"3"}}}`,
+			want: Usage{OutputTokens: 12, CachedInputTokens: 3, Known: true},
+		},
+		"huge counts are capped, not wrapped": {
+			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate,
+			body: `{"usageMetadata":{"candidatesTokenCount":9223372036854775807,"thoughtsTokenCount":1e30}}`,
+			want: Usage{OutputTokens: 1<<63 - 1, Known: true},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			body := []byte(tc.body)
+			if tc.file != "" {
+				body = testdata(t, tc.file)
+			}
+			got := adapterFor(t, tc.provider).Usage(Request{Shape: tc.shape}, body)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
