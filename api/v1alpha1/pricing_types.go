@@ -12,20 +12,20 @@ type ModelPrice struct {
 	// InputPerMillion is the USD price of one million input tokens.
 	//
 	// +kubebuilder:validation:MaxLength=16
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,6}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,9}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
 	InputPerMillion string `json:"inputPerMillion"`
 
 	// OutputPerMillion is the USD price of one million output tokens.
 	//
 	// +kubebuilder:validation:MaxLength=16
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,6}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,9}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
 	OutputPerMillion string `json:"outputPerMillion"`
 
 	// CachedInputPerMillion is the USD price of one million input tokens
 	// served from the provider's prompt cache. Defaults to InputPerMillion.
 	//
 	// +kubebuilder:validation:MaxLength=16
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,6}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,9}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
 	// +optional
 	CachedInputPerMillion string `json:"cachedInputPerMillion,omitempty"`
 }

@@ -194,11 +194,11 @@ func (d *demo) applyPolicy(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if bundle == nil || len(bundle.Policies) != 1 || bundle.Policies[0].Name != policyName || bundle.Policies[0].Generation != p.Generation {
-		return "", fmt.Errorf("ConfigMap %s does not hold policy %s generation %d: %v", controller.BundleConfigMap, policyName, p.Generation, bundle)
+		return "", fmt.Errorf("ConfigMap %s does not hold policy %s generation %d: %v", inject.ConfigMapName, policyName, p.Generation, bundle)
 	}
 	d.bundleHash = cm.Annotations[controller.BundleHashAnnotation]
-	d.say.command("kubectl -n %s get configmap %s -o jsonpath='{.data.bundle\\.json}'", demoNamespace, controller.BundleConfigMap)
-	d.say.say("bundle.json: %d bytes, policy %s generation %d, hash %s", len(cm.Data[controller.BundleKey]), bundle.Policies[0].Ref(), bundle.Policies[0].Generation, short(d.bundleHash))
+	d.say.command("kubectl -n %s get configmap %s -o jsonpath='{.data.bundle\\.json}'", demoNamespace, inject.ConfigMapName)
+	d.say.say("bundle.json: %d bytes, policy %s generation %d, hash %s", len(cm.Data[inject.BundleKey]), bundle.Policies[0].Ref(), bundle.Policies[0].Generation, short(d.bundleHash))
 	return fmt.Sprintf("Ready=True (%s); the bundle holds generation %d", readyReason(p), p.Generation), nil
 }
 
@@ -234,13 +234,13 @@ func readyReason(p *v1alpha1.LLMPolicy) string {
 // bundle reads the namespace's rendered ConfigMap and decodes its bundle;
 // both nil while there is none.
 func (d *demo) bundle(ctx context.Context) (*corev1.ConfigMap, *proxyconfig.Bundle, error) {
-	cm, err := d.configMap(ctx, controller.BundleConfigMap)
+	cm, err := d.configMap(ctx, inject.ConfigMapName)
 	if err != nil || cm == nil {
 		return cm, nil, err
 	}
-	b, err := proxyconfig.Decode([]byte(cm.Data[controller.BundleKey]))
+	b, err := proxyconfig.Decode([]byte(cm.Data[inject.BundleKey]))
 	if err != nil {
-		return cm, nil, fmt.Errorf("ConfigMap %s: %w", controller.BundleConfigMap, err)
+		return cm, nil, fmt.Errorf("ConfigMap %s: %w", inject.ConfigMapName, err)
 	}
 	return cm, b, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/api/v1alpha1/validation"
 )
 
 // What config/samples/demo holds, as the demo refers to it.
@@ -81,7 +82,7 @@ func readManifests(root, mockURL string) (manifests, error) {
 	if err := yaml.UnmarshalStrict(m.policy, &p); err != nil {
 		return m, fmt.Errorf("%s/policy.yaml: %w", samplesDir, err)
 	}
-	p.Default()
+	validation.Default(&p)
 	m.spec = p.Spec
 	return m, nil
 }

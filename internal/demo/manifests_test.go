@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/api/v1alpha1/validation"
 	"tollgate.dev/tollgate/internal/operator/inject"
 )
 
@@ -60,8 +61,8 @@ func decodePolicy(t *testing.T, data []byte) v1alpha1.LLMPolicy {
 	t.Helper()
 	var p v1alpha1.LLMPolicy
 	require.NoError(t, yaml.UnmarshalStrict(data, &p))
-	p.Default()
-	require.Empty(t, p.Validate())
+	validation.Default(&p)
+	require.Empty(t, validation.Validate(&p))
 	return p
 }
 

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"tollgate.dev/tollgate/internal/operator/controller"
+	"tollgate.dev/tollgate/internal/operator/inject"
 )
 
 // hotReload applies the policy with its budget raised and follows the edit
@@ -35,7 +36,7 @@ func (d *demo) hotReload(ctx context.Context) (string, error) {
 		case err != nil:
 			return err
 		case cm == nil || b == nil:
-			return errors.New("ConfigMap " + controller.BundleConfigMap + " is gone")
+			return errors.New("ConfigMap " + inject.ConfigMapName + " is gone")
 		case len(b.Policies) != 1 || b.Policies[0].Generation != p.Generation:
 			return fmt.Errorf("the bundle holds %d policies, not generation %d of %s", len(b.Policies), p.Generation, policyName)
 		}
@@ -71,7 +72,7 @@ func (d *demo) hotReload(ctx context.Context) (string, error) {
 		case c.Policy.Budget == nil:
 			return permanent(errors.New("the reloaded policy has no budget"))
 		}
-		limit = c.Policy.Budget.Limit
+		limit = c.Policy.Budget.Limit.String()
 		return nil
 	}); err != nil {
 		return "", err

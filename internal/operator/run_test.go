@@ -25,7 +25,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
-	"tollgate.dev/tollgate/internal/operator/controller"
 	"tollgate.dev/tollgate/internal/operator/inject"
 	"tollgate.dev/tollgate/internal/operator/webhook"
 	"tollgate.dev/tollgate/internal/testkit/testenv"
@@ -151,6 +150,6 @@ func TestRun_ManagesWebhookCertificatesAndServesInjection(t *testing.T) {
 	require.NoError(t, c.Create(ctx, policy))
 	require.Eventually(t, func() bool {
 		var cm corev1.ConfigMap
-		return c.Get(ctx, types.NamespacedName{Namespace: "default", Name: controller.BundleConfigMap}, &cm) == nil
+		return c.Get(ctx, types.NamespacedName{Namespace: "default", Name: inject.ConfigMapName}, &cm) == nil
 	}, 30*time.Second, 100*time.Millisecond)
 }

@@ -24,7 +24,6 @@ import (
 	"tollgate.dev/tollgate/internal/sidecar/proxy"
 	"tollgate.dev/tollgate/internal/sidecar/watch"
 	"tollgate.dev/tollgate/pkg/llmclient"
-	"tollgate.dev/tollgate/pkg/pricing"
 )
 
 // Main runs the sidecar with the command line args until SIGINT or SIGTERM
@@ -201,7 +200,7 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 		zap.String("end", r.End),
 	}
 	if r.Priced {
-		fields = append(fields, zap.String("cost_usd", pricing.FormatUSD(r.CostUSD)))
+		fields = append(fields, zap.Stringer("cost_usd", r.CostUSD))
 	}
 	if r.Cache != "" {
 		fields = append(fields, zap.String("cache", r.Cache))

@@ -1,16 +1,20 @@
 // Package translate turns LLMPolicy objects into the sidecar's policies
-// (pkg/proxyconfig). It is a pure function of its input: the operator calls
-// it to render a namespace's bundle, the standalone sidecar to read a
-// policy file, and golden files pin its output.
+// (pkg/proxyconfig). It is a pure function of its input, used by both
+// binaries: the operator's reconciler and webhook decide a namespace's
+// bundle with Bundle, the standalone sidecar reads its policy file with
+// File, and golden files pin the output.
 package translate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/api/v1alpha1/validation"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -23,9 +27,20 @@ var DefaultBaseURLs = map[v1alpha1.ProviderType]string{
 }
 
 // Policy translates one LLMPolicy whose defaults are filled in (by the API
-// server, or by Default). It does not validate beyond what it must parse;
-// callers validate first.
+// server, or by validation.Default). It does not validate beyond what it
+// must parse: durations, and USD amounts, which it parses into the
+// contract's money type. Its errors are field errors with the API's paths
+// and messages.
 func Policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, error) {
+	out, errs := policy(in)
+	if len(errs) > 0 {
+		return proxyconfig.Policy{}, fmt.Errorf("LLMPolicy %s: %w", out.Ref(), errs.ToAggregate())
+	}
+	return out, nil
+}
+
+// policy is Policy, with the errors of every field that did not parse.
+func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 	s := &in.Spec
 	out := proxyconfig.Policy{
 		Name:       in.Name,
@@ -33,7 +48,7 @@ func Policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, error) {
 		Generation: in.Generation,
 		Selector:   selector(s.PodSelector),
 	}
-	d := &durations{}
+	d := &parser{}
 
 	for _, p := range s.Providers {
 		pc := proxyconfig.Provider{
@@ -110,7 +125,7 @@ func Policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, error) {
 	if b := s.Budget; b != nil {
 		bc := &proxyconfig.Budget{
 			Period:           proxyconfig.BudgetPeriod(b.Period),
-			Limit:            b.Limit,
+			Limit:            d.limit("budget.limit", b.Limit),
 			SoftLimitPercent: int(b.SoftLimitPercent),
 			OnExhausted:      proxyconfig.ExhaustedAction(b.OnExhausted),
 		}
@@ -137,36 +152,88 @@ func Policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, error) {
 		}
 	}
 
-	for _, p := range s.Pricing {
-		out.Pricing = append(out.Pricing, proxyconfig.ModelPrice{
-			Model:                 p.Model,
-			InputPerMillion:       p.InputPerMillion,
-			OutputPerMillion:      p.OutputPerMillion,
-			CachedInputPerMillion: p.CachedInputPerMillion,
-		})
+	for i, p := range s.Pricing {
+		path := fmt.Sprintf("pricing[%d].", i)
+		mp := proxyconfig.ModelPrice{
+			Model:            p.Model,
+			InputPerMillion:  d.price(path+"inputPerMillion", p.InputPerMillion),
+			OutputPerMillion: d.price(path+"outputPerMillion", p.OutputPerMillion),
+		}
+		if p.CachedInputPerMillion != "" {
+			cached := d.price(path+"cachedInputPerMillion", p.CachedInputPerMillion)
+			mp.CachedInputPerMillion = &cached
+		}
+		out.Pricing = append(out.Pricing, mp)
 	}
 
-	if d.err != nil {
-		return proxyconfig.Policy{}, fmt.Errorf("LLMPolicy %s: %w", out.Ref(), d.err)
+	return out, d.errs
+}
+
+// File reads a policy the way the API server and the operator would, for a
+// policy that did not come through them (the standalone sidecar's policy
+// file): it fills in the defaults, validates, translates, and checks the
+// result against the contract. Its errors are the API server's, with field
+// paths.
+func File(p *v1alpha1.LLMPolicy) (proxyconfig.Policy, error) {
+	validation.Default(p)
+	errs := validation.Validate(p)
+	if p.Name == "" {
+		// The API server requires a name of every object; a file may forget it.
+		errs = append(errs, field.Required(field.NewPath("metadata", "name"), "name the policy: the name is shown in logs and in x-tollgate-policy"))
+	}
+	out, perrs := policy(p)
+	for _, e := range perrs {
+		// A field validation already reported is not reported twice.
+		if !slices.ContainsFunc(errs, func(v *field.Error) bool { return v.Field == e.Field }) {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		return proxyconfig.Policy{}, fmt.Errorf("LLMPolicy %s is invalid: %w", p.Name, errs.ToAggregate())
+	}
+	if err := out.Validate(); err != nil {
+		return proxyconfig.Policy{}, fmt.Errorf("LLMPolicy %s: %w", out.Ref(), err)
 	}
 	return out, nil
 }
 
-// Bundle renders the policies of one namespace into a bundle, in the order
-// that decides which applies to a pod several select: oldest first, then by
-// name.
-func Bundle(namespace string, policies []v1alpha1.LLMPolicy) (proxyconfig.Bundle, error) {
+// checked translates p and checks the result against the contract, so that
+// what is rendered is what a sidecar accepts.
+func checked(p *v1alpha1.LLMPolicy) (proxyconfig.Policy, error) {
+	out, err := Policy(p)
+	if err != nil {
+		return proxyconfig.Policy{}, err
+	}
+	if err := out.Validate(); err != nil {
+		return proxyconfig.Policy{}, fmt.Errorf("LLMPolicy %s: %w", out.Ref(), err)
+	}
+	return out, nil
+}
+
+// Bundle decides the bundle of one namespace: its policies in the order
+// that decides which applies to a pod several select (oldest first, then
+// by name), each translated and checked against the contract. A policy
+// that fails is left out and its error returned under its name, so that
+// one bad policy never stops the others: the reconciler reports it in the
+// policy's status, and the webhook and every sidecar choose among the same
+// good policies. It is the one place the bundle is decided.
+func Bundle(namespace string, policies []v1alpha1.LLMPolicy) (proxyconfig.Bundle, map[string]error) {
 	ordered := append([]v1alpha1.LLMPolicy(nil), policies...)
 	SortByPrecedence(ordered)
 	b := proxyconfig.Bundle{APIVersion: proxyconfig.APIVersion, Kind: proxyconfig.KindBundle, Namespace: namespace, Policies: []proxyconfig.Policy{}}
+	var invalid map[string]error
 	for i := range ordered {
-		p, err := Policy(&ordered[i])
+		p, err := checked(&ordered[i])
 		if err != nil {
-			return proxyconfig.Bundle{}, err
+			if invalid == nil {
+				invalid = map[string]error{}
+			}
+			invalid[ordered[i].Name] = err
+			continue
 		}
 		b.Policies = append(b.Policies, p)
 	}
-	return b, nil
+	return b, invalid
 }
 
 // SortByPrecedence orders policies oldest first, then by name: when several
@@ -200,13 +267,37 @@ func selector(s *metav1.LabelSelector) *proxyconfig.Selector {
 	return out
 }
 
-// durations parses Duration fields, keeping the first error.
-type durations struct{ err error }
+// parser parses the fields the contract holds as typed values, collecting
+// a field error for each that does not parse. Paths are relative to spec.
+type parser struct{ errs field.ErrorList }
 
-func (d *durations) parse(field string, v v1alpha1.Duration) proxyconfig.Duration {
+var spec = field.NewPath("spec")
+
+func (d *parser) parse(path string, v v1alpha1.Duration) proxyconfig.Duration {
 	x, err := v.Parse()
-	if err != nil && d.err == nil {
-		d.err = fmt.Errorf("spec.%s: %w", field, err)
+	if err != nil {
+		d.errs = append(d.errs, field.Invalid(spec.Child(path), v, err.Error()))
 	}
 	return proxyconfig.Duration(x)
+}
+
+// limit parses a budget limit: a USD amount above zero.
+func (d *parser) limit(path, v string) proxyconfig.USD {
+	u, err := proxyconfig.ParseUSD(v)
+	switch {
+	case err != nil:
+		d.errs = append(d.errs, field.Invalid(spec.Child(path), v, validation.MsgUSDAmount))
+	case !u.IsPositive():
+		d.errs = append(d.errs, field.Invalid(spec.Child(path), v, validation.MsgPositive))
+	}
+	return u
+}
+
+// price parses a price per million tokens.
+func (d *parser) price(path, v string) proxyconfig.USD {
+	u, err := proxyconfig.ParseUSD(v)
+	if err != nil {
+		d.errs = append(d.errs, field.Invalid(spec.Child(path), v, validation.MsgUSDPrice))
+	}
+	return u
 }

@@ -15,6 +15,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/api/v1alpha1/validation"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files from the current output")
@@ -29,8 +31,8 @@ func TestPolicy_Golden(t *testing.T) {
 	for _, in := range inputs {
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			p := readPolicy(t, in)
-			p.Default()
-			require.Empty(t, p.Validate(), "testdata must be valid policies")
+			validation.Default(p)
+			require.Empty(t, validation.Validate(p), "testdata must be valid policies")
 			out, err := Policy(p)
 			require.NoError(t, err)
 			require.NoError(t, out.Validate(), "a translated policy must satisfy the sidecar's checks")
@@ -54,11 +56,11 @@ func TestBundle_OrdersOldestFirstThenByName(t *testing.T) {
 	mk := func(name string, created metav1.Time) v1alpha1.LLMPolicy {
 		p := v1alpha1.LLMPolicy{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", CreationTimestamp: created},
 			Spec: v1alpha1.LLMPolicySpec{Providers: []v1alpha1.Provider{{Name: "openai", Type: v1alpha1.ProviderOpenAI}}}}
-		p.Default()
+		validation.Default(&p)
 		return p
 	}
-	b, err := Bundle("ns", []v1alpha1.LLMPolicy{mk("c", at(5)), mk("b", at(1)), mk("a", at(5))})
-	require.NoError(t, err)
+	b, invalid := Bundle("ns", []v1alpha1.LLMPolicy{mk("c", at(5)), mk("b", at(1)), mk("a", at(5))})
+	require.Empty(t, invalid)
 	var names []string
 	for _, p := range b.Policies {
 		names = append(names, p.Name)
@@ -68,11 +70,59 @@ func TestBundle_OrdersOldestFirstThenByName(t *testing.T) {
 }
 
 func TestBundle_EmptyNamespaceHasNoPolicies(t *testing.T) {
-	b, err := Bundle("ns", nil)
-	require.NoError(t, err)
+	b, invalid := Bundle("ns", nil)
+	require.Empty(t, invalid)
 	raw, err := json.Marshal(b)
 	require.NoError(t, err)
 	assert.Contains(t, string(raw), `"policies":[]`)
+}
+
+func TestBundle_LeavesOutABadPolicyAndKeepsTheGoodOnes(t *testing.T) {
+	at := func(min int) metav1.Time { return metav1.NewTime(time.Date(2026, 1, 1, 0, min, 0, 0, time.UTC)) }
+	mk := func(name string, created metav1.Time, app string) v1alpha1.LLMPolicy {
+		p := v1alpha1.LLMPolicy{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", CreationTimestamp: created},
+			Spec: v1alpha1.LLMPolicySpec{
+				PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},
+				Providers:   []v1alpha1.Provider{{Name: "openai", Type: v1alpha1.ProviderOpenAI}},
+			}}
+		validation.Default(&p)
+		return p
+	}
+	// The oldest policy selects every pod but cannot be translated (a
+	// duration the API server accepted under an older schema, say); it must
+	// neither stop the namespace nor win pods it cannot serve.
+	bad := mk("bad", at(1), "chat")
+	bad.Spec.PodSelector = nil
+	bad.Spec.Timeouts.Total = "forever"
+	badLimit := mk("bad-limit", at(2), "chat")
+	badLimit.Spec.Budget = &v1alpha1.Budget{Limit: "1e3", Period: v1alpha1.BudgetMonthly, SoftLimitPercent: 80, OnExhausted: v1alpha1.ExhaustedBlock}
+	good := mk("good", at(3), "chat")
+
+	b, invalid := Bundle("ns", []v1alpha1.LLMPolicy{good, bad, badLimit})
+	require.Len(t, b.Policies, 1)
+	assert.Equal(t, "good", b.Policies[0].Name)
+	require.NoError(t, b.Validate())
+	assert.Equal(t, "good", b.Select(map[string]string{"app": "chat"}).Name, "the pod follows the good policy")
+	require.Len(t, invalid, 2)
+	assert.ErrorContains(t, invalid["bad"], `spec.timeouts.total: Invalid value: "forever"`)
+	assert.ErrorContains(t, invalid["bad-limit"], `spec.budget.limit: Invalid value: "1e3": must be a USD amount`)
+}
+
+func TestFile_DefaultsValidatesAndTranslates(t *testing.T) {
+	p := readPolicy(t, "testdata/minimal.yaml")
+	out, err := File(p)
+	require.NoError(t, err)
+	assert.Equal(t, proxyconfig.Duration(10*time.Minute), out.Timeouts.Total, "defaults are applied")
+
+	p = readPolicy(t, "testdata/minimal.yaml")
+	p.Spec.Retry = &v1alpha1.Retry{MaxAttempts: 11}
+	_, err = File(p)
+	assert.ErrorContains(t, err, "spec.retry.maxAttempts")
+
+	p = readPolicy(t, "testdata/minimal.yaml")
+	p.Spec.Pricing = []v1alpha1.ModelPrice{{Model: "m", InputPerMillion: "2,50", OutputPerMillion: "1"}}
+	_, err = File(p)
+	assert.ErrorContains(t, err, `spec.pricing[0].inputPerMillion: Invalid value: "2,50": must be a USD price per million tokens`)
 }
 
 func readPolicy(t *testing.T, path string) *v1alpha1.LLMPolicy {

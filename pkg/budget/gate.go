@@ -3,8 +3,6 @@ package budget
 import (
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -16,7 +14,7 @@ type Gate interface {
 	// decision admits the request (Allow or Downgrade), the Reservation
 	// holds maxCost against the budget until it is settled with the actual
 	// cost or released; on Block it is nil.
-	Reserve(maxCost decimal.Decimal) (*Reservation, Decision)
+	Reserve(maxCost proxyconfig.USD) (*Reservation, Decision)
 	// Status is the spend of the current period.
 	Status() Status
 }
@@ -69,12 +67,12 @@ type Decision struct {
 	// PeriodStart is when the current period began; ResetAt when it ends.
 	PeriodStart, ResetAt time.Time
 	// Spent is the USD settled this period, not counting this request.
-	Spent decimal.Decimal
+	Spent proxyconfig.USD
 	// Reserved is the USD held by requests in flight, not counting this
 	// request.
-	Reserved decimal.Decimal
+	Reserved proxyconfig.USD
 	// Limit is the budget's limit.
-	Limit decimal.Decimal
+	Limit proxyconfig.USD
 	// DowngradeTo is where to send the request when Action is Downgrade;
 	// nil otherwise.
 	DowngradeTo *proxyconfig.ModelRef
@@ -85,13 +83,13 @@ type Status struct {
 	// PeriodStart is when the current period began; ResetAt when it ends.
 	PeriodStart, ResetAt time.Time
 	// Spent is the USD settled this period.
-	Spent decimal.Decimal
+	Spent proxyconfig.USD
 	// Reserved is the USD held by requests in flight.
-	Reserved decimal.Decimal
+	Reserved proxyconfig.USD
 	// Remaining is Limit minus Spent, and zero once Spent reaches Limit.
-	Remaining decimal.Decimal
+	Remaining proxyconfig.USD
 	// Limit is the budget's limit.
-	Limit decimal.Decimal
+	Limit proxyconfig.USD
 	// State is Exhausted when Spent reached Limit, SoftLimit when it
 	// reached the soft limit, Ok otherwise. Unlike Decision.State it ignores
 	// reservations: it reports money spent, not money promised.

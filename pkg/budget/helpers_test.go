@@ -37,10 +37,10 @@ func utc(y int, m time.Month, d, h, min, s int) time.Time {
 	return time.Date(y, m, d, h, min, s, 0, time.UTC)
 }
 
-func usd(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+func usd(s string) proxyconfig.USD { return proxyconfig.USDFromDecimal(decimal.RequireFromString(s)) }
 
 // assertUSD compares amounts by value, so "10" equals "10.00".
-func assertUSD(t *testing.T, want string, got decimal.Decimal, msgAndArgs ...any) {
+func assertUSD(t *testing.T, want string, got proxyconfig.USD, msgAndArgs ...any) {
 	t.Helper()
 	assert.Equal(t, usd(want).String(), got.String(), msgAndArgs...)
 }
@@ -60,9 +60,7 @@ func downgradeAt(limit string) Settings {
 
 func newGate(t *testing.T, s Settings, c *fakeClock) *Local {
 	t.Helper()
-	g, err := NewLocal(s, c.Now)
-	require.NoError(t, err)
-	return g
+	return NewLocal(s, c.Now)
 }
 
 // spend settles amount on g as one request that cost what it reserved.

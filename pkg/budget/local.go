@@ -1,11 +1,8 @@
 package budget
 
 import (
-	"fmt"
 	"sync"
 	"time"
-
-	"github.com/shopspring/decimal"
 
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
@@ -27,11 +24,11 @@ type Local struct {
 	// forward with the clock, except when Update changes the period.
 	periodStart time.Time
 	// spent is the cost settled in the current period.
-	spent decimal.Decimal
+	spent proxyconfig.USD
 	// reserved is the sum of the maximum costs of reservations not yet
 	// settled, whichever period they were made in: they settle into the
 	// current one.
-	reserved decimal.Decimal
+	reserved proxyconfig.USD
 	// softReported and exhaustedReported record that a decision of the
 	// current period carried FirstSoftCrossing or FirstExhausted.
 	softReported, exhaustedReported bool
@@ -39,14 +36,11 @@ type Local struct {
 
 // NewLocal returns a gate enforcing s from the start of the current period
 // with nothing spent. now is the clock; nil means time.Now.
-func NewLocal(s Settings, now func() time.Time) (*Local, error) {
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("new budget gate: %w", err)
-	}
+func NewLocal(s Settings, now func() time.Time) *Local {
 	if now == nil {
 		now = time.Now
 	}
-	return &Local{now: now, settings: s, periodStart: PeriodStart(s.Period, now())}, nil
+	return &Local{now: now, settings: s, periodStart: PeriodStart(s.Period, now())}
 }
 
 // Reserve decides on a request that may cost up to maxCost USD (a negative
@@ -56,8 +50,8 @@ func NewLocal(s Settings, now func() time.Time) (*Local, error) {
 // limit by at most one request's maximum cost. Past that point it blocks
 // or, with onExhausted Downgrade, admits and reserves as usual for the
 // cheaper model: spend keeps counting after the limit.
-func (l *Local) Reserve(maxCost decimal.Decimal) (*Reservation, Decision) {
-	maxCost = decimal.Max(maxCost, decimal.Zero)
+func (l *Local) Reserve(maxCost proxyconfig.USD) (*Reservation, Decision) {
+	maxCost = proxyconfig.MaxUSD(maxCost, proxyconfig.USD{})
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.rollover(l.now())
@@ -88,13 +82,13 @@ func (l *Local) Reserve(maxCost decimal.Decimal) (*Reservation, Decision) {
 		return nil, d
 	}
 	l.reserved = l.reserved.Add(maxCost)
-	return NewReservation(maxCost, func(actual decimal.Decimal) { l.settle(maxCost, actual) }), d
+	return NewReservation(maxCost, func(actual proxyconfig.USD) { l.settle(maxCost, actual) }), d
 }
 
 // settle ends a reservation of maxCost that cost actual. The cost counts in
 // the period current when it settles, even if the request began in the
 // previous one: that period's spend has already been reset and reported.
-func (l *Local) settle(maxCost, actual decimal.Decimal) {
+func (l *Local) settle(maxCost, actual proxyconfig.USD) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.rollover(l.now())
@@ -113,7 +107,7 @@ func (l *Local) Status() Status {
 		ResetAt:     PeriodEnd(l.settings.Period, l.periodStart),
 		Spent:       l.spent,
 		Reserved:    l.reserved,
-		Remaining:   decimal.Max(l.settings.Limit.Sub(l.spent), decimal.Zero),
+		Remaining:   proxyconfig.MaxUSD(l.settings.Limit.Sub(l.spent), proxyconfig.USD{}),
 		Limit:       l.settings.Limit,
 		State:       st,
 	}
@@ -133,12 +127,8 @@ func (l *Local) Settings() Settings {
 // with nothing spent, because spend of a period of another length cannot be
 // split; reservations in flight carry over. When the limit or soft
 // percentage changes and spend falls back below a threshold it had crossed,
-// the next crossing is reported again. Invalid settings are refused and the
-// old ones stay.
-func (l *Local) Update(s Settings) error {
-	if err := s.Validate(); err != nil {
-		return fmt.Errorf("update budget gate: %w", err)
-	}
+// the next crossing is reported again.
+func (l *Local) Update(s Settings) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -147,14 +137,13 @@ func (l *Local) Update(s Settings) error {
 	l.settings = s
 	if s.Period != old.Period {
 		l.startPeriod(PeriodStart(s.Period, now))
-		return nil
+		return
 	}
 	if !s.Limit.Equal(old.Limit) || s.SoftLimitPercent != old.SoftLimitPercent {
 		state := l.decisionState()
 		l.softReported = l.softReported && state != StateOk
 		l.exhaustedReported = l.exhaustedReported && state == StateExhausted
 	}
-	return nil
 }
 
 // rollover starts a new period when now is past the current one. A clock
@@ -168,7 +157,7 @@ func (l *Local) rollover(now time.Time) {
 
 func (l *Local) startPeriod(start time.Time) {
 	l.periodStart = start
-	l.spent = decimal.Zero
+	l.spent = proxyconfig.USD{}
 	l.softReported, l.exhaustedReported = false, false
 }
 

@@ -9,13 +9,6 @@ import (
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
-func TestNewLocal_RefusesInvalidSettings(t *testing.T) {
-	s := blockAt("10")
-	s.SoftLimitPercent = 0
-	_, err := NewLocal(s, newClock(utc(2025, 5, 1, 0, 0, 0)).Now)
-	require.ErrorContains(t, err, "budget.softLimitPercent: is 0")
-}
-
 func TestLocal_DecisionFollowsSpend(t *testing.T) {
 	// Limit 10, soft limit 80% = 8.
 	cases := map[string]struct {

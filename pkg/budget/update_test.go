@@ -64,7 +64,7 @@ func TestLocal_UpdateKeepsTheSpendOfThePeriod(t *testing.T) {
 
 			s := g.Settings()
 			tc.update(&s)
-			require.NoError(t, g.Update(s))
+			g.Update(s)
 
 			st := g.Status()
 			assertUSD(t, tc.wantSpent, st.Spent)
@@ -83,22 +83,12 @@ func TestLocal_UpdateKeepsReservationsInFlight(t *testing.T) {
 	r, _ := g.Reserve(usd("4"))
 	s := g.Settings()
 	s.Period = proxyconfig.Daily
-	require.NoError(t, g.Update(s))
+	g.Update(s)
 	assertUSD(t, "4", g.Status().Reserved)
 	r.Settle(usd("1"))
 	st := g.Status()
 	assertUSD(t, "1", st.Spent)
 	assertUSD(t, "0", st.Reserved)
-}
-
-func TestLocal_UpdateRefusesInvalidSettingsAndKeepsTheOldOnes(t *testing.T) {
-	g := newGate(t, blockAt("10"), newClock(utc(2025, 5, 14, 12, 0, 0)))
-	spend(t, g, "3")
-	bad := downgradeAt("10")
-	bad.DowngradeTo = nil
-	require.ErrorContains(t, g.Update(bad), "budget.downgradeTo")
-	assert.Equal(t, proxyconfig.Block, g.Settings().OnExhausted)
-	assertUSD(t, "3", g.Status().Spent)
 }
 
 func TestLocal_UpdateReportsACrossingAgainOnlyAfterSpendFellBelowIt(t *testing.T) {
@@ -108,14 +98,14 @@ func TestLocal_UpdateReportsACrossingAgainOnlyAfterSpendFellBelowIt(t *testing.T
 	require.True(t, d.FirstSoftCrossing)
 	require.True(t, d.FirstExhausted)
 
-	require.NoError(t, g.Update(g.Settings()))
+	g.Update(g.Settings())
 	_, d = g.Reserve(usd("0"))
 	assert.False(t, d.FirstSoftCrossing, "reloading the same settings reports nothing anew")
 	assert.False(t, d.FirstExhausted)
 
 	s := g.Settings()
 	s.Limit = usd("11")
-	require.NoError(t, g.Update(s))
+	g.Update(s)
 	r, d := g.Reserve(usd("0"))
 	r.Release()
 	assert.Equal(t, StateSoftLimit, d.State)
@@ -123,7 +113,7 @@ func TestLocal_UpdateReportsACrossingAgainOnlyAfterSpendFellBelowIt(t *testing.T
 	assert.False(t, d.FirstExhausted)
 
 	s.Limit = usd("100")
-	require.NoError(t, g.Update(s))
+	g.Update(s)
 	r, d = g.Reserve(usd("0"))
 	r.Release()
 	assert.Equal(t, StateOk, d.State)

@@ -3,10 +3,9 @@ package llmclient
 import (
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/provider"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
 // Cache outcomes (Report.Cache and the X-Tollgate-Cache header).
@@ -50,7 +49,7 @@ type Report struct {
 	Usage provider.Usage
 	// CostUSD is what the answer cost: Usage priced at the price of the
 	// model that served it. Zero for cache hits and static answers.
-	CostUSD decimal.Decimal
+	CostUSD proxyconfig.USD
 	// Priced is false when the answer used tokens but the model has no
 	// price (neither built in nor in spec.pricing): its cost is unknown.
 	Priced bool

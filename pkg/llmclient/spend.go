@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"tollgate.dev/tollgate/pkg/budget"
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/pricing"
@@ -33,28 +31,20 @@ const (
 // (a namespace-wide ledger), else a local gate — the previous Transport's
 // when it enforced the same policy, updated in place so that spend
 // survives a reload.
-func budgetFor(p proxyconfig.Policy, opts Options) (budget.Gate, *budget.Local, error) {
+func budgetFor(p proxyconfig.Policy, opts Options) (budget.Gate, *budget.Local) {
 	if p.Budget == nil {
-		return nil, nil, nil
+		return nil, nil
 	}
 	if opts.Budget != nil {
-		return opts.Budget, nil, nil
+		return opts.Budget, nil
 	}
-	settings, err := budget.SettingsFrom(p.Budget)
-	if err != nil {
-		return nil, nil, fmt.Errorf("policy %s: %w", p.Ref(), err)
-	}
+	settings := budget.SettingsFrom(*p.Budget)
 	if prev := opts.Previous; prev != nil && prev.local != nil && prev.policyRef == p.Ref() {
-		if err := prev.local.Update(settings); err != nil {
-			return nil, nil, fmt.Errorf("policy %s: %w", p.Ref(), err)
-		}
-		return prev.local, prev.local, nil
+		prev.local.Update(settings)
+		return prev.local, prev.local
 	}
-	local, err := budget.NewLocal(settings, opts.Now)
-	if err != nil {
-		return nil, nil, fmt.Errorf("policy %s: %w", p.Ref(), err)
-	}
-	return local, local, nil
+	local := budget.NewLocal(settings, opts.Now)
+	return local, local
 }
 
 // priceOf returns the price of model on the provider named name.
@@ -73,7 +63,7 @@ func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 	if t.budget == nil {
 		return nil, nil
 	}
-	maxCost := decimal.Zero
+	var maxCost proxyconfig.USD
 	if price, ok := t.priceOf(ex.prov.cfg.Name, ex.rq.Model); ok {
 		output := ex.rq.MaxTokens
 		if output <= 0 {
@@ -107,11 +97,11 @@ func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 		res.Release()
 		return nil, &refusal{status: http.StatusTooManyRequests, code: CodeBudgetExhausted, retryAfter: d.ResetAt.Sub(t.now()),
 			message: fmt.Sprintf("policy %s has spent its %s budget (%s of %s USD) and cannot downgrade this request: provider %s does not accept the %s API shape; the budget resets at %s",
-				t.policyRef, budgetPeriod(t), pricing.FormatUSD(d.Spent), pricing.FormatUSD(d.Limit), downgradeProvider(d), ex.rq.Shape, d.ResetAt.UTC().Format(time.RFC3339))}
+				t.policyRef, budgetPeriod(t), d.Spent, d.Limit, downgradeProvider(d), ex.rq.Shape, d.ResetAt.UTC().Format(time.RFC3339))}
 	default:
 		return nil, &refusal{status: http.StatusTooManyRequests, code: CodeBudgetExhausted, retryAfter: d.ResetAt.Sub(t.now()),
 			message: fmt.Sprintf("policy %s has spent its %s budget (%s of %s USD); it resets at %s. Raise spec.budget.limit or wait",
-				t.policyRef, budgetPeriod(t), pricing.FormatUSD(d.Spent), pricing.FormatUSD(d.Limit), d.ResetAt.UTC().Format(time.RFC3339))}
+				t.policyRef, budgetPeriod(t), d.Spent, d.Limit, d.ResetAt.UTC().Format(time.RFC3339))}
 	}
 }
 

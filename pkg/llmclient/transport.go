@@ -120,9 +120,7 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 		}
 		t.providers[pc.Name] = pr
 	}
-	if t.budget, t.local, err = budgetFor(p, opts); err != nil {
-		return nil, err
-	}
+	t.budget, t.local = budgetFor(p, opts)
 	t.cache = cacheFor(p, opts.Previous)
 	t.upstream = opts.Upstream
 	if t.upstream == nil {

@@ -81,11 +81,11 @@ families:
 	}{
 		"a price that is not a decimal": {
 			yaml:    strings.Replace(good, `inputPerMillion: "1"`, `inputPerMillion: "one"`, 1),
-			wantErr: `model "m": inputPerMillion "one" is not a USD price`,
+			wantErr: `model "m": inputPerMillion: "one" is not a USD amount`,
 		},
 		"a negative price": {
 			yaml:    strings.Replace(good, `outputPerMillion: "2"`, `outputPerMillion: "-2"`, 1),
-			wantErr: `outputPerMillion "-2"`,
+			wantErr: `outputPerMillion: "-2" is not a USD amount`,
 		},
 		"a model listed twice": {
 			yaml:    good + `      - {model: m, inputPerMillion: "1", outputPerMillion: "2"}` + "\n",

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"time"
 
-	"github.com/shopspring/decimal"
 	"go.yaml.in/yaml/v3"
 
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -41,19 +39,26 @@ type modelFile struct {
 	Aliases []string `yaml:"aliases"`
 }
 
-// modelPrice is m as a spec.pricing entry.
-func (m modelFile) modelPrice() proxyconfig.ModelPrice {
-	return proxyconfig.ModelPrice{
-		Model:                 m.Model,
-		InputPerMillion:       m.InputPerMillion,
-		OutputPerMillion:      m.OutputPerMillion,
-		CachedInputPerMillion: m.CachedInputPerMillion,
+// modelPrice parses m's prices, written as a spec.pricing entry writes
+// them, into one.
+func (m modelFile) modelPrice() (proxyconfig.ModelPrice, error) {
+	mp := proxyconfig.ModelPrice{Model: m.Model}
+	var err error
+	if mp.InputPerMillion, err = proxyconfig.ParseUSD(m.InputPerMillion); err != nil {
+		return mp, fmt.Errorf("model %q: inputPerMillion: %w", m.Model, err)
 	}
+	if mp.OutputPerMillion, err = proxyconfig.ParseUSD(m.OutputPerMillion); err != nil {
+		return mp, fmt.Errorf("model %q: outputPerMillion: %w", m.Model, err)
+	}
+	if m.CachedInputPerMillion != "" {
+		cached, err := proxyconfig.ParseUSD(m.CachedInputPerMillion)
+		if err != nil {
+			return mp, fmt.Errorf("model %q: cachedInputPerMillion: %w", m.Model, err)
+		}
+		mp.CachedInputPerMillion = &cached
+	}
+	return mp, nil
 }
-
-// usdSyntax is a price as policies and prices.yaml write it: digits with
-// an optional fraction; no sign, exponent or spaces.
-var usdSyntax = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
 // parseTable parses and checks a price table in the prices.yaml schema.
 func parseTable(data []byte) (*Table, error) {
@@ -95,10 +100,11 @@ func parseFamily(models []modelFile) (map[string]Price, error) {
 		if m.Model == "" {
 			return nil, fmt.Errorf("models[%d] names no model", i)
 		}
-		p, err := parsePrice(m.modelPrice())
+		mp, err := m.modelPrice()
 		if err != nil {
 			return nil, err
 		}
+		p := priceOf(mp)
 		for _, name := range append([]string{m.Model}, m.Aliases...) {
 			if _, dup := prices[name]; dup {
 				return nil, fmt.Errorf("model %q is listed more than once", name)
@@ -109,39 +115,11 @@ func parseFamily(models []modelFile) (map[string]Price, error) {
 	return prices, nil
 }
 
-// parsePrice parses the decimal strings of mp; an empty cached input
-// price defaults to the input price.
-func parsePrice(mp proxyconfig.ModelPrice) (Price, error) {
-	var p Price
-	fields := []struct {
-		name, value string
-		into        *decimal.Decimal
-	}{
-		{"inputPerMillion", mp.InputPerMillion, &p.InputPerMillion},
-		{"outputPerMillion", mp.OutputPerMillion, &p.OutputPerMillion},
-		{"cachedInputPerMillion", mp.CachedInputPerMillion, &p.CachedInputPerMillion},
+// priceOf is mp's price; an absent cached input price is the input price.
+func priceOf(mp proxyconfig.ModelPrice) Price {
+	p := Price{InputPerMillion: mp.InputPerMillion, OutputPerMillion: mp.OutputPerMillion, CachedInputPerMillion: mp.InputPerMillion}
+	if mp.CachedInputPerMillion != nil {
+		p.CachedInputPerMillion = *mp.CachedInputPerMillion
 	}
-	for _, f := range fields {
-		if f.value == "" && f.name == "cachedInputPerMillion" {
-			p.CachedInputPerMillion = p.InputPerMillion
-			continue
-		}
-		d, err := parseUSD(f.value)
-		if err != nil {
-			return Price{}, fmt.Errorf("pricing of model %q: %s %q %w", mp.Model, f.name, f.value, err)
-		}
-		*f.into = d
-	}
-	return p, nil
-}
-
-// errNotUSD ends the message of a price that does not parse.
-var errNotUSD = errors.New(`is not a USD price per million tokens; write a non-negative decimal such as "2.50"`)
-
-// parseUSD parses a non-negative decimal such as "2.50".
-func parseUSD(s string) (decimal.Decimal, error) {
-	if !usdSyntax.MatchString(s) {
-		return decimal.Decimal{}, errNotUSD
-	}
-	return decimal.NewFromString(s)
+	return p
 }

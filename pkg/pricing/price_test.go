@@ -8,21 +8,13 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
 // price builds a Price from decimal strings: input, cached input, output.
 func price(t *testing.T, in, cached, out string) Price {
 	t.Helper()
-	p := Price{}
-	for _, f := range []struct {
-		s    string
-		into *decimal.Decimal
-	}{{in, &p.InputPerMillion}, {cached, &p.CachedInputPerMillion}, {out, &p.OutputPerMillion}} {
-		d, err := decimal.NewFromString(f.s)
-		require.NoError(t, err)
-		*f.into = d
-	}
-	return p
+	return Price{InputPerMillion: usd(in), CachedInputPerMillion: usd(cached), OutputPerMillion: usd(out)}
 }
 
 func TestPrice_Cost(t *testing.T) {
@@ -75,8 +67,8 @@ func TestPrice_Cost(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := price(t, tc.price[0], tc.price[1], tc.price[2])
 			got := p.Cost(tc.tokens)
-			assert.Equal(t, tc.want, FormatUSD(got))
-			assert.True(t, got.Equal(decimal.RequireFromString(tc.want)), "FormatUSD rounded %s", got)
+			assert.Equal(t, tc.want, got.String())
+			assert.True(t, got.Decimal().Equal(decimal.RequireFromString(tc.want)), "FormatUSD rounded %s", got)
 		})
 	}
 }
@@ -88,7 +80,7 @@ func TestPrice_Cost(t *testing.T) {
 func TestPrice_CostOfAMillionSmallRequestsSumsWithoutDrift(t *testing.T) {
 	const n = 1_000_000
 	p := price(t, "0.15", "0.075", "0.60") // gpt-4o-mini
-	var total decimal.Decimal
+	var total proxyconfig.USD
 	var usage Tokens
 	for i := range int64(n) {
 		tk := Tokens{Input: 37 + i%11, CachedInput: 8 * (i % 3), Output: 5 + i%7}
@@ -110,7 +102,7 @@ func TestPrice_CostOfAMillionSmallRequestsSumsWithoutDrift(t *testing.T) {
 		exact.Add(exact, r.Mul(r, new(big.Rat).SetInt64(term.tokens)))
 	}
 	exact.Quo(exact, big.NewRat(1_000_000, 1))
-	assert.Zero(t, total.Rat().Cmp(exact), "sum of costs %s, exact %s", total, exact.FloatString(12))
+	assert.Zero(t, total.Decimal().Rat().Cmp(exact), "sum of costs %s, exact %s", total, exact.FloatString(12))
 }
 
 func TestPrice_MaxCost(t *testing.T) {
@@ -144,7 +136,7 @@ func TestPrice_MaxCost(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := price(t, tc.price[0], tc.price[1], tc.price[2])
 			got := p.MaxCost(tc.input, tc.maxOut)
-			assert.Equal(t, tc.want, FormatUSD(got))
+			assert.Equal(t, tc.want, got.String())
 			for _, used := range []Tokens{
 				{Input: max(tc.input, 0), Output: max(tc.maxOut, 0)},
 				{Input: max(tc.input, 0), CachedInput: max(tc.input, 0), Output: max(tc.maxOut, 0)},
@@ -152,28 +144,6 @@ func TestPrice_MaxCost(t *testing.T) {
 			} {
 				assert.True(t, p.Cost(used).LessThanOrEqual(got), "cost of %+v is %s, above the bound %s", used, p.Cost(used), got)
 			}
-		})
-	}
-}
-
-func TestFormatUSD(t *testing.T) {
-	tests := map[string]struct {
-		in   decimal.Decimal
-		want string
-	}{
-		"zero":                                {decimal.Zero, "0"},
-		"the zero value":                      {decimal.Decimal{}, "0"},
-		"a fraction of a cent":                {decimal.RequireFromString("0.000125"), "0.000125"},
-		"trailing zeros are trimmed":          {decimal.RequireFromString("12.500"), "12.5"},
-		"whole dollars have no point":         {decimal.RequireFromString("3.000"), "3"},
-		"twelve decimals are kept":            {decimal.New(5, -12), "0.000000000005"},
-		"beyond twelve decimals it rounds":    {decimal.New(4, -13), "0"},
-		"large amounts are not in e-notation": {decimal.New(1, 20), "100000000000000000000"},
-		"small amounts are not in e-notation": {decimal.New(7, -9), "0.000000007"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			assert.Equal(t, tc.want, FormatUSD(tc.in))
 		})
 	}
 }

@@ -73,8 +73,8 @@ func Family(pt proxyconfig.ProviderType) string {
 // InputPerMillion. Overrides of t are kept unless prices names the same
 // model again.
 //
-// A price that is not a non-negative decimal such as "2.50", an entry
-// without a model, or a model named twice is an error naming the entry.
+// An entry without a model, or a model named twice, is an error naming the
+// entry; the prices themselves were parsed with the contract.
 func (t *Table) WithOverrides(prices []proxyconfig.ModelPrice) (*Table, error) {
 	overrides := maps.Clone(t.overrides)
 	if overrides == nil {
@@ -89,11 +89,7 @@ func (t *Table) WithOverrides(prices []proxyconfig.ModelPrice) (*Table, error) {
 			return nil, fmt.Errorf("pricing lists model %q more than once; keep one entry", mp.Model)
 		}
 		seen[mp.Model] = true
-		p, err := parsePrice(mp)
-		if err != nil {
-			return nil, err
-		}
-		overrides[mp.Model] = p
+		overrides[mp.Model] = priceOf(mp)
 	}
 	return &Table{asOf: t.asOf, builtin: t.builtin, overrides: overrides}, nil
 }

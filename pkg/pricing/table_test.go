@@ -10,7 +10,7 @@ import (
 
 // show renders a price as "input/cached/output" for readable diffs.
 func show(p Price) string {
-	return FormatUSD(p.InputPerMillion) + "/" + FormatUSD(p.CachedInputPerMillion) + "/" + FormatUSD(p.OutputPerMillion)
+	return p.InputPerMillion.String() + "/" + p.CachedInputPerMillion.String() + "/" + p.OutputPerMillion.String()
 }
 
 func TestTable_LookupOfBuiltinPrices(t *testing.T) {

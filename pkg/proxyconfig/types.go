@@ -192,7 +192,7 @@ const (
 // Budget caps spend per period.
 type Budget struct {
 	Period           BudgetPeriod    `json:"period"`
-	Limit            string          `json:"limit"` // USD, decimal
+	Limit            USD             `json:"limit"`
 	SoftLimitPercent int             `json:"softLimitPercent"`
 	OnExhausted      ExhaustedAction `json:"onExhausted"`
 	DowngradeTo      *ModelRef       `json:"downgradeTo,omitempty"`
@@ -222,9 +222,9 @@ type Cache struct {
 // ModelPrice is a model's price in USD per million tokens, as decimals.
 type ModelPrice struct {
 	Model                 string `json:"model"`
-	InputPerMillion       string `json:"inputPerMillion"`
-	OutputPerMillion      string `json:"outputPerMillion"`
-	CachedInputPerMillion string `json:"cachedInputPerMillion,omitempty"`
+	InputPerMillion       USD    `json:"inputPerMillion"`
+	OutputPerMillion      USD    `json:"outputPerMillion"`
+	CachedInputPerMillion *USD   `json:"cachedInputPerMillion,omitempty"`
 }
 
 // Duration is a time.Duration encoded as a Go duration string.

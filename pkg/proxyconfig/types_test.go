@@ -2,6 +2,7 @@ package proxyconfig
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -67,7 +68,7 @@ func TestValidate_ReportsWhatIsWrongAndWhere(t *testing.T) {
 		Providers: []Provider{{Name: "openai", Type: OpenAI, BaseURL: "https://api.openai.com"}, {Name: "openai", Type: "Mistral", BaseURL: "ftp://x"}},
 		Timeouts:  Timeouts{Connect: Duration(time.Second), FirstToken: Duration(time.Minute), Total: Duration(time.Second)},
 		Fallbacks: []Fallback{{StaticResponse: "x"}, {Provider: "nope"}},
-		Budget:    &Budget{Period: Monthly, Limit: "0", SoftLimitPercent: 80, OnExhausted: Downgrade},
+		Budget:    &Budget{Period: Monthly, Limit: USD{}, SoftLimitPercent: 80, OnExhausted: Downgrade},
 	}
 	err := p.Validate()
 	require.Error(t, err)
@@ -78,7 +79,7 @@ func TestValidate_ReportsWhatIsWrongAndWhere(t *testing.T) {
 		"timeouts.firstToken: must not exceed timeouts.total",
 		"fallbacks[0].staticResponse: is only allowed on the last rung",
 		`fallbacks[1].provider: "nope" is not a declared provider`,
-		`budget.limit: "0" must be a positive USD amount`,
+		"budget.limit: is 0; set a USD amount above zero",
 		"budget.downgradeTo: is required when onExhausted is Downgrade",
 	} {
 		assert.ErrorContains(t, err, want)
@@ -90,36 +91,37 @@ func TestBundle_ValidateChecksTheVersion(t *testing.T) {
 	assert.ErrorContains(t, b.Validate(), "this sidecar reads proxyconfig.tollgate.dev/v1/Bundle")
 }
 
-func TestValidate_USDAmountsArePlainDecimals(t *testing.T) {
+func TestDecode_USDAmountsArePlainDecimals(t *testing.T) {
 	tests := map[string]struct {
 		limit, price string
-		wantErr      bool
+		wantErr      string
 	}{
 		"plain decimals":  {limit: "250", price: "2.50"},
 		"a price of zero": {limit: "0.01", price: "0"},
-		"zero limit":      {limit: "0.00", price: "1", wantErr: true},
-		"NaN":             {limit: "NaN", price: "1", wantErr: true},
-		"infinity":        {limit: "1", price: "Inf", wantErr: true},
-		"exponent":        {limit: "1e3", price: "1", wantErr: true},
-		"hex float":       {limit: "1", price: "0x1p-2", wantErr: true},
-		"negative":        {limit: "1", price: "-1", wantErr: true},
-		"a currency sign": {limit: "$5", price: "1", wantErr: true},
+		"zero limit":      {limit: "0.00", price: "1", wantErr: "budget.limit: is 0"},
+		"NaN":             {limit: "NaN", price: "1", wantErr: `"NaN" is not a USD amount`},
+		"infinity":        {limit: "1", price: "Inf", wantErr: `"Inf" is not a USD amount`},
+		"exponent":        {limit: "1e3", price: "1", wantErr: `"1e3" is not a USD amount`},
+		"hex float":       {limit: "1", price: "0x1p-2", wantErr: `"0x1p-2" is not a USD amount`},
+		"negative":        {limit: "1", price: "-1", wantErr: `"-1" is not a USD amount`},
+		"a currency sign": {limit: "$5", price: "1", wantErr: `"$5" is not a USD amount`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			p := Policy{
-				Name:      "p",
-				Providers: []Provider{{Name: "openai", Type: OpenAI, BaseURL: "https://api.openai.com"}},
-				Timeouts:  Timeouts{Connect: Duration(time.Second), FirstToken: Duration(time.Minute), Total: Duration(time.Hour)},
-				Budget:    &Budget{Period: Monthly, Limit: tc.limit, SoftLimitPercent: 80, OnExhausted: Block},
-				Pricing:   []ModelPrice{{Model: "m", InputPerMillion: tc.price, OutputPerMillion: "1"}},
+			doc := fmt.Sprintf(`{"apiVersion":%q,"kind":"Bundle","policies":[{"name":"p",
+				"providers":[{"name":"openai","type":"OpenAI","baseURL":"https://api.openai.com"}],
+				"timeouts":{"connect":"1s","firstToken":"1m","total":"1h"},
+				"budget":{"period":"Monthly","limit":%q,"softLimitPercent":80,"onExhausted":"Block"},
+				"pricing":[{"model":"m","inputPerMillion":%q,"outputPerMillion":"1"}]}]}`, APIVersion, tc.limit, tc.price)
+			b, err := Decode([]byte(doc))
+			if err == nil {
+				err = b.Validate()
 			}
-			err := p.Validate()
-			if tc.wantErr {
-				assert.Error(t, err)
-			} else {
+			if tc.wantErr == "" {
 				assert.NoError(t, err)
+				return
 			}
+			assert.ErrorContains(t, err, tc.wantErr)
 		})
 	}
 }

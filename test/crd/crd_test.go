@@ -17,6 +17,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/api/v1alpha1/validation"
+	"tollgate.dev/tollgate/internal/translate"
 )
 
 const namespace = "default"
@@ -54,7 +56,7 @@ func TestSample_IsAcceptedWithDefaultsFilledIn(t *testing.T) {
 	require.NoError(t, env.Client.Get(context.Background(), types.NamespacedName{Namespace: namespace, Name: p.Name}, &got))
 	s := got.Spec
 	// Values the sample leaves out come back filled in by the API server.
-	assert.Equal(t, v1alpha1.DefaultRetryOn(), s.Retry.RetryOn)
+	assert.Equal(t, validation.DefaultRetryOn(), s.Retry.RetryOn)
 	assert.Equal(t, ptr.To(true), s.Retry.HonorRetryAfter)
 	assert.Equal(t, v1alpha1.Duration("30s"), s.Retry.MaxRetryAfter)
 	assert.Equal(t, int32(20), s.Retry.BudgetPercent)
@@ -100,10 +102,12 @@ func TestDefaults_GoMatchesAPIServer(t *testing.T) {
 			var fromServer v1alpha1.LLMPolicy
 			require.NoError(t, env.Client.Get(context.Background(), types.NamespacedName{Namespace: namespace, Name: p.Name}, &fromServer))
 
-			fromGo := &v1alpha1.LLMPolicy{Spec: *spec.DeepCopy()}
-			fromGo.Default()
+			fromGo := &v1alpha1.LLMPolicy{ObjectMeta: metav1.ObjectMeta{Name: "from-go"}, Spec: *spec.DeepCopy()}
+			validation.Default(fromGo)
 			assert.Equal(t, fromServer.Spec, fromGo.Spec)
-			assert.Empty(t, fromGo.Validate(), "the Go validator rejects a policy the API server accepted")
+			assert.Empty(t, validation.Validate(fromGo), "the Go validator rejects a policy the API server accepted")
+			_, err := translate.File(fromGo)
+			assert.NoError(t, err, "the standalone file path rejects a policy the API server accepted")
 		})
 	}
 }

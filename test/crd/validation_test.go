@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/translate"
 )
 
 // TestValidation_RejectsInvalidPolicies creates a valid policy changed by
@@ -164,8 +165,9 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 				assert.Contains(t, err.Error(), want, "API server")
 			}
 
-			p.Default()
-			goErr := p.Validate().ToAggregate()
+			// The standalone policy file's path: defaulting, validation and
+			// translation, which parses durations and USD amounts.
+			_, goErr := translate.File(p)
 			require.Error(t, goErr, "the Go validator accepted a policy the API server rejects")
 			for _, want := range tc.wantErrors {
 				assert.Contains(t, goErr.Error(), want, "Go validator")
@@ -204,6 +206,6 @@ func validPolicy() *v1alpha1.LLMPolicy {
 func TestValidation_AcceptsTheValidBase(t *testing.T) {
 	p := validPolicy()
 	create(t, p)
-	p.Default()
-	assert.Empty(t, p.Validate())
+	_, err := translate.File(p)
+	assert.NoError(t, err)
 }

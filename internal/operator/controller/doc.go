@@ -1,6 +1,6 @@
 // Package controller holds the operator's reconciler: it renders the
 // LLMPolicies of each namespace into the ConfigMap the namespace's sidecars
-// read (BundleConfigMap), and reports on each policy in its status.
+// read (inject.ConfigMapName), and reports on each policy in its status.
 //
 // The unit of work is a namespace, not a policy: which policy applies to a
 // pod depends on every policy of its namespace (the oldest selecting it

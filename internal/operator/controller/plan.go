@@ -17,7 +17,8 @@ const maxNamedPods = 5
 // read and what each policy's status should say. It is a pure function of
 // the namespace's policies and pod labels (see makePlan).
 type plan struct {
-	// Bundle holds the valid policies, in precedence order.
+	// Bundle holds the valid policies, in precedence order, as
+	// translate.Bundle decides them for the webhook too.
 	Bundle proxyconfig.Bundle
 	// Policies is keyed by policy name.
 	Policies map[string]*verdict
@@ -46,25 +47,10 @@ type podLabels struct {
 // to. When several policies select a pod the oldest applies (then the
 // first by name); the others are told about the overlap.
 func makePlan(namespace string, policies []v1alpha1.LLMPolicy, pods []podLabels) plan {
-	ordered := append([]v1alpha1.LLMPolicy(nil), policies...)
-	translate.SortByPrecedence(ordered)
-
-	out := plan{
-		Bundle:   proxyconfig.Bundle{APIVersion: proxyconfig.APIVersion, Kind: proxyconfig.KindBundle, Namespace: namespace, Policies: []proxyconfig.Policy{}},
-		Policies: map[string]*verdict{},
-	}
-	for i := range ordered {
-		v := &verdict{}
-		out.Policies[ordered[i].Name] = v
-		p, err := translate.Policy(&ordered[i])
-		if err == nil {
-			err = p.Validate()
-		}
-		if err != nil {
-			v.Invalid = err
-			continue
-		}
-		out.Bundle.Policies = append(out.Bundle.Policies, p)
+	bundle, invalid := translate.Bundle(namespace, policies)
+	out := plan{Bundle: bundle, Policies: map[string]*verdict{}}
+	for _, p := range policies {
+		out.Policies[p.Name] = &verdict{Invalid: invalid[p.Name]}
 	}
 
 	for _, pod := range pods {

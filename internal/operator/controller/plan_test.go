@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/api/v1alpha1/validation"
 )
 
 func policy(name string, age time.Duration, selector map[string]string) v1alpha1.LLMPolicy {
@@ -21,7 +22,7 @@ func policy(name string, age time.Duration, selector map[string]string) v1alpha1
 	if selector != nil {
 		p.Spec.PodSelector = &metav1.LabelSelector{MatchLabels: selector}
 	}
-	p.Default()
+	validation.Default(&p)
 	return p
 }
 

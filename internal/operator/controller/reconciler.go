@@ -19,15 +19,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/operator/inject"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
 const (
-	// BundleConfigMap is the name of the ConfigMap holding a namespace's
-	// rendered bundle.
-	BundleConfigMap = "tollgate-config"
-	// BundleKey is the ConfigMap key of the bundle (JSON).
-	BundleKey = "bundle.json"
 	// ManagedByLabel and ManagedByValue mark the ConfigMaps the operator
 	// owns; its cache only holds ConfigMaps with this label.
 	ManagedByLabel = "app.kubernetes.io/managed-by"
@@ -155,7 +151,7 @@ func (r *Reconciler) applyBundle(ctx context.Context, ns string, b proxyconfig.B
 	sum := sha256.Sum256(data)
 	hash := hex.EncodeToString(sum[:])[:16]
 
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: BundleConfigMap, Namespace: ns}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: inject.ConfigMapName, Namespace: ns}}
 	op, err := controllerutil.CreateOrUpdate(ctx, r.Client, cm, func() error {
 		if cm.Labels == nil {
 			cm.Labels = map[string]string{}
@@ -165,7 +161,7 @@ func (r *Reconciler) applyBundle(ctx context.Context, ns string, b proxyconfig.B
 			cm.Annotations = map[string]string{}
 		}
 		cm.Annotations[BundleHashAnnotation] = hash
-		cm.Data = map[string]string{BundleKey: string(data)}
+		cm.Data = map[string]string{inject.BundleKey: string(data)}
 		cm.OwnerReferences = nil
 		for i := range owners {
 			cm.OwnerReferences = append(cm.OwnerReferences, metav1.OwnerReference{
@@ -178,10 +174,10 @@ func (r *Reconciler) applyBundle(ctx context.Context, ns string, b proxyconfig.B
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("write ConfigMap %s/%s: %w", ns, BundleConfigMap, err)
+		return "", fmt.Errorf("write ConfigMap %s/%s: %w", ns, inject.ConfigMapName, err)
 	}
 	if op != controllerutil.OperationResultNone {
-		ctrl.LoggerFrom(ctx).Info("bundle written", "namespace", ns, "configMap", BundleConfigMap, "operation", op, "hash", hash, "policies", len(b.Policies))
+		ctrl.LoggerFrom(ctx).Info("bundle written", "namespace", ns, "configMap", inject.ConfigMapName, "operation", op, "hash", hash, "policies", len(b.Policies))
 	}
 	return hash, nil
 }
@@ -190,19 +186,19 @@ func (r *Reconciler) applyBundle(ctx context.Context, ns string, b proxyconfig.B
 // made it.
 func (r *Reconciler) deleteBundle(ctx context.Context, ns string) error {
 	var cm corev1.ConfigMap
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: BundleConfigMap}, &cm)
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read ConfigMap %s/%s: %w", ns, BundleConfigMap, err)
+		return fmt.Errorf("read ConfigMap %s/%s: %w", ns, inject.ConfigMapName, err)
 	}
 	if cm.Labels[ManagedByLabel] != ManagedByValue {
 		return nil
 	}
 	if err := r.Client.Delete(ctx, &cm); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete ConfigMap %s/%s: %w", ns, BundleConfigMap, err)
+		return fmt.Errorf("delete ConfigMap %s/%s: %w", ns, inject.ConfigMapName, err)
 	}
-	ctrl.LoggerFrom(ctx).Info("bundle deleted: no LLMPolicy left", "namespace", ns, "configMap", BundleConfigMap)
+	ctrl.LoggerFrom(ctx).Info("bundle deleted: no LLMPolicy left", "namespace", ns, "configMap", inject.ConfigMapName)
 	return nil
 }

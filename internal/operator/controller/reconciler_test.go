@@ -28,6 +28,7 @@ import (
 	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/internal/operator/controller"
 	"tollgate.dev/tollgate/internal/operator/inject"
+	"tollgate.dev/tollgate/internal/sidecar/loader"
 	"tollgate.dev/tollgate/internal/testkit/testenv"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
@@ -104,12 +105,12 @@ func createPod(t *testing.T, ns, name string, podLabels map[string]string) {
 func bundle(t *testing.T, ns string) *proxyconfig.Bundle {
 	t.Helper()
 	var cm corev1.ConfigMap
-	err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm)
+	err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	require.NoError(t, err)
-	b, err := proxyconfig.Decode([]byte(cm.Data[controller.BundleKey]))
+	b, err := proxyconfig.Decode([]byte(cm.Data[inject.BundleKey]))
 	require.NoError(t, err, "the rendered bundle must decode strictly")
 	return b
 }
@@ -240,8 +241,8 @@ func TestReconcile_MissingCredentialsSecretIsReportedUntilCreated(t *testing.T) 
 	}, wait, tick)
 
 	var cm corev1.ConfigMap
-	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm))
-	assert.NotContains(t, cm.Data[controller.BundleKey], "sk-test", "keys never reach the ConfigMap")
+	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm))
+	assert.NotContains(t, cm.Data[inject.BundleKey], "sk-test", "keys never reach the ConfigMap")
 }
 
 func TestReconcile_DeletingLastPolicyRemovesBundle(t *testing.T) {
@@ -268,17 +269,17 @@ func TestReconcile_RepairsAHandEditedBundle(t *testing.T) {
 	require.Eventually(t, func() bool { return bundle(t, ns) != nil }, wait, tick)
 
 	var cm corev1.ConfigMap
-	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm))
-	want := cm.Data[controller.BundleKey]
+	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm))
+	want := cm.Data[inject.BundleKey]
 	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm))
-		cm.Data[controller.BundleKey] = `{"apiVersion":"proxyconfig.tollgate.dev/v1","kind":"Bundle","policies":[]}`
+		require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm))
+		cm.Data[inject.BundleKey] = `{"apiVersion":"proxyconfig.tollgate.dev/v1","kind":"Bundle","policies":[]}`
 		return env.Client.Update(ctx, &cm)
 	}))
 	require.Eventually(t, func() bool {
 		var got corev1.ConfigMap
-		require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &got))
-		return got.Data[controller.BundleKey] == want
+		require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &got))
+		return got.Data[inject.BundleKey] == want
 	}, wait, tick)
 }
 
@@ -294,10 +295,10 @@ func TestReconcile_SettlesWithoutRewriting(t *testing.T) {
 	// Once settled, neither the policy nor its ConfigMap is written again:
 	// the reconciler's own writes do not retrigger it into a loop.
 	var cm corev1.ConfigMap
-	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm))
+	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm))
 	policyVersion, cmVersion := getPolicy(t, ns, "p").ResourceVersion, cm.ResourceVersion
 	time.Sleep(time.Second)
-	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: controller.BundleConfigMap}, &cm))
+	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm))
 	assert.Equal(t, policyVersion, getPolicy(t, ns, "p").ResourceVersion)
 	assert.Equal(t, cmVersion, cm.ResourceVersion)
 }
@@ -340,4 +341,43 @@ func TestReconcile_CountsPodsAdmittedWithoutTheSidecar(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return testutil.ToFloat64(controller.UninjectedGauge(ns.Name)) == 1
 	}, wait, tick)
+}
+
+// A policy the API server accepted under an older, looser schema, but that
+// cannot be translated now, is reported Invalid and left out of the
+// bundle; the other policies of the namespace are still rendered, and a
+// sidecar reading the bundle enforces the good policy on its pods.
+func TestReconcile_OneBadPolicyDoesNotStopTheGoodOnes(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createPod(t, ns, "chat-1", map[string]string{"app": "chat"})
+	bad := newPolicy(ns, "bad", nil) // older, and selects every pod
+	bad.Spec.Timeouts = &v1alpha1.Timeouts{Total: "forever"}
+	require.NoError(t, env.CreateUnderOlderSchema(ctx, bad, testenv.RelaxTotalTimeout))
+	time.Sleep(1100 * time.Millisecond) // creationTimestamp has a resolution of a second
+	require.NoError(t, env.Client.Create(ctx, newPolicy(ns, "good", map[string]string{"app": "chat"})))
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		ready := condition(getPolicy(t, ns, "bad"), v1alpha1.ConditionReady)
+		assert.Equal(c, metav1.ConditionFalse, ready.Status)
+		assert.Equal(c, v1alpha1.ReasonInvalid, ready.Reason)
+		assert.Contains(c, ready.Message, `spec.timeouts.total: Invalid value: "forever"`)
+		good := getPolicy(t, ns, "good")
+		assert.Equal(c, metav1.ConditionTrue, condition(good, v1alpha1.ConditionReady).Status)
+		assert.Equal(c, int32(1), good.Status.MatchedPods, "the pod follows the good policy, not the older bad one")
+	}, wait, tick)
+
+	b := bundle(t, ns)
+	require.NotNil(t, b)
+	require.Len(t, b.Policies, 1)
+	assert.Equal(t, "good", b.Policies[0].Name)
+
+	// What the pod's sidecar enforces: the good policy, read from the
+	// ConfigMap as it is mounted.
+	var cm corev1.ConfigMap
+	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm))
+	res, err := loader.Parse([]byte(cm.Data[inject.BundleKey]), map[string]string{"app": "chat"})
+	require.NoError(t, err)
+	require.NotNil(t, res.Policy)
+	assert.Equal(t, ns+"/good", res.Policy.Ref())
 }

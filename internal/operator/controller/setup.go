@@ -14,13 +14,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/operator/inject"
 )
 
 // ControllerName names the controller in logs and metrics.
 const ControllerName = "llmpolicy"
 
 // SetupWithManager registers the reconciler. Every watched object enqueues
-// its namespace (as the request {namespace, BundleConfigMap}):
+// its namespace (as the request {namespace, inject.ConfigMapName}):
 //   - LLMPolicies, on create, delete and spec changes (status writes do not
 //     change the generation, so the reconciler's own writes do not loop);
 //   - Pods, metadata only, on create, delete, label and annotation changes;
@@ -44,11 +45,11 @@ func ManagedConfigMaps() map[string]string {
 }
 
 func namespaceOf(_ context.Context, o client.Object) []reconcile.Request {
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: BundleConfigMap}}}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: inject.ConfigMapName}}}
 }
 
 func isBundle(o client.Object) bool {
-	return o.GetName() == BundleConfigMap && o.GetLabels()[ManagedByLabel] == ManagedByValue
+	return o.GetName() == inject.ConfigMapName && o.GetLabels()[ManagedByLabel] == ManagedByValue
 }
 
 // podChanged passes pod events that can change which policy applies to

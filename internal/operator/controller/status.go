@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/operator/inject"
 )
 
 // Event actions (events.k8s.io "action": what the operator was doing).
@@ -48,10 +49,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, p *v1alpha1.LLMPolicy, pl 
 		}
 		if len(missing) > 0 {
 			ready.Status, ready.Reason = metav1.ConditionFalse, v1alpha1.ReasonCredentialsNotFound
-			ready.Message = fmt.Sprintf("rendered into ConfigMap %s, but %s; pods using this policy cannot start their sidecar until it exists", BundleConfigMap, strings.Join(missing, "; "))
+			ready.Message = fmt.Sprintf("rendered into ConfigMap %s, but %s; pods using this policy cannot start their sidecar until it exists", inject.ConfigMapName, strings.Join(missing, "; "))
 		} else {
 			ready.Status, ready.Reason = metav1.ConditionTrue, v1alpha1.ReasonRendered
-			ready.Message = fmt.Sprintf("rendered into ConfigMap %s (bundle %s); applies to %d pod(s)", BundleConfigMap, hash, v.MatchedPods)
+			ready.Message = fmt.Sprintf("rendered into ConfigMap %s (bundle %s); applies to %d pod(s)", inject.ConfigMapName, hash, v.MatchedPods)
 		}
 	}
 

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/api/v1alpha1/validation"
 	"tollgate.dev/tollgate/internal/translate"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
@@ -44,8 +45,8 @@ func readCase(t *testing.T, path string) (testCase, *proxyconfig.Policy) {
 	if tc.Policy == nil {
 		return tc, nil
 	}
-	tc.Policy.Default() // as the API server would
-	require.Empty(t, tc.Policy.Validate(), "testdata must hold valid policies")
+	validation.Default(tc.Policy) // as the API server would
+	require.Empty(t, validation.Validate(tc.Policy), "testdata must hold valid policies")
 	p, err := translate.Policy(tc.Policy)
 	require.NoError(t, err)
 	return tc, &p

@@ -90,18 +90,16 @@ func (i *Injector) Handle(ctx context.Context, req admission.Request) admission.
 	return admission.PatchResponseFromRaw(req.Object.Raw, raw)
 }
 
-// policyFor returns the policy that selects a pod with labels, chosen as
-// the sidecar chooses from its bundle (oldest first, then by name), or nil
-// when none does.
+// policyFor returns the policy that selects a pod with labels, chosen from
+// the bundle the reconciler renders (translate.Bundle: invalid policies
+// left out, oldest first, then by name) as the sidecar chooses, or nil when
+// none does. An invalid policy is the reconciler's to report, in its status.
 func (i *Injector) policyFor(ctx context.Context, namespace string, labels map[string]string) (*proxyconfig.Policy, error) {
 	var list v1alpha1.LLMPolicyList
 	if err := i.reader.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 		return nil, fmt.Errorf("list the LLMPolicies of namespace %s: %w", namespace, err)
 	}
-	bundle, err := translate.Bundle(namespace, list.Items)
-	if err != nil {
-		return nil, fmt.Errorf("translate the LLMPolicies of namespace %s: %w", namespace, err)
-	}
+	bundle, _ := translate.Bundle(namespace, list.Items)
 	return bundle.Select(labels), nil
 }
 

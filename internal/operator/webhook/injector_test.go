@@ -17,6 +17,7 @@ import (
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/internal/operator/inject"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
 
 // The tests share the injector's metric and run one after another: none
@@ -323,4 +324,30 @@ func (c counts) since(before counts) map[Result]float64 {
 		}
 	}
 	return out
+}
+
+// One policy of the namespace that the API server accepted under an older
+// schema but that cannot be translated now does not stop injection: the
+// pod gets the sidecar for the good policy that selects it, chosen from the
+// same bundle the reconciler renders.
+func TestInjector_InjectsTheGoodPolicyDespiteABadOne(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, enabled)
+	bad := &v1alpha1.LLMPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "bad", Namespace: ns},
+		Spec: v1alpha1.LLMPolicySpec{
+			Providers: []v1alpha1.Provider{{Name: "stale", Type: v1alpha1.ProviderOpenAI}},
+			Timeouts:  &v1alpha1.Timeouts{Total: "forever"},
+		},
+	}
+	require.NoError(t, env.CreateUnderOlderSchema(ctx, bad, testenv.RelaxTotalTimeout))
+	time.Sleep(1100 * time.Millisecond) // the bad policy is the older one
+	createPolicy(t, ns, "good", map[string]string{"app": "chat"}, []v1alpha1.Provider{{Name: "gpt", Type: v1alpha1.ProviderOpenAI}})
+
+	before := admissionCounts()
+	pod := createPod(t, ns, func(p *corev1.Pod) { p.Labels = map[string]string{"app": "chat"} })
+	assert.Equal(t, map[Result]float64{ResultInjected: 1}, admissionCounts().since(before))
+	env := envOf(pod.Spec.Containers[0])
+	assert.Equal(t, "http://127.0.0.1:15000/gpt/v1", env["OPENAI_BASE_URL"], "the good policy's providers")
+	assert.NotContains(t, env, "TOLLGATE_STALE_BASE_URL", "nothing of the bad policy")
 }

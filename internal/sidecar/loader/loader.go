@@ -61,16 +61,9 @@ func parsePolicy(data []byte) (Result, error) {
 	if err := yaml.UnmarshalStrict(data, &p); err != nil {
 		return Result{}, fmt.Errorf("LLMPolicy: %w", err)
 	}
-	p.Default()
-	if errs := p.Validate(); len(errs) > 0 {
-		return Result{}, fmt.Errorf("LLMPolicy %s is invalid: %w", p.Name, errs.ToAggregate())
-	}
-	out, err := translate.Policy(&p)
+	out, err := translate.File(&p)
 	if err != nil {
 		return Result{}, err
-	}
-	if err := out.Validate(); err != nil {
-		return Result{}, fmt.Errorf("LLMPolicy %s: %w", out.Ref(), err)
 	}
 	return Result{Policy: &out, Source: "LLMPolicy " + out.Ref()}, nil
 }

@@ -135,7 +135,7 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 		m.tokens.WithLabelValues(served.Provider, sm, "output").Add(float64(u.OutputTokens))
 		switch {
 		case r.Priced:
-			cost, _ := r.CostUSD.Float64()
+			cost := r.CostUSD.Float64()
 			m.cost.WithLabelValues(served.Provider, sm).Add(cost)
 		case r.Cache != llmclient.CacheHit && !r.Static:
 			m.unpriced.WithLabelValues(served.Provider, sm).Add(float64(u.InputTokens + u.OutputTokens))

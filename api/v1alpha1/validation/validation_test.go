@@ -1,43 +1,17 @@
-package v1alpha1
+package validation
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"tollgate.dev/tollgate/api/v1alpha1"
 )
 
 // The rejection cases shared with the API server live in test/crd, which runs
 // each through both. These cover what only Go checks, and the helpers.
-
-func TestDuration_Parse(t *testing.T) {
-	tests := map[string]struct {
-		in      Duration
-		want    time.Duration
-		wantErr string
-	}{
-		"empty is zero":           {in: "", want: 0},
-		"milliseconds":            {in: "500ms", want: 500 * time.Millisecond},
-		"compound":                {in: "1h30m", want: 90 * time.Minute},
-		"fractional":              {in: "1.5s", want: 1500 * time.Millisecond},
-		"not a duration":          {in: "soon", wantErr: `"soon" is not a duration; write it like 500ms, 30s or 2m`},
-		"zero is not positive":    {in: "0s", wantErr: `"0s" must be positive`},
-		"negative is not allowed": {in: "-1s", wantErr: `"-1s" must be positive`},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got, err := tc.in.Parse()
-			if tc.wantErr != "" {
-				require.EqualError(t, err, tc.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, got)
-		})
-	}
-}
 
 func TestValidate_PodSelectorOperators(t *testing.T) {
 	tests := map[string]struct {
@@ -55,8 +29,8 @@ func TestValidate_PodSelectorOperators(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := minimal()
 			p.Spec.PodSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{tc.expr}}
-			p.Default()
-			errs := p.Validate()
+			Default(p)
+			errs := Validate(p)
 			if !tc.wantErr {
 				assert.Empty(t, errs)
 				return
@@ -69,32 +43,32 @@ func TestValidate_PodSelectorOperators(t *testing.T) {
 
 func TestDefault_FillsOnlyWhatIsUnset(t *testing.T) {
 	p := minimal()
-	p.Spec.Retry = &Retry{MaxAttempts: 5, RetryOn: []RetryCondition{RetryOnServerError}}
-	p.Spec.Budget = &Budget{Limit: "1"}
-	p.Default()
+	p.Spec.Retry = &v1alpha1.Retry{MaxAttempts: 5, RetryOn: []v1alpha1.RetryCondition{v1alpha1.RetryOnServerError}}
+	p.Spec.Budget = &v1alpha1.Budget{Limit: "1"}
+	Default(p)
 
-	assert.Equal(t, &Timeouts{Connect: "5s", FirstToken: "60s", Total: "10m"}, p.Spec.Timeouts)
+	assert.Equal(t, &v1alpha1.Timeouts{Connect: "5s", FirstToken: "60s", Total: "10m"}, p.Spec.Timeouts)
 	assert.Equal(t, int32(5), p.Spec.Retry.MaxAttempts, "set values are kept")
-	assert.Equal(t, []RetryCondition{RetryOnServerError}, p.Spec.Retry.RetryOn, "set lists are kept")
-	assert.Equal(t, &Backoff{Initial: "500ms", Max: "10s", Jitter: JitterFull}, p.Spec.Retry.Backoff)
-	assert.Equal(t, ExhaustedBlock, p.Spec.Budget.OnExhausted)
+	assert.Equal(t, []v1alpha1.RetryCondition{v1alpha1.RetryOnServerError}, p.Spec.Retry.RetryOn, "set lists are kept")
+	assert.Equal(t, &v1alpha1.Backoff{Initial: "500ms", Max: "10s", Jitter: v1alpha1.JitterFull}, p.Spec.Retry.Backoff)
+	assert.Equal(t, v1alpha1.ExhaustedBlock, p.Spec.Budget.OnExhausted)
 	assert.Nil(t, p.Spec.CircuitBreaker, "absent optional blocks stay absent")
 	assert.Nil(t, p.Spec.Cache)
-	assert.Empty(t, p.Validate())
+	assert.Empty(t, Validate(p))
 }
 
 func TestValidate_ReportsEveryProblemWithItsPath(t *testing.T) {
 	p := minimal()
 	p.Spec.Providers[0].Name = "Bad Name"
-	p.Spec.Timeouts = &Timeouts{Connect: "1s", FirstToken: "5m", Total: "1m"}
-	p.Default()
+	p.Spec.Timeouts = &v1alpha1.Timeouts{Connect: "1s", FirstToken: "5m", Total: "1m"}
+	Default(p)
 	var fields []string
-	for _, e := range p.Validate() {
+	for _, e := range Validate(p) {
 		fields = append(fields, e.Field)
 	}
 	assert.ElementsMatch(t, []string{"spec.providers[0].name", "spec.timeouts.firstToken"}, fields)
 }
 
-func minimal() *LLMPolicy {
-	return &LLMPolicy{Spec: LLMPolicySpec{Providers: []Provider{{Name: "openai", Type: ProviderOpenAI}}}}
+func minimal() *v1alpha1.LLMPolicy {
+	return &v1alpha1.LLMPolicy{Spec: v1alpha1.LLMPolicySpec{Providers: []v1alpha1.Provider{{Name: "openai", Type: v1alpha1.ProviderOpenAI}}}}
 }

@@ -1,51 +1,53 @@
-package v1alpha1
+package validation
+
+import "tollgate.dev/tollgate/api/v1alpha1"
 
 // Default values of LLMPolicy fields. The API server applies them from the
 // CRD's schema (the +kubebuilder:default markers); Default applies the same
 // values in Go for policies read from a file, and a test against a real API
 // server keeps the two in step.
 const (
-	DefaultConnectTimeout    Duration = "5s"
-	DefaultFirstTokenTimeout Duration = "60s"
-	DefaultTotalTimeout      Duration = "10m"
+	DefaultConnectTimeout    v1alpha1.Duration = "5s"
+	DefaultFirstTokenTimeout v1alpha1.Duration = "60s"
+	DefaultTotalTimeout      v1alpha1.Duration = "10m"
 
-	DefaultMaxAttempts    int32      = 3
-	DefaultBackoffInitial Duration   = "500ms"
-	DefaultBackoffMax     Duration   = "10s"
-	DefaultJitter         JitterMode = JitterFull
-	DefaultMaxRetryAfter  Duration   = "30s"
-	DefaultBudgetPercent  int32      = 20
+	DefaultMaxAttempts    int32               = 3
+	DefaultBackoffInitial v1alpha1.Duration   = "500ms"
+	DefaultBackoffMax     v1alpha1.Duration   = "10s"
+	DefaultJitter         v1alpha1.JitterMode = v1alpha1.JitterFull
+	DefaultMaxRetryAfter  v1alpha1.Duration   = "30s"
+	DefaultBudgetPercent  int32               = 20
 
-	DefaultMinimumRequests  int32    = 10
-	DefaultWindow           Duration = "60s"
-	DefaultOpenDuration     Duration = "30s"
-	DefaultHalfOpenRequests int32    = 1
+	DefaultMinimumRequests  int32             = 10
+	DefaultWindow           v1alpha1.Duration = "60s"
+	DefaultOpenDuration     v1alpha1.Duration = "30s"
+	DefaultHalfOpenRequests int32             = 1
 
-	DefaultMaxWait Duration = "10s"
+	DefaultMaxWait v1alpha1.Duration = "10s"
 
-	DefaultBudgetPeriod     BudgetPeriod    = BudgetMonthly
-	DefaultSoftLimitPercent int32           = 80
-	DefaultOnExhausted      ExhaustedAction = ExhaustedBlock
+	DefaultBudgetPeriod     v1alpha1.BudgetPeriod    = v1alpha1.BudgetMonthly
+	DefaultSoftLimitPercent int32                    = 80
+	DefaultOnExhausted      v1alpha1.ExhaustedAction = v1alpha1.ExhaustedBlock
 
-	DefaultCacheTTL        Duration = "5m"
-	DefaultCacheMaxEntries int32    = 1000
+	DefaultCacheTTL        v1alpha1.Duration = "5m"
+	DefaultCacheMaxEntries int32             = 1000
 )
 
 // DefaultRetryOn is the default of retry.retryOn: every retryable failure.
-func DefaultRetryOn() []RetryCondition {
-	return []RetryCondition{RetryOnTimeout, RetryOnConnectionError, RetryOnRateLimited, RetryOnServerError}
+func DefaultRetryOn() []v1alpha1.RetryCondition {
+	return []v1alpha1.RetryCondition{v1alpha1.RetryOnTimeout, v1alpha1.RetryOnConnectionError, v1alpha1.RetryOnRateLimited, v1alpha1.RetryOnServerError}
 }
 
 // Default fills in the defaults the API server would, for a policy that did
 // not come through one (the sidecar's standalone policy file).
-func (p *LLMPolicy) Default() {
-	p.Spec.Default()
+func Default(p *v1alpha1.LLMPolicy) {
+	DefaultSpec(&p.Spec)
 }
 
-// Default fills in the defaults of every field that has one.
-func (s *LLMPolicySpec) Default() {
+// DefaultSpec fills in the defaults of every field that has one.
+func DefaultSpec(s *v1alpha1.LLMPolicySpec) {
 	if s.Timeouts == nil {
-		s.Timeouts = &Timeouts{}
+		s.Timeouts = &v1alpha1.Timeouts{}
 	}
 	setDuration(&s.Timeouts.Connect, DefaultConnectTimeout)
 	setDuration(&s.Timeouts.FirstToken, DefaultFirstTokenTimeout)
@@ -54,7 +56,7 @@ func (s *LLMPolicySpec) Default() {
 	if r := s.Retry; r != nil {
 		setInt32(&r.MaxAttempts, DefaultMaxAttempts)
 		if r.Backoff == nil {
-			r.Backoff = &Backoff{}
+			r.Backoff = &v1alpha1.Backoff{}
 		}
 		setDuration(&r.Backoff.Initial, DefaultBackoffInitial)
 		setDuration(&r.Backoff.Max, DefaultBackoffMax)
@@ -98,7 +100,7 @@ func (s *LLMPolicySpec) Default() {
 	}
 }
 
-func setDuration(d *Duration, v Duration) {
+func setDuration(d *v1alpha1.Duration, v v1alpha1.Duration) {
 	if *d == "" {
 		*d = v
 	}

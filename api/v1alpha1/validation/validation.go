@@ -1,4 +1,4 @@
-package v1alpha1
+package validation
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"tollgate.dev/tollgate/api/v1alpha1"
 
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -17,9 +19,13 @@ import (
 // kubectl; Validate serves policies read from a file by the standalone
 // sidecar, and a test runs every rejection case through both.
 //
+// USD amounts are not checked here: translation parses them into the
+// contract's money type (proxyconfig.ParseUSD, the one Go copy of their
+// syntax) and reports a bad one with the messages below.
+//
 // Call Default first: like the API server, Validate judges defaulted values.
-func (p *LLMPolicy) Validate() field.ErrorList {
-	return p.Spec.Validate(field.NewPath("spec"))
+func Validate(p *v1alpha1.LLMPolicy) field.ErrorList {
+	return ValidateSpec(&p.Spec, field.NewPath("spec"))
 }
 
 var (
@@ -27,9 +33,18 @@ var (
 	secretName     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 	secretKey      = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 	durationSyntax = regexp.MustCompile(`^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
-	usdAmount      = regexp.MustCompile(`^[0-9]{1,9}([.][0-9]{1,6})?$`)
-	usdPrice       = regexp.MustCompile(`^[0-9]{1,6}([.][0-9]{1,6})?$`)
-	allZero        = regexp.MustCompile(`^[0.]+$`)
+)
+
+// Messages of USD amounts, shared with the CRD's CEL rules (keep them
+// identical). Translation reports them: it is where amounts are parsed.
+const (
+	// MsgUSDAmount is the message of a budget limit that is not a USD
+	// amount.
+	MsgUSDAmount = `must be a USD amount as a decimal string with at most 6 decimals, such as "250" or "19.99"`
+	// MsgUSDPrice is the message of a price that is not a USD amount.
+	MsgUSDPrice = `must be a USD price per million tokens as a decimal string with at most 6 decimals, such as "2.50"`
+	// MsgPositive is the message of a budget limit of zero.
+	MsgPositive = "must be greater than zero"
 )
 
 // Messages shared with the CRD's CEL rules; keep them identical.
@@ -45,9 +60,6 @@ const (
 	msgBackoff          = "retry.backoff.initial must not exceed retry.backoff.max; raise max or lower initial"
 	msgBreakerMode      = "set exactly one of circuitBreaker.failureRateThreshold and circuitBreaker.consecutiveFailures"
 	msgRateLimitEmpty   = "set at least one of rateLimit.requestsPerMinute, rateLimit.tokensPerMinute and rateLimit.maxConcurrent, or remove rateLimit"
-	msgUSDAmount        = `must be a USD amount as a decimal string with at most 6 decimals, such as "250" or "19.99"`
-	msgPositive         = "must be greater than zero"
-	msgUSDPrice         = `must be a USD price per million tokens as a decimal string with at most 6 decimals, such as "2.50"`
 	msgDowngradeTo      = "budget.downgradeTo is required when budget.onExhausted is Downgrade, and must be omitted otherwise"
 	msgRungKind         = "each fallback rung sets exactly one of provider (with an optional model) or staticResponse"
 	msgRungModel        = "a fallback rung with a model must also name its provider"
@@ -56,8 +68,8 @@ const (
 	msgMatchExpression  = "each podSelector.matchExpressions entry needs operator In or NotIn with values, or Exists or DoesNotExist without values"
 )
 
-// Validate checks the spec; path is where it sits in its object.
-func (s *LLMPolicySpec) Validate(path *field.Path) field.ErrorList {
+// ValidateSpec checks the spec; path is where it sits in its object.
+func ValidateSpec(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, validatePodSelector(s, path)...)
 	errs = append(errs, validateProviders(s.Providers, path.Child("providers"))...)
@@ -66,29 +78,29 @@ func (s *LLMPolicySpec) Validate(path *field.Path) field.ErrorList {
 		declared.Insert(p.Name)
 	}
 	if s.Timeouts != nil {
-		errs = append(errs, s.Timeouts.validate(path.Child("timeouts"))...)
+		errs = append(errs, validateTimeouts(s.Timeouts, path.Child("timeouts"))...)
 	}
 	if s.Retry != nil {
-		errs = append(errs, s.Retry.validate(path.Child("retry"))...)
+		errs = append(errs, validateRetry(s.Retry, path.Child("retry"))...)
 	}
 	if s.CircuitBreaker != nil {
-		errs = append(errs, s.CircuitBreaker.validate(path.Child("circuitBreaker"))...)
+		errs = append(errs, validateCircuitBreaker(s.CircuitBreaker, path.Child("circuitBreaker"))...)
 	}
 	if s.RateLimit != nil {
-		errs = append(errs, s.RateLimit.validate(path.Child("rateLimit"))...)
+		errs = append(errs, validateRateLimit(s.RateLimit, path.Child("rateLimit"))...)
 	}
 	if s.Budget != nil {
-		errs = append(errs, s.Budget.validate(path.Child("budget"), declared)...)
+		errs = append(errs, validateBudget(s.Budget, path.Child("budget"), declared)...)
 	}
 	errs = append(errs, validateFallbacks(s.Fallbacks, path.Child("fallbacks"), s.Providers)...)
 	if s.Cache != nil {
-		errs = append(errs, s.Cache.validate(path.Child("cache"))...)
+		errs = append(errs, validateCache(s.Cache, path.Child("cache"))...)
 	}
 	errs = append(errs, validatePricing(s.Pricing, path.Child("pricing"))...)
 	return errs
 }
 
-func validatePodSelector(s *LLMPolicySpec, path *field.Path) field.ErrorList {
+func validatePodSelector(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
 	if s.PodSelector == nil {
 		return nil
 	}
@@ -108,7 +120,7 @@ func validatePodSelector(s *LLMPolicySpec, path *field.Path) field.ErrorList {
 	return nil
 }
 
-func validateProviders(providers []Provider, path *field.Path) field.ErrorList {
+func validateProviders(providers []v1alpha1.Provider, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	switch {
 	case len(providers) == 0:
@@ -123,23 +135,23 @@ func validateProviders(providers []Provider, path *field.Path) field.ErrorList {
 			errs = append(errs, field.Duplicate(pp, p.Name), field.Invalid(path, p.Name, msgUniqueProviders))
 		}
 		seen.Insert(p.Name)
-		errs = append(errs, p.validate(pp)...)
+		errs = append(errs, validateProvider(&p, pp)...)
 	}
 	return errs
 }
 
-func (p *Provider) validate(path *field.Path) field.ErrorList {
+func validateProvider(p *v1alpha1.Provider, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, validateString(path.Child("name"), p.Name, 63)...)
 	if p.Name != "" && !dnsLabel.MatchString(p.Name) {
 		errs = append(errs, field.Invalid(path.Child("name"), p.Name, msgDNSLabel))
 	}
-	types := []ProviderType{ProviderOpenAI, ProviderAnthropic, ProviderAzureOpenAI, ProviderGemini, ProviderOpenAICompatible}
+	types := []v1alpha1.ProviderType{v1alpha1.ProviderOpenAI, v1alpha1.ProviderAnthropic, v1alpha1.ProviderAzureOpenAI, v1alpha1.ProviderGemini, v1alpha1.ProviderOpenAICompatible}
 	if !slices.Contains(types, p.Type) {
 		errs = append(errs, field.NotSupported(path.Child("type"), p.Type, types))
 	}
 	if p.BaseURL == "" {
-		if p.Type == ProviderAzureOpenAI || p.Type == ProviderOpenAICompatible {
+		if p.Type == v1alpha1.ProviderAzureOpenAI || p.Type == v1alpha1.ProviderOpenAICompatible {
 			errs = append(errs, field.Required(path.Child("baseURL"), msgBaseURLRequired))
 		}
 	} else {
@@ -180,8 +192,8 @@ func validateBaseURL(path *field.Path, raw string) field.ErrorList {
 	return errs
 }
 
-func (t *Timeouts) validate(path *field.Path) field.ErrorList {
-	errs := validateDurations(path, map[string]Duration{"connect": t.Connect, "firstToken": t.FirstToken, "total": t.Total})
+func validateTimeouts(t *v1alpha1.Timeouts, path *field.Path) field.ErrorList {
+	errs := validateDurations(path, map[string]v1alpha1.Duration{"connect": t.Connect, "firstToken": t.FirstToken, "total": t.Total})
 	if len(errs) > 0 {
 		return errs
 	}
@@ -197,12 +209,12 @@ func (t *Timeouts) validate(path *field.Path) field.ErrorList {
 	return errs
 }
 
-func (r *Retry) validate(path *field.Path) field.ErrorList {
+func validateRetry(r *v1alpha1.Retry, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, validateRange(path.Child("maxAttempts"), int64(r.MaxAttempts), 1, 10)...)
 	if b := r.Backoff; b != nil {
 		bp := path.Child("backoff")
-		berrs := validateDurations(bp, map[string]Duration{"initial": b.Initial, "max": b.Max})
+		berrs := validateDurations(bp, map[string]v1alpha1.Duration{"initial": b.Initial, "max": b.Max})
 		if len(berrs) == 0 {
 			initial, _ := b.Initial.Parse()
 			maxDelay, _ := b.Max.Parse()
@@ -211,13 +223,13 @@ func (r *Retry) validate(path *field.Path) field.ErrorList {
 			}
 		}
 		errs = append(errs, berrs...)
-		jitters := []JitterMode{JitterNone, JitterFull, JitterEqual}
+		jitters := []v1alpha1.JitterMode{v1alpha1.JitterNone, v1alpha1.JitterFull, v1alpha1.JitterEqual}
 		if !slices.Contains(jitters, b.Jitter) {
 			errs = append(errs, field.NotSupported(bp.Child("jitter"), b.Jitter, jitters))
 		}
 	}
 	conditions := DefaultRetryOn()
-	seen := sets.New[RetryCondition]()
+	seen := sets.New[v1alpha1.RetryCondition]()
 	for i, c := range r.RetryOn {
 		cp := path.Child("retryOn").Index(i)
 		if !slices.Contains(conditions, c) {
@@ -228,12 +240,12 @@ func (r *Retry) validate(path *field.Path) field.ErrorList {
 		}
 		seen.Insert(c)
 	}
-	errs = append(errs, validateDurations(path, map[string]Duration{"maxRetryAfter": r.MaxRetryAfter})...)
+	errs = append(errs, validateDurations(path, map[string]v1alpha1.Duration{"maxRetryAfter": r.MaxRetryAfter})...)
 	errs = append(errs, validateRange(path.Child("budgetPercent"), int64(r.BudgetPercent), 1, 100)...)
 	return errs
 }
 
-func (cb *CircuitBreaker) validate(path *field.Path) field.ErrorList {
+func validateCircuitBreaker(cb *v1alpha1.CircuitBreaker, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if (cb.FailureRateThreshold != nil) == (cb.ConsecutiveFailures != nil) {
 		errs = append(errs, field.Invalid(path, "", msgBreakerMode))
@@ -246,11 +258,11 @@ func (cb *CircuitBreaker) validate(path *field.Path) field.ErrorList {
 	}
 	errs = append(errs, validateRange(path.Child("minimumRequests"), int64(cb.MinimumRequests), 1, 10000)...)
 	errs = append(errs, validateRange(path.Child("halfOpenRequests"), int64(cb.HalfOpenRequests), 1, 100)...)
-	errs = append(errs, validateDurations(path, map[string]Duration{"window": cb.Window, "openDuration": cb.OpenDuration})...)
+	errs = append(errs, validateDurations(path, map[string]v1alpha1.Duration{"window": cb.Window, "openDuration": cb.OpenDuration})...)
 	return errs
 }
 
-func (rl *RateLimit) validate(path *field.Path) field.ErrorList {
+func validateRateLimit(rl *v1alpha1.RateLimit, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if rl.RequestsPerMinute == nil && rl.TokensPerMinute == nil && rl.MaxConcurrent == nil {
 		errs = append(errs, field.Invalid(path, "", msgRateLimitEmpty))
@@ -264,13 +276,13 @@ func (rl *RateLimit) validate(path *field.Path) field.ErrorList {
 	if rl.MaxConcurrent != nil {
 		errs = append(errs, validateRange(path.Child("maxConcurrent"), int64(*rl.MaxConcurrent), 1, 100000)...)
 	}
-	errs = append(errs, validateDurations(path, map[string]Duration{"maxWait": rl.MaxWait})...)
+	errs = append(errs, validateDurations(path, map[string]v1alpha1.Duration{"maxWait": rl.MaxWait})...)
 	return errs
 }
 
-func (b *Budget) validate(path *field.Path, declared sets.Set[string]) field.ErrorList {
+func validateBudget(b *v1alpha1.Budget, path *field.Path, declared sets.Set[string]) field.ErrorList {
 	var errs field.ErrorList
-	periods := []BudgetPeriod{BudgetDaily, BudgetWeekly, BudgetMonthly}
+	periods := []v1alpha1.BudgetPeriod{v1alpha1.BudgetDaily, v1alpha1.BudgetWeekly, v1alpha1.BudgetMonthly}
 	if !slices.Contains(periods, b.Period) {
 		errs = append(errs, field.NotSupported(path.Child("period"), b.Period, periods))
 	}
@@ -280,17 +292,13 @@ func (b *Budget) validate(path *field.Path, declared sets.Set[string]) field.Err
 		errs = append(errs, field.Required(lp, `set the most the selected pods may spend per period, in USD, e.g. "250"`))
 	case len(b.Limit) > 16:
 		errs = append(errs, field.TooLong(lp, b.Limit, 16))
-	case !usdAmount.MatchString(b.Limit):
-		errs = append(errs, field.Invalid(lp, b.Limit, msgUSDAmount))
-	case allZero.MatchString(b.Limit):
-		errs = append(errs, field.Invalid(lp, b.Limit, msgPositive))
 	}
 	errs = append(errs, validateRange(path.Child("softLimitPercent"), int64(b.SoftLimitPercent), 1, 100)...)
-	actions := []ExhaustedAction{ExhaustedBlock, ExhaustedDowngrade}
+	actions := []v1alpha1.ExhaustedAction{v1alpha1.ExhaustedBlock, v1alpha1.ExhaustedDowngrade}
 	if !slices.Contains(actions, b.OnExhausted) {
 		errs = append(errs, field.NotSupported(path.Child("onExhausted"), b.OnExhausted, actions))
 	}
-	if (b.DowngradeTo != nil) != (b.OnExhausted == ExhaustedDowngrade) {
+	if (b.DowngradeTo != nil) != (b.OnExhausted == v1alpha1.ExhaustedDowngrade) {
 		errs = append(errs, field.Invalid(path.Child("downgradeTo"), "", msgDowngradeTo))
 	}
 	if d := b.DowngradeTo; d != nil {
@@ -305,7 +313,7 @@ func (b *Budget) validate(path *field.Path, declared sets.Set[string]) field.Err
 	return errs
 }
 
-func validateFallbacks(rungs []FallbackRung, path *field.Path, providers []Provider) field.ErrorList {
+func validateFallbacks(rungs []v1alpha1.FallbackRung, path *field.Path, providers []v1alpha1.Provider) field.ErrorList {
 	declared := sets.New[string]()
 	for _, p := range providers {
 		declared.Insert(p.Name)
@@ -345,12 +353,12 @@ func validateFallbacks(rungs []FallbackRung, path *field.Path, providers []Provi
 	return errs
 }
 
-func (c *Cache) validate(path *field.Path) field.ErrorList {
-	errs := validateDurations(path, map[string]Duration{"ttl": c.TTL})
+func validateCache(c *v1alpha1.Cache, path *field.Path) field.ErrorList {
+	errs := validateDurations(path, map[string]v1alpha1.Duration{"ttl": c.TTL})
 	return append(errs, validateRange(path.Child("maxEntries"), int64(c.MaxEntries), 1, 1000000)...)
 }
 
-func validatePricing(prices []ModelPrice, path *field.Path) field.ErrorList {
+func validatePricing(prices []v1alpha1.ModelPrice, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(prices) > 64 {
 		errs = append(errs, field.TooMany(path, len(prices), 64))
@@ -375,10 +383,11 @@ func validatePricing(prices []ModelPrice, path *field.Path) field.ErrorList {
 			if v == "" && price.optional {
 				continue
 			}
-			if v == "" {
+			switch {
+			case v == "":
 				errs = append(errs, field.Required(pp.Child(name), `set the USD price per million tokens, e.g. "2.50"`))
-			} else if !usdPrice.MatchString(v) {
-				errs = append(errs, field.Invalid(pp.Child(name), v, msgUSDPrice))
+			case len(v) > 16:
+				errs = append(errs, field.TooLong(pp.Child(name), v, 16))
 			}
 		}
 	}
@@ -387,7 +396,7 @@ func validatePricing(prices []ModelPrice, path *field.Path) field.ErrorList {
 
 // validateDurations checks named Duration fields of the object at path.
 // Empty values are absent optional fields and pass.
-func validateDurations(path *field.Path, durations map[string]Duration) field.ErrorList {
+func validateDurations(path *field.Path, durations map[string]v1alpha1.Duration) field.ErrorList {
 	var errs field.ErrorList
 	for _, name := range sortedKeys(durations) {
 		d := durations[name]
