@@ -18,17 +18,26 @@ const (
 // select a pod, the first one applies (the operator orders them oldest
 // first, then by name).
 type Bundle struct {
-	APIVersion string   `json:"apiVersion"`
-	Kind       string   `json:"kind"`
-	Namespace  string   `json:"namespace,omitempty"`
-	Policies   []Policy `json:"policies"`
+	// APIVersion is APIVersion; a sidecar refuses other versions.
+	APIVersion string `json:"apiVersion"`
+	// Kind is KindBundle.
+	Kind string `json:"kind"`
+	// Namespace is the namespace whose policies the bundle holds; empty in
+	// a hand-written bundle for a standalone sidecar.
+	Namespace string `json:"namespace,omitempty"`
+	// Policies are the valid policies of the namespace, oldest first, then
+	// by name. Never nil in a rendered bundle: an empty list means the
+	// namespace has none.
+	Policies []Policy `json:"policies"`
 }
 
 // Policy is one LLMPolicy with every default resolved.
 type Policy struct {
-	// Name and Namespace identify the LLMPolicy the policy came from; they
-	// are reported in logs and in the x-tollgate-policy header.
-	Name      string `json:"name"`
+	// Name is the name of the LLMPolicy the policy came from; with
+	// Namespace it is reported in logs and in the x-tollgate-policy header.
+	Name string `json:"name"`
+	// Namespace is the LLMPolicy's namespace; empty for a standalone
+	// policy file that names none.
 	Namespace string `json:"namespace,omitempty"`
 	// Generation is the LLMPolicy's metadata.generation.
 	Generation int64 `json:"generation,omitempty"`
@@ -36,15 +45,28 @@ type Policy struct {
 	// Selector picks the pods the policy applies to; nil selects all.
 	Selector *Selector `json:"selector,omitempty"`
 
-	Providers      []Provider      `json:"providers"`
-	Timeouts       Timeouts        `json:"timeouts"`
-	Retry          *Retry          `json:"retry,omitempty"`
+	// Providers are the upstreams the sidecar serves, each under
+	// /<name>; at least one, names unique.
+	Providers []Provider `json:"providers"`
+	// Timeouts bound every request; always set (the API defaults them).
+	Timeouts Timeouts `json:"timeouts"`
+	// Retry re-sends failed attempts; nil makes one attempt only.
+	Retry *Retry `json:"retry,omitempty"`
+	// CircuitBreaker stops sending to a failing provider and model; nil
+	// never breaks.
 	CircuitBreaker *CircuitBreaker `json:"circuitBreaker,omitempty"`
-	RateLimit      *RateLimit      `json:"rateLimit,omitempty"`
-	Budget         *Budget         `json:"budget,omitempty"`
-	Fallbacks      []Fallback      `json:"fallbacks,omitempty"`
-	Cache          *Cache          `json:"cache,omitempty"`
-	// Pricing overrides the built-in price table for the models it names.
+	// RateLimit caps this sidecar's traffic; nil is unlimited.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	// Budget caps the policy's spend per period; nil is no budget.
+	Budget *Budget `json:"budget,omitempty"`
+	// Fallbacks are tried in order once retries fail or the breaker is
+	// open; empty has none.
+	Fallbacks []Fallback `json:"fallbacks,omitempty"`
+	// Cache, when set, answers repeated requests from memory; nil (or a
+	// policy's cache.enabled: false) turns caching off.
+	Cache *Cache `json:"cache,omitempty"`
+	// Pricing overrides the built-in price table for the models it names,
+	// on every provider of the policy.
 	Pricing []ModelPrice `json:"pricing,omitempty"`
 }
 
@@ -68,15 +90,21 @@ func (p *Policy) Provider(name string) *Provider {
 
 // Selector is a Kubernetes label selector, without the Kubernetes types.
 type Selector struct {
-	MatchLabels      map[string]string `json:"matchLabels,omitempty"`
-	MatchExpressions []Requirement     `json:"matchExpressions,omitempty"`
+	// MatchLabels selects pods that have every label, with its value.
+	MatchLabels map[string]string `json:"matchLabels,omitempty"`
+	// MatchExpressions selects pods that meet every requirement, too.
+	MatchExpressions []Requirement `json:"matchExpressions,omitempty"`
 }
 
 // Requirement is one label selector expression.
 type Requirement struct {
-	Key      string   `json:"key"`
-	Operator string   `json:"operator"` // In, NotIn, Exists, DoesNotExist
-	Values   []string `json:"values,omitempty"`
+	// Key is the label the requirement is about.
+	Key string `json:"key"`
+	// Operator is In, NotIn (both with Values), Exists or DoesNotExist
+	// (both without).
+	Operator string `json:"operator"`
+	// Values are the label values In and NotIn compare with.
+	Values []string `json:"values,omitempty"`
 }
 
 // ProviderType is the API family a provider speaks.
@@ -93,9 +121,15 @@ const (
 
 // Provider is one upstream the sidecar serves under /<Name>.
 type Provider struct {
-	Name    string       `json:"name"`
-	Type    ProviderType `json:"type"`
-	BaseURL string       `json:"baseURL"`
+	// Name is a DNS label, unique in the policy: the sidecar's route
+	// prefix /<Name>, and the name of its credentials file.
+	Name string `json:"name"`
+	// Type is the API family the provider speaks.
+	Type ProviderType `json:"type"`
+	// BaseURL is the absolute http(s) URL requests go to, without a query;
+	// the app's path after /<Name> is appended to it. Always set: the
+	// public endpoint for types that have one.
+	BaseURL string `json:"baseURL"`
 	// Credentials, when set, names the Secret key holding the API key. The
 	// sidecar reads the key from <credentials dir>/<provider name>, where
 	// the operator mounts it; the key itself is never in a bundle.
@@ -106,15 +140,22 @@ type Provider struct {
 
 // SecretRef names a key of a Secret in the policy's namespace.
 type SecretRef struct {
+	// Name is the Secret's name.
 	Name string `json:"name"`
-	Key  string `json:"key"`
+	// Key is the key of the Secret's data that holds the API key.
+	Key string `json:"key"`
 }
 
 // Timeouts bound one request.
 type Timeouts struct {
-	Connect    Duration `json:"connect"`
+	// Connect bounds the TCP and TLS handshake of one attempt; positive.
+	Connect Duration `json:"connect"`
+	// FirstToken bounds the wait for the first byte of an answer (the first
+	// token of a stream) of one attempt; positive, at most Total.
 	FirstToken Duration `json:"firstToken"`
-	Total      Duration `json:"total"`
+	// Total bounds the whole exchange, retries and fallbacks included; a
+	// stream that started is ended cleanly at Total. Positive.
+	Total Duration `json:"total"`
 }
 
 // Jitter is how retry delays are randomised.
@@ -140,34 +181,66 @@ const (
 
 // Retry re-sends failed attempts.
 type Retry struct {
-	MaxAttempts     int              `json:"maxAttempts"`
-	BackoffInitial  Duration         `json:"backoffInitial"`
-	BackoffMax      Duration         `json:"backoffMax"`
-	Jitter          Jitter           `json:"jitter"`
-	RetryOn         []RetryCondition `json:"retryOn"`
-	HonorRetryAfter bool             `json:"honorRetryAfter"`
-	MaxRetryAfter   Duration         `json:"maxRetryAfter"`
-	BudgetPercent   int              `json:"budgetPercent"`
+	// MaxAttempts counts attempts including the first; at least 1.
+	MaxAttempts int `json:"maxAttempts"`
+	// BackoffInitial is the delay before the first retry; it doubles each
+	// retry up to BackoffMax. Positive, at most BackoffMax.
+	BackoffInitial Duration `json:"backoffInitial"`
+	// BackoffMax caps the delay between attempts; positive.
+	BackoffMax Duration `json:"backoffMax"`
+	// Jitter is how each delay is randomised.
+	Jitter Jitter `json:"jitter"`
+	// RetryOn are the failures that are retried; others fail at once.
+	RetryOn []RetryCondition `json:"retryOn"`
+	// HonorRetryAfter waits what a provider's Retry-After asks, up to
+	// MaxRetryAfter, instead of the backoff.
+	HonorRetryAfter bool `json:"honorRetryAfter"`
+	// MaxRetryAfter is the longest Retry-After honoured; a longer one fails
+	// fast with the provider's answer. Positive.
+	MaxRetryAfter Duration `json:"maxRetryAfter"`
+	// BudgetPercent caps retries at this percent of the requests in flight
+	// (failsafe-go's retry budget), so that retries cannot multiply the
+	// load on a failing provider. At least 1.
+	BudgetPercent int `json:"budgetPercent"`
 }
 
 // CircuitBreaker opens on a failure rate over a window, or on consecutive
 // failures: exactly one of FailureRateThreshold and ConsecutiveFailures is
 // non-zero.
 type CircuitBreaker struct {
-	FailureRateThreshold int      `json:"failureRateThreshold,omitempty"` // percent
-	MinimumRequests      int      `json:"minimumRequests,omitempty"`
-	Window               Duration `json:"window,omitempty"`
-	ConsecutiveFailures  int      `json:"consecutiveFailures,omitempty"`
-	OpenDuration         Duration `json:"openDuration"`
-	HalfOpenRequests     int      `json:"halfOpenRequests"`
+	// FailureRateThreshold opens the breaker when this percent (1 to 100)
+	// of the requests in Window failed; 0 when ConsecutiveFailures is set.
+	FailureRateThreshold int `json:"failureRateThreshold,omitempty"`
+	// MinimumRequests is how many requests Window must hold before the
+	// rate counts; with FailureRateThreshold only.
+	MinimumRequests int `json:"minimumRequests,omitempty"`
+	// Window is the time over which the failure rate is measured; with
+	// FailureRateThreshold only.
+	Window Duration `json:"window,omitempty"`
+	// ConsecutiveFailures opens the breaker after this many failures in a
+	// row; 0 when FailureRateThreshold is set.
+	ConsecutiveFailures int `json:"consecutiveFailures,omitempty"`
+	// OpenDuration is how long the breaker stays open before it lets
+	// HalfOpenRequests through to test the provider. Positive.
+	OpenDuration Duration `json:"openDuration"`
+	// HalfOpenRequests is how many trial requests a half-open breaker
+	// admits; at least 1.
+	HalfOpenRequests int `json:"halfOpenRequests"`
 }
 
 // RateLimit caps one sidecar's traffic; zero fields are unlimited.
 type RateLimit struct {
-	RequestsPerMinute int64    `json:"requestsPerMinute,omitempty"`
-	TokensPerMinute   int64    `json:"tokensPerMinute,omitempty"`
-	MaxConcurrent     int      `json:"maxConcurrent,omitempty"`
-	MaxWait           Duration `json:"maxWait"`
+	// RequestsPerMinute caps requests started per minute; 0 is unlimited.
+	RequestsPerMinute int64 `json:"requestsPerMinute,omitempty"`
+	// TokensPerMinute caps tokens per minute, estimated before a request
+	// and corrected with its usage; 0 is unlimited.
+	TokensPerMinute int64 `json:"tokensPerMinute,omitempty"`
+	// MaxConcurrent caps requests in flight (a stream holds its slot until
+	// it ends); 0 is unlimited.
+	MaxConcurrent int `json:"maxConcurrent,omitempty"`
+	// MaxWait is how long a request may wait for capacity before it is
+	// refused with tollgate_rate_limited; 0 refuses at once.
+	MaxWait Duration `json:"maxWait"`
 }
 
 // BudgetPeriod is the length of a budget period.
@@ -191,40 +264,68 @@ const (
 
 // Budget caps spend per period.
 type Budget struct {
-	Period           BudgetPeriod    `json:"period"`
-	Limit            USD             `json:"limit"`
-	SoftLimitPercent int             `json:"softLimitPercent"`
-	OnExhausted      ExhaustedAction `json:"onExhausted"`
-	DowngradeTo      *ModelRef       `json:"downgradeTo,omitempty"`
+	// Period is how often spend resets, at 00:00 UTC.
+	Period BudgetPeriod `json:"period"`
+	// Limit is the most the policy's pods may spend per period; above zero.
+	Limit USD `json:"limit"`
+	// SoftLimitPercent is the percent of Limit (1 to 100) past which the
+	// sidecar warns.
+	SoftLimitPercent int `json:"softLimitPercent"`
+	// OnExhausted is what happens to requests once Limit is reached.
+	OnExhausted ExhaustedAction `json:"onExhausted"`
+	// DowngradeTo is where requests go once the budget is spent; set
+	// exactly when OnExhausted is Downgrade.
+	DowngradeTo *ModelRef `json:"downgradeTo,omitempty"`
 }
 
 // ModelRef names a model of a provider of the policy.
 type ModelRef struct {
+	// Provider is the name of a provider of the policy.
 	Provider string `json:"provider"`
-	Model    string `json:"model"`
+	// Model is the model to ask it for.
+	Model string `json:"model"`
 }
 
 // Fallback is one rung of the fallback chain: a provider (and optionally a
 // model), or a static response.
+//
+// Exactly one of Provider and StaticResponse is set.
 type Fallback struct {
-	Provider       string `json:"provider,omitempty"`
-	Model          string `json:"model,omitempty"`
+	// Provider is the name of a provider of the policy to send the request
+	// to.
+	Provider string `json:"provider,omitempty"`
+	// Model is the model to ask Provider for; empty keeps the request's.
+	Model string `json:"model,omitempty"`
+	// StaticResponse is text answered in the provider's own shape (JSON or
+	// SSE); only on the last rung.
 	StaticResponse string `json:"staticResponse,omitempty"`
 }
 
 // Cache configures the response cache.
 type Cache struct {
-	TTL               Duration `json:"ttl"`
-	MaxEntries        int      `json:"maxEntries"`
-	OnlyDeterministic bool     `json:"onlyDeterministic"`
+	// TTL is how long an answer is served from the cache; positive.
+	TTL Duration `json:"ttl"`
+	// MaxEntries caps the answers kept; the least recently used go first.
+	// At least 1.
+	MaxEntries int `json:"maxEntries"`
+	// OnlyDeterministic caches only requests with temperature 0.
+	OnlyDeterministic bool `json:"onlyDeterministic"`
 }
 
 // ModelPrice is a model's price in USD per million tokens, as decimals.
 type ModelPrice struct {
-	Model                 string `json:"model"`
-	InputPerMillion       USD    `json:"inputPerMillion"`
-	OutputPerMillion      USD    `json:"outputPerMillion"`
-	CachedInputPerMillion *USD   `json:"cachedInputPerMillion,omitempty"`
+	// Model is the model name as the app requests it; an override of a
+	// model also prices its dated snapshots.
+	Model string `json:"model"`
+	// InputPerMillion is the price of a million input tokens not read from
+	// the provider's prompt cache.
+	InputPerMillion USD `json:"inputPerMillion"`
+	// OutputPerMillion is the price of a million output tokens, reasoning
+	// tokens included.
+	OutputPerMillion USD `json:"outputPerMillion"`
+	// CachedInputPerMillion is the price of a million input tokens read
+	// from the prompt cache; nil prices them as InputPerMillion.
+	CachedInputPerMillion *USD `json:"cachedInputPerMillion,omitempty"`
 }
 
 // Duration is a time.Duration encoded as a Go duration string.
