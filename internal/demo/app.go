@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/promtext"
 	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
@@ -166,34 +166,5 @@ func (d *demo) metric(ctx context.Context, name string, labels ...string) (float
 	if err != nil {
 		return 0, err
 	}
-	return sumSamples(string(exposition), name, labels...), nil
-}
-
-// sumSamples reads Prometheus text exposition, name{a="x",b="y"} value
-// lines, and sums the values of the series matching labels.
-func sumSamples(exposition, name string, labels ...string) float64 {
-	sum := 0.0
-	for _, line := range strings.Split(exposition, "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		series, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		metric, labelText, _ := strings.Cut(strings.TrimSuffix(series, "}"), "{")
-		if metric != name {
-			continue
-		}
-		matches := true
-		for i := 0; i+1 < len(labels); i += 2 {
-			if !strings.Contains(","+labelText+",", ","+labels[i]+`="`+labels[i+1]+`",`) {
-				matches = false
-			}
-		}
-		if v, err := strconv.ParseFloat(value, 64); matches && err == nil {
-			sum += v
-		}
-	}
-	return sum
+	return promtext.Sum(string(exposition), name, labels...)
 }

@@ -23,11 +23,11 @@ func (d *demo) cleanup(ctx context.Context) (string, error) {
 	var stopped, listened []string
 	if d.sidecar != nil {
 		listened = append(listened, d.proxyAddr, d.adminAddr)
-		errs = append(errs, d.sidecar.stop())
+		errs = append(errs, d.sidecar.Stop(stopGrace))
 		stopped = append(stopped, "sidecar")
 	}
 	if d.operator != nil {
-		errs = append(errs, d.operator.stop())
+		errs = append(errs, d.operator.Stop(stopGrace))
 		stopped = append(stopped, "operator")
 	}
 	if d.mock != nil {

@@ -126,13 +126,13 @@ func (d *demo) startOperator(ctx context.Context) (string, error) {
 	}
 	d.say.command("go run ./cmd/operator %s", strings.Join(args, " "))
 	start := time.Now()
-	d.operator, err = startProcess("operator", d.bins.operator, args, []string{"KUBECONFIG=" + d.env.Kubeconfig, raceEnv}, d.sink)
+	d.operator, err = d.startProcess("operator", d.bins.operator, args, []string{"KUBECONFIG=" + d.env.Kubeconfig})
 	if err != nil {
 		return "", err
 	}
 	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", health)
 	if err := waitFor(ctx, "the operator's "+readyz, func(ctx context.Context) error {
-		if err := d.operator.running(); err != nil {
+		if err := d.operator.Err(); err != nil {
 			return permanent(err)
 		}
 		return httpOK(ctx, readyz)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/proc"
 	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
 
@@ -57,7 +58,7 @@ type demo struct {
 	// work is the temporary directory holding the binaries, the pod's
 	// files and the kubeconfig copy; removed by cleanup.
 	work string
-	sink *logSink
+	sink *proc.Sink
 
 	// built delivers the binaries, built while the control plane starts;
 	// buildDone is closed once the build has ended.
@@ -67,8 +68,8 @@ type demo struct {
 
 	env      *testenv.WebhookEnv
 	mock     *mockprovider.Server
-	operator *process
-	sidecar  *process
+	operator *proc.Process
+	sidecar  *proc.Process
 
 	kubeconfig string
 	manifests  manifests
@@ -107,7 +108,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	d := &demo{opts: opts, say: &narrator{out: out}, root: root, work: work,
 		built: make(chan buildResult, 1), buildDone: make(chan struct{})}
 	if opts.Logs != nil {
-		d.sink = &logSink{out: opts.Logs}
+		d.sink = proc.NewSink(opts.Logs)
 	}
 	fmt.Fprintln(out, "Tollgate demo: a local control plane, the operator, the mock provider and one injected sidecar,")
 	fmt.Fprintln(out, "driven by an app's openai-go client. Each step says what should happen, then checks that it did.")
@@ -233,10 +234,10 @@ func (d *demo) runStep(ctx context.Context, n int, s step) result {
 	}
 	d.say.outcome(r)
 	if err != nil {
-		for _, p := range []*process{d.operator, d.sidecar} {
-			if p != nil && !p.stopped {
-				d.say.say("last lines of the %s's log:", p.name)
-				d.say.block(p.logs.tail(12))
+		for _, p := range []*proc.Process{d.operator, d.sidecar} {
+			if p != nil && !p.Stopped() {
+				d.say.say("last lines of the %s's log:", p.Name())
+				d.say.block(p.Tail(12))
 			}
 		}
 	}

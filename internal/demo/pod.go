@@ -149,14 +149,14 @@ func (d *demo) startSidecar(ctx context.Context) (string, error) {
 	}
 	args = append(args, "--reload-interval="+reloadInterval)
 	d.say.command("go run ./cmd/sidecar %s", strings.Join(args, " "))
-	if d.sidecar, err = startProcess("sidecar", d.bins.sidecar, args, []string{raceEnv}, d.sink); err != nil {
+	if d.sidecar, err = d.startProcess("sidecar", d.bins.sidecar, args, nil); err != nil {
 		return "", err
 	}
 	if err := waitFor(ctx, "the sidecar to start", d.sidecarStarted); err != nil {
 		return "", err
 	}
 	if err := waitFor(ctx, "the sidecar's /readyz", func(ctx context.Context) error {
-		if err := d.sidecar.running(); err != nil {
+		if err := d.sidecar.Err(); err != nil {
 			return permanent(err)
 		}
 		return httpOK(ctx, "http://"+d.adminAddr+"/readyz")
@@ -182,7 +182,7 @@ func (d *demo) startSidecar(ctx context.Context) (string, error) {
 // sidecarStarted reads the proxy and admin addresses from the sidecar's
 // start log line.
 func (d *demo) sidecarStarted(context.Context) error {
-	for _, line := range strings.Split(d.sidecar.logs.String(), "\n") {
+	for _, line := range strings.Split(d.sidecar.Log().String(), "\n") {
 		var l struct {
 			Msg    string `json:"msg"`
 			Listen string `json:"listen"`
@@ -193,7 +193,7 @@ func (d *demo) sidecarStarted(context.Context) error {
 			return nil
 		}
 	}
-	if err := d.sidecar.running(); err != nil {
+	if err := d.sidecar.Err(); err != nil {
 		return permanent(err)
 	}
 	return errors.New("no start line in its log yet")

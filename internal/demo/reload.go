@@ -17,7 +17,7 @@ import (
 // demo) swaps the ConfigMap's files, and the running sidecar reloads them,
 // after which the requests the budget refused pass again.
 func (d *demo) hotReload(ctx context.Context) (string, error) {
-	pid := d.sidecar.cmd.Process.Pid
+	pid := d.sidecar.Pid()
 	d.say.command(`sed 's/%s/%s/' %s/policy.yaml | kubectl apply -f -`, budgetLine, raisedBudgetLine, samplesDir)
 	out, err := d.kubectl(ctx, d.manifests.raisedPolicy, "apply", "-f", "-")
 	if err != nil {
@@ -60,7 +60,7 @@ func (d *demo) hotReload(ctx context.Context) (string, error) {
 
 	var limit string
 	if err := waitFor(ctx, "the sidecar to load generation 2", func(ctx context.Context) error {
-		if err := d.sidecar.running(); err != nil {
+		if err := d.sidecar.Err(); err != nil {
 			return permanent(err)
 		}
 		c, err := d.sidecarConfig(ctx)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +12,8 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/stretchr/testify/require"
+
+	"tollgate.dev/tollgate/internal/testkit/promtext"
 )
 
 // appKey is the API key the app holds; with a credentials Secret, the
@@ -132,7 +132,9 @@ func requireOpenAIError(t *testing.T, err error, status int, code string) *opena
 // labels include labels (name, value, name, value...).
 func (s *sidecar) metric(name string, labels ...string) float64 {
 	s.t.Helper()
-	return sumSamples(s.get("/metrics"), name, labels...)
+	sum, err := promtext.Sum(s.get("/metrics"), name, labels...)
+	require.NoError(s.t, err)
+	return sum
 }
 
 // metricOK is metric for polls, which run outside the test's goroutine: it
@@ -142,37 +144,6 @@ func (s *sidecar) metricOK(name string, labels ...string) (float64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return sumSamples(exposition, name, labels...), true
-}
-
-// sumSamples reads Prometheus text exposition, name{a="x",b="y"} value
-// lines, and sums the values of the matching series.
-func sumSamples(exposition, name string, labels ...string) float64 {
-	if len(labels)%2 != 0 {
-		panic("sumSamples: labels are name, value pairs")
-	}
-	sum := 0.0
-	for _, line := range strings.Split(exposition, "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		series, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		metric, labelText, _ := strings.Cut(strings.TrimSuffix(series, "}"), "{")
-		if metric != name {
-			continue
-		}
-		matches := true
-		for i := 0; i < len(labels); i += 2 {
-			if !strings.Contains(","+labelText+",", ","+labels[i]+`="`+labels[i+1]+`",`) {
-				matches = false
-			}
-		}
-		if v, err := strconv.ParseFloat(value, 64); matches && err == nil {
-			sum += v
-		}
-	}
-	return sum
+	sum, err := promtext.Sum(exposition, name, labels...)
+	return sum, err == nil
 }

@@ -88,10 +88,10 @@ func TestCredentials_AMissingKeyFileRefusesToStartAndSaysWhatToDo(t *testing.T) 
 	sc := launch(t, path, "--credentials-dir", dir)
 	sc.mayExit = true
 	select {
-	case <-sc.exited:
+	case <-sc.process.Exited():
 	case <-time.After(startWait):
 		t.Fatal("the sidecar started without the claude key")
 	}
-	assert.Equal(t, 1, sc.exit.ExitCode())
+	assert.Equal(t, 1, sc.process.State().ExitCode())
 	assert.Contains(t, sc.logs.String(), "provider claude names a credentials Secret, but "+filepath.Join(dir, "claude")+" does not exist: mount the Secret there or remove credentialsSecretRef")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/proc"
 	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
@@ -17,7 +18,7 @@ import (
 // there runs against the mock provider on 127.0.0.1:8089.
 func examplePolicy(t *testing.T) (path, content string) {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := proc.RepoRoot()
 	require.NoError(t, err)
 	path = filepath.Join(root, "examples", "sidecar-local", "policy.yaml")
 	b, err := os.ReadFile(path)

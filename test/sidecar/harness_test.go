@@ -1,24 +1,20 @@
 package sidecare2e
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
+	"tollgate.dev/tollgate/internal/testkit/proc"
 )
 
 // policyHead is an LLMPolicy whose providers point at MOCK, the mock
@@ -48,22 +44,22 @@ type sidecar struct {
 	admin string
 	// policyFile is the --policy file.
 	policyFile string
-	logs       *logBuffer
-	// exited is closed when the process has ended; exit is its state,
-	// readable once exited is closed.
-	exited chan struct{}
-	exit   *os.ProcessState
+	// process is the running binary; logs is its output.
+	process *proc.Process
+	logs    *proc.Log
 	// mayExit is set by tests of a refused start: the process ending on
 	// its own is then what they check, not a failure.
 	mayExit bool
-	// cancel sends the process SIGTERM (SIGKILL 10s later).
-	cancel context.CancelFunc
 }
 
-// sigterm asks the sidecar to shut down, as the kubelet does.
+// stopGrace is how long the sidecar may take to exit after SIGTERM at the
+// end of a test before it is killed.
+const stopGrace = 10 * time.Second
+
+// sigterm asks the sidecar to shut down, as the kubelet does. The test's
+// end then checks that it exited cleanly.
 func (s *sidecar) sigterm() {
-	s.mayExit = true
-	s.cancel()
+	s.process.Terminate()
 }
 
 // startMock starts the mock provider in-process.
@@ -110,7 +106,6 @@ func startSidecar(t *testing.T, path string, args ...string) *sidecar {
 // launch starts the binary without waiting for it.
 func launch(t *testing.T, path string, args ...string) *sidecar {
 	t.Helper()
-	s := &sidecar{t: t, policyFile: path, logs: &logBuffer{}, exited: make(chan struct{})}
 	argv := append([]string{
 		"--policy", path,
 		// Port 0: the kernel picks free ports, and the sidecar logs them.
@@ -118,41 +113,23 @@ func launch(t *testing.T, path string, args ...string) *sidecar {
 		"--admin", "127.0.0.1:0",
 		"--shutdown-grace", "2s",
 	}, args...)
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	cmd := exec.CommandContext(ctx, sidecarBin, argv...)
-	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	// The race detector sleeps a second at exit unless told not to.
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second // then SIGKILL
-	require.NoError(t, cmd.Start())
-	go func() {
-		_ = cmd.Wait() // an error after SIGTERM is only the context's; the state says how it ended
-		s.exit = cmd.ProcessState
-		close(s.exited)
-	}()
+	p, err := proc.Start(proc.Spec{Name: "sidecar", Path: sidecarBin, Args: argv, Env: []string{proc.RaceEnv}})
+	require.NoError(t, err)
+	s := &sidecar{t: t, policyFile: path, process: p, logs: p.Log()}
 	t.Cleanup(func() {
-		early := false
-		select {
-		case <-s.exited:
-			early = true
-		default:
-		}
-		cancel()
-		<-s.exited
-		out := s.logs.String()
-		if strings.Contains(out, "WARNING: DATA RACE") {
+		err := p.Stop(stopGrace)
+		if errors.Is(err, proc.ErrDataRace) {
 			t.Errorf("the sidecar reported a data race")
 		}
 		switch {
-		case early && !s.mayExit:
-			t.Errorf("the sidecar exited during the test: %v", s.exit)
-		case !early && s.exit.ExitCode() != 0:
-			t.Errorf("the sidecar did not exit cleanly on SIGTERM: %v", s.exit)
+		case errors.Is(err, proc.ErrExitedEarly) && !s.mayExit:
+			t.Errorf("the sidecar exited during the test: %v", p.State())
+		case errors.Is(err, proc.ErrUncleanExit), errors.Is(err, proc.ErrKilled):
+			t.Errorf("the sidecar did not exit cleanly on SIGTERM: %v", p.State())
 		}
 		if t.Failed() {
-			t.Logf("sidecar log (%s %s):\n%s", sidecarBin, strings.Join(argv, " "), out)
+			t.Logf("sidecar log (%s %s):\n%s", sidecarBin, strings.Join(argv, " "), s.logs)
 		}
 	})
 	return s
@@ -163,7 +140,7 @@ func (s *sidecar) waitStarted() {
 	s.t.Helper()
 	deadline := time.Now().Add(startWait)
 	for time.Now().Before(deadline) {
-		for _, l := range s.logs.lines() {
+		for _, l := range s.logs.JSONLines() {
 			if l["msg"] == "tollgate-sidecar started" {
 				s.url = "http://" + l["listen"].(string)
 				s.admin = "http://" + l["admin"].(string)
@@ -171,8 +148,8 @@ func (s *sidecar) waitStarted() {
 			}
 		}
 		select {
-		case <-s.exited:
-			s.t.Fatalf("the sidecar exited before it started: %v\n%s", s.exit, s.logs)
+		case <-s.process.Exited():
+			s.t.Fatalf("the sidecar exited before it started: %v\n%s", s.process.State(), s.logs)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -230,43 +207,12 @@ func writeAtomically(t *testing.T, path, content string) {
 	require.NoError(t, os.Rename(tmp, path))
 }
 
-// logBuffer collects the process's output; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines returns the JSON log lines written so far; other output (a race
-// report, a fatal error) is skipped.
-func (b *logBuffer) lines() []map[string]any {
-	var out []map[string]any
-	for _, line := range strings.Split(b.String(), "\n") {
-		var l map[string]any
-		if json.Unmarshal([]byte(line), &l) == nil {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // requestLog waits for the "request" log line of the request with id.
 func (s *sidecar) requestLog(id string) map[string]any {
 	s.t.Helper()
 	var found map[string]any
 	require.Eventually(s.t, func() bool {
-		for _, l := range s.logs.lines() {
+		for _, l := range s.logs.JSONLines() {
 			if l["msg"] == "request" && l["request_id"] == id {
 				found = l
 				return true

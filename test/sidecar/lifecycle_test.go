@@ -26,7 +26,7 @@ func TestShutdown_SIGTERMLetsAnInFlightStreamFinishThenExitsZero(t *testing.T) {
 
 	sc.sigterm()
 	require.Eventually(t, func() bool {
-		for _, l := range sc.logs.lines() {
+		for _, l := range sc.logs.JSONLines() {
 			if l["msg"] == "shutting down; letting in-flight requests finish" {
 				return true
 			}
@@ -41,11 +41,11 @@ func TestShutdown_SIGTERMLetsAnInFlightStreamFinishThenExitsZero(t *testing.T) {
 	assert.Equal(t, "stop", acc.Choices[0].FinishReason)
 
 	select {
-	case <-sc.exited:
+	case <-sc.process.Exited():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the sidecar did not exit after its last stream ended")
 	}
-	assert.Equal(t, 0, sc.exit.ExitCode())
+	assert.Equal(t, 0, sc.process.State().ExitCode())
 }
 
 func TestStart_ABadPolicyFileIsRefusedWithExitCode1AndTheReason(t *testing.T) {
@@ -54,10 +54,10 @@ func TestStart_ABadPolicyFileIsRefusedWithExitCode1AndTheReason(t *testing.T) {
 	sc := launch(t, path)
 	sc.mayExit = true
 	select {
-	case <-sc.exited:
+	case <-sc.process.Exited():
 	case <-time.After(startWait):
 		t.Fatal("the sidecar started on a bad policy file")
 	}
-	assert.Equal(t, 1, sc.exit.ExitCode())
+	assert.Equal(t, 1, sc.process.State().ExitCode())
 	assert.Contains(t, sc.logs.String(), "tollgate-sidecar: cannot start: "+path)
 }

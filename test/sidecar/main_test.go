@@ -9,12 +9,16 @@
 package sidecare2e
 
 import (
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"tollgate.dev/tollgate/internal/testkit/proc"
 )
+
+// sidecarPackage is the package of the binary under test.
+const sidecarPackage = "./cmd/sidecar"
 
 // sidecarBin is the tollgate-sidecar binary TestMain built.
 var sidecarBin string
@@ -30,39 +34,16 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	root, err := repoRoot()
+	root, err := proc.RepoRoot()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%v: run the tests inside the tollgate module\n", err)
+		return 1
+	}
+	bins, err := proc.Build(context.Background(), root, dir, proc.RaceEnabled, sidecarPackage)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	sidecarBin = filepath.Join(dir, "tollgate-sidecar")
-	args := []string{"build", "-o", sidecarBin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, "./cmd/sidecar")...)
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build ./cmd/sidecar: %v\n%s", err, out)
-		return 1
-	}
+	sidecarBin = bins[sidecarPackage]
 	return m.Run()
-}
-
-// repoRoot is the directory of go.mod, found by walking up from here.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the test directory: run the tests inside the tollgate module")
-		}
-		dir = parent
-	}
 }

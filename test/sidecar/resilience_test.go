@@ -73,7 +73,7 @@ func TestCircuitBreaker_A503BurstOpensItThenAHalfOpenTrialClosesIt(t *testing.T)
 	assert.Equal(t, int64(4), mock.Received(), "only the half-open trial went upstream")
 	assert.Equal(t, 0.0, sc.metric("tollgate_circuit_breaker_state", "provider", "openai", "model", "gpt-4o-mini"), "0 is closed")
 	var transitions []string
-	for _, l := range sc.logs.lines() {
+	for _, l := range sc.logs.JSONLines() {
 		if l["msg"] == "circuit breaker changed state" {
 			transitions = append(transitions, l["to"].(string))
 		}
@@ -167,7 +167,7 @@ func TestResetMidStream_IsNotRetriedAndTheSDKStreamEndsWithAnError(t *testing.T)
 
 			var line map[string]any
 			require.Eventually(t, func() bool {
-				for _, l := range sc.logs.lines() {
+				for _, l := range sc.logs.JSONLines() {
 					if l["msg"] == "request" {
 						line = l
 						return true

@@ -1,18 +1,21 @@
 package fleet
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
+
+	"tollgate.dev/tollgate/internal/testkit/proc"
 )
 
 // Module is the Go module the benchmark builds from.
-const Module = "tollgate.dev/tollgate"
+const Module = proc.Module
+
+// The packages of the programs the benchmark runs.
+const (
+	sidecarPackage    = "./cmd/sidecar"
+	mockPackage       = "./cmd/mock-provider"
+	plainProxyPackage = "./bench/cmd/plainproxy"
+)
 
 // Binaries are the paths of the built programs.
 type Binaries struct {
@@ -27,52 +30,19 @@ type Binaries struct {
 // Build compiles the programs of the repository at root into dir with the
 // go command on PATH, as a release build would (no race detector).
 func Build(ctx context.Context, root, dir string) (Binaries, error) {
-	goBin, err := exec.LookPath("go")
+	bins, err := proc.Build(ctx, root, dir, false, sidecarPackage, mockPackage, plainProxyPackage)
 	if err != nil {
-		return Binaries{}, fmt.Errorf("the benchmark builds the sidecar with the go command, which is not on PATH: %w", err)
+		return Binaries{}, err
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", dir+string(filepath.Separator),
-		"./cmd/sidecar", "./cmd/mock-provider", "./bench/cmd/plainproxy")
-	cmd.Dir = root
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return Binaries{}, fmt.Errorf("go build in %s: %w\n%s", root, err, out.String())
-	}
-	return Binaries{
-		Sidecar:    filepath.Join(dir, "sidecar"),
-		Mock:       filepath.Join(dir, "mock-provider"),
-		PlainProxy: filepath.Join(dir, "plainproxy"),
-	}, nil
+	return Binaries{Sidecar: bins[sidecarPackage], Mock: bins[mockPackage], PlainProxy: bins[plainProxyPackage]}, nil
 }
 
 // FindRoot returns the directory of the tollgate module's go.mod, looking
 // in dir and then its parents.
 func FindRoot(dir string) (string, error) {
-	abs, err := filepath.Abs(dir)
+	root, err := proc.FindRoot(dir)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: run the benchmark from the repository, or pass -repo", err)
 	}
-	for d := abs; ; d = filepath.Dir(d) {
-		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil && moduleOf(data) == Module {
-			return d, nil
-		}
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("read %s: %w", filepath.Join(d, "go.mod"), err)
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod of module %s in %s or its parents: run the benchmark from the repository, or pass -repo", Module, abs)
-		}
-	}
-}
-
-// moduleOf returns the module path a go.mod declares.
-func moduleOf(gomod []byte) string {
-	for line := range strings.Lines(string(gomod)) {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
+	return root, nil
 }

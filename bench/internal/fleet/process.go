@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,9 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
+
+	"tollgate.dev/tollgate/internal/testkit/proc"
 )
 
 // NoCPU leaves a process unpinned.
@@ -47,89 +46,59 @@ type Process struct {
 	// Pinned tells whether the process runs pinned to Spec.CPU.
 	Pinned bool
 
-	cmd     *exec.Cmd
+	process *proc.Process
 	logPath string
-	exited  chan struct{} // closed once cmd.Wait returned; waitErr is set then
-	waitErr error
 }
 
+// urlWait bounds how long a program may take to print its URL.
+const urlWait = 30 * time.Second
+
+// stopGrace is how long a process may take to exit after SIGTERM before
+// it is killed.
+const stopGrace = 5 * time.Second
+
 // Start starts the program of spec and, when spec.PrintsURL, waits until
-// it has printed its URL.
+// it has printed its URL. The program writes its output to its log file
+// itself, so that the sidecar's log line per request costs the benchmark
+// nothing.
 func Start(ctx context.Context, spec Spec) (*Process, error) {
 	logPath := filepath.Join(spec.LogDir, spec.Name+".log")
-	logFile, err := os.Create(logPath)
+	ps := proc.Spec{Name: spec.Name, Path: spec.Path, Args: spec.Args, LogFile: logPath, FirstLine: spec.PrintsURL}
+	if spec.CPU != NoCPU && spec.Taskset != "" {
+		ps.Taskset, ps.CPU = spec.Taskset, spec.CPU
+	}
+	started, err := proc.Start(ps)
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
+		return nil, err
 	}
-	defer logFile.Close() // the child holds its own descriptor
-	name, args := spec.Path, spec.Args
-	pinned := spec.CPU != NoCPU && spec.Taskset != ""
-	if pinned {
-		// taskset execs the program, so the process keeps taskset's pid.
-		name, args = spec.Taskset, append([]string{"-c", strconv.Itoa(spec.CPU), spec.Path}, spec.Args...)
-	}
-	cmd := exec.Command(name, args...)
-	cmd.Stderr = logFile
-	var stdout io.ReadCloser
-	if spec.PrintsURL {
-		if stdout, err = cmd.StdoutPipe(); err != nil {
-			return nil, fmt.Errorf("start %s: %w", spec.Name, err)
-		}
-	} else {
-		cmd.Stdout = logFile
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (%s): %w", spec.Name, spec.Path, err)
-	}
-	p := &Process{Name: spec.Name, Pinned: pinned, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
-	urlc := make(chan string, 1)
-	if spec.PrintsURL {
-		go p.readURL(stdout, logPath, urlc)
-	}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.exited)
-	}()
+	p := &Process{Name: spec.Name, Pinned: started.Pinned(), process: started, logPath: logPath}
 	if !spec.PrintsURL {
 		return p, nil
 	}
-	select {
-	case p.URL = <-urlc:
+	wait, cancel := context.WithTimeout(ctx, urlWait)
+	defer cancel()
+	p.URL, err = started.FirstLine(wait)
+	switch {
+	case err == nil:
 		return p, nil
-	case <-p.exited:
+	case errors.Is(err, proc.ErrExited):
 		return nil, p.failure("exited before printing its URL")
-	case <-ctx.Done():
+	case ctx.Err() != nil:
 		p.Stop()
 		return nil, fmt.Errorf("start %s: %w", spec.Name, ctx.Err())
-	case <-time.After(30 * time.Second):
+	default:
 		p.Stop()
-		return nil, p.failure("printed no URL within 30s")
-	}
-}
-
-// readURL sends the first line of out to urlc, then copies the rest of out
-// to the log so that the program never blocks on a full pipe.
-func (p *Process) readURL(out io.Reader, logPath string, urlc chan<- string) {
-	br := bufio.NewReader(out)
-	line, err := br.ReadString('\n')
-	if err == nil {
-		urlc <- strings.TrimSpace(line)
-	}
-	if f, ferr := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0); ferr == nil {
-		_, _ = io.Copy(f, br)
-		_ = f.Close()
-	} else {
-		_, _ = io.Copy(io.Discard, br)
+		return nil, p.failure(fmt.Sprintf("printed no URL within %s", urlWait))
 	}
 }
 
 // Pid is the process id, which /proc knows the program by.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+func (p *Process) Pid() int { return p.process.Pid() }
 
 // Memory reads the process's resident memory.
 func (p *Process) Memory() (Memory, error) {
 	select {
-	case <-p.exited:
+	case <-p.process.Exited():
 		return Memory{}, p.failure("exited while the benchmark ran")
 	default:
 	}
@@ -156,7 +125,7 @@ func (p *Process) WaitReady(ctx context.Context, url string, timeout time.Durati
 			}
 		}
 		select {
-		case <-p.exited:
+		case <-p.process.Exited():
 			return p.failure("exited before it was ready")
 		case <-ctx.Done():
 			return p.failure(fmt.Sprintf("was not ready at %s within %s", url, timeout))
@@ -166,43 +135,20 @@ func (p *Process) WaitReady(ctx context.Context, url string, timeout time.Durati
 }
 
 // Stop ends the process with SIGTERM, or SIGKILL when it has not exited
-// 5 seconds later, and waits for it.
+// 5 seconds later, and waits for it. How it exited does not matter to the
+// benchmark, which has its numbers by then.
 func (p *Process) Stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
+	_ = p.process.Stop(stopGrace)
 }
 
 // failure describes what went wrong with the process, with the end of its
 // log.
 func (p *Process) failure(what string) error {
 	msg := fmt.Sprintf("%s %s", p.Name, what)
-	select {
-	case <-p.exited:
-		if p.waitErr != nil {
-			msg += fmt.Sprintf(" (%v)", p.waitErr)
-		}
-	default:
+	if state := p.process.State(); state != nil {
+		msg += fmt.Sprintf(" (%v)", state)
 	}
-	return errors.New(msg + "; its log " + p.logPath + " ends with:\n" + tail(p.logPath, 2048))
-}
-
-// tail returns the last n bytes of the file at path.
-func tail(path string, n int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > n {
-		_, _ = f.Seek(-n, io.SeekEnd)
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
+	return errors.New(msg + "; its log " + p.logPath + " ends with:\n" + p.process.Tail(20))
 }
 
 // PinSelf pins every thread of this process to cpu with taskset, so that

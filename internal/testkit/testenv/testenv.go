@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 
 	"github.com/go-logr/logr"
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	tollgatev1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/testkit/proc"
 )
 
 // Env is a running control plane.
@@ -53,7 +53,7 @@ func Start() (*Env, error) {
 	// that want logs set their own.
 	ctrl.SetLogger(logr.Discard())
 
-	root, err := repoRoot()
+	root, err := proc.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -116,15 +116,6 @@ func (e *Env) Stop() error {
 		_ = os.RemoveAll(e.dir)
 	}
 	return err
-}
-
-// repoRoot is the directory holding go.mod, found from this source file.
-func repoRoot() (string, error) {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "", fmt.Errorf("cannot locate the repository root")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", "..")), nil
 }
 
 // findAssets returns the directory holding kube-apiserver, etcd and kubectl.
