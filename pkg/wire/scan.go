@@ -319,16 +319,11 @@ func walkText(v []byte, i int) (n, end int, err error) {
 			if err != nil {
 				return n, 0, err
 			}
-			i = SkipSpace(v, end)
-			switch {
-			case i >= len(v):
-				return n, 0, ErrMalformed
-			case v[i] == ']':
-				return n, i + 1, nil
-			case v[i] != ',':
-				return n, 0, ErrMalformed
+			next, done, err := afterElement(v, end, ']')
+			if err != nil || done {
+				return n, next, err
 			}
-			i++
+			i = next
 		}
 	case '{':
 		i = SkipSpace(v, i+1)
@@ -366,18 +361,29 @@ func walkText(v []byte, i int) (n, end int, err error) {
 			if err != nil {
 				return n, 0, err
 			}
-			i = SkipSpace(v, end)
-			switch {
-			case i >= len(v):
-				return n, 0, ErrMalformed
-			case v[i] == '}':
-				return n, i + 1, nil
-			case v[i] != ',':
-				return n, 0, ErrMalformed
+			next, done, err := afterElement(v, end, '}')
+			if err != nil || done {
+				return n, next, err
 			}
-			i = SkipSpace(v, i+1)
+			i = SkipSpace(v, next)
 		}
 	}
 	end, err = SkipValue(v, i)
 	return 0, end, err
+}
+
+// afterElement reads what follows an element of an array or object that
+// ends at v[end]: a comma, after which the next element starts at next, or
+// the closing bracket, after which the container ends at next (done).
+func afterElement(v []byte, end int, closing byte) (next int, done bool, err error) {
+	i := SkipSpace(v, end)
+	switch {
+	case i >= len(v):
+		return 0, false, ErrMalformed
+	case v[i] == closing:
+		return i + 1, true, nil
+	case v[i] != ',':
+		return 0, false, ErrMalformed
+	}
+	return i + 1, false, nil
 }

@@ -43,7 +43,7 @@ func TestBudget_TheOpenAISDKSurfacesBudgetExhaustedAndCostIsExported(t *testing.
 	assert.Equal(t, 3, len(mock.Requests()), "the blocked request never reached the provider")
 
 	assert.InDelta(t, 0.60, s.metric("tollgate_cost_usd_total", "model", "gpt-4o-mini"), 1e-9)
-	assert.Equal(t, 1.0, s.metric("tollgate_requests_total", "outcome", llmclient.CodeBudgetExhausted))
+	s.awaitMetric(1.0, "tollgate_requests_total", "outcome", llmclient.CodeBudgetExhausted)
 	assert.Contains(t, s.logs.String(), "budget soft limit reached")
 	assert.Contains(t, s.logs.String(), "budget exhausted")
 }
@@ -56,7 +56,7 @@ func TestCost_AnUnpricedModelIsCountedAsUnknownAndWarnedOnce(t *testing.T) {
 	for range 2 {
 		require.NoError(t, chat(t, c, "my-finetune-7").err)
 	}
-	assert.Equal(t, 30.0, s.metric("tollgate_unpriced_tokens_total", "model", "my-finetune-7"))
+	s.awaitMetric(30.0, "tollgate_unpriced_tokens_total", "model", "my-finetune-7")
 	assert.Equal(t, 1, countLines(s.logs.String(), "model has no price"))
 }
 

@@ -11,6 +11,7 @@ import (
 	anthropicoption "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"tollgate.dev/tollgate/internal/testkit/promtext"
@@ -135,6 +136,24 @@ func (s *sidecar) metric(name string, labels ...string) float64 {
 	sum, err := promtext.Sum(s.get("/metrics"), name, labels...)
 	require.NoError(s.t, err)
 	return sum
+}
+
+// awaitMetric asserts that metric name (labels as for metric) reaches
+// want. Per-request metrics are recorded when the sidecar has read the end
+// of the upstream answer, which may be just after the app got its last
+// byte, so a test reads them once they have settled.
+func (s *sidecar) awaitMetric(want float64, name string, labels ...string) {
+	s.t.Helper()
+	var got float64
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var ok bool
+		if got, ok = s.metricOK(name, labels...); ok && got == want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Equal(s.t, want, got, "metric %s%v", name, labels)
 }
 
 // metricOK is metric for polls, which run outside the test's goroutine: it

@@ -45,9 +45,9 @@ func TestOpenAIChat_PassesThroughWithContentAndUsage(t *testing.T) {
 	assert.EqualValues(t, 200, line["status"])
 	assert.EqualValues(t, 120, line["input_tokens"])
 	assert.EqualValues(t, 30, line["output_tokens"])
-	assert.Equal(t, 120.0, sc.metric("tollgate_tokens_total", "provider", "openai", "model", "gpt-4o-mini", "type", "input"))
-	assert.Equal(t, 30.0, sc.metric("tollgate_tokens_total", "provider", "openai", "model", "gpt-4o-mini", "type", "output"))
-	assert.Equal(t, 1.0, sc.metric("tollgate_requests_total", "provider", "openai", "outcome", "success"))
+	sc.awaitMetric(120.0, "tollgate_tokens_total", "provider", "openai", "model", "gpt-4o-mini", "type", "input")
+	sc.awaitMetric(30.0, "tollgate_tokens_total", "provider", "openai", "model", "gpt-4o-mini", "type", "output")
+	sc.awaitMetric(1.0, "tollgate_requests_total", "provider", "openai", "outcome", "success")
 }
 
 func TestOpenAIChatStream_ArrivesEventByEventAndUsageIsCountedWhetherTheAppAskedOrNot(t *testing.T) {
@@ -103,7 +103,7 @@ func TestOpenAIChatStream_ArrivesEventByEventAndUsageIsCountedWhetherTheAppAsked
 			assert.Equal(t, true, line["stream"])
 			assert.EqualValues(t, 33, line["input_tokens"])
 			assert.EqualValues(t, 6, line["output_tokens"])
-			assert.Equal(t, 6.0, sc.metric("tollgate_tokens_total", "provider", "openai", "type", "output"))
+			sc.awaitMetric(6.0, "tollgate_tokens_total", "provider", "openai", "type", "output")
 		})
 	}
 }
@@ -159,7 +159,7 @@ func TestAnthropicMessages_PassThroughWithUsageFromJSONAndStream(t *testing.T) {
 			assert.EqualValues(t, 40, line["input_tokens"], "the sidecar counts cached input as input")
 			assert.EqualValues(t, 10, line["cached_input_tokens"])
 			assert.EqualValues(t, 11, line["output_tokens"])
-			assert.Equal(t, 10.0, sc.metric("tollgate_tokens_total", "provider", "claude", "model", "claude-sonnet-4-5", "type", "cached_input"))
+			sc.awaitMetric(10.0, "tollgate_tokens_total", "provider", "claude", "model", "claude-sonnet-4-5", "type", "cached_input")
 		})
 	}
 }

@@ -89,7 +89,7 @@ func TestRefusals_TheOpenAISDKSurfacesTheStableCodeAndStatus(t *testing.T) {
 			assert.Equal(t, tc.wantSent, mock.Received(), "requests that reached the provider")
 
 			assert.Equal(t, tc.wantCode, sc.requestLog("refused-1")["error_type"])
-			assert.Equal(t, 1.0, sc.metric("tollgate_requests_total", "outcome", tc.wantCode))
+			sc.awaitMetric(1.0, "tollgate_requests_total", "outcome", tc.wantCode)
 		})
 	}
 }
