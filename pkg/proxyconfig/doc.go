@@ -4,6 +4,9 @@
 // Kubernetes, so the sidecar and the resilient client library depend on it
 // alone. internal/translate produces it from LLMPolicy objects.
 //
-// Durations are encoded as Go duration strings ("1m30s"), money as decimal
-// strings ("19.99"), so that a bundle can be read and diffed by people.
+// Values are typed and parsed once, when a bundle is read: durations are
+// Duration, encoded as Go duration strings ("1m30s"); money is USD, an exact
+// decimal encoded as a decimal string ("19.99"), so that a bundle can be
+// read and diffed by people. Later layers trust a bundle that passed
+// Validate and do not check it again.
 package proxyconfig
