@@ -202,6 +202,10 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	if r.Priced {
 		fields = append(fields, zap.Stringer("cost_usd", r.CostUSD))
 	}
+	if r.Estimated != "" {
+		// The cost is a conservative estimate, not the answer's own usage.
+		fields = append(fields, zap.String("usage", "estimated"), zap.String("estimate_reason", r.Estimated))
+	}
 	if r.Cache != "" {
 		fields = append(fields, zap.String("cache", r.Cache))
 	}
@@ -250,7 +254,7 @@ func logNotices(log *zap.Logger, r *llmclient.Report, unpriced *sync.Map) {
 			served.Model = r.Model
 		}
 		if _, seen := unpriced.LoadOrStore(served.String(), true); !seen {
-			log.Warn("model has no price: its cost is unknown and not counted against the budget; add it to spec.pricing",
+			log.Warn("model has no price: its cost is unknown; add it to spec.pricing (under a budget such requests are refused)",
 				zap.String("policy", r.Policy), zap.String("provider", served.Provider), zap.String("model", served.Model))
 		}
 	}

@@ -61,7 +61,7 @@ type observation struct {
 	// keep asks for a copy of the whole body as the app received it (up
 	// to maxCapturedBody), passed to onFinish, for the cache.
 	keep     bool
-	onFinish func(u provider.Usage, ttft time.Duration, end string, body []byte)
+	onFinish func(u provider.Usage, ttft time.Duration, end string, body []byte, sent int64)
 }
 
 // observedBody passes an answer through to the app while reading its
@@ -85,6 +85,7 @@ type observedBody struct {
 	terminal bool
 
 	firstAt    time.Duration // time to the first byte handed out
+	sent       int64         // bytes handed out to the app
 	finishOnce sync.Once
 	// held is the error that came with the last bytes, returned (and the
 	// report finished) on the next Read.
@@ -119,6 +120,7 @@ func (b *observedBody) Read(p []byte) (int, error) {
 	if n > 0 && b.firstAt == 0 {
 		b.firstAt = max(time.Since(b.o.start), time.Nanosecond)
 	}
+	b.sent += int64(n)
 	if err != nil && n > 0 {
 		// Hand out the last bytes first and end on the next Read: the
 		// report (usage parsing, log, metrics) must not delay the end of
@@ -232,6 +234,6 @@ func (b *observedBody) finish(end string) {
 		if ttft == 0 {
 			ttft = time.Since(b.o.start)
 		}
-		b.o.onFinish(u, ttft, end, body)
+		b.o.onFinish(u, ttft, end, body, b.sent)
 	})
 }

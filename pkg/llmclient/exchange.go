@@ -248,10 +248,11 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 		start:   ex.rep.Start,
 		status:  resp.StatusCode,
 		keep:    cacheable,
-		onFinish: func(u provider.Usage, ttft time.Duration, end string, body []byte) {
+		onFinish: func(u provider.Usage, ttft time.Duration, end string, body []byte, sent int64) {
 			if cacheable {
 				ex.t.store(ex.cacheKey, resp, sse, body, u)
 			}
+			ex.rep.AnswerBytes = sent
 			ex.finish(u, ttft, end, finish)
 		},
 	})
@@ -259,8 +260,9 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 }
 
 func (ex *exchange) finish(u provider.Usage, ttft time.Duration, end string, release func(provider.Usage)) {
+	ex.rep.TTFT, ex.rep.End = ttft, end
 	release(u)
-	ex.rep.Usage, ex.rep.TTFT, ex.rep.End = u, ttft, end
+	ex.rep.Usage = u
 	ex.rep.Latency = time.Since(ex.rep.Start)
 	ex.t.done(ex.rep)
 }

@@ -23,6 +23,7 @@ const (
 	CodeUpstreamUnavailable = "tollgate_upstream_unavailable"
 	CodeRetryBudget         = "tollgate_retry_budget_exhausted"
 	CodeNoPolicy            = "tollgate_no_policy"
+	CodeModelUnpriced       = "tollgate_model_unpriced"
 )
 
 // Headers Tollgate adds to answers.

@@ -14,6 +14,20 @@ const (
 	CacheMiss = "miss"
 )
 
+// Why a request's cost is an estimate (Report.Estimated).
+const (
+	// EstimateNoUsage: the answer ended normally but carried no usage (a
+	// server that ignores include_usage, a body that is not the JSON its
+	// shape promises).
+	EstimateNoUsage = "no_usage"
+	// EstimateCutShort: the answer broke off (the provider failed or the
+	// total timeout passed) before its usage arrived.
+	EstimateCutShort = "cut_short"
+	// EstimateClientGone: the app left before the answer, or its usage,
+	// was complete; the provider bills what it generated all the same.
+	EstimateClientGone = "client_gone"
+)
+
 // Report describes one request once it is over: what was asked, who
 // answered, how, and what it used. Options.OnDone receives it; the sidecar
 // logs and counts it.
@@ -53,6 +67,13 @@ type Report struct {
 	// Priced is false when the answer used tokens but the model has no
 	// price (neither built in nor in spec.pricing): its cost is unknown.
 	Priced bool
+	// Estimated says why CostUSD is an estimate rather than the answer's
+	// own usage priced (EstimateNoUsage, EstimateCutShort,
+	// EstimateClientGone), or "" when it is not. An estimated request is
+	// charged the conservative bound of chargeUnknown, never nothing.
+	Estimated string
+	// AnswerBytes counts the bytes of the answer handed to the app.
+	AnswerBytes int64
 	// Cache is CacheHit, CacheMiss, or "" when the policy has no cache or
 	// the request could not be cached.
 	Cache string

@@ -56,6 +56,43 @@ func (t *Transport) priceOf(name, model string) (pricing.Price, bool) {
 	return t.prices.Lookup(p.cfg.Type, model)
 }
 
+// maxCost is the most ex can cost on any target that may serve it: the
+// primary and every fallback rung that can take the request (a fallback or
+// a downgrade is never free), each priced at its model's price. Under a
+// budget every such model must have a price: a request whose cost cannot
+// be bounded is refused with CodeModelUnpriced rather than sent for free.
+func (t *Transport) maxCost(ex *exchange) (proxyconfig.USD, *refusal) {
+	targets := []policy.Target{{Provider: ex.prov.cfg.Name, Model: ex.rq.Model}}
+	for _, f := range t.set.Policy().Fallbacks {
+		if f.StaticResponse == "" {
+			if target := ex.rung(f); target != nil {
+				targets = append(targets, *target)
+			}
+		}
+	}
+	var most proxyconfig.USD
+	prompt, output := provider.EstimatePromptTokens(ex.rq), maxOutputTokens(ex.rq)
+	for _, target := range targets {
+		price, ok := t.priceOf(target.Provider, target.Model)
+		if !ok {
+			return proxyconfig.USD{}, t.unpriced(target)
+		}
+		most = proxyconfig.MaxUSD(most, price.MaxCost(prompt, output))
+	}
+	return most, nil
+}
+
+// unpriced is the refusal of a request under a budget that target, which
+// has no price, may serve.
+func (t *Transport) unpriced(target policy.Target) *refusal {
+	if target.Model == "" {
+		return &refusal{status: http.StatusBadRequest, code: CodeModelUnpriced,
+			message: fmt.Sprintf("policy %s has a budget, and the model of this request to %s cannot be read, so its cost cannot be bounded; name the model in the request", t.policyRef, target.Provider)}
+	}
+	return &refusal{status: http.StatusForbidden, code: CodeModelUnpriced,
+		message: fmt.Sprintf("policy %s has a budget, and model %s of provider %s has no price, so the cost of this request cannot be bounded; add the model to spec.pricing", t.policyRef, target.Model, target.Provider)}
+}
+
 // reserve asks the budget for the most rq can cost. It returns the
 // reservation (nil without a budget) and, when the budget is exhausted, a
 // refusal (Block) or the target to downgrade to.
@@ -63,13 +100,9 @@ func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 	if t.budget == nil {
 		return nil, nil
 	}
-	var maxCost proxyconfig.USD
-	if price, ok := t.priceOf(ex.prov.cfg.Name, ex.rq.Model); ok {
-		output := ex.rq.MaxTokens
-		if output <= 0 {
-			output = DefaultMaxOutputTokens
-		}
-		maxCost = price.MaxCost(provider.EstimatePromptTokens(ex.rq), output)
+	maxCost, unpriced := t.maxCost(ex)
+	if unpriced != nil {
+		return nil, unpriced
 	}
 	res, d := t.budget.Reserve(maxCost)
 	rep := ex.rep
@@ -89,6 +122,10 @@ func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 	case budget.Downgrade:
 		if d.DowngradeTo != nil {
 			if target := ex.rung(proxyconfig.Fallback{Provider: d.DowngradeTo.Provider, Model: d.DowngradeTo.Model}); target != nil {
+				if _, ok := t.priceOf(target.Provider, target.Model); !ok {
+					res.Release() // a downgrade is charged like any answer: never free
+					return nil, t.unpriced(*target)
+				}
 				ex.downgrade = target
 				ex.budgetHeader = "downgraded"
 				return res, nil
@@ -120,32 +157,110 @@ func downgradeProvider(d budget.Decision) string {
 }
 
 // settle prices the answer's usage on the target that served it and
-// settles the budget reservation with the cost.
-func (t *Transport) settle(rep *Report, res *budget.Reservation) {
-	served := rep.Served
-	if served.Provider == "" {
-		served = policy.Target{Provider: rep.Provider, Model: rep.Model}
-	}
-	if rep.Static || rep.Cache == CacheHit || !rep.Usage.Known {
-		rep.Priced = rep.Static || rep.Cache == CacheHit
+// settles the budget reservation with the cost. An answer whose usage is
+// unknown or incomplete (none sent, cut short, the app gone) is never
+// free: it is charged chargeUnknown's conservative bound and marked
+// Estimated. Tollgate's own static answers and cache hits cost nothing, nor
+// does a provider's error answer that reports no usage: providers do not
+// bill failed requests.
+func (t *Transport) settle(rep *Report, rq provider.Request, res *budget.Reservation) {
+	served := servedTarget(rep)
+	if rep.Static || rep.Cache == CacheHit {
+		rep.Priced = true
 		res.Release()
 		return
 	}
-	price, ok := t.priceOf(served.Provider, servedModel(served, rep))
+	if rep.Status >= 400 && !rep.Usage.Known {
+		res.Release()
+		return
+	}
+	price, ok := t.priceOf(served.Provider, served.Model)
+	if !ok {
+		res.Release() // only without a budget: reserve refuses unpriced models
+		return
+	}
+	rep.Priced = true
+	cost := price.Cost(tokensOf(rep.Usage))
+	if rep.Estimated = estimateReason(rep); rep.Estimated != "" {
+		cost = proxyconfig.MaxUSD(cost, chargeUnknown(price, rq, rep.AnswerBytes))
+	}
+	rep.CostUSD = cost
+	res.Settle(cost)
+}
+
+// settleAbandoned charges a request the app abandoned before any answer
+// reached it, once at least one attempt was sent: the provider may have
+// processed the prompt and generated an answer nobody read, and an app
+// must not be able to dodge its budget by hanging up early.
+func (t *Transport) settleAbandoned(rep *Report, rq provider.Request, res *budget.Reservation) {
+	if rep.Attempts == 0 {
+		res.Release()
+		return
+	}
+	price, ok := t.priceOf(rep.Provider, rq.Model)
 	if !ok {
 		res.Release()
 		return
 	}
-	rep.Priced = true
-	rep.CostUSD = price.Cost(pricing.Tokens{Input: rep.Usage.InputTokens, CachedInput: rep.Usage.CachedInputTokens, Output: rep.Usage.OutputTokens})
+	rep.Priced, rep.Estimated = true, EstimateClientGone
+	rep.CostUSD = chargeUnknown(price, rq, 0)
 	res.Settle(rep.CostUSD)
 }
 
-func servedModel(t policy.Target, rep *Report) string {
-	if t.Model != "" {
-		return t.Model
+// estimateReason says why the answer's usage cannot be charged as it is,
+// or "" when it can: the answer is complete and reported its usage.
+func estimateReason(rep *Report) string {
+	switch {
+	case rep.End == "client_gone":
+		return EstimateClientGone
+	case rep.End != "complete":
+		return EstimateCutShort
+	case !rep.Usage.Known:
+		return EstimateNoUsage
 	}
-	return rep.Model
+	return ""
+}
+
+// chargeUnknown is what a request whose usage is unknown is charged: the
+// larger of its reservation (the prompt estimate plus the request's max
+// output tokens, or DefaultMaxOutputTokens when it sets none) and the
+// prompt estimate plus the answer's bytes that reached the app counted as
+// output tokens at bytesPerToken. Both price the prompt at the higher of
+// the cached and uncached input price. The answer's bytes include its JSON
+// or SSE framing, so they overcount the text; the prompt estimate is the
+// token estimate's (provider.EstimateTokens), whose measured bounds its
+// tests pin.
+func chargeUnknown(price pricing.Price, rq provider.Request, answerBytes int64) proxyconfig.USD {
+	prompt := provider.EstimatePromptTokens(rq)
+	output := max(maxOutputTokens(rq), (answerBytes+provider.BytesPerToken-1)/provider.BytesPerToken)
+	return price.MaxCost(prompt, output)
+}
+
+// maxOutputTokens is the most output rq can produce, as the budget assumes
+// it: its own limit, or DefaultMaxOutputTokens.
+func maxOutputTokens(rq provider.Request) int64 {
+	if rq.MaxTokens > 0 {
+		return rq.MaxTokens
+	}
+	return DefaultMaxOutputTokens
+}
+
+// tokensOf is u as pricing counts it.
+func tokensOf(u provider.Usage) pricing.Tokens {
+	return pricing.Tokens{Input: u.InputTokens, CachedInput: u.CachedInputTokens, Output: u.OutputTokens}
+}
+
+// servedTarget is the target that answered: what the app asked for, unless
+// a fallback or downgrade served it.
+func servedTarget(rep *Report) policy.Target {
+	t := rep.Served
+	if t.Provider == "" {
+		t = policy.Target{Provider: rep.Provider, Model: rep.Model}
+	}
+	if t.Model == "" {
+		t.Model = rep.Model
+	}
+	return t
 }
 
 // now is the Transport's clock (Options.Now).

@@ -219,18 +219,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if res.Response == nil {
 		cancel()
 		admission.Done(-1)
-		reservation.Release()
 		if req.Context().Err() != nil {
 			rep.End = "client_gone"
+			t.settleAbandoned(rep, rq, reservation)
+			rep.Latency = time.Since(rep.Start)
 			t.done(rep)
 			return nil, req.Context().Err()
 		}
+		reservation.Release()
 		return t.refuse(rep, prov.adapter, rq, ex.refusalFor(res)), nil
 	}
 	return ex.answer(res, func(u provider.Usage) {
 		cancel()
 		rep.Usage = u
-		t.settle(rep, reservation)
+		t.settle(rep, rq, reservation)
 		tokens := int64(-1)
 		if u.Known {
 			tokens = u.InputTokens + u.OutputTokens

@@ -2,12 +2,12 @@ package provider
 
 import "math"
 
-// bytesPerToken is the byte-to-token ratio the estimate assumes; see
+// BytesPerToken is the byte-to-token ratio the estimate assumes; see
 // EstimateTokens for how well it holds.
-const bytesPerToken = 4
+const BytesPerToken = 4
 
 // EstimateTokens estimates the tokens a request will use before it is
-// sent: its prompt's text (PromptBytes) at bytesPerToken, rounded up, plus
+// sent: its prompt's text (PromptBytes) at BytesPerToken, rounded up, plus
 // the output tokens it allows (MaxTokens). Rate limits admit requests on
 // this estimate and settle the difference with the answer's actual usage.
 //
@@ -44,11 +44,11 @@ func EstimateTokens(r Request) int64 {
 }
 
 // EstimatePromptTokens is the prompt part of EstimateTokens: the prompt's
-// bytes at bytesPerToken, rounded up.
+// bytes at BytesPerToken, rounded up.
 func EstimatePromptTokens(r Request) int64 {
 	prompt := int64(max(r.PromptBytes, 0))
-	tokens := prompt / bytesPerToken
-	if prompt%bytesPerToken != 0 {
+	tokens := prompt / BytesPerToken
+	if prompt%BytesPerToken != 0 {
 		tokens++
 	}
 	return tokens

@@ -66,7 +66,7 @@ const (
 // estimateBounds are the documented bounds of EstimateTokens's prompt
 // estimate divided by the real prompt tokens (usage.prompt_tokens: the
 // text plus chat framing), per sample category and encoding. Measured on
-// testdata/tokens (28 samples) with bytesPerToken = 4:
+// testdata/tokens (28 samples) with BytesPerToken = 4:
 //
 //	category  samples                              o200k_base   cl100k_base
 //	english   prose, email, summary, rubric        1.11–1.33    1.11–1.33
@@ -95,7 +95,7 @@ const (
 // stays.
 //
 // The bounds leave a margin around the measured figures; a change of
-// bytesPerToken to 3 or 5 breaks them.
+// BytesPerToken to 3 or 5 breaks them.
 var estimateBounds = map[string]map[string][2]float64{
 	"english":  {o200k: {0.9, 1.5}, cl100k: {0.9, 1.5}},
 	"chat":     {o200k: {0.75, 1.25}, cl100k: {0.75, 1.25}},

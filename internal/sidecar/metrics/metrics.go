@@ -35,6 +35,7 @@ type Sidecar struct {
 	cost      *prometheus.CounterVec
 	unpriced  *prometheus.CounterVec
 	cache     *prometheus.CounterVec
+	estimated *prometheus.CounterVec
 
 	mu     sync.Mutex // guards models
 	models map[string]map[string]bool
@@ -47,7 +48,7 @@ func New() *Sidecar {
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_requests_total",
-			Help: "Requests the app made, by provider, model and outcome: success, client_error or server_error (the provider's answer), or the code of Tollgate's own refusal (tollgate_*).",
+			Help: "Requests the app made, by provider, model and outcome: success, client_error or server_error (the provider's answer), client_gone (the app left before the answer was complete), or the code of Tollgate's own refusal (tollgate_*).",
 		}, []string{"provider", "model", "outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_upstream_attempts_total",
@@ -89,15 +90,19 @@ func New() *Sidecar {
 		}, []string{"provider", "model"}),
 		unpriced: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_unpriced_tokens_total",
-			Help: "Tokens used by models without a price (neither built in nor in spec.pricing): their cost is unknown and not counted against budgets. Add the model to spec.pricing.",
+			Help: "Tokens used by models without a price (neither built in nor in spec.pricing), in policies without a budget: their cost is unknown. Under a budget such requests are refused (tollgate_model_unpriced). Add the model to spec.pricing.",
 		}, []string{"provider", "model"}),
+		estimated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_usage_estimated_total",
+			Help: "Answers whose usage was unknown or incomplete and that were charged a conservative estimate instead, by provider, model and reason: no_usage (none sent), cut_short (the answer broke off), client_gone (the app left).",
+		}, []string{"provider", "model", "reason"}),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_cache_requests_total",
 			Help: "Cacheable requests by result: hit (answered from the cache) or miss. Hit rate: rate(hit) / rate(hit + miss).",
 		}, []string{"provider", "result"}),
 		models: map[string]map[string]bool{},
 	}
-	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache,
+	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Show both reload results from the start, so that alerts on errors
 	// have a series to watch.
@@ -133,13 +138,19 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 		m.tokens.WithLabelValues(served.Provider, sm, "input").Add(float64(u.InputTokens))
 		m.tokens.WithLabelValues(served.Provider, sm, "cached_input").Add(float64(u.CachedInputTokens))
 		m.tokens.WithLabelValues(served.Provider, sm, "output").Add(float64(u.OutputTokens))
-		switch {
-		case r.Priced:
-			cost := r.CostUSD.Float64()
-			m.cost.WithLabelValues(served.Provider, sm).Add(cost)
-		case r.Cache != llmclient.CacheHit && !r.Static:
+		if !r.Priced && r.Cache != llmclient.CacheHit && !r.Static {
 			m.unpriced.WithLabelValues(served.Provider, sm).Add(float64(u.InputTokens + u.OutputTokens))
 		}
+	}
+	if r.Priced && r.CostUSD.IsPositive() {
+		served := r.Served
+		if served.Provider == "" {
+			served = policy.Target{Provider: r.Provider, Model: r.Model}
+		}
+		m.cost.WithLabelValues(served.Provider, m.model(served.Provider, served.Model)).Add(r.CostUSD.Float64())
+	}
+	if r.Estimated != "" {
+		m.estimated.WithLabelValues(r.Provider, model, r.Estimated).Inc()
 	}
 	if r.Cache != "" {
 		m.cache.WithLabelValues(r.Provider, r.Cache).Inc()
@@ -195,6 +206,8 @@ func outcome(r *llmclient.Report) string {
 	switch {
 	case r.Refusal != "":
 		return r.Refusal
+	case r.End == "client_gone":
+		return "client_gone"
 	case r.Status >= 500:
 		return "server_error"
 	case r.Status >= 400:
