@@ -84,7 +84,35 @@ type Budget struct {
 	//
 	// +optional
 	DowngradeTo *ModelRef `json:"downgradeTo,omitempty"`
+
+	// WhenLedgerUnreachable is what a sidecar does once it has spent the
+	// allowance it holds while it cannot reach the operator's budget
+	// ledger: Block refuses requests with HTTP 503
+	// tollgate_budget_unavailable until the ledger answers again; Allow
+	// admits them, counted as unverified spend (a metric, a log line and
+	// the policy's BudgetUnverified condition say so). Unset takes the
+	// operator's default (the Helm value budget.whenLedgerUnreachable,
+	// Block unless changed). Either way a sidecar first spends the
+	// allowance it holds: the operator being down for a moment blocks
+	// nothing.
+	//
+	// +optional
+	WhenLedgerUnreachable LedgerUnreachableAction `json:"whenLedgerUnreachable,omitempty"`
 }
+
+// LedgerUnreachableAction is what a sidecar does, once its allowance is
+// spent, while it cannot reach the budget ledger.
+//
+// +kubebuilder:validation:Enum=Block;Allow
+type LedgerUnreachableAction string
+
+// Actions when the ledger cannot be reached.
+const (
+	// LedgerUnreachableBlock refuses requests until the ledger answers.
+	LedgerUnreachableBlock LedgerUnreachableAction = "Block"
+	// LedgerUnreachableAllow admits them as unverified spend.
+	LedgerUnreachableAllow LedgerUnreachableAction = "Allow"
+)
 
 // ModelRef names a model of one of the policy's providers.
 type ModelRef struct {
@@ -101,10 +129,17 @@ type ModelRef struct {
 	Model string `json:"model"`
 }
 
-// BudgetStatus is the spend of the current budget period.
+// BudgetStatus is the spend of the current budget period, summed by the
+// operator's budget ledger over every pod the policy applies to.
 type BudgetStatus struct {
 	// PeriodStart is when the current period began (UTC).
 	PeriodStart metav1.Time `json:"periodStart"`
+
+	// PeriodEnd is when the current period ends and spend starts again
+	// from zero (UTC).
+	//
+	// +optional
+	PeriodEnd *metav1.Time `json:"periodEnd,omitempty"`
 
 	// Spent is the USD spent so far this period, as a decimal string.
 	Spent string `json:"spent"`
@@ -115,4 +150,106 @@ type BudgetStatus struct {
 
 	// State is Ok, SoftLimit (spend passed softLimitPercent) or Exhausted.
 	State BudgetState `json:"state"`
+
+	// Requests counts the requests whose cost is in Spent.
+	//
+	// +optional
+	Requests int64 `json:"requests,omitempty"`
+
+	// Unverified is the part of Spent that sidecars admitted while they
+	// could not reach the ledger and the policy allowed it
+	// (whenLedgerUnreachable: Allow), as a decimal string.
+	//
+	// +optional
+	Unverified string `json:"unverified,omitempty"`
+
+	// LastPeriod is the total of the previous period.
+	//
+	// +optional
+	LastPeriod *BudgetPeriodTotal `json:"lastPeriod,omitempty"`
+
+	// TopSpenders is this period's spend by workload (the Deployment,
+	// StatefulSet, DaemonSet or Job of the pods, else the pod), largest
+	// first.
+	//
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	TopSpenders []WorkloadSpend `json:"topSpenders,omitempty"`
+
+	// Ledger is the budget ledger's own bookkeeping: what each reporting
+	// pod was last acknowledged and holds. It lives here, in the same
+	// object as Spent, because the two must be written together: a spend
+	// that is persisted and the batches it includes are restored as one
+	// on an operator restart or leader change, so that no batch is lost or
+	// counted twice. It is not for people to read.
+	//
+	// +optional
+	Ledger *LedgerStatus `json:"ledger,omitempty"`
+
+	// UpdatedAt is when the ledger last wrote this status.
+	//
+	// +optional
+	UpdatedAt *metav1.Time `json:"updatedAt,omitempty"`
+}
+
+// BudgetPeriodTotal is the spend of a finished budget period.
+type BudgetPeriodTotal struct {
+	// Start is when the period began (UTC).
+	Start metav1.Time `json:"start"`
+
+	// Spent is the USD the period cost in the end, as a decimal string.
+	Spent string `json:"spent"`
+
+	// Requests counts the requests whose cost is in Spent.
+	//
+	// +optional
+	Requests int64 `json:"requests,omitempty"`
+}
+
+// WorkloadSpend is the spend of one workload in the current period.
+type WorkloadSpend struct {
+	// Workload is Kind/name: Deployment/chat, StatefulSet/db, Job/nightly,
+	// or Pod/name for a pod without a controller.
+	Workload string `json:"workload"`
+
+	// Spent is the USD its pods spent this period, as a decimal string.
+	Spent string `json:"spent"`
+}
+
+// LedgerStatus is the budget ledger's bookkeeping of the pods that report.
+type LedgerStatus struct {
+	// Reporters are the pods that reported or hold an allowance.
+	//
+	// +listType=map
+	// +listMapKey=podUID
+	// +kubebuilder:validation:MaxItems=5000
+	// +optional
+	Reporters []Reporter `json:"reporters,omitempty"`
+}
+
+// Reporter is one pod's standing with the ledger.
+type Reporter struct {
+	// PodUID is the pod's UID.
+	PodUID string `json:"podUID"`
+
+	// Pod is the pod's name.
+	Pod string `json:"pod"`
+
+	// Workload is the pod's workload, as in topSpenders.
+	//
+	// +optional
+	Workload string `json:"workload,omitempty"`
+
+	// Epoch identifies the sidecar state the pod's batches come from.
+	//
+	// +optional
+	Epoch string `json:"epoch,omitempty"`
+
+	// Seq is the sequence number of the pod's last applied batch.
+	Seq int64 `json:"seq"`
+
+	// Allowance is the USD the pod may still spend this period, as a
+	// decimal string.
+	Allowance string `json:"allowance"`
 }

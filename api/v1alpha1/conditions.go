@@ -8,6 +8,16 @@ const (
 	// ConditionConflict is true when another, older policy selects some of
 	// the same pods; those pods follow the older policy.
 	ConditionConflict = "Conflict"
+	// ConditionBudgetSoftLimit is true once the period's spend passed the
+	// budget's softLimitPercent.
+	ConditionBudgetSoftLimit = "BudgetSoftLimit"
+	// ConditionBudgetExhausted is true once the period's spend reached the
+	// budget's limit: sidecars block or downgrade.
+	ConditionBudgetExhausted = "BudgetExhausted"
+	// ConditionBudgetUnverified is true while spend goes unverified: pods
+	// that hold an allowance stopped reporting, or sidecars admitted
+	// requests without one while they could not reach the ledger.
+	ConditionBudgetUnverified = "BudgetUnverified"
 )
 
 // Condition reasons of an LLMPolicy.
@@ -17,4 +27,12 @@ const (
 	ReasonCredentialsNotFound = "CredentialsNotFound"
 	ReasonOverlap             = "Overlap"
 	ReasonNoOverlap           = "NoOverlap"
+
+	ReasonSoftLimitReached = "SoftLimitReached"
+	ReasonBelowSoftLimit   = "BelowSoftLimit"
+	ReasonLimitReached     = "LimitReached"
+	ReasonWithinLimit      = "WithinLimit"
+	ReasonReportsMissing   = "ReportsMissing"
+	ReasonSpentUnverified  = "SpentUnverified"
+	ReasonVerified         = "Verified"
 )

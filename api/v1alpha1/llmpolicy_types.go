@@ -103,7 +103,7 @@ type LLMPolicyStatus struct {
 	MatchedPods int32 `json:"matchedPods,omitempty"`
 
 	// Budget is the spend of the current budget period, summed over every pod
-	// the policy applies to.
+	// the policy applies to by the operator's budget ledger.
 	//
 	// +optional
 	Budget *BudgetStatus `json:"budget,omitempty"`
@@ -119,6 +119,7 @@ type LLMPolicyStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Budget",type=string,JSONPath=`.status.budget.state`
 // +kubebuilder:printcolumn:name="Spent",type=string,JSONPath=`.status.budget.spent`
+// +kubebuilder:printcolumn:name="Limit",type=string,JSONPath=`.spec.budget.limit`
 // +kubebuilder:printcolumn:name="Pods",type=integer,JSONPath=`.status.matchedPods`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type LLMPolicy struct {

@@ -128,6 +128,8 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 			Limit:            d.limit("budget.limit", b.Limit),
 			SoftLimitPercent: int(b.SoftLimitPercent),
 			OnExhausted:      proxyconfig.ExhaustedAction(b.OnExhausted),
+
+			WhenLedgerUnreachable: proxyconfig.LedgerUnreachableAction(b.WhenLedgerUnreachable),
 		}
 		if b.DowngradeTo != nil {
 			bc.DowngradeTo = &proxyconfig.ModelRef{Provider: b.DowngradeTo.Provider, Model: b.DowngradeTo.Model}

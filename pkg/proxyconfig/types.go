@@ -276,7 +276,21 @@ type Budget struct {
 	// DowngradeTo is where requests go once the budget is spent; set
 	// exactly when OnExhausted is Downgrade.
 	DowngradeTo *ModelRef `json:"downgradeTo,omitempty"`
+	// WhenLedgerUnreachable is what the sidecar does once it spent its
+	// allowance while the ledger cannot be reached; empty takes the
+	// sidecar's --ledger-unreachable default.
+	WhenLedgerUnreachable LedgerUnreachableAction `json:"whenLedgerUnreachable,omitempty"`
 }
+
+// LedgerUnreachableAction is what a sidecar does, once its allowance is
+// spent, while the budget ledger cannot be reached.
+type LedgerUnreachableAction string
+
+// Actions when the ledger cannot be reached.
+const (
+	LedgerBlock LedgerUnreachableAction = "Block"
+	LedgerAllow LedgerUnreachableAction = "Allow"
+)
 
 // ModelRef names a model of a provider of the policy.
 type ModelRef struct {

@@ -139,6 +139,9 @@ func (p *Policy) Validate() error {
 		default:
 			v.add("budget.onExhausted", fmt.Sprintf("%q is not one of Block, Downgrade", b.OnExhausted))
 		}
+		if !slices.Contains([]LedgerUnreachableAction{"", LedgerBlock, LedgerAllow}, b.WhenLedgerUnreachable) {
+			v.add("budget.whenLedgerUnreachable", fmt.Sprintf("%q is not one of Block, Allow", b.WhenLedgerUnreachable))
+		}
 	}
 	for i, f := range p.Fallbacks {
 		path := fmt.Sprintf("fallbacks[%d]", i)

@@ -298,6 +298,10 @@ func validateBudget(b *v1alpha1.Budget, path *field.Path, declared sets.Set[stri
 	if !slices.Contains(actions, b.OnExhausted) {
 		errs = append(errs, field.NotSupported(path.Child("onExhausted"), b.OnExhausted, actions))
 	}
+	unreachable := []v1alpha1.LedgerUnreachableAction{v1alpha1.LedgerUnreachableBlock, v1alpha1.LedgerUnreachableAllow}
+	if b.WhenLedgerUnreachable != "" && !slices.Contains(unreachable, b.WhenLedgerUnreachable) {
+		errs = append(errs, field.NotSupported(path.Child("whenLedgerUnreachable"), b.WhenLedgerUnreachable, unreachable))
+	}
 	if (b.DowngradeTo != nil) != (b.OnExhausted == v1alpha1.ExhaustedDowngrade) {
 		errs = append(errs, field.Invalid(path.Child("downgradeTo"), "", msgDowngradeTo))
 	}
