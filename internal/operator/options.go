@@ -8,7 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -16,6 +19,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"tollgate.dev/tollgate/internal/operator/inject"
+	"tollgate.dev/tollgate/internal/operator/ledger"
 )
 
 // Certificate management modes (--cert-management).
@@ -52,8 +56,39 @@ type Options struct {
 	// Sidecar is how the sidecar is injected.
 	Sidecar inject.Config
 
+	// Ledger configures the budget ledger; off when its Addr is "0".
+	Ledger LedgerOptions
+
 	LogLevel zapcore.Level
 }
+
+// LedgerOptions configure the operator's budget ledger.
+type LedgerOptions struct {
+	// Addr is where the leader serves the ledger (HTTPS); "0" turns it off
+	// and leaves each sidecar's budget local.
+	Addr string
+	// Service is the name of the ledger's Service in the operator's
+	// namespace, which selects the leader (the pod it labels): sidecars
+	// reach the ledger at https://<Service>.<namespace>.svc:<port>.
+	Service string
+	// URLs, when set, are what sidecars are told instead (one per replica
+	// where there is no Service, as in tests).
+	URLs []string
+	// CertDir holds the serving certificate (tls.crt, tls.key) and the CA
+	// (ca.crt) that sidecars trust; default the webhook's.
+	CertDir string
+	// Lease, Sync and Commit are the ledger's timing (ledger.Options).
+	Lease, Sync, Commit time.Duration
+	// Unreachable is the injected sidecars' --ledger-unreachable.
+	Unreachable string
+	// PodName is the operator's own pod, which the leader labels so that
+	// the ledger Service sends sidecars to it.
+	PodName string
+}
+
+// LeaderLabel is the label the leader puts on its own pod, which the
+// ledger Service selects.
+const LeaderLabel = "tollgate.dev/ledger-leader"
 
 // Parse reads the command line. Problems are reported with what to do.
 func Parse(args []string, stderr io.Writer) (Options, error) {
@@ -81,6 +116,15 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	cpuLim := fs.String("sidecar-cpu-limit", "", "CPU limit of the sidecar (\"\" for none: a CPU limit throttles streams)")
 	memLim := fs.String("sidecar-memory-limit", "128Mi", "memory limit of the sidecar (\"\" for none)")
 	fs.StringVar(&o.Sidecar.LogLevel, "sidecar-log-level", o.Sidecar.LogLevel, "log level of the sidecar: debug, info, warn or error")
+	fs.StringVar(&o.Ledger.Addr, "ledger-bind-address", ":8443", "`address` where the leader serves the budget ledger (HTTPS); \"0\" turns it off and leaves each sidecar's budget local")
+	fs.StringVar(&o.Ledger.Service, "ledger-service-name", "tollgate-ledger", "`name` of the ledger's Service, which selects the leader")
+	ledgerURLs := fs.String("ledger-url", "", "comma-separated `URLs` sidecars are told for the ledger (default https://<ledger-service-name>.<namespace>.svc:<port>)")
+	fs.StringVar(&o.Ledger.CertDir, "ledger-cert-dir", "", "`directory` with the ledger's tls.crt, tls.key and ca.crt (default: --webhook-cert-dir)")
+	fs.DurationVar(&o.Ledger.Lease, "ledger-lease", ledger.DefaultLease, "how long a sidecar's allowance stays its own without a sync; a gone pod's returns to the pool after it")
+	fs.DurationVar(&o.Ledger.Sync, "ledger-sync-interval", ledger.DefaultSync, "how often sidecars sync with the ledger at the latest")
+	fs.DurationVar(&o.Ledger.Commit, "ledger-commit-interval", ledger.DefaultCommit, "how often a policy's status.budget is written at most")
+	fs.StringVar(&o.Ledger.Unreachable, "budget-when-ledger-unreachable", "Block", "what sidecars do, once their allowance is spent, while the ledger cannot be reached, for policies that do not say: Block or Allow")
+	fs.StringVar(&o.Ledger.PodName, "pod-name", os.Getenv("POD_NAME"), "the operator's own pod `name` (default: $POD_NAME), labelled "+LeaderLabel+" while it leads")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -129,6 +173,30 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	}
 	if o.LeaderElect && o.Namespace == "" {
 		errs = append(errs, errors.New("--namespace is required with --leader-elect: the Lease lives there"))
+	}
+	if o.Ledger.CertDir == "" {
+		o.Ledger.CertDir = o.WebhookCertDir
+	}
+	if o.Ledger.Addr != "0" {
+		_, port, err := net.SplitHostPort(o.Ledger.Addr)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("--ledger-bind-address %q is not host:port, e.g. :8443, or \"0\" to turn the ledger off", o.Ledger.Addr))
+		case *ledgerURLs != "":
+			for _, u := range strings.Split(*ledgerURLs, ",") {
+				if u = strings.TrimSpace(u); u != "" {
+					o.Ledger.URLs = append(o.Ledger.URLs, u)
+				}
+			}
+		case o.Namespace == "":
+			errs = append(errs, errors.New("--namespace is required to tell sidecars the ledger's Service address: set it or POD_NAMESPACE, or set --ledger-url"))
+		default:
+			o.Ledger.URLs = []string{fmt.Sprintf("https://%s.%s.svc:%s", o.Ledger.Service, o.Namespace, port)}
+		}
+		if o.Ledger.Unreachable != "Block" && o.Ledger.Unreachable != "Allow" {
+			errs = append(errs, fmt.Errorf("--budget-when-ledger-unreachable %q: use Block or Allow", o.Ledger.Unreachable))
+		}
+		o.Sidecar.LedgerURLs, o.Sidecar.LedgerUnreachable = o.Ledger.URLs, o.Ledger.Unreachable
 	}
 	if o.WebhookPort <= 0 || o.WebhookPort > 65535 {
 		errs = append(errs, fmt.Errorf("--webhook-port %d is not a port", o.WebhookPort))

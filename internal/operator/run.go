@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -36,6 +38,7 @@ import (
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/internal/operator/controller"
+	"tollgate.dev/tollgate/internal/operator/ledger"
 	"tollgate.dev/tollgate/internal/operator/webhook"
 )
 
@@ -130,6 +133,13 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 	}
 
 	r := &controller.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tollgate-operator")}
+	if opts.Ledger.Addr != "0" {
+		caFile := filepath.Join(opts.Ledger.CertDir, "ca.crt")
+		r.LedgerCA = func() []byte {
+			b, _ := os.ReadFile(caFile) // absent until the certificate is issued
+			return b
+		}
+	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the LLMPolicy controller: %w", err)
 	}
@@ -138,6 +148,9 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 	}
 	if !opts.EnableWebhook {
 		if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+			return nil, err
+		}
+		if err := addLedger(mgr, cfg, opts, log, nil); err != nil {
 			return nil, err
 		}
 		return mgr, nil
@@ -171,6 +184,9 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 	})); err != nil {
 		return nil, err
 	}
+	if err := addLedger(mgr, cfg, opts, log, certsReadyFor(opts, certsReady)); err != nil {
+		return nil, err
+	}
 	if err := mgr.AddReadyzCheck("webhook", func(req *http.Request) error {
 		select {
 		case <-certsReady:
@@ -182,6 +198,58 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// certsReadyFor is what the ledger waits for: the rotator's files when the
+// operator issues its certificate, else (cert-manager) the files appearing.
+func certsReadyFor(opts Options, certsReady chan struct{}) <-chan struct{} {
+	if opts.CertManagement == CertSelf && opts.Ledger.CertDir == opts.WebhookCertDir {
+		return certsReady
+	}
+	return nil
+}
+
+// addLedger adds the budget ledger, served by the leader only, unless it
+// is turned off.
+func addLedger(mgr manager.Manager, cfg *rest.Config, opts Options, log logr.Logger, certsReady <-chan struct{}) error {
+	if opts.Ledger.Addr == "0" {
+		return nil
+	}
+	l := ledger.New(ledger.Options{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tollgate-ledger"),
+		Log: log.WithName("ledger"), Lease: opts.Ledger.Lease, Sync: opts.Ledger.Sync, Commit: opts.Ledger.Commit,
+	})
+	srv := &ledger.Server{Ledger: l, Addr: opts.Ledger.Addr, CertDir: opts.Ledger.CertDir, CertsReady: certsReady}
+	if opts.Ledger.PodName != "" && opts.Namespace != "" {
+		c, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
+		if err != nil {
+			return err
+		}
+		// A replica that restarts may still carry the label of its last
+		// term: it drops it until it leads again.
+		if err := labelLeader(context.Background(), c, opts, false); err != nil {
+			log.Error(err, "could not remove the ledger leader label from this pod")
+		}
+		srv.OnLead = func(ctx context.Context) error { return labelLeader(ctx, c, opts, true) }
+	}
+	return mgr.Add(srv)
+}
+
+// labelLeader sets or removes LeaderLabel on the operator's own pod.
+func labelLeader(ctx context.Context, c client.Client, opts Options, leader bool) error {
+	value := any(nil)
+	if leader {
+		value = "true"
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]any{LeaderLabel: value}}})
+	if err != nil {
+		return err
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: opts.Ledger.PodName, Namespace: opts.Namespace}}
+	if err := c.Patch(ctx, pod, client.RawPatch(types.MergePatchType, patch)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("label pod %s/%s %s=%v: %w (the operator needs patch on pods in its namespace)", opts.Namespace, opts.Ledger.PodName, LeaderLabel, value, err)
+	}
+	return nil
 }
 
 // addCertRotator has cert-controller keep the webhook's CA and serving
@@ -196,7 +264,7 @@ func addCertRotator(mgr manager.Manager, opts Options, certsReady chan struct{})
 		CAName:         "tollgate-ca",
 		CAOrganization: "tollgate",
 		DNSName:        dns,
-		ExtraDNSNames:  []string{dns + ".cluster.local", opts.WebhookService + "." + opts.Namespace},
+		ExtraDNSNames:  extraDNSNames(opts, dns),
 		IsReady:        certsReady,
 		Webhooks:       []rotator.WebhookInfo{{Name: opts.WebhookConfig, Type: rotator.Mutating}},
 		// Every replica serves the webhook and waits for the Secret's
@@ -208,6 +276,18 @@ func addCertRotator(mgr manager.Manager, opts Options, certsReady chan struct{})
 		return fmt.Errorf("set up webhook certificate rotation: %w", err)
 	}
 	return nil
+}
+
+// extraDNSNames are the certificate's other names: the webhook Service's
+// longer and shorter forms, and the ledger Service's, which the same
+// certificate serves.
+func extraDNSNames(opts Options, dns string) []string {
+	names := []string{dns + ".cluster.local", opts.WebhookService + "." + opts.Namespace}
+	if opts.Ledger.Addr != "0" {
+		ledger := fmt.Sprintf("%s.%s.svc", opts.Ledger.Service, opts.Namespace)
+		names = append(names, ledger, ledger+".cluster.local", opts.Ledger.Service+"."+opts.Namespace)
+	}
+	return names
 }
 
 // ensureCertSecret creates the (empty) webhook certificate Secret when it

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strings"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -40,6 +42,29 @@ type Options struct {
 	// ShutdownGrace is how long in-flight requests may take to finish after
 	// SIGTERM.
 	ShutdownGrace time.Duration
+	// Ledger, when its URLs are set, shares budgets through the operator's
+	// budget ledger; otherwise each budget is local to this sidecar.
+	Ledger LedgerOptions
+}
+
+// LedgerOptions are the sidecar's settings of the budget ledger.
+type LedgerOptions struct {
+	// URLs are the ledger's addresses (comma-separated on the command line).
+	URLs []string
+	// CAFile holds the CA certificates of the ledger's serving certificate.
+	CAFile string
+	// TokenFile is the pod's projected ServiceAccount token.
+	TokenFile string
+	// StateDir keeps unreported spend across restarts.
+	StateDir string
+	// PodUID is the pod's UID.
+	PodUID string
+	// Unreachable is Block or Allow: what to do, once the allowance is
+	// spent, while the ledger cannot be reached, for policies that do not
+	// say.
+	Unreachable string
+	// Interval is how often spend is reported at most.
+	Interval time.Duration
 }
 
 // Parse reads the command line. Problems are reported with what to do.
@@ -61,6 +86,13 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.Int64Var(&o.MaxRequestBytes, "max-request-bytes", llmclient.DefaultMaxRequestBytes, "largest request body accepted, in `bytes`")
 	fs.DurationVar(&o.ReloadInterval, "reload-interval", 10*time.Second, "how often to re-read the policy files even without file events")
 	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", 30*time.Second, "how long in-flight requests may finish after SIGTERM")
+	ledgerURLs := fs.String("ledger-url", "", "comma-separated https `URLs` of the operator's budget ledger; empty keeps each budget local to this sidecar")
+	fs.StringVar(&o.Ledger.CAFile, "ledger-ca-file", "", "`file` with the CA certificates of the ledger's serving certificate")
+	fs.StringVar(&o.Ledger.TokenFile, "ledger-token-file", "", "`file` with the pod's projected ServiceAccount token (audience tollgate)")
+	fs.StringVar(&o.Ledger.StateDir, "state-dir", "", "`directory` where spend not yet reported survives a restart")
+	fs.StringVar(&o.Ledger.PodUID, "pod-uid", os.Getenv("POD_UID"), "this pod's `UID` (default: $POD_UID)")
+	fs.StringVar(&o.Ledger.Unreachable, "ledger-unreachable", "Block", "once the allowance is spent and the ledger cannot be reached: Block or Allow (policies may say otherwise)")
+	fs.DurationVar(&o.Ledger.Interval, "ledger-interval", time.Second, "how often spend is reported to the ledger at most")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -81,6 +113,24 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	}
 	if o.MaxRequestBytes <= 0 {
 		errs = append(errs, fmt.Errorf("--max-request-bytes must be positive"))
+	}
+	if *ledgerURLs != "" {
+		for _, u := range strings.Split(*ledgerURLs, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				o.Ledger.URLs = append(o.Ledger.URLs, strings.TrimSuffix(u, "/"))
+			}
+		}
+		for flag, v := range map[string]string{"--ledger-ca-file": o.Ledger.CAFile, "--ledger-token-file": o.Ledger.TokenFile, "--state-dir": o.Ledger.StateDir, "--pod-uid": o.Ledger.PodUID} {
+			if v == "" {
+				errs = append(errs, fmt.Errorf("%s is required with --ledger-url", flag))
+			}
+		}
+		if o.Ledger.Unreachable != "Block" && o.Ledger.Unreachable != "Allow" {
+			errs = append(errs, fmt.Errorf("--ledger-unreachable %q: use Block or Allow", o.Ledger.Unreachable))
+		}
+		if o.Ledger.Interval <= 0 {
+			errs = append(errs, errors.New("--ledger-interval must be positive"))
+		}
 	}
 	if o.ReloadInterval <= 0 || o.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("--reload-interval must be positive and --shutdown-grace not negative"))

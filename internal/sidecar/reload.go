@@ -15,8 +15,10 @@ import (
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"go.uber.org/zap"
 
+	"tollgate.dev/tollgate/internal/sidecar/ledger"
 	"tollgate.dev/tollgate/internal/sidecar/loader"
 	"tollgate.dev/tollgate/internal/sidecar/metrics"
+	"tollgate.dev/tollgate/pkg/budget"
 	"tollgate.dev/tollgate/pkg/llmclient"
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -41,19 +43,32 @@ type reloader struct {
 	onDone  func(*llmclient.Report)
 
 	current atomic.Pointer[state]
+	// ledger shares budgets with the pod's other sidecars; nil keeps them
+	// local.
+	ledger *ledger.Ledger
 
 	mu       sync.Mutex // serialises reloads; guards lastHash and refusedHash
 	lastHash [sha256.Size]byte
 	// refusedHash is the fingerprint of the last refused inputs: they are
 	// refused (logged, counted) once, not again on every file event.
 	refusedHash [sha256.Size]byte
+	// fromLedger is when the ledger last delivered the bundle. While it
+	// does, it is newer than the mounted file, which the kubelet updates
+	// late: file events do not take the sidecar back to an older bundle.
+	fromLedger time.Time
 }
+
+// ledgerFresh is how long a bundle from the ledger outranks the file.
+const ledgerFresh = time.Minute
 
 // load reads the files and, when they changed, compiles and swaps in the
 // new state. In-flight requests keep the Transport they started with.
 func (r *reloader) load() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.fromLedger.IsZero() && time.Since(r.fromLedger) < ledgerFresh {
+		return nil
+	}
 
 	data, err := os.ReadFile(r.opts.PolicyFile)
 	if errors.Is(err, fs.ErrNotExist) && r.opts.AllowMissingPolicy {
@@ -66,7 +81,23 @@ func (r *reloader) load() error {
 	if err != nil {
 		return r.refuse(fmt.Errorf("read policy file: %w", err))
 	}
+	return r.apply(data, r.opts.PolicyFile)
+}
+
+// loadBundle applies a bundle the ledger delivered.
+func (r *reloader) loadBundle(data []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.apply(data, "the budget ledger") == nil {
+		r.fromLedger = time.Now()
+	}
+}
+
+// apply compiles the policy file content data (from source) for this pod.
+// Called with r.mu held.
+func (r *reloader) apply(data []byte, source string) error {
 	var labels map[string]string
+	var err error
 	if r.opts.PodLabelsFile != "" {
 		if labels, err = loader.ReadLabels(r.opts.PodLabelsFile); err != nil {
 			return r.refuse(err)
@@ -80,7 +111,7 @@ func (r *reloader) load() error {
 	res, err := loader.Parse(data, labels)
 	if err != nil {
 		r.refusedHash = h
-		return r.refuse(fmt.Errorf("%s: %w", r.opts.PolicyFile, err))
+		return r.refuse(fmt.Errorf("%s: %w", source, err))
 	}
 	next := &state{policy: res.Policy, source: res.Source, loadedAt: time.Now()}
 	if res.Policy == nil {
@@ -90,7 +121,12 @@ func (r *reloader) load() error {
 		if cur := r.current.Load(); cur != nil {
 			prev = cur.transport
 		}
+		var gate budget.Gate
+		if r.ledger != nil && res.Policy.Budget != nil {
+			gate = r.ledger.Gate(res.Policy.Name, *res.Policy.Budget)
+		}
 		next.transport, err = llmclient.New(*res.Policy, llmclient.Options{
+			Budget:          gate,
 			CredentialsDir:  r.opts.CredentialsDir,
 			MaxRequestBytes: r.opts.MaxRequestBytes,
 			OnDone:          r.onDone,
@@ -114,9 +150,16 @@ func (r *reloader) load() error {
 	r.lastHash = h
 	r.swap(next)
 	r.metrics.Reload(nil)
-	fields := []zap.Field{zap.String("file", r.opts.PolicyFile), zap.String("source", res.Source)}
+	fields := []zap.Field{zap.String("file", source), zap.String("source", res.Source)}
 	if res.Policy != nil {
 		fields = append(fields, zap.String("policy", res.Policy.Ref()), zap.Int64("generation", res.Policy.Generation))
+		if res.Policy.Budget != nil {
+			mode := "ledger"
+			if r.ledger == nil {
+				mode = "local: this sidecar's own traffic only (no --ledger-url)"
+			}
+			fields = append(fields, zap.String("budget", mode))
+		}
 		r.log.Info("policy loaded", fields...)
 	} else {
 		r.log.Warn("no policy applies to this pod; refusing LLM requests", append(fields, zap.String("reason", next.reason))...)

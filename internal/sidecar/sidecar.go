@@ -20,10 +20,12 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"tollgate.dev/tollgate/internal/sidecar/ledger"
 	"tollgate.dev/tollgate/internal/sidecar/metrics"
 	"tollgate.dev/tollgate/internal/sidecar/proxy"
 	"tollgate.dev/tollgate/internal/sidecar/watch"
 	"tollgate.dev/tollgate/pkg/llmclient"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
 // Main runs the sidecar with the command line args until SIGINT or SIGTERM
@@ -60,6 +62,25 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 		m.Request(rep)
 		logRequest(log, rep)
 		logNotices(log, rep, &unpriced)
+	}
+	ledgerCtx, stopLedger := context.WithCancel(context.Background())
+	defer stopLedger()
+	ledgerDone := make(chan struct{})
+	if len(opts.Ledger.URLs) > 0 {
+		led, err := ledger.New(ledger.Options{
+			URLs: opts.Ledger.URLs, CAFile: opts.Ledger.CAFile, TokenFile: opts.Ledger.TokenFile,
+			StateDir: opts.Ledger.StateDir, PodUID: opts.Ledger.PodUID, Interval: opts.Ledger.Interval,
+			Unreachable: proxyconfig.LedgerUnreachableAction(opts.Ledger.Unreachable), Log: log.Named("ledger"),
+			Observe: m.LedgerSync, OnUnverified: m.Unverified,
+		})
+		if err != nil {
+			return fmt.Errorf("cannot start: budget ledger: %w", err)
+		}
+		r.ledger = led
+		go func() { defer close(ledgerDone); _ = led.Run(ledgerCtx) }()
+		go led.RunBundles(ledgerCtx, r.loadBundle)
+	} else {
+		close(ledgerDone)
 	}
 	if err := r.load(); err != nil {
 		return fmt.Errorf("cannot start: %w", err)
@@ -115,6 +136,9 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 	if err := proxySrv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("in-flight requests did not finish within the grace period", zap.Error(err))
 	}
+	// The requests are done: report what they spent, then stop.
+	stopLedger()
+	<-ledgerDone
 	_ = adminSrv.Shutdown(shutdownCtx)
 	return runErr
 }
@@ -162,6 +186,13 @@ func (r *reloader) adminMux(m *metrics.Sidecar) *http.ServeMux {
 		view := map[string]any{"policyFile": r.opts.PolicyFile}
 		if s != nil {
 			view["source"], view["loadedAt"], view["policy"] = s.source, s.loadedAt, s.policy
+			if s.policy != nil && s.policy.Budget != nil {
+				if r.ledger != nil {
+					view["budget"] = r.ledger.View()
+				} else {
+					view["budget"] = map[string]any{"mode": "local", "note": "this sidecar enforces the budget on its own traffic only; run it with --ledger-url to share it"}
+				}
+			}
 			if s.reason != "" {
 				view["noPolicyReason"] = s.reason
 			}

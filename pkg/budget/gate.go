@@ -76,6 +76,13 @@ type Decision struct {
 	// DowngradeTo is where to send the request when Action is Downgrade;
 	// nil otherwise.
 	DowngradeTo *proxyconfig.ModelRef
+	// Unavailable is set on a Block because the gate cannot verify spend:
+	// a ledger's allowance is spent and the ledger cannot be reached, and
+	// the policy blocks rather than admit unverified spend.
+	Unavailable bool
+	// Unverified is set on an Allow admitted without an allowance, because
+	// the ledger cannot be reached and the policy admits unverified spend.
+	Unverified bool
 }
 
 // Status is the spend of the current period, as LLMPolicy status reports it.

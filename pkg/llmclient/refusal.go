@@ -24,6 +24,7 @@ const (
 	CodeRetryBudget         = "tollgate_retry_budget_exhausted"
 	CodeNoPolicy            = "tollgate_no_policy"
 	CodeModelUnpriced       = "tollgate_model_unpriced"
+	CodeBudgetUnavailable   = "tollgate_budget_unavailable"
 )
 
 // Headers Tollgate adds to answers.

@@ -113,6 +113,10 @@ func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 	case d.FirstSoftCrossing:
 		rep.BudgetNotice = NoticeSoftLimit
 	}
+	if d.Unavailable {
+		return nil, &refusal{status: http.StatusServiceUnavailable, code: CodeBudgetUnavailable, retryAfter: 5 * time.Second,
+			message: fmt.Sprintf("policy %s's budget cannot be verified: this sidecar spent the allowance it holds and cannot reach the operator's budget ledger, and the policy blocks unverified spend (spec.budget.whenLedgerUnreachable: Block); retry shortly", t.policyRef)}
+	}
 	switch d.Action {
 	case budget.Allow:
 		if d.State == budget.StateSoftLimit {

@@ -47,6 +47,10 @@ type Reconciler struct {
 	APIReader client.Reader
 	// Recorder emits Events on policies.
 	Recorder events.EventRecorder
+	// LedgerCA, when set, returns the CA certificate (PEM) sidecars trust
+	// the budget ledger's certificate with; it is published in every
+	// bundle ConfigMap under inject.LedgerCAKey. Nil without a ledger.
+	LedgerCA func() []byte
 
 	mu sync.Mutex // guards uninjected
 	// uninjected is the last count of uninjected pods per namespace, so a
@@ -111,6 +115,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// missing one is looked for again.
 		return ctrl.Result{RequeueAfter: CredentialsRecheck}, nil
 	}
+	if r.LedgerCA != nil && len(r.LedgerCA()) == 0 {
+		// The certificate is not issued yet: publish its CA once it is.
+		return ctrl.Result{RequeueAfter: CredentialsRecheck}, nil
+	}
 	return ctrl.Result{}, nil
 }
 
@@ -162,6 +170,11 @@ func (r *Reconciler) applyBundle(ctx context.Context, ns string, b proxyconfig.B
 		}
 		cm.Annotations[BundleHashAnnotation] = hash
 		cm.Data = map[string]string{inject.BundleKey: string(data)}
+		if r.LedgerCA != nil {
+			if ca := r.LedgerCA(); len(ca) > 0 {
+				cm.Data[inject.LedgerCAKey] = string(ca)
+			}
+		}
 		cm.OwnerReferences = nil
 		for i := range owners {
 			cm.OwnerReferences = append(cm.OwnerReferences, metav1.OwnerReference{

@@ -27,6 +27,13 @@ type Config struct {
 	Resources corev1.ResourceRequirements
 	// LogLevel is the sidecar's --log-level: debug, info, warn or error.
 	LogLevel string
+	// LedgerURLs are where the sidecar reaches the operator's budget
+	// ledger (the ledger Service); empty leaves budgets local to each
+	// sidecar.
+	LedgerURLs []string
+	// LedgerUnreachable is the sidecar's --ledger-unreachable: Block or
+	// Allow, for policies whose budget does not say.
+	LedgerUnreachable string
 }
 
 // DefaultConfig is the configuration of the operator's flag defaults:
@@ -45,7 +52,8 @@ func DefaultConfig() Config {
 				corev1.ResourceMemory: resource.MustParse("128Mi"),
 			},
 		},
-		LogLevel: "info",
+		LogLevel:          "info",
+		LedgerUnreachable: "Block",
 	}
 }
 
@@ -59,6 +67,9 @@ func (c Config) Validate() error {
 	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
 	default:
 		errs = append(errs, fmt.Errorf("sidecar image pull policy %q: use Always, IfNotPresent or Never", c.ImagePullPolicy))
+	}
+	if len(c.LedgerURLs) > 0 && c.LedgerUnreachable != "Block" && c.LedgerUnreachable != "Allow" {
+		errs = append(errs, fmt.Errorf("what sidecars do when the budget ledger is unreachable, %q: use Block or Allow", c.LedgerUnreachable))
 	}
 	if !slices.Contains(logLevels, c.LogLevel) {
 		errs = append(errs, fmt.Errorf("sidecar log level %q: use debug, info, warn or error", c.LogLevel))

@@ -28,7 +28,7 @@ func Inject(pod *corev1.Pod, policy *proxyconfig.Policy, cfg Config) (*corev1.Po
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sidecar configuration: %w", err)
 	}
-	vols := volumes(policy)
+	vols := volumes(policy, cfg)
 	if err := checkVolumeNames(pod, vols); err != nil {
 		return nil, err
 	}

@@ -37,6 +37,13 @@ const (
 	// CredentialsVolume is the projected volume of the policy's credentials
 	// Secrets, mounted at CredentialsDir; only when the policy names one.
 	CredentialsVolume = "tollgate-credentials"
+	// TokenVolume is the projected ServiceAccount token the sidecar
+	// presents to the budget ledger, mounted at TokenDir; only with a
+	// ledger.
+	TokenVolume = "tollgate-token"
+	// StateVolume is the emptyDir where the sidecar keeps the spend it has
+	// not yet reported, across container restarts; only with a ledger.
+	StateVolume = "tollgate-state"
 
 	// ConfigDir is where the sidecar finds the bundle, BundleKey.
 	ConfigDir = "/etc/tollgate/config"
@@ -48,6 +55,22 @@ const (
 	// PodLabelsFile is the downward API file of the pod's labels, under
 	// PodInfoDir.
 	PodLabelsFile = "labels"
+	// TokenDir is where the sidecar finds TokenFile.
+	TokenDir = "/var/run/secrets/tollgate"
+	// TokenFile is the projected token, under TokenDir.
+	TokenFile = "token"
+	// StateDir is where StateVolume is mounted.
+	StateDir = "/var/run/tollgate"
+	// LedgerCAKey is the key of ConfigMapName holding the CA certificate
+	// of the ledger's serving certificate, read by the sidecar under
+	// ConfigDir.
+	LedgerCAKey = "ledger-ca.crt"
+	// TokenAudience is the audience of the projected token; the ledger
+	// accepts no other.
+	TokenAudience = "tollgate"
+	// TokenExpirationSeconds is the projected token's lifetime, the
+	// shortest the API server issues; the kubelet renews it before then.
+	TokenExpirationSeconds = 600
 
 	// ProxyPort is where the sidecar serves apps, on 127.0.0.1 only.
 	ProxyPort = 15000

@@ -2,6 +2,7 @@ package inject
 
 import (
 	"path"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -17,6 +18,7 @@ func sidecarContainer(cfg Config, vols []corev1.Volume) corev1.Container {
 		Image:           cfg.Image,
 		ImagePullPolicy: cfg.ImagePullPolicy,
 		Args:            sidecarArgs(cfg),
+		Env:             sidecarEnv(cfg),
 		// Always makes an init container a native sidecar: it starts before
 		// the app containers, runs beside them, and stops after them.
 		RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
@@ -61,7 +63,7 @@ func httpGet(path string) corev1.ProbeHandler {
 
 // sidecarArgs are the sidecar's command line (see internal/sidecar).
 func sidecarArgs(cfg Config) []string {
-	return []string{
+	args := []string{
 		"--policy=" + path.Join(ConfigDir, BundleKey),
 		"--pod-labels=" + path.Join(PodInfoDir, PodLabelsFile),
 		"--allow-missing-policy",
@@ -70,4 +72,22 @@ func sidecarArgs(cfg Config) []string {
 		"--admin=" + adminAddress,
 		"--log-level=" + cfg.LogLevel,
 	}
+	if len(cfg.LedgerURLs) > 0 {
+		args = append(args,
+			"--ledger-url="+strings.Join(cfg.LedgerURLs, ","),
+			"--ledger-ca-file="+path.Join(ConfigDir, LedgerCAKey),
+			"--ledger-token-file="+path.Join(TokenDir, TokenFile),
+			"--state-dir="+StateDir,
+			"--ledger-unreachable="+cfg.LedgerUnreachable,
+		)
+	}
+	return args
+}
+
+// sidecarEnv gives the sidecar its pod's UID, which its reports carry.
+func sidecarEnv(cfg Config) []corev1.EnvVar {
+	if len(cfg.LedgerURLs) == 0 {
+		return nil
+	}
+	return []corev1.EnvVar{{Name: "POD_UID", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.uid"}}}}
 }

@@ -2,6 +2,7 @@ package inject
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -9,7 +10,7 @@ import (
 
 // volumes are the pod volumes the sidecar needs. The credentials volume is
 // there only when the policy names a credentials Secret.
-func volumes(policy *proxyconfig.Policy) []corev1.Volume {
+func volumes(policy *proxyconfig.Policy, cfg Config) []corev1.Volume {
 	out := []corev1.Volume{
 		{
 			Name: ConfigVolume,
@@ -36,6 +37,20 @@ func volumes(policy *proxyconfig.Policy) []corev1.Volume {
 			Name:         CredentialsVolume,
 			VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: sources}},
 		})
+	}
+	if len(cfg.LedgerURLs) > 0 {
+		out = append(out,
+			corev1.Volume{Name: TokenVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
+					Audience:          TokenAudience,
+					ExpirationSeconds: ptr.To[int64](TokenExpirationSeconds),
+					Path:              TokenFile,
+				}}},
+			}}},
+			// A small emptyDir: the spend not yet reported survives a restart
+			// of the sidecar container, not the pod.
+			corev1.Volume{Name: StateVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("16Mi"))}}},
+		)
 	}
 	return out
 }
@@ -69,12 +84,12 @@ func credentialSources(policy *proxyconfig.Policy) []corev1.VolumeProjection {
 	return sources
 }
 
-// mounts are the sidecar's mounts of volumes, all read-only.
+// mounts are the sidecar's mounts of volumes, all read-only but the state.
 func mounts(vols []corev1.Volume) []corev1.VolumeMount {
-	dirs := map[string]string{ConfigVolume: ConfigDir, PodInfoVolume: PodInfoDir, CredentialsVolume: CredentialsDir}
+	dirs := map[string]string{ConfigVolume: ConfigDir, PodInfoVolume: PodInfoDir, CredentialsVolume: CredentialsDir, TokenVolume: TokenDir, StateVolume: StateDir}
 	out := make([]corev1.VolumeMount, 0, len(vols))
 	for _, v := range vols {
-		out = append(out, corev1.VolumeMount{Name: v.Name, MountPath: dirs[v.Name], ReadOnly: true})
+		out = append(out, corev1.VolumeMount{Name: v.Name, MountPath: dirs[v.Name], ReadOnly: v.Name != StateVolume})
 	}
 	return out
 }

@@ -59,6 +59,16 @@ type period struct {
 	unverified proxyconfig.USD
 	// spenders is spend by workload.
 	spenders map[string]proxyconfig.USD
+	// needHint is the largest allowance a waiting request asked for this
+	// period: the size of a request. Once an even share of what remains is
+	// smaller, shares are useless fragments, and pods hold only what their
+	// waiting requests need.
+	needHint proxyconfig.USD
+	// short is set once a request needed more than what remains of the
+	// limit: the budget is exhausted for requests of that size although
+	// spend has not reached the limit (it never does when requests cost
+	// what they reserve).
+	short bool
 }
 
 // account is one pod's standing.
@@ -72,7 +82,23 @@ type account struct {
 	allowance proxyconfig.USD
 	// lastSync is when the pod last synced (or the book was restored).
 	lastSync time.Time
+	// rate is the pod's recent spend in USD per second, smoothed. It only
+	// sizes allowances; money is never computed with it.
+	rate float64
+	// lastReport is when the pod last reported spend.
+	lastReport time.Time
 }
+
+// Allowance sizing.
+const (
+	// horizon is how much of its recent spending a pod's allowance covers,
+	// so that a pod syncs well before it runs out.
+	horizon = 10 * time.Second
+	// floorPercent is the percent of what remains a pod holds at least
+	// (within its fair share), so that a new or quiet pod's first requests
+	// need no sync.
+	floorPercent = 1
+)
 
 // Identity is who calls, as the token says.
 type Identity struct {
@@ -107,6 +133,9 @@ func (b *Book) SetSettings(s Settings, now time.Time) {
 	b.version++
 	if s.Period != old.Period {
 		b.startPeriod(budget.PeriodStart(s.Period, now))
+	}
+	if !s.Limit.Equal(old.Limit) {
+		b.cur.short = false // a new limit: requests are judged afresh
 	}
 }
 
@@ -166,6 +195,7 @@ func (b *Book) Sync(id Identity, req ledgerapi.SyncRequest, epoch string, now ti
 			b.apply(a, batch.Periods)
 			a.seq = batch.Seq
 			b.version++
+			a.observe(totalCur(batch.Periods, b.cur.start), now, b.timing.Sync)
 		}
 	}
 	b.grant(a, req.Need.USD, now)
@@ -198,14 +228,50 @@ func (b *Book) apply(a *account, periods []ledgerapi.PeriodSpend) {
 	}
 }
 
-// grant tops up a's allowance to the target share of what remains, or to
-// what a waiting request needs, out of what no pod holds.
+// observe updates a's spending rate with spent, reported at now.
+func (a *account) observe(spent proxyconfig.USD, now time.Time, interval time.Duration) {
+	dt := interval
+	if !a.lastReport.IsZero() {
+		dt = max(now.Sub(a.lastReport), interval)
+	}
+	a.lastReport = now
+	inst := spent.Float64() / dt.Seconds()
+	if a.rate == 0 {
+		a.rate = inst
+		return
+	}
+	a.rate = 0.7*a.rate + 0.3*inst
+}
+
+// totalCur is the spend of the period starting at start in periods.
+func totalCur(periods []ledgerapi.PeriodSpend, start time.Time) proxyconfig.USD {
+	var u proxyconfig.USD
+	for _, p := range periods {
+		if !p.Start.Before(start) {
+			u = u.Add(p.Spent.USD)
+		}
+	}
+	return u
+}
+
+// grant tops up a's allowance to its target, or to what a waiting request
+// needs, out of what no pod holds.
 func (b *Book) grant(a *account, need proxyconfig.USD, now time.Time) {
+	if need.IsPositive() && a.allowance.Add(need).GreaterThan(b.cur.needHint) {
+		// The pod is short of need with its allowance: a request costs about
+		// both together.
+		b.cur.needHint = a.allowance.Add(need)
+	}
+	if need.IsPositive() && a.allowance.Add(need).GreaterThan(b.remaining()) && !b.cur.short {
+		// Not even every other pod's allowance given back would cover it.
+		b.cur.short = true
+		b.version++
+	}
 	free := b.free()
 	if !free.IsPositive() {
 		return
 	}
-	want := proxyconfig.MaxUSD(b.target(now), a.allowance.Add(need))
+	want := proxyconfig.MaxUSD(b.target(a, now), a.allowance.Add(need))
 	if more := want.Sub(a.allowance); more.IsPositive() {
 		a.allowance = a.allowance.Add(proxyconfig.MinUSD(more, free))
 		b.version++
@@ -231,20 +297,30 @@ func (b *Book) free() proxyconfig.USD {
 	return b.remaining().Sub(b.held())
 }
 
-// target is the allowance a pod should hold at most: an even share of
-// what remains among the active pods and one more, so that a newcomer
-// finds some free and shares shrink as the budget runs out.
-func (b *Book) target(now time.Time) proxyconfig.USD {
+// target is the allowance a should hold: what it spends over horizon at
+// its recent rate, at least floorPercent of what remains, and at most an
+// even share of what remains among the active pods and one more, so that
+// a newcomer finds some free and allowances shrink as the budget runs
+// out.
+func (b *Book) target(a *account, now time.Time) proxyconfig.USD {
 	active := 1
-	for _, a := range b.pods {
-		if now.Sub(a.lastSync) <= b.timing.Lease {
+	for _, p := range b.pods {
+		if now.Sub(p.lastSync) <= b.timing.Lease {
 			active++
 		}
 	}
-	share := b.remaining().Decimal().Div(decimal.NewFromInt(int64(active)))
-	// Round down to the amount precision, so that shares never sum to more
-	// than what remains.
-	return proxyconfig.USDFromDecimal(share.RoundFloor(ledgerapi.AmountPlaces))
+	remaining := b.remaining().Decimal()
+	share := remaining.Div(decimal.NewFromInt(int64(active)))
+	if share.LessThan(b.cur.needHint.Decimal()) {
+		// Near the end, a share would not admit a request: allowances go to
+		// waiting requests only, and the rest is given back.
+		return proxyconfig.USD{}
+	}
+	want := decimal.NewFromFloat(a.rate * horizon.Seconds())
+	want = decimal.Max(want, remaining.Mul(decimal.NewFromInt(floorPercent)).Shift(-2))
+	// Round down to the amount precision, so that targets never sum to
+	// more than what remains.
+	return proxyconfig.USDFromDecimal(decimal.Min(want, share).RoundFloor(ledgerapi.AmountPlaces))
 }
 
 func (b *Book) reply(a *account) ledgerapi.SyncReply {
@@ -253,7 +329,7 @@ func (b *Book) reply(a *account) ledgerapi.SyncReply {
 		PeriodStart:  b.cur.start,
 		PeriodEnd:    budget.PeriodEnd(b.settings.Period, b.cur.start),
 		Allowance:    ledgerapi.NewAmount(a.allowance),
-		Target:       ledgerapi.NewAmount(b.target(a.lastSync)),
+		Target:       ledgerapi.NewAmount(b.target(a, a.lastSync)),
 		LeaseSeconds: int64(b.timing.Lease / time.Second),
 		SyncSeconds:  int64(b.timing.Sync / time.Second),
 		State:        string(b.State()),
@@ -262,10 +338,11 @@ func (b *Book) reply(a *account) ledgerapi.SyncReply {
 	}
 }
 
-// State is where the current period's spend stands.
+// State is where the current period's spend stands: Exhausted once spend
+// reached the limit, or what remains is less than a request needed.
 func (b *Book) State() budget.State {
 	switch {
-	case b.cur.spent.GreaterThanOrEqual(b.settings.Limit):
+	case b.cur.spent.GreaterThanOrEqual(b.settings.Limit), b.cur.short:
 		return budget.StateExhausted
 	case b.cur.spent.GreaterThanOrEqual(b.settings.Limit.Percent(b.settings.SoftLimitPercent)):
 		return budget.StateSoftLimit

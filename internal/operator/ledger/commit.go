@@ -116,7 +116,7 @@ func setBudgetConditions(p *v1alpha1.LLMPolicy, st *v1alpha1.BudgetStatus, silen
 		if p.Spec.Budget.OnExhausted == v1alpha1.ExhaustedDowngrade && p.Spec.Budget.DowngradeTo != nil {
 			action = "sidecars downgrade requests to " + p.Spec.Budget.DowngradeTo.Provider + "/" + p.Spec.Budget.DowngradeTo.Model
 		}
-		exhausted.Message = fmt.Sprintf("spent %s of %s USD in the %s; %s until %s", st.Spent, limit, period, action, st.PeriodEnd.UTC().Format("2006-01-02T15:04:05Z"))
+		exhausted.Message = fmt.Sprintf("spent %s of %s USD in the %s (what remains, %s, is less than a request needs); %s until %s", st.Spent, limit, period, st.Remaining, action, st.PeriodEnd.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	unverified := metav1.Condition{Type: v1alpha1.ConditionBudgetUnverified, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonVerified,
 		Message: "every pod reports its spend"}

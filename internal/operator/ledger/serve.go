@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -26,6 +27,13 @@ type Server struct {
 	Addr string
 	// CertDir holds tls.crt and tls.key.
 	CertDir string
+	// CertsReady, when set, closes once the certificate files are in
+	// place (the operator's rotator wrote them); when nil, Start waits
+	// for tls.crt to appear.
+	CertsReady <-chan struct{}
+	// OnLead, when set, runs once this replica leads and listens: the
+	// operator labels its pod so that the ledger Service selects it.
+	OnLead func(context.Context) error
 	// Ready, when set, is closed once the server listens.
 	Ready chan struct{}
 	// Addrs, when set, receives the address the server listens on.
@@ -38,6 +46,9 @@ func (s *Server) NeedLeaderElection() bool { return true }
 
 // Start serves until ctx ends, then writes every book a last time.
 func (s *Server) Start(ctx context.Context) error {
+	if err := s.waitForCerts(ctx); err != nil {
+		return nil // stopped before the certificate came
+	}
 	watcher, err := certwatcher.New(filepath.Join(s.CertDir, "tls.crt"), filepath.Join(s.CertDir, "tls.key"))
 	if err != nil {
 		return fmt.Errorf("budget ledger: load the serving certificate from %s: %w", s.CertDir, err)
@@ -61,6 +72,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.Addrs != nil {
 		s.Addrs <- ln.Addr()
 	}
+	if s.OnLead != nil {
+		if err := s.OnLead(ctx); err != nil {
+			s.Ledger.opts.Log.Error(err, "the ledger Service may not find this leader; sidecars configured with its address still do")
+		}
+	}
 	if s.Ready != nil {
 		close(s.Ready)
 	}
@@ -77,4 +93,32 @@ func (s *Server) Start(ctx context.Context) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
 	return <-committed
+}
+
+// waitForCerts returns once the serving certificate can be loaded, or ctx
+// ends.
+func (s *Server) waitForCerts(ctx context.Context) error {
+	if s.CertsReady != nil {
+		select {
+		case <-s.CertsReady:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	logged := false
+	for {
+		if _, err := os.Stat(filepath.Join(s.CertDir, "tls.crt")); err == nil {
+			return nil
+		}
+		if !logged {
+			s.Ledger.opts.Log.Info("budget ledger waiting for its serving certificate", "dir", s.CertDir)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }

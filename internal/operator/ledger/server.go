@@ -17,13 +17,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/operator/controller"
 	"tollgate.dev/tollgate/internal/operator/inject"
 	"tollgate.dev/tollgate/pkg/ledgerapi"
 )
-
-// bundleHashAnnotation is the annotation of the bundle ConfigMap that
-// holds its hash (set by the reconciler).
-const bundleHashAnnotation = "tollgate.dev/bundle-hash"
 
 // durableWait bounds how long a sync waits for its status write.
 const durableWait = 15 * time.Second
@@ -209,7 +206,7 @@ func (l *Ledger) bundleHash(ctx context.Context, ns string) string {
 	if err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm); err != nil {
 		return ""
 	}
-	return cm.Annotations[bundleHashAnnotation]
+	return cm.Annotations[controller.BundleHashAnnotation]
 }
 
 // serveBundle answers the caller's namespace's bundle; with ?known=<hash>
@@ -232,7 +229,7 @@ func (l *Ledger) serveBundle(w http.ResponseWriter, r *http.Request) {
 			l.refuse(w, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "read the bundle of %s: %v", caller.Namespace, err))
 			return
 		default:
-			if hash := cm.Annotations[bundleHashAnnotation]; hash != known || known == "" {
+			if hash := cm.Annotations[controller.BundleHashAnnotation]; hash != known || known == "" {
 				writeJSON(w, http.StatusOK, ledgerapi.BundleReply{Hash: hash, Bundle: json.RawMessage(cm.Data[inject.BundleKey])})
 				return
 			}

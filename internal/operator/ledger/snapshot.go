@@ -104,6 +104,7 @@ func Restore(st *v1alpha1.BudgetStatus, s Settings, t Timing, now time.Time) (*B
 		return nil, fmt.Errorf("status.budget: %w", err)
 	}
 	b.cur = cur
+	b.cur.short = st.State == v1alpha1.BudgetExhausted
 	if lp := st.LastPeriod; lp != nil {
 		last, err := restorePeriod(lp.Start.Time, lp.Spent, lp.Requests, "", nil)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"tollgate.dev/tollgate/pkg/llmclient"
 	"tollgate.dev/tollgate/pkg/policy"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
 // maxModelsPerProvider bounds the model label values of one provider: apps
@@ -36,6 +37,11 @@ type Sidecar struct {
 	unpriced  *prometheus.CounterVec
 	cache     *prometheus.CounterVec
 	estimated *prometheus.CounterVec
+	// The budget ledger's: syncs by result, the allowance held, spend
+	// admitted unverified.
+	ledgerSyncs *prometheus.CounterVec
+	allowance   prometheus.Gauge
+	unverified  prometheus.Counter
 
 	mu     sync.Mutex // guards models
 	models map[string]map[string]bool
@@ -100,9 +106,21 @@ func New() *Sidecar {
 			Name: "tollgate_cache_requests_total",
 			Help: "Cacheable requests by result: hit (answered from the cache) or miss. Hit rate: rate(hit) / rate(hit + miss).",
 		}, []string{"provider", "result"}),
+		ledgerSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_ledger_syncs_total",
+			Help: "Syncs with the operator's budget ledger, by result: success, unreachable, or the ledger's refusal code.",
+		}, []string{"result"}),
+		allowance: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tollgate_budget_allowance_usd",
+			Help: "USD of the policy's budget this sidecar may still admit without asking the ledger.",
+		}),
+		unverified: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tollgate_budget_unverified_usd_total",
+			Help: "USD of spend admitted without an allowance while the budget ledger could not be reached (whenLedgerUnreachable: Allow).",
+		}),
 		models: map[string]map[string]bool{},
 	}
-	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated,
+	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.ledgerSyncs, m.allowance, m.unverified,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Show both reload results from the start, so that alerts on errors
 	// have a series to watch.
@@ -155,6 +173,18 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 	if r.Cache != "" {
 		m.cache.WithLabelValues(r.Provider, r.Cache).Inc()
 	}
+}
+
+// LedgerSync counts one sync with the budget ledger and records the
+// allowance held after it.
+func (m *Sidecar) LedgerSync(result string, allowance proxyconfig.USD) {
+	m.ledgerSyncs.WithLabelValues(result).Inc()
+	m.allowance.Set(allowance.Float64())
+}
+
+// Unverified counts spend admitted without an allowance.
+func (m *Sidecar) Unverified(u proxyconfig.USD) {
+	m.unverified.Add(u.Float64())
 }
 
 // Retry counts one scheduled retry.
