@@ -146,7 +146,7 @@ func createPod(t *testing.T, ns, name, workload string) pod {
 	ctx := context.Background()
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
-			Labels: map[string]string{"app": "chat", "pod-template-hash": "abc12"},
+			Labels:          map[string]string{"app": "chat", "pod-template-hash": "abc12"},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: workload + "-abc12", UID: "rs-uid", Controller: ptr.To(true)}},
 		},
 		Spec: corev1.PodSpec{ServiceAccountName: "app", Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},

@@ -155,4 +155,3 @@ func admittedAfterLimit(sidecars []*sidecar, limit decimal.Decimal) int {
 	}
 	return n
 }
-
