@@ -118,6 +118,9 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 		LeaderElection:          opts.LeaderElect,
 		LeaderElectionID:        opts.LeaderElectionID,
 		LeaderElectionNamespace: opts.Namespace,
+		// A replica that stops (a rollout, SIGTERM) hands the lead, and the
+		// ledger, to another at once rather than after the lease.
+		LeaderElectionReleaseOnCancel: true,
 		// Cache only the ConfigMaps the operator renders, not every
 		// ConfigMap of the cluster.
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{

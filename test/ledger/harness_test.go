@@ -55,7 +55,7 @@ type operator struct {
 
 // startLedger starts a manager with the ledger on a free loopback port and
 // a serving certificate of its own, and stops it at the end of the test.
-func startLedger(t *testing.T) *operator {
+func startLedger(t *testing.T, opts ...func(*operatorledger.Options)) *operator {
 	t.Helper()
 	certDir := t.TempDir()
 	require.NoError(t, testenv.ServingCert(certDir, "127.0.0.1"))
@@ -69,10 +69,14 @@ func startLedger(t *testing.T) *operator {
 		}},
 	})
 	require.NoError(t, err)
-	l := operatorledger.New(operatorledger.Options{
+	lopts := operatorledger.Options{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tollgate-ledger"),
 		Log: logr.Discard(), Lease: testLease, Sync: time.Second, Commit: testCommit,
-	})
+	}
+	for _, o := range opts {
+		o(&lopts)
+	}
+	l := operatorledger.New(lopts)
 	addrs := make(chan net.Addr, 1)
 	require.NoError(t, mgr.Add(&operatorledger.Server{Ledger: l, Addr: "127.0.0.1:0", CertDir: certDir, Addrs: addrs}))
 	ctx, cancel := context.WithCancel(context.Background())

@@ -405,6 +405,10 @@ func (l *Ledger) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// Give back the allowance no request holds, so that a pod that
+			// goes away returns its share at once rather than at its lease's
+			// end, and report it with what is left.
+			l.releaseAll()
 			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			for range 2 { // the open spend, then what it leaves
 				if l.syncOnce(final) != nil {
@@ -584,6 +588,25 @@ func (l *Ledger) releaseExcessLocked(now time.Time, waiting proxyconfig.USD) {
 		return // not released: nothing is lost by keeping it
 	}
 	addSpend(l.st.Open, e)
+}
+
+// releaseAll gives back all of the allowance that no admitted request
+// holds.
+func (l *Ledger) releaseAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.view == nil || l.view.policy != l.policy {
+		return
+	}
+	period := budget.PeriodStart(l.settings.Period, l.opts.Now())
+	avail := l.availLocked(l.policy, period)
+	if !l.view.periodStart.Equal(period) || !avail.IsPositive() {
+		return
+	}
+	e := journalEntry{Policy: l.policy, Start: period, Released: ledgerapi.NewAmount(avail)}
+	if l.store.append(e) == nil {
+		addSpend(l.st.Open, e)
+	}
 }
 
 // wake wakes the requests waiting for a sync.
