@@ -60,11 +60,19 @@ type Request struct {
 
 // Usage is the token usage of one answer.
 type Usage struct {
-	// InputTokens counts every input token, cached ones included.
+	// InputTokens counts every input token: those read from and written to
+	// the provider's prompt cache included.
 	InputTokens int64
 	// CachedInputTokens is the part of InputTokens read from the provider's
 	// prompt cache (priced differently).
 	CachedInputTokens int64
+	// CacheWriteTokens is the part of InputTokens written to the prompt
+	// cache for Anthropic's standard 5-minute lifetime, or for a lifetime
+	// the answer does not say; priced at the cache-write rate.
+	CacheWriteTokens int64
+	// CacheWrite1hTokens is the part of InputTokens written to Anthropic's
+	// one-hour prompt cache, priced at the one-hour cache-write rate.
+	CacheWrite1hTokens int64
 	// OutputTokens counts every output token, reasoning ones included.
 	OutputTokens int64
 	// Known is false when the answer carried no usage.

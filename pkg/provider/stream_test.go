@@ -96,7 +96,7 @@ func TestStreamObserver_ReadsUsageFromRecordedStreams(t *testing.T) {
 		"Anthropic: input counts in message_delta replace message_start's (CRLF stream)": {
 			provider: proxyconfig.Anthropic, file: "anthropic/messages_stream_delta_input.sse",
 			req:            Request{Shape: ShapeAnthropicMessages, Stream: true},
-			want:           Usage{InputTokens: 3110 + 900 + 120, CachedInputTokens: 900, OutputTokens: 89, Known: true},
+			want:           Usage{InputTokens: 3110 + 900 + 120, CachedInputTokens: 900, CacheWriteTokens: 120, OutputTokens: 89, Known: true},
 			wantEventCount: 6,
 		},
 		"Gemini SSE: the last chunk's cumulative usage": {
@@ -141,6 +141,14 @@ func TestStreamObserver_ReportsUsageAsItArrives(t *testing.T) {
 	require.True(t, obs.Observe(evs[0]))
 	assert.Equal(t, Usage{InputTokens: 2520, CachedInputTokens: 2048, OutputTokens: 2, Known: true}, obs.Usage(),
 		"a stream cut after message_start still has its input counted")
+}
+
+func TestAnthropicObserver_KeepsTheOneHourWritesOfMessageStartThroughMessageDelta(t *testing.T) {
+	obs := adapterFor(t, proxyconfig.Anthropic).NewStreamObserver(Request{Shape: ShapeAnthropicMessages, Stream: true})
+	obs.Observe(wire.Event{Name: "message_start", Data: []byte(`{"type":"message_start","message":{"usage":{"input_tokens":3,"cache_creation_input_tokens":1500,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":500},"output_tokens":1}}}`)})
+	// A message_delta repeats the total of the writes without the breakdown.
+	obs.Observe(wire.Event{Name: "message_delta", Data: []byte(`{"type":"message_delta","usage":{"input_tokens":3,"cache_creation_input_tokens":1500,"cache_read_input_tokens":0,"output_tokens":40}}`)})
+	assert.Equal(t, Usage{InputTokens: 3 + 1500, CacheWriteTokens: 1000, CacheWrite1hTokens: 500, OutputTokens: 40, Known: true}, obs.Usage())
 }
 
 func TestStreamObserver_IgnoresEventsItCannotRead(t *testing.T) {
@@ -229,7 +237,7 @@ func FuzzStreamObserver(f *testing.F) {
 			for _, shape := range shapes {
 				// The same bytes as a whole answer, and as an error body.
 				u := a.Usage(Request{Shape: shape}, data)
-				require.GreaterOrEqual(t, min(u.InputTokens, u.OutputTokens, u.CachedInputTokens), int64(0))
+				require.GreaterOrEqual(t, min(u.InputTokens, u.OutputTokens, u.CachedInputTokens, u.CacheWriteTokens, u.CacheWrite1hTokens), int64(0))
 				require.True(t, json.Valid(a.ErrorBody(Request{Shape: shape}, 500, name, string(data))))
 				for _, requested := range []bool{false, true} {
 					obs := a.NewStreamObserver(Request{Shape: shape, Stream: true, StreamUsageRequested: requested})
@@ -238,6 +246,7 @@ func FuzzStreamObserver(f *testing.F) {
 					require.GreaterOrEqual(t, u.InputTokens, int64(0))
 					require.GreaterOrEqual(t, u.OutputTokens, int64(0))
 					require.GreaterOrEqual(t, u.CachedInputTokens, int64(0))
+					require.GreaterOrEqual(t, min(u.CacheWriteTokens, u.CacheWrite1hTokens), int64(0))
 					if !keep {
 						require.Equal(t, ShapeOpenAIChat, shape, "only chat usage chunks are dropped")
 						require.False(t, requested, "a usage chunk the app asked for is kept")
