@@ -137,7 +137,14 @@ func (t *Transport) settle(rep *Report, res *budget.Reservation) {
 		return
 	}
 	rep.Priced = true
-	rep.CostUSD = price.Cost(pricing.Tokens{Input: rep.Usage.InputTokens, CachedInput: rep.Usage.CachedInputTokens, Output: rep.Usage.OutputTokens})
+	u := rep.Usage
+	rep.CostUSD = price.Cost(pricing.Tokens{
+		Input:        u.InputTokens,
+		CachedInput:  u.CachedInputTokens,
+		CacheWrite:   u.CacheWriteTokens,
+		CacheWrite1h: u.CacheWrite1hTokens,
+		Output:       u.OutputTokens,
+	})
 	res.Settle(rep.CostUSD)
 }
 
