@@ -56,6 +56,14 @@ type Request struct {
 	// itself set stream_options.include_usage, so the final usage chunk is
 	// the app's and must reach it.
 	StreamUsageRequested bool
+	// StreamOptionsUnsupported is set by the Azure OpenAI adapter on chat
+	// requests to a deployment URL whose api-version predates
+	// stream_options (before 2024-09-01-preview), or names no version it
+	// can read: Azure refuses the option there with a 400, so the body goes
+	// as the app wrote it and a stream's usage stays unknown. Only the
+	// Azure adapter acts on it; a fallback to another provider type, which
+	// gets that provider's own path, asks for usage as usual.
+	StreamOptionsUnsupported bool
 }
 
 // Usage is the token usage of one answer.
@@ -91,15 +99,17 @@ type Adapter interface {
 	Type() proxyconfig.ProviderType
 
 	// ParseRequest reads a request the app sent to path (what follows the
-	// sidecar's route prefix, e.g. "/v1/chat/completions"). A body that is
+	// sidecar's route prefix, e.g. "/v1/chat/completions", with the query
+	// if the request has one: Azure's api-version is read from it). A body that is
 	// not valid JSON where the path expects JSON gives an error wrapping
 	// ErrBadRequest. Paths the adapter does not know give ShapeOther.
 	ParseRequest(method, path string, body []byte) (Request, error)
 
 	// PrepareBody returns the body to send upstream. For OpenAI-shaped
 	// streaming chat requests that do not set stream_options.include_usage
-	// it adds it, so usage can be read from the stream (the extra chunk is
-	// then dropped by the StreamObserver). Other bodies come back unchanged.
+	// it adds it where the provider's API takes it, so usage can be read
+	// from the stream (the extra chunk is then dropped by the
+	// StreamObserver). Other bodies come back unchanged.
 	PrepareBody(req Request, body []byte) ([]byte, error)
 
 	// WithModel returns path and body rewritten to request model instead of
