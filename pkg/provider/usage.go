@@ -17,7 +17,7 @@ type chatUsageJSON struct {
 	CompletionTokens    tokenCount `json:"completion_tokens"`
 	TotalTokens         tokenCount `json:"total_tokens"`
 	PromptTokensDetails struct {
-		CachedTokens *tokenCount `json:"cached_tokens"`
+		CachedTokens presentCount `json:"cached_tokens"`
 		// CacheWriteTokens is OpenRouter's count of prompt tokens written
 		// to the provider's cache (Anthropic models behind it bill them
 		// at the cache-write rate).
@@ -28,7 +28,7 @@ type chatUsageJSON struct {
 	} `json:"completion_tokens_details"`
 	// PromptCacheHitTokens is DeepSeek's count of cached prompt tokens,
 	// which its answers carried before they had prompt_tokens_details.
-	PromptCacheHitTokens *tokenCount `json:"prompt_cache_hit_tokens"`
+	PromptCacheHitTokens presentCount `json:"prompt_cache_hit_tokens"`
 }
 
 // usage converts a chat usage object. OpenAI counts reasoning tokens in
@@ -38,7 +38,7 @@ type chatUsageJSON struct {
 // they are billed as output.
 func (u *chatUsageJSON) usage() Usage {
 	cached := u.PromptTokensDetails.CachedTokens
-	if cached == nil {
+	if !cached.present {
 		cached = u.PromptCacheHitTokens
 	}
 	output := int64(u.CompletionTokens)
@@ -48,11 +48,27 @@ func (u *chatUsageJSON) usage() Usage {
 	}
 	return Usage{
 		InputTokens:       int64(u.PromptTokens),
-		CachedInputTokens: countOf(cached),
+		CachedInputTokens: int64(cached.n),
 		CacheWriteTokens:  int64(u.PromptTokensDetails.CacheWriteTokens),
 		OutputTokens:      output,
 		Known:             true,
 	}
+}
+
+// presentCount is a tokenCount that tells a member that is absent (or
+// null) from a zero, without the allocation a pointer costs each parse.
+type presentCount struct {
+	n       tokenCount
+	present bool
+}
+
+// UnmarshalJSON reads the count as tokenCount does.
+func (c *presentCount) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	c.present = true
+	return c.n.UnmarshalJSON(b)
 }
 
 // countOf is the count c points to, or 0 when the member was absent.
