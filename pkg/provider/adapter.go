@@ -151,10 +151,13 @@ type Adapter interface {
 // StreamObserver reads usage from the events of one SSE stream as they pass
 // through, in order. It is used by one goroutine.
 type StreamObserver interface {
-	// Observe is called with each event before it is sent to the app; keep
-	// is false for events the app must not see (the usage chunk the sidecar
-	// asked for on the app's behalf).
-	Observe(ev wire.Event) (keep bool)
+	// Observe is called with each event before it is sent to the app. It
+	// returns the bytes to send in its place: ev.Raw, or, for a chat chunk
+	// carrying the "usage":null the sidecar's request for usage added, a
+	// copy without it, valid until the next call. keep is false for events
+	// the app must not see (the usage chunk the sidecar asked for on the
+	// app's behalf).
+	Observe(ev wire.Event) (raw []byte, keep bool)
 	// Usage is the usage seen so far.
 	Usage() Usage
 }

@@ -78,13 +78,13 @@ func TestAzure_AStreamOfAnOldVersionKeepsEveryChunkAndHasUnknownUsage(t *testing
 		if string(ev.Data) == "[DONE]" || wire.MayHaveObjectMember(ev.Data, `"usage"`) {
 			continue // the recording asked for usage; an old version sends none
 		}
-		keep := obs.Observe(ev)
+		_, keep := obs.Observe(ev)
 		assert.True(t, keep, "nothing was asked for on the app's behalf, so nothing is dropped")
 	}
 	assert.False(t, obs.Usage().Known)
 
 	// Were the provider to send a usage chunk anyway, the app would get it.
-	keep := obs.Observe(wire.Event{Data: []byte(`{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}`)})
+	_, keep := obs.Observe(wire.Event{Data: []byte(`{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}`)})
 	assert.True(t, keep)
 }
 
@@ -97,6 +97,6 @@ func TestAzure_AFallbackToAnotherProviderTypeAsksForUsageAsUsual(t *testing.T) {
 	got, err := openai.PrepareBody(req, []byte(body))
 	require.NoError(t, err)
 	assert.Equal(t, `{"model":"gpt-4o","stream":true,"messages":[],"stream_options":{"include_usage":true}}`, string(got))
-	keep := openai.NewStreamObserver(req).Observe(wire.Event{Data: []byte(`{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}`)})
+	_, keep := openai.NewStreamObserver(req).Observe(wire.Event{Data: []byte(`{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}`)})
 	assert.False(t, keep, "the usage chunk OpenAI was asked for is the proxy's")
 }
