@@ -28,4 +28,23 @@ type ModelPrice struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,9}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
 	// +optional
 	CachedInputPerMillion string `json:"cachedInputPerMillion,omitempty"`
+
+	// CacheWritePerMillion is the USD price of one million input tokens
+	// written to the provider's prompt cache: Anthropic's 5-minute cache, and
+	// writes whose lifetime the provider does not report. Defaults to 1.25 ×
+	// InputPerMillion, Anthropic's rate.
+	//
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,9}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
+	// +optional
+	CacheWritePerMillion string `json:"cacheWritePerMillion,omitempty"`
+
+	// CacheWrite1hPerMillion is the USD price of one million input tokens
+	// written to Anthropic's one-hour prompt cache. Defaults to 2 ×
+	// InputPerMillion, Anthropic's rate.
+	//
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,9}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
+	// +optional
+	CacheWrite1hPerMillion string `json:"cacheWrite1hPerMillion,omitempty"`
 }

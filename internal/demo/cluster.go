@@ -123,6 +123,7 @@ func (d *demo) startOperator(ctx context.Context) (string, error) {
 		"--webhook-cert-dir=" + wh.LocalServingCertDir,
 		"--cert-management=cert-manager",
 		"--sidecar-image=" + sidecarImage,
+		"--ledger-bind-address=0",
 	}
 	d.say.command("go run ./cmd/operator %s", strings.Join(args, " "))
 	start := time.Now()

@@ -226,6 +226,9 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 		zap.String("breaker", r.BreakerState),
 		zap.Int64("latency_ms", r.Latency.Milliseconds()),
 		zap.Int64("ttft_ms", r.TTFT.Milliseconds()),
+		// usage_known is false when the answer said nothing of its usage
+		// (or there was no answer): its tokens below are then not counts.
+		zap.Bool("usage_known", r.Usage.Known),
 		zap.Int64("input_tokens", r.Usage.InputTokens),
 		zap.Int64("output_tokens", r.Usage.OutputTokens),
 		zap.String("end", r.End),
@@ -245,6 +248,12 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	}
 	if r.Usage.CachedInputTokens > 0 {
 		fields = append(fields, zap.Int64("cached_input_tokens", r.Usage.CachedInputTokens))
+	}
+	if r.Usage.CacheWriteTokens > 0 {
+		fields = append(fields, zap.Int64("cache_write_tokens", r.Usage.CacheWriteTokens))
+	}
+	if r.Usage.CacheWrite1hTokens > 0 {
+		fields = append(fields, zap.Int64("cache_write_1h_tokens", r.Usage.CacheWrite1hTokens))
 	}
 	switch {
 	case r.Static:

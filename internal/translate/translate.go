@@ -161,10 +161,9 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 			InputPerMillion:  d.price(path+"inputPerMillion", p.InputPerMillion),
 			OutputPerMillion: d.price(path+"outputPerMillion", p.OutputPerMillion),
 		}
-		if p.CachedInputPerMillion != "" {
-			cached := d.price(path+"cachedInputPerMillion", p.CachedInputPerMillion)
-			mp.CachedInputPerMillion = &cached
-		}
+		mp.CachedInputPerMillion = d.optionalPrice(path+"cachedInputPerMillion", p.CachedInputPerMillion)
+		mp.CacheWritePerMillion = d.optionalPrice(path+"cacheWritePerMillion", p.CacheWritePerMillion)
+		mp.CacheWrite1hPerMillion = d.optionalPrice(path+"cacheWrite1hPerMillion", p.CacheWrite1hPerMillion)
 		out.Pricing = append(out.Pricing, mp)
 	}
 
@@ -293,6 +292,16 @@ func (d *parser) limit(path, v string) proxyconfig.USD {
 		d.errs = append(d.errs, field.Invalid(spec.Child(path), v, validation.MsgPositive))
 	}
 	return u
+}
+
+// optionalPrice parses a price per million tokens that may be omitted:
+// nil for "", which later layers default.
+func (d *parser) optionalPrice(path, v string) *proxyconfig.USD {
+	if v == "" {
+		return nil
+	}
+	u := d.price(path, v)
+	return &u
 }
 
 // price parses a price per million tokens.

@@ -123,6 +123,12 @@ func TestFile_DefaultsValidatesAndTranslates(t *testing.T) {
 	p.Spec.Pricing = []v1alpha1.ModelPrice{{Model: "m", InputPerMillion: "2,50", OutputPerMillion: "1"}}
 	_, err = File(p)
 	assert.ErrorContains(t, err, `spec.pricing[0].inputPerMillion: Invalid value: "2,50": must be a USD price per million tokens`)
+
+	p = readPolicy(t, "testdata/minimal.yaml")
+	p.Spec.Pricing = []v1alpha1.ModelPrice{{Model: "m", InputPerMillion: "3", OutputPerMillion: "15", CacheWritePerMillion: "-3.75", CacheWrite1hPerMillion: "6e0"}}
+	_, err = File(p)
+	assert.ErrorContains(t, err, `spec.pricing[0].cacheWritePerMillion: Invalid value: "-3.75": must be a USD price per million tokens`)
+	assert.ErrorContains(t, err, `spec.pricing[0].cacheWrite1hPerMillion: Invalid value: "6e0": must be a USD price per million tokens`)
 }
 
 func readPolicy(t *testing.T, path string) *v1alpha1.LLMPolicy {

@@ -33,7 +33,7 @@ const (
 var keptHeaders = []string{"Content-Type"}
 
 // Usage is the token usage of a stored answer, for reporting a hit. Its
-// fields are those of client.Usage, in the same order, so that one
+// fields are those of provider.Usage, in the same order, so that one
 // converts to the other.
 type Usage struct {
 	// InputTokens counts every input token, cached ones included.
@@ -41,6 +41,9 @@ type Usage struct {
 	// CachedInputTokens is the part of InputTokens read from the
 	// provider's prompt cache.
 	CachedInputTokens int64
+	// CacheWriteTokens and CacheWrite1hTokens are the parts of InputTokens
+	// written to the provider's prompt cache (5-minute and one-hour).
+	CacheWriteTokens, CacheWrite1hTokens int64
 	// OutputTokens counts every output token, reasoning ones included.
 	OutputTokens int64
 	// Known is false when the answer carried no usage.

@@ -168,10 +168,10 @@ func (b *observedBody) readEvent(p []byte) (int, error) {
 		if isTerminal(ev) {
 			b.terminal = true
 		}
-		if b.observer.Observe(ev) {
-			b.pending = ev.Raw
+		if raw, keep := b.observer.Observe(ev); keep {
+			b.pending = raw
 			if b.o.keep {
-				b.keep(ev.Raw)
+				b.keep(raw)
 			}
 		}
 	}

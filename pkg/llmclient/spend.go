@@ -251,7 +251,13 @@ func maxOutputTokens(rq provider.Request) int64 {
 
 // tokensOf is u as pricing counts it.
 func tokensOf(u provider.Usage) pricing.Tokens {
-	return pricing.Tokens{Input: u.InputTokens, CachedInput: u.CachedInputTokens, Output: u.OutputTokens}
+	return pricing.Tokens{
+		Input:        u.InputTokens,
+		CachedInput:  u.CachedInputTokens,
+		CacheWrite:   u.CacheWriteTokens,
+		CacheWrite1h: u.CacheWrite1hTokens,
+		Output:       u.OutputTokens,
+	}
 }
 
 // servedTarget is the target that answered: what the app asked for, unless

@@ -162,7 +162,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOpenAIChat}, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: err.Error()}), nil
 	}
-	rq, err := prov.adapter.ParseRequest(req.Method, rest, body)
+	// The adapter reads the query too: Azure's api-version says whether a
+	// stream may be asked for its usage.
+	pathAndQuery := rest
+	if req.URL.RawQuery != "" {
+		pathAndQuery += "?" + req.URL.RawQuery
+	}
+	rq, err := prov.adapter.ParseRequest(req.Method, pathAndQuery, body)
 	rep.Shape, rep.Model, rep.Stream = rq.Shape, rq.Model, rq.Stream
 	if err != nil {
 		return t.refuse(rep, prov.adapter, rq, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: err.Error()}), nil

@@ -32,6 +32,8 @@ func TestBuiltin_EmbeddedTableIsWellFormed(t *testing.T) {
 			// as much as input except for embeddings, which have none.
 			assert.False(t, p.InputPerMillion.IsNegative(), "%s %s", family, model)
 			assert.True(t, p.CachedInputPerMillion.LessThanOrEqual(p.InputPerMillion), "%s %s: cached input above input", family, model)
+			assert.True(t, p.CacheWritePerMillion.GreaterThanOrEqual(p.InputPerMillion), "%s %s: cache writes below input", family, model)
+			assert.True(t, p.CacheWrite1hPerMillion.GreaterThanOrEqual(p.CacheWritePerMillion), "%s %s: one-hour writes below 5-minute ones", family, model)
 			if !strings.Contains(model, "embedding") {
 				assert.True(t, p.OutputPerMillion.GreaterThanOrEqual(p.InputPerMillion), "%s %s: output below input", family, model)
 				assert.True(t, p.InputPerMillion.IsPositive(), "%s %s: free input", family, model)

@@ -86,6 +86,41 @@ func TestTable_WithOverrides(t *testing.T) {
 	}
 }
 
+func TestTable_CacheWritePrices(t *testing.T) {
+	tests := map[string]struct {
+		overrides         []proxyconfig.ModelPrice
+		provider          proxyconfig.ProviderType
+		model             string
+		wantWrite, want1h string
+	}{
+		"the list price of a Claude model writes at 1.25 and 2 times its input price": {
+			provider: proxyconfig.Anthropic, model: "claude-sonnet-4-5-20250929", wantWrite: "3.75", want1h: "6",
+		},
+		"an override without cache-write prices gets the same defaults": {
+			overrides: []proxyconfig.ModelPrice{{Model: "my-claude", InputPerMillion: usd("0.80"), OutputPerMillion: usd("4")}},
+			provider:  proxyconfig.OpenAICompatible, model: "my-claude", wantWrite: "1", want1h: "1.6",
+		},
+		"cache-write prices an override sets are kept": {
+			overrides: []proxyconfig.ModelPrice{{Model: "my-claude", InputPerMillion: usd("3"), OutputPerMillion: usd("15"), CacheWritePerMillion: usdp("3.5"), CacheWrite1hPerMillion: usdp("5")}},
+			provider:  proxyconfig.Anthropic, model: "my-claude", wantWrite: "3.5", want1h: "5",
+		},
+		"one set, the other defaulted": {
+			overrides: []proxyconfig.ModelPrice{{Model: "my-claude", InputPerMillion: usd("3"), OutputPerMillion: usd("15"), CacheWrite1hPerMillion: usdp("7")}},
+			provider:  proxyconfig.Anthropic, model: "my-claude", wantWrite: "3.75", want1h: "7",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			table, err := Builtin().WithOverrides(tc.overrides)
+			require.NoError(t, err)
+			got, ok := table.Lookup(tc.provider, tc.model)
+			require.True(t, ok)
+			assert.Equal(t, tc.wantWrite, got.CacheWritePerMillion.String())
+			assert.Equal(t, tc.want1h, got.CacheWrite1hPerMillion.String())
+		})
+	}
+}
+
 func TestTable_WithOverridesLeavesTheBuiltinTableAlone(t *testing.T) {
 	derived, err := Builtin().WithOverrides([]proxyconfig.ModelPrice{{Model: "gpt-4o", InputPerMillion: usd("1"), OutputPerMillion: usd("1")}})
 	require.NoError(t, err)
@@ -150,4 +185,24 @@ func usd(s string) proxyconfig.USD { return proxyconfig.MustUSD(s) }
 func usdp(s string) *proxyconfig.USD {
 	u := usd(s)
 	return &u
+}
+
+func TestTable_CacheWritePremiumIsOnlyWhereProvidersChargeIt(t *testing.T) {
+	table, err := Builtin().WithOverrides([]proxyconfig.ModelPrice{{Model: "my-model", InputPerMillion: usd("2"), OutputPerMillion: usd("8")}})
+	require.NoError(t, err)
+	for pt, want := range map[proxyconfig.ProviderType]string{
+		proxyconfig.Anthropic:        "2.5/4",
+		proxyconfig.OpenAICompatible: "2.5/4",
+		proxyconfig.OpenAI:           "2/2",
+		proxyconfig.AzureOpenAI:      "2/2",
+		proxyconfig.Gemini:           "2/2",
+	} {
+		p, ok := table.Lookup(pt, "my-model")
+		require.True(t, ok)
+		assert.Equal(t, want, p.CacheWritePerMillion.String()+"/"+p.CacheWrite1hPerMillion.String(), "%s", pt)
+	}
+	explicit, err := Builtin().WithOverrides([]proxyconfig.ModelPrice{{Model: "m", InputPerMillion: usd("2"), OutputPerMillion: usd("8"), CacheWritePerMillion: usdp("3")}})
+	require.NoError(t, err)
+	p, _ := explicit.Lookup(proxyconfig.OpenAI, "m")
+	assert.Equal(t, "3", p.CacheWritePerMillion.String(), "a price the policy sets is kept")
 }

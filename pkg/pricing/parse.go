@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"go.yaml.in/yaml/v3"
 
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -30,10 +31,12 @@ type familyFile struct {
 // modelFile is one model's list price, with the fields of a policy's
 // spec.pricing entry, and the other names the model goes by.
 type modelFile struct {
-	Model                 string `yaml:"model"`
-	InputPerMillion       string `yaml:"inputPerMillion"`
-	OutputPerMillion      string `yaml:"outputPerMillion"`
-	CachedInputPerMillion string `yaml:"cachedInputPerMillion"`
+	Model                  string `yaml:"model"`
+	InputPerMillion        string `yaml:"inputPerMillion"`
+	OutputPerMillion       string `yaml:"outputPerMillion"`
+	CachedInputPerMillion  string `yaml:"cachedInputPerMillion"`
+	CacheWritePerMillion   string `yaml:"cacheWritePerMillion"`
+	CacheWrite1hPerMillion string `yaml:"cacheWrite1hPerMillion"`
 	// Aliases are other names of the same model that suffix stripping
 	// does not reach (claude-opus-4-0, gemini-flash-latest).
 	Aliases []string `yaml:"aliases"`
@@ -50,12 +53,22 @@ func (m modelFile) modelPrice() (proxyconfig.ModelPrice, error) {
 	if mp.OutputPerMillion, err = proxyconfig.ParseUSD(m.OutputPerMillion); err != nil {
 		return mp, fmt.Errorf("model %q: outputPerMillion: %w", m.Model, err)
 	}
-	if m.CachedInputPerMillion != "" {
-		cached, err := proxyconfig.ParseUSD(m.CachedInputPerMillion)
-		if err != nil {
-			return mp, fmt.Errorf("model %q: cachedInputPerMillion: %w", m.Model, err)
+	for _, opt := range []struct {
+		name, value string
+		dst         **proxyconfig.USD
+	}{
+		{"cachedInputPerMillion", m.CachedInputPerMillion, &mp.CachedInputPerMillion},
+		{"cacheWritePerMillion", m.CacheWritePerMillion, &mp.CacheWritePerMillion},
+		{"cacheWrite1hPerMillion", m.CacheWrite1hPerMillion, &mp.CacheWrite1hPerMillion},
+	} {
+		if opt.value == "" {
+			continue
 		}
-		mp.CachedInputPerMillion = &cached
+		v, err := proxyconfig.ParseUSD(opt.value)
+		if err != nil {
+			return mp, fmt.Errorf("model %q: %s: %w", m.Model, opt.name, err)
+		}
+		*opt.dst = &v
 	}
 	return mp, nil
 }
@@ -115,11 +128,46 @@ func parseFamily(models []modelFile) (map[string]Price, error) {
 	return prices, nil
 }
 
-// priceOf is mp's price; an absent cached input price is the input price.
+// Anthropic's cache-write premiums over the input price, the defaults of
+// every model whose price does not say otherwise. Providers that report no
+// cache writes (OpenAI, Gemini) are not charged them.
+var (
+	cacheWriteRate   = decimal.RequireFromString("1.25")
+	cacheWrite1hRate = decimal.NewFromInt(2)
+)
+
+// priceOf is mp's price. An absent cached input price is the input price;
+// absent cache-write prices are 1.25 × (5 minutes) and 2 × (one hour) the
+// input price.
 func priceOf(mp proxyconfig.ModelPrice) Price {
-	p := Price{InputPerMillion: mp.InputPerMillion, OutputPerMillion: mp.OutputPerMillion, CachedInputPerMillion: mp.InputPerMillion}
-	if mp.CachedInputPerMillion != nil {
-		p.CachedInputPerMillion = *mp.CachedInputPerMillion
+	in := mp.InputPerMillion
+	or := func(v *proxyconfig.USD, def proxyconfig.USD) proxyconfig.USD {
+		if v != nil {
+			return *v
+		}
+		return def
+	}
+	return Price{
+		InputPerMillion:        in,
+		OutputPerMillion:       mp.OutputPerMillion,
+		CachedInputPerMillion:  or(mp.CachedInputPerMillion, in),
+		CacheWritePerMillion:   or(mp.CacheWritePerMillion, proxyconfig.USDFromDecimal(in.Decimal().Mul(cacheWriteRate))),
+		CacheWrite1hPerMillion: or(mp.CacheWrite1hPerMillion, proxyconfig.USDFromDecimal(in.Decimal().Mul(cacheWrite1hRate))),
+		writesDefaulted:        mp.CacheWritePerMillion == nil && mp.CacheWrite1hPerMillion == nil,
+	}
+}
+
+// forType is p as a provider of type pt charges it. OpenAI, Azure OpenAI
+// and Gemini bill no premium for writing the prompt cache, so write
+// prices that were not set explicitly are the input price there: a
+// budget's reservation then does not assume a premium those providers
+// never charge.
+func (p Price) forType(pt proxyconfig.ProviderType) Price {
+	switch pt {
+	case proxyconfig.OpenAI, proxyconfig.AzureOpenAI, proxyconfig.Gemini:
+		if p.writesDefaulted {
+			p.CacheWritePerMillion, p.CacheWrite1hPerMillion = p.InputPerMillion, p.InputPerMillion
+		}
 	}
 	return p
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -73,6 +74,42 @@ func TestPrice_Cost(t *testing.T) {
 	}
 }
 
+func TestPrice_CostOfCacheWrites(t *testing.T) {
+	// Claude Sonnet 4.5: $3 input, $0.30 cache reads, $3.75 5-minute and $6
+	// one-hour cache writes, $15 output per million tokens.
+	p := Price{InputPerMillion: usd("3"), CachedInputPerMillion: usd("0.30"), CacheWritePerMillion: usd("3.75"), CacheWrite1hPerMillion: usd("6"), OutputPerMillion: usd("15")}
+	tests := map[string]struct {
+		tokens Tokens
+		want   string
+	}{
+		"5-minute writes at their rate, the rest of the input at the input price": {
+			tokens: Tokens{Input: 1594, CacheWrite: 1591, Output: 4},
+			want:   "0.00603525", // (3*3 + 1591*3.75 + 4*15) / 1e6
+		},
+		"one-hour writes at theirs": {
+			tokens: Tokens{Input: 1510, CacheWrite: 1000, CacheWrite1h: 500, Output: 40},
+			want:   "0.00738", // (10*3 + 1000*3.75 + 500*6 + 40*15) / 1e6
+		},
+		"reads and writes in one answer": {
+			tokens: Tokens{Input: 3100, CachedInput: 2000, CacheWrite: 1000},
+			want:   "0.00465", // (100*3 + 2000*0.30 + 1000*3.75) / 1e6
+		},
+		"writes beyond what is left of the input are capped": {
+			tokens: Tokens{Input: 100, CachedInput: 60, CacheWrite: 30, CacheWrite1h: 500},
+			want:   "0.0001905", // (60*0.30 + 30*3.75 + 10*6) / 1e6
+		},
+		"negative writes are taken as zero": {
+			tokens: Tokens{Input: 100, CacheWrite: -50, CacheWrite1h: -1},
+			want:   "0.0003",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.want, p.Cost(tc.tokens).String())
+		})
+	}
+}
+
 // TestPrice_CostOfAMillionSmallRequestsSumsWithoutDrift sums the cost of a
 // million requests one by one, as a budget does, and compares the total
 // with the cost of their summed usage and with exact rational arithmetic.
@@ -107,9 +144,10 @@ func TestPrice_CostOfAMillionSmallRequestsSumsWithoutDrift(t *testing.T) {
 
 func TestPrice_MaxCost(t *testing.T) {
 	tests := map[string]struct {
-		price         [3]string
-		input, maxOut int64
-		want          string
+		price          [3]string
+		write, write1h string // cache-write prices, or none
+		input, maxOut  int64
+		want           string
 	}{
 		"input at the input price plus the output limit at the output price": {
 			price: [3]string{"2.50", "1.25", "10"}, input: 1000, maxOut: 4096,
@@ -131,16 +169,30 @@ func TestPrice_MaxCost(t *testing.T) {
 			price: [3]string{"2.50", "1.25", "10"}, input: -5, maxOut: -7,
 			want: "0",
 		},
+		"the one-hour cache-write price bounds the input": {
+			price: [3]string{"3", "0.30", "15"}, write: "3.75", write1h: "6", input: 1_000_000, maxOut: 0,
+			want: "6",
+		},
+		"the 5-minute cache-write price bounds the input when it is the highest": {
+			price: [3]string{"1", "0.10", "5"}, write: "1.25", write1h: "1.10", input: 2000, maxOut: 100,
+			want: "0.003", // (2000*1.25 + 100*5) / 1e6
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			p := price(t, tc.price[0], tc.price[1], tc.price[2])
+			if tc.write != "" {
+				p.CacheWritePerMillion, p.CacheWrite1hPerMillion = usd(tc.write), usd(tc.write1h)
+			}
 			got := p.MaxCost(tc.input, tc.maxOut)
 			assert.Equal(t, tc.want, got.String())
 			for _, used := range []Tokens{
 				{Input: max(tc.input, 0), Output: max(tc.maxOut, 0)},
 				{Input: max(tc.input, 0), CachedInput: max(tc.input, 0), Output: max(tc.maxOut, 0)},
 				{Input: max(tc.input, 0) / 2, CachedInput: max(tc.input, 0) / 4},
+				{Input: max(tc.input, 0), CacheWrite: max(tc.input, 0), Output: max(tc.maxOut, 0)},
+				{Input: max(tc.input, 0), CacheWrite1h: max(tc.input, 0), Output: max(tc.maxOut, 0)},
+				{Input: max(tc.input, 0), CachedInput: max(tc.input, 0) / 3, CacheWrite: max(tc.input, 0) / 3, CacheWrite1h: max(tc.input, 0) / 3},
 			} {
 				assert.True(t, p.Cost(used).LessThanOrEqual(got), "cost of %+v is %s, above the bound %s", used, p.Cost(used), got)
 			}

@@ -104,13 +104,13 @@ func (t *Table) Lookup(providerType proxyconfig.ProviderType, model string) (Pri
 	names := candidates(model)
 	for _, name := range names {
 		if p, ok := t.overrides[name]; ok {
-			return p, true
+			return p.forType(providerType), true
 		}
 	}
 	prices := t.builtin[Family(providerType)]
 	for _, name := range names {
 		if p, ok := prices[name]; ok {
-			return p, true
+			return p.forType(providerType), true
 		}
 	}
 	return Price{}, false

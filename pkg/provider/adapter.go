@@ -56,15 +56,31 @@ type Request struct {
 	// itself set stream_options.include_usage, so the final usage chunk is
 	// the app's and must reach it.
 	StreamUsageRequested bool
+	// StreamOptionsUnsupported is set by the Azure OpenAI adapter on chat
+	// requests to a deployment URL whose api-version predates
+	// stream_options (before 2024-09-01-preview), or names no version it
+	// can read: Azure refuses the option there with a 400, so the body goes
+	// as the app wrote it and a stream's usage stays unknown. Only the
+	// Azure adapter acts on it; a fallback to another provider type, which
+	// gets that provider's own path, asks for usage as usual.
+	StreamOptionsUnsupported bool
 }
 
 // Usage is the token usage of one answer.
 type Usage struct {
-	// InputTokens counts every input token, cached ones included.
+	// InputTokens counts every input token: those read from and written to
+	// the provider's prompt cache included.
 	InputTokens int64
 	// CachedInputTokens is the part of InputTokens read from the provider's
 	// prompt cache (priced differently).
 	CachedInputTokens int64
+	// CacheWriteTokens is the part of InputTokens written to the prompt
+	// cache for Anthropic's standard 5-minute lifetime, or for a lifetime
+	// the answer does not say; priced at the cache-write rate.
+	CacheWriteTokens int64
+	// CacheWrite1hTokens is the part of InputTokens written to Anthropic's
+	// one-hour prompt cache, priced at the one-hour cache-write rate.
+	CacheWrite1hTokens int64
 	// OutputTokens counts every output token, reasoning ones included.
 	OutputTokens int64
 	// Known is false when the answer carried no usage.
@@ -83,15 +99,17 @@ type Adapter interface {
 	Type() proxyconfig.ProviderType
 
 	// ParseRequest reads a request the app sent to path (what follows the
-	// sidecar's route prefix, e.g. "/v1/chat/completions"). A body that is
+	// sidecar's route prefix, e.g. "/v1/chat/completions", with the query
+	// if the request has one: Azure's api-version is read from it). A body that is
 	// not valid JSON where the path expects JSON gives an error wrapping
 	// ErrBadRequest. Paths the adapter does not know give ShapeOther.
 	ParseRequest(method, path string, body []byte) (Request, error)
 
 	// PrepareBody returns the body to send upstream. For OpenAI-shaped
 	// streaming chat requests that do not set stream_options.include_usage
-	// it adds it, so usage can be read from the stream (the extra chunk is
-	// then dropped by the StreamObserver). Other bodies come back unchanged.
+	// it adds it where the provider's API takes it, so usage can be read
+	// from the stream (the extra chunk is then dropped by the
+	// StreamObserver). Other bodies come back unchanged.
 	PrepareBody(req Request, body []byte) ([]byte, error)
 
 	// WithModel returns path and body rewritten to request model instead of
@@ -133,10 +151,13 @@ type Adapter interface {
 // StreamObserver reads usage from the events of one SSE stream as they pass
 // through, in order. It is used by one goroutine.
 type StreamObserver interface {
-	// Observe is called with each event before it is sent to the app; keep
-	// is false for events the app must not see (the usage chunk the sidecar
-	// asked for on the app's behalf).
-	Observe(ev wire.Event) (keep bool)
+	// Observe is called with each event before it is sent to the app. It
+	// returns the bytes to send in its place: ev.Raw, or, for a chat chunk
+	// carrying the "usage":null the sidecar's request for usage added, a
+	// copy without it, valid until the next call. keep is false for events
+	// the app must not see (the usage chunk the sidecar asked for on the
+	// app's behalf).
+	Observe(ev wire.Event) (raw []byte, keep bool)
 	// Usage is the usage seen so far.
 	Usage() Usage
 }

@@ -59,7 +59,7 @@ func (shapeCommon) Usage(req Request, body []byte) Usage {
 func (shapeCommon) NewStreamObserver(req Request) StreamObserver {
 	switch req.Shape {
 	case ShapeOpenAIChat:
-		return &chatObserver{dropUsageChunk: !req.StreamUsageRequested}
+		return &chatObserver{dropUsageChunk: asksForStreamUsage(req)}
 	case ShapeOpenAIResponses:
 		return &responsesObserver{}
 	case ShapeAnthropicMessages:

@@ -24,7 +24,30 @@ func (azureAdapter) Type() proxyconfig.ProviderType { return proxyconfig.AzureOp
 // of either URL style; the model of a deployment URL is the deployment.
 func (azureAdapter) ParseRequest(method, path string, body []byte) (Request, error) {
 	dep, _, _, _ := azureDeployment(path)
-	return parseOpenAIRequest(method, path, body, dep)
+	req, err := parseOpenAIRequest(method, path, body, dep)
+	if err == nil && req.Shape == ShapeOpenAIChat {
+		req.StreamOptionsUnsupported = !takesStreamOptions(path)
+	}
+	return req, err
+}
+
+// PrepareBody asks streaming chat requests for the usage chunk, unless
+// their API version refuses stream_options.
+func (a azureAdapter) PrepareBody(req Request, body []byte) ([]byte, error) {
+	if req.StreamOptionsUnsupported {
+		return body, nil
+	}
+	return a.shapeCommon.PrepareBody(req, body)
+}
+
+// NewStreamObserver returns the observer of req's shape; a chat stream
+// whose API version took no stream_options had nothing asked for on the
+// app's behalf, so nothing of it is dropped.
+func (a azureAdapter) NewStreamObserver(req Request) StreamObserver {
+	if req.StreamOptionsUnsupported && req.Shape == ShapeOpenAIChat {
+		return &chatObserver{}
+	}
+	return a.shapeCommon.NewStreamObserver(req)
 }
 
 // WithModel rewrites the deployment of a deployment URL (and the body's

@@ -43,7 +43,7 @@ func withBodyModel(body []byte, model string) ([]byte, error) {
 // OpenAI-shaped streaming chat requests are changed, and only to ask for
 // the usage chunk.
 func prepareOpenAIChat(req Request, body []byte) ([]byte, error) {
-	if req.Shape != ShapeOpenAIChat || !req.Stream || req.StreamUsageRequested {
+	if !asksForStreamUsage(req) {
 		return body, nil
 	}
 	out, err := withIncludeUsage(body)
@@ -51,4 +51,12 @@ func prepareOpenAIChat(req Request, body []byte) ([]byte, error) {
 		return nil, fmt.Errorf("add stream_options.include_usage to chat request: %w", err)
 	}
 	return out, nil
+}
+
+// asksForStreamUsage reports whether the proxy asks a request for the usage
+// chunk on the app's behalf: an OpenAI-shaped streaming chat request that
+// does not ask for it itself. The stream's observer then drops what the
+// asking added.
+func asksForStreamUsage(req Request) bool {
+	return req.Shape == ShapeOpenAIChat && req.Stream && !req.StreamUsageRequested
 }

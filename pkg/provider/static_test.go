@@ -131,7 +131,9 @@ func TestAdapter_StaticResponse_IsReadBackByTheAdapter(t *testing.T) {
 				obs := a.NewStreamObserver(req)
 				var text string
 				for _, ev := range readAll(t, bytes.NewReader(body)) {
-					assert.True(t, obs.Observe(ev), "%s %s: nothing of a static stream is dropped", p, shape)
+					raw, keep := obs.Observe(ev)
+					assert.True(t, keep, "%s %s: nothing of a static stream is dropped", p, shape)
+					assert.Equal(t, string(ev.Raw), string(raw), "%s %s: nor changed", p, shape)
 					if string(ev.Data) != "[DONE]" {
 						require.True(t, json.Valid(ev.Data), "%s %s: %s", p, shape, ev.Data)
 						text += textOf(t, ev.Data)

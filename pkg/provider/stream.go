@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"tollgate.dev/tollgate/pkg/wire"
@@ -14,35 +15,73 @@ import (
 // final chunk with no choices when stream_options.include_usage is set.
 type chatObserver struct {
 	// dropUsageChunk is set when the proxy, not the app, asked for the
-	// usage chunk: the app must not see a chunk it did not ask for.
+	// usage chunk: the app must not see a chunk it did not ask for, nor
+	// the "usage":null that asking adds to every other chunk.
 	dropUsageChunk bool
 	usage          Usage
+	// edited holds the last chunk handed out without its "usage":null,
+	// reused from chunk to chunk.
+	edited []byte
 }
 
-// Observe keeps every event but the usage chunk the app did not ask for.
-func (o *chatObserver) Observe(ev wire.Event) bool {
+// Observe keeps every event but the usage chunk the app did not ask for,
+// and hands out chunks without the "usage":null it did not ask for either.
+func (o *chatObserver) Observe(ev wire.Event) ([]byte, bool) {
+	if o.dropUsageChunk {
+		// Every chunk of a stream the proxy asked for usage carries
+		// "usage":null until the usage chunk: look for that first.
+		if start, end, ok := wire.NullMember(ev.Data, "usage"); ok {
+			return o.without(ev, start, end), true
+		}
+	}
 	if !wire.MayHaveObjectMember(ev.Data, `"usage"`) {
-		return true
+		return ev.Raw, true
 	}
 	raw, ok := wire.TopLevelValue(ev.Data, "usage")
 	if !ok || len(raw) == 0 || raw[0] != '{' {
-		return true
+		return ev.Raw, true
 	}
 	var u chatUsageJSON
 	if json.Unmarshal(raw, &u) != nil {
-		return true
+		return ev.Raw, true
 	}
 	// Servers that report usage on every chunk (vLLM's continuous usage
 	// stats) report running totals: the last one counts.
 	o.usage = u.usage()
 	if !o.dropUsageChunk {
-		return true
+		return ev.Raw, true
 	}
 	choices, ok := wire.TopLevelValue(ev.Data, "choices")
 	if ok && !isEmptyArray(choices) {
-		return true // content rides along: the app needs this chunk
+		return ev.Raw, true // content rides along: the app needs this chunk
 	}
-	return false
+	return nil, false
+}
+
+// without returns ev.Raw without the bytes ev.Data[start:end], or ev.Raw
+// itself when the data is not a slice of it: data over several lines,
+// which providers never send, is passed on as it came.
+func (o *chatObserver) without(ev wire.Event, start, end int) []byte {
+	off, ok := offsetIn(ev.Raw, ev.Data)
+	if !ok {
+		return ev.Raw
+	}
+	o.edited = append(append(o.edited[:0], ev.Raw[:off+start]...), ev.Raw[off+end:]...)
+	return o.edited
+}
+
+// offsetIn returns where data starts in raw: the data of a one-line event
+// is a slice of its raw bytes, found without searching; otherwise data is
+// searched for.
+func offsetIn(raw, data []byte) (int, bool) {
+	if len(data) == 0 {
+		return 0, false
+	}
+	if off := cap(raw) - cap(data); off >= 0 && off+len(data) <= len(raw) && &raw[off] == &data[0] {
+		return off, true
+	}
+	off := bytes.Index(raw, data)
+	return off, off >= 0
 }
 
 // Usage is the last usage the stream reported.
@@ -65,9 +104,9 @@ func isEmptyArray(v []byte) bool {
 type responsesObserver struct{ usage Usage }
 
 // Observe keeps every event.
-func (o *responsesObserver) Observe(ev wire.Event) bool {
+func (o *responsesObserver) Observe(ev wire.Event) ([]byte, bool) {
 	if !wire.MayHaveObjectMember(ev.Data, `"usage"`) {
-		return true
+		return ev.Raw, true
 	}
 	var e struct {
 		Type     string `json:"type"`
@@ -76,13 +115,13 @@ func (o *responsesObserver) Observe(ev wire.Event) bool {
 		} `json:"response"`
 	}
 	if json.Unmarshal(ev.Data, &e) != nil || e.Response == nil || e.Response.Usage == nil {
-		return true
+		return ev.Raw, true
 	}
 	switch e.Type {
 	case "response.completed", "response.incomplete", "response.failed":
 		o.usage = e.Response.Usage.usage()
 	}
-	return true
+	return ev.Raw, true
 }
 
 // Usage is the usage of the terminal event, once seen.
@@ -95,14 +134,14 @@ func (o *responsesObserver) Usage() Usage { return o.usage }
 type anthropicObserver struct{ counts anthropicCounts }
 
 // Observe keeps every event.
-func (o *anthropicObserver) Observe(ev wire.Event) bool {
+func (o *anthropicObserver) Observe(ev wire.Event) ([]byte, bool) {
 	switch ev.Name {
 	case "message_start", "message_delta", "":
 	default:
-		return true // content_block_*, ping, message_stop, error
+		return ev.Raw, true // content_block_*, ping, message_stop, error
 	}
 	if !wire.MayHaveObjectMember(ev.Data, `"usage"`) {
-		return true
+		return ev.Raw, true
 	}
 	var e struct {
 		Type    string `json:"type"`
@@ -112,7 +151,7 @@ func (o *anthropicObserver) Observe(ev wire.Event) bool {
 		Usage *anthropicUsageJSON `json:"usage"`
 	}
 	if json.Unmarshal(ev.Data, &e) != nil {
-		return true
+		return ev.Raw, true
 	}
 	switch e.Type {
 	case "message_start":
@@ -124,7 +163,7 @@ func (o *anthropicObserver) Observe(ev wire.Event) bool {
 			o.counts.merge(e.Usage)
 		}
 	}
-	return true
+	return ev.Raw, true
 }
 
 // Usage is the usage seen so far.
@@ -135,19 +174,19 @@ func (o *anthropicObserver) Usage() Usage { return o.counts.usage() }
 type geminiObserver struct{ usage Usage }
 
 // Observe keeps every event.
-func (o *geminiObserver) Observe(ev wire.Event) bool {
+func (o *geminiObserver) Observe(ev wire.Event) ([]byte, bool) {
 	if !wire.MayHaveObjectMember(ev.Data, `"usageMetadata"`) {
-		return true
+		return ev.Raw, true
 	}
 	raw, ok := wire.TopLevelValue(ev.Data, "usageMetadata")
 	if !ok || len(raw) == 0 || raw[0] != '{' {
-		return true
+		return ev.Raw, true
 	}
 	var u geminiUsageJSON
 	if json.Unmarshal(raw, &u) == nil {
 		o.usage = u.usage()
 	}
-	return true
+	return ev.Raw, true
 }
 
 // Usage is the last usage the stream reported.
@@ -157,7 +196,7 @@ func (o *geminiObserver) Usage() Usage { return o.usage }
 type passObserver struct{}
 
 // Observe keeps every event.
-func (passObserver) Observe(wire.Event) bool { return true }
+func (passObserver) Observe(ev wire.Event) ([]byte, bool) { return ev.Raw, true }
 
 // Usage is always unknown.
 func (passObserver) Usage() Usage { return Usage{} }

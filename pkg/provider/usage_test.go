@@ -38,7 +38,7 @@ func TestAdapter_Usage(t *testing.T) {
 		},
 		"Anthropic: input counts cache reads and writes, cached counts the reads": {
 			provider: proxyconfig.Anthropic, shape: ShapeAnthropicMessages, file: "anthropic/messages_response.json",
-			want: Usage{InputTokens: 21 + 1800 + 188, CachedInputTokens: 1800, OutputTokens: 12, Known: true},
+			want: Usage{InputTokens: 21 + 1800 + 188, CachedInputTokens: 1800, CacheWriteTokens: 188, OutputTokens: 12, Known: true},
 		},
 		"Anthropic's compat chat answers in OpenAI's shape": {
 			provider: proxyconfig.Anthropic, shape: ShapeOpenAIChat,
@@ -48,6 +48,56 @@ func TestAdapter_Usage(t *testing.T) {
 		"Gemini: output counts thinking tokens": {
 			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, file: "gemini/generate_response.json",
 			want: Usage{InputTokens: 2210, CachedInputTokens: 2048, OutputTokens: 9 + 312, Known: true},
+		},
+		"Gemini: the prompt its tools added (URL context, Google Search) counts as input": {
+			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate,
+			body: `{"usageMetadata":{"promptTokenCount":13,"candidatesTokenCount":73,"toolUsePromptTokenCount":109,"thoughtsTokenCount":45,"totalTokenCount":240}}`,
+			want: Usage{InputTokens: 13 + 109, OutputTokens: 73 + 45, Known: true},
+		},
+		"Anthropic: writes to the one-hour cache apart from 5-minute ones": {
+			provider: proxyconfig.Anthropic, shape: ShapeAnthropicMessages,
+			body: `{"usage":{"input_tokens":10,"cache_creation_input_tokens":1500,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":500},"output_tokens":4}}`,
+			want: Usage{InputTokens: 10 + 1500, CacheWriteTokens: 1000, CacheWrite1hTokens: 500, OutputTokens: 4, Known: true},
+		},
+		"Anthropic: a breakdown alone gives the cache writes": {
+			provider: proxyconfig.Anthropic, shape: ShapeAnthropicMessages,
+			body: `{"usage":{"input_tokens":10,"cache_creation":{"ephemeral_5m_input_tokens":30,"ephemeral_1h_input_tokens":20},"output_tokens":4}}`,
+			want: Usage{InputTokens: 10 + 50, CacheWriteTokens: 30, CacheWrite1hTokens: 20, OutputTokens: 4, Known: true},
+		},
+		"Anthropic: a breakdown above the total writes keeps the total": {
+			provider: proxyconfig.Anthropic, shape: ShapeAnthropicMessages,
+			body: `{"usage":{"input_tokens":1,"cache_creation_input_tokens":40,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":90}}}`,
+			want: Usage{InputTokens: 1 + 40, CacheWrite1hTokens: 40, Known: true},
+		},
+		"Anthropic: a breakdown of the wrong shape leaves the writes 5-minute ones": {
+			provider: proxyconfig.Anthropic, shape: ShapeAnthropicMessages,
+			body: `{"usage":{"input_tokens":1,"cache_creation_input_tokens":40,"cache_creation":"soon","output_tokens":2}}`,
+			want: Usage{InputTokens: 1 + 40, CacheWriteTokens: 40, OutputTokens: 2, Known: true},
+		},
+		"DeepSeek without prompt_tokens_details: prompt_cache_hit_tokens are the cached input": {
+			provider: proxyconfig.OpenAICompatible, shape: ShapeOpenAIChat,
+			body: `{"usage":{"prompt_tokens":337,"completion_tokens":37,"total_tokens":374,"prompt_cache_hit_tokens":256,"prompt_cache_miss_tokens":81}}`,
+			want: Usage{InputTokens: 337, CachedInputTokens: 256, OutputTokens: 37, Known: true},
+		},
+		"prompt_tokens_details wins over DeepSeek's own count": {
+			provider: proxyconfig.OpenAICompatible, shape: ShapeOpenAIChat,
+			body: `{"usage":{"prompt_tokens":337,"completion_tokens":37,"prompt_tokens_details":{"cached_tokens":0},"prompt_cache_hit_tokens":256}}`,
+			want: Usage{InputTokens: 337, OutputTokens: 37, Known: true},
+		},
+		"OpenRouter: cache_write_tokens are cache writes": {
+			provider: proxyconfig.OpenAICompatible, shape: ShapeOpenAIChat,
+			body: `{"usage":{"prompt_tokens":194,"completion_tokens":2,"total_tokens":196,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":100,"audio_tokens":0}}}`,
+			want: Usage{InputTokens: 194, CacheWriteTokens: 100, OutputTokens: 2, Known: true},
+		},
+		"xAI: reasoning tokens beside completion_tokens are output too": {
+			provider: proxyconfig.OpenAICompatible, shape: ShapeOpenAIChat,
+			body: `{"usage":{"prompt_tokens":10120,"completion_tokens":1499,"total_tokens":14428,"prompt_tokens_details":{"cached_tokens":128},"completion_tokens_details":{"reasoning_tokens":2809}}}`,
+			want: Usage{InputTokens: 10120, CachedInputTokens: 128, OutputTokens: 1499 + 2809, Known: true},
+		},
+		"OpenAI: reasoning tokens within completion_tokens are not counted twice": {
+			provider: proxyconfig.OpenAI, shape: ShapeOpenAIChat,
+			body: `{"usage":{"prompt_tokens":8,"completion_tokens":377,"total_tokens":385,"completion_tokens_details":{"reasoning_tokens":320}}}`,
+			want: Usage{InputTokens: 8, OutputTokens: 377, Known: true},
 		},
 		"Gemini streamed JSON array: the last element's usage": {
 			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, file: "gemini/stream_array.json",

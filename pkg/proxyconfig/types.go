@@ -340,6 +340,15 @@ type ModelPrice struct {
 	// CachedInputPerMillion is the price of a million input tokens read
 	// from the prompt cache; nil prices them as InputPerMillion.
 	CachedInputPerMillion *USD `json:"cachedInputPerMillion,omitempty"`
+	// CacheWritePerMillion is the price, in USD per million tokens, of
+	// input tokens written to the prompt cache for Anthropic's 5-minute
+	// lifetime or a lifetime the answer does not say; nil prices them at
+	// 1.25 × InputPerMillion.
+	CacheWritePerMillion *USD `json:"cacheWritePerMillion,omitempty"`
+	// CacheWrite1hPerMillion is the price, in USD per million tokens, of
+	// input tokens written to Anthropic's one-hour prompt cache; nil
+	// prices them at 2 × InputPerMillion.
+	CacheWrite1hPerMillion *USD `json:"cacheWrite1hPerMillion,omitempty"`
 }
 
 // Duration is a time.Duration encoded as a Go duration string.

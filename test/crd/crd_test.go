@@ -44,7 +44,7 @@ func TestCRD_IsEstablishedWithNamesAndPrinterColumns(t *testing.T) {
 	for _, c := range v.AdditionalPrinterColumns {
 		columns = append(columns, c.Name)
 	}
-	assert.Equal(t, []string{"Ready", "Budget", "Spent", "Pods", "Age"}, columns)
+	assert.Equal(t, []string{"Ready", "Budget", "Spent", "Limit", "Pods", "Age"}, columns)
 }
 
 func TestSample_IsAcceptedWithDefaultsFilledIn(t *testing.T) {

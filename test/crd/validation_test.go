@@ -146,6 +146,18 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 			},
 			wantErrors: []string{"spec.pricing[0].inputPerMillion", "must be a USD price per million tokens"},
 		},
+		"a cache-write price that is not a decimal": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Pricing = []v1alpha1.ModelPrice{{Model: "my-claude", InputPerMillion: "3", OutputPerMillion: "15", CacheWritePerMillion: "1.25x"}}
+			},
+			wantErrors: []string{"spec.pricing[0].cacheWritePerMillion", "must be a USD price per million tokens"},
+		},
+		"a one-hour cache-write price with too many decimals": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Pricing = []v1alpha1.ModelPrice{{Model: "my-claude", InputPerMillion: "3", OutputPerMillion: "15", CacheWrite1hPerMillion: "6.0000001"}}
+			},
+			wantErrors: []string{"spec.pricing[0].cacheWrite1hPerMillion", "must be a USD price per million tokens"},
+		},
 		"a cache with no room": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.MaxEntries = -1 },
 			wantErrors: []string{"spec.cache.maxEntries", "should be greater than or equal to 1"},
@@ -199,6 +211,10 @@ func validPolicy() *v1alpha1.LLMPolicy {
 				{StaticResponse: &v1alpha1.StaticResponse{Content: "busy"}},
 			},
 			Cache: &v1alpha1.Cache{TTL: "1m"},
+			Pricing: []v1alpha1.ModelPrice{{
+				Model: "my-claude", InputPerMillion: "3", OutputPerMillion: "15", CachedInputPerMillion: "0.30",
+				CacheWritePerMillion: "3.75", CacheWrite1hPerMillion: "6",
+			}},
 		},
 	}
 }

@@ -1,7 +1,7 @@
 // Package sidecare2e tests the tollgate-sidecar binary end to end: the real
 // binary, built once, started per test on loopback ports in front of the
-// in-process mock provider, driven by the official OpenAI and Anthropic Go
-// SDKs. The tests check what an SDK user sees, what the provider received,
+// in-process mock provider (or a replay of real recorded answers), driven
+// by the official OpenAI and Anthropic Go SDKs or plain HTTP. The tests check what an SDK user sees, what the provider received,
 // and what the sidecar's metrics and log lines say.
 //
 // When the tests run with -race, the binary is built with -race too, and a

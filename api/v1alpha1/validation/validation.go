@@ -382,6 +382,8 @@ func validatePricing(prices []v1alpha1.ModelPrice, path *field.Path) field.Error
 			{"inputPerMillion", p.InputPerMillion, false},
 			{"outputPerMillion", p.OutputPerMillion, false},
 			{"cachedInputPerMillion", p.CachedInputPerMillion, true},
+			{"cacheWritePerMillion", p.CacheWritePerMillion, true},
+			{"cacheWrite1hPerMillion", p.CacheWrite1hPerMillion, true},
 		} {
 			name, v := price.name, price.value
 			if v == "" && price.optional {

@@ -84,7 +84,7 @@ func New() *Sidecar {
 		}, []string{"provider", "model"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_tokens_total",
-			Help: "Tokens used, read from answers, by provider, model and type: input (cached included), cached_input, output.",
+			Help: "Tokens used, read from answers, by provider, model and type: input (every input token), the parts of it cached_input (read from the prompt cache), cache_write and cache_write_1h (written to it for 5 minutes and one hour), and output.",
 		}, []string{"provider", "model", "type"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_config_reload_total",
@@ -155,6 +155,8 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 		sm := m.model(served.Provider, served.Model)
 		m.tokens.WithLabelValues(served.Provider, sm, "input").Add(float64(u.InputTokens))
 		m.tokens.WithLabelValues(served.Provider, sm, "cached_input").Add(float64(u.CachedInputTokens))
+		m.tokens.WithLabelValues(served.Provider, sm, "cache_write").Add(float64(u.CacheWriteTokens))
+		m.tokens.WithLabelValues(served.Provider, sm, "cache_write_1h").Add(float64(u.CacheWrite1hTokens))
 		m.tokens.WithLabelValues(served.Provider, sm, "output").Add(float64(u.OutputTokens))
 		if !r.Priced && r.Cache != llmclient.CacheHit && !r.Static {
 			m.unpriced.WithLabelValues(served.Provider, sm).Add(float64(u.InputTokens + u.OutputTokens))
