@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -196,7 +197,7 @@ func startSidecar(t *testing.T, urls []string, caFile string, p pod, policy prox
 	}
 	led, err := sidecarledger.New(sidecarledger.Options{
 		URLs: urls, CAFile: caFile, TokenFile: p.tokenFile, StateDir: stateDir, PodUID: p.uid,
-		Interval: 200 * time.Millisecond, Log: zap.NewNop(),
+		Interval: 200 * time.Millisecond, Log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
 		Observe: func(result string, _ proxyconfig.USD) {
 			if result != "success" {
 				t.Logf("%s: sync %s", p.name, result)

@@ -59,6 +59,10 @@ type Ledger struct {
 	// books holds a book per policy with a budget, restored from the
 	// policy's status the first time it is needed.
 	books map[types.NamespacedName]*entry
+	// closed is closed once the ledger wrote its books a last time: a sync
+	// still waiting then will not become durable here.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // entry is one policy's book and the state of its persistence.
@@ -96,9 +100,13 @@ func New(opts Options) *Ledger {
 	return &Ledger{
 		opts:  opts,
 		authn: &Authenticator{Client: opts.Client, Now: opts.Now},
-		books: map[types.NamespacedName]*entry{},
+		books:  map[types.NamespacedName]*entry{},
+		closed: make(chan struct{}),
 	}
 }
+
+// close tells the syncs still waiting that no write will come.
+func (l *Ledger) close() { l.closeOnce.Do(func() { close(l.closed) }) }
 
 // settingsOf returns the ledger's view of a policy's budget.
 func settingsOf(p *v1alpha1.LLMPolicy) (Settings, error) {
@@ -160,7 +168,7 @@ func (l *Ledger) entryFor(ctx context.Context, p *v1alpha1.LLMPolicy) (*entry, e
 var errNotDurable = errors.New("the ledger could not write the policy's status in time")
 
 // waitDurable waits until e's status holds version v.
-func (e *entry) waitDurable(ctx context.Context, v uint64) error {
+func (e *entry) waitDurable(ctx context.Context, v uint64, closed <-chan struct{}) error {
 	for {
 		e.mu.Lock()
 		committed, written, lastErr := e.committed, e.written, e.lastErr
@@ -170,6 +178,8 @@ func (e *entry) waitDurable(ctx context.Context, v uint64) error {
 		}
 		select {
 		case <-written:
+		case <-closed:
+			return fmt.Errorf("%w: this replica stopped serving the ledger", errNotDurable)
 		case <-ctx.Done():
 			if lastErr != nil {
 				return fmt.Errorf("%w: %v", errNotDurable, lastErr)
@@ -191,6 +201,7 @@ func (l *Ledger) Run(ctx context.Context) error {
 			final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			l.commitAll(final)
 			cancel()
+			l.close()
 			return nil
 		case <-tick.C:
 			l.commitAll(ctx)

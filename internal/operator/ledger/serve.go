@@ -89,10 +89,16 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("budget ledger: %w", err)
 		}
 	}
+	// Stop taking syncs while the books are written a last time; the syncs
+	// that last write does not cover are answered "not durable" and sent
+	// again, to the next leader.
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(shutdown)
-	return <-committed
+	stopped := make(chan struct{})
+	go func() { _ = srv.Shutdown(shutdown); close(stopped) }()
+	err = <-committed
+	<-stopped
+	return err
 }
 
 // waitForCerts returns once the serving certificate can be loaded, or ctx

@@ -88,7 +88,7 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, error) {
 	}
 	wait, cancel := context.WithTimeout(ctx, durableWait)
 	defer cancel()
-	if err := e.waitDurable(wait, version); err != nil {
+	if err := e.waitDurable(wait, version, l.closed); err != nil {
 		return ledgerapi.SyncReply{}, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v; send the same batch again", err)
 	}
 	reply.BundleHash = l.bundleHash(ctx, caller.Namespace)

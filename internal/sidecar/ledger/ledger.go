@@ -409,13 +409,7 @@ func (l *Ledger) Run(ctx context.Context) error {
 			// goes away returns its share at once rather than at its lease's
 			// end, and report it with what is left.
 			l.releaseAll()
-			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			for range 2 { // the open spend, then what it leaves
-				if l.syncOnce(final) != nil {
-					break
-				}
-			}
-			cancel()
+			l.flush(5 * time.Second)
 			l.store.close()
 			return nil
 		case <-l.kick:
@@ -426,6 +420,39 @@ func (l *Ledger) Run(ctx context.Context) error {
 		}
 		timer.Reset(l.nextSync())
 	}
+}
+
+// flush reports everything settled, trying every URL, for up to limit:
+// a pod that goes away has no later chance. What it cannot report stays in
+// the state directory, for the next start of the container.
+func (l *Ledger) flush(limit time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for ctx.Err() == nil {
+		if l.syncOnce(ctx) == nil && l.settled() {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	l.opts.Log.Warn("spend not reported before shutdown; it stays in the state directory for the next start", zap.String("dir", l.opts.StateDir))
+}
+
+// settled reports whether no spend waits to be reported.
+func (l *Ledger) settled() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st.Unacked != nil {
+		return false
+	}
+	for _, periods := range l.st.Open {
+		if len(periods) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // nextSync is how long to wait before the next sync: the interval, or
