@@ -98,8 +98,8 @@ func New(opts Options) *Ledger {
 		opts.Now = time.Now
 	}
 	return &Ledger{
-		opts:  opts,
-		authn: &Authenticator{Client: opts.Client, Now: opts.Now},
+		opts:   opts,
+		authn:  &Authenticator{Client: opts.Client, Now: opts.Now},
 		books:  map[types.NamespacedName]*entry{},
 		closed: make(chan struct{}),
 	}
