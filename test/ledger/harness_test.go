@@ -274,3 +274,18 @@ func names(prefix string, n int) []string {
 	}
 	return out
 }
+
+// podObject names a pod for Delete.
+func podObject(ns, name string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+}
+
+// conditionStatus is the status of condition typ of p, or "".
+func conditionStatus(p *v1alpha1.LLMPolicy, typ string) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == typ {
+			return string(c.Status)
+		}
+	}
+	return ""
+}

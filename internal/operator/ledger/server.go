@@ -238,6 +238,9 @@ func (l *Ledger) serveBundle(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 			w.WriteHeader(http.StatusNotModified)
 			return
+		case <-l.closed:
+			l.refuse(w, refusal(http.StatusServiceUnavailable, ledgerapi.CodeNotLeader, "this replica stopped serving the ledger; ask the next leader"))
+			return
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -96,11 +96,10 @@ func openStore(dir string) (*store, *saved, error) {
 	if st.Open == nil {
 		st.Open = map[string][]ledgerapi.PeriodSpend{}
 	}
-	if werr := s.write(st); werr != nil {
-		return nil, nil, werr
-	}
-	if oerr := s.openJournal(st.Journal); oerr != nil {
-		return nil, nil, oerr
+	// The journal's entries are in Open now: a new generation starts, so
+	// that a second restart does not replay them again.
+	if serr := s.seal(st); serr != nil {
+		return nil, nil, serr
 	}
 	return s, st, err
 }
@@ -161,6 +160,9 @@ func (s *store) seal(st *saved) error {
 	st.Journal++
 	if err := s.write(st); err != nil {
 		st.Journal = old
+		if s.journal == nil { // at open: keep appending to the old one
+			return s.openJournal(old)
+		}
 		return err
 	}
 	if err := s.openJournal(st.Journal); err != nil {

@@ -1,0 +1,87 @@
+package ledger
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tollgate.dev/tollgate/pkg/ledgerapi"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
+)
+
+var may = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+
+func cost(s string) ledgerapi.Amount {
+	return ledgerapi.NewAmount(proxyconfig.USDFromDecimal(decimal.RequireFromString(s)))
+}
+
+func openSpent(st *saved, policy string) string {
+	var u proxyconfig.USD
+	for _, p := range st.Open[policy] {
+		u = u.Add(p.Spent.USD)
+	}
+	return u.String()
+}
+
+func TestStore_JournaledSpendSurvivesACrashAndIsReplayedOnce(t *testing.T) {
+	dir := t.TempDir()
+	s, st, err := openStore(dir)
+	require.NoError(t, err)
+	epoch := st.Epoch
+	for _, c := range []string{"0.1", "0.2", "0.3"} {
+		e := journalEntry{Policy: "p", Start: may, Cost: cost(c)}
+		require.NoError(t, s.append(e))
+		addSpend(st.Open, e)
+	}
+	// A crash: nothing but the files remains.
+	s.close()
+	s, st, err = openStore(dir)
+	require.NoError(t, err)
+	assert.Equal(t, epoch, st.Epoch, "the same state, so the same sequence")
+	assert.Equal(t, "0.6", openSpent(st, "p"))
+	assert.Equal(t, int64(3), st.Open["p"][0].Requests)
+	s.close()
+	// A second crash must not replay the journal again.
+	s, st, err = openStore(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "0.6", openSpent(st, "p"))
+	s.close()
+}
+
+func TestStore_SealingMovesTheOpenSpendIntoTheBatchExactlyOnce(t *testing.T) {
+	dir := t.TempDir()
+	s, st, err := openStore(dir)
+	require.NoError(t, err)
+	e := journalEntry{Policy: "p", Start: may, Cost: cost("1.5")}
+	require.NoError(t, s.append(e))
+	addSpend(st.Open, e)
+	st.Seq++
+	st.Unacked, st.UnackedPolicy = &ledgerapi.Batch{Seq: st.Seq, Periods: st.Open["p"]}, "p"
+	delete(st.Open, "p")
+	require.NoError(t, s.seal(st))
+	late := journalEntry{Policy: "p", Start: may, Cost: cost("0.25")}
+	require.NoError(t, s.append(late))
+	s.close()
+
+	_, st, err = openStore(dir)
+	require.NoError(t, err)
+	require.NotNil(t, st.Unacked)
+	assert.Equal(t, "1.5", st.Unacked.Periods[0].Spent.String())
+	assert.Equal(t, "0.25", openSpent(st, "p"), "what was settled after the seal, and only that")
+}
+
+func TestStore_AnUnreadableStateStartsANewEpoch(t *testing.T) {
+	dir := t.TempDir()
+	_, st, err := openStore(dir)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(dir+"/"+snapshotFile, []byte("{not json"), 0o600))
+	_, again, err := openStore(dir)
+	require.Error(t, err, "the loss is reported")
+	assert.NotEqual(t, st.Epoch, again.Epoch, "a new epoch: its batches cannot be mistaken for the old ones")
+	_, statErr := os.Stat(dir + "/" + snapshotFile + ".unreadable")
+	assert.NoError(t, statErr, "the unreadable state is kept for a person to look at")
+}
