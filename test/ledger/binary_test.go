@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"tollgate.dev/tollgate/internal/testkit/promtext"
 	"tollgate.dev/tollgate/internal/testkit/proc"
+	"tollgate.dev/tollgate/internal/testkit/promtext"
 	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
