@@ -190,12 +190,12 @@ type sidecar struct {
 }
 
 // startSidecar starts the sidecar code of p against the ledger at urls.
-func startSidecar(t *testing.T, urls []string, caFile string, p pod, policy proxyconfig.Policy, stateDir string) *sidecar {
+func startSidecar(t *testing.T, urls []string, caFile string, p pod, policy proxyconfig.Policy, stateDir string, opts ...func(*sidecarledger.Options)) *sidecar {
 	t.Helper()
 	if stateDir == "" {
 		stateDir = t.TempDir()
 	}
-	led, err := sidecarledger.New(sidecarledger.Options{
+	lopts := sidecarledger.Options{
 		URLs: urls, CAFile: caFile, TokenFile: p.tokenFile, StateDir: stateDir, PodUID: p.uid,
 		Interval: 200 * time.Millisecond, Log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
 		Observe: func(result string, _ proxyconfig.USD) {
@@ -203,7 +203,11 @@ func startSidecar(t *testing.T, urls []string, caFile string, p pod, policy prox
 				t.Logf("%s: sync %s", p.name, result)
 			}
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&lopts)
+	}
+	led, err := sidecarledger.New(lopts)
 	require.NoError(t, err)
 	s := &sidecar{pod: p, ledger: led, stateDir: stateDir, done: make(chan struct{})}
 	s.transport, err = llmclient.New(policy, llmclient.Options{
@@ -288,4 +292,33 @@ func conditionStatus(p *v1alpha1.LLMPolicy, typ string) string {
 		}
 	}
 	return ""
+}
+
+// clock is a fake clock tests move by hand; safe for concurrent use.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// run makes the clock follow real time from its start until stop.
+func (c *clock) run(stop <-chan struct{}) {
+	last := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+		now := time.Now()
+		c.mu.Lock()
+		c.now = c.now.Add(now.Sub(last))
+		c.mu.Unlock()
+		last = now
+	}
 }
