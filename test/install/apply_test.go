@@ -37,6 +37,8 @@ func TestChart_RendersAreAcceptedByTheAPIServer(t *testing.T) {
 		// left out, and checked by TestCertificates_*.
 		"cert-manager mode":         {namespace: "tollgate-template-cm", set: []string{"webhook.certManager.enabled=true"}},
 		"without the budget ledger": {namespace: "tollgate-template-noledger", set: []string{"ledger.enabled=false"}},
+		// Nor the Prometheus operator's: the PrometheusRule is checked by
+		// TestPrometheusRule_*.
 		"every optional object and scheduling value": {
 			namespace: "tollgate-template-full",
 			set: []string{
@@ -44,7 +46,7 @@ func TestChart_RendersAreAcceptedByTheAPIServer(t *testing.T) {
 				"serviceAccount.annotations.team=platform", "nodeSelector.pool=system",
 				"tolerations[0].key=dedicated", "tolerations[0].operator=Exists",
 				"webhook.failurePolicy=Fail", "webhook.port=10250", "replicaCount=3",
-				"ledger.port=9000", "budget.whenLedgerUnreachable=Allow",
+				"ledger.port=9000", "budget.whenLedgerUnreachable=Allow", "prometheusRule.enabled=true",
 			},
 		},
 	}
@@ -61,6 +63,8 @@ func TestChart_RendersAreAcceptedByTheAPIServer(t *testing.T) {
 				switch o.GroupVersionKind().Group {
 				case "cert-manager.io":
 					want.selfManagedCerts = false
+					continue
+				case "monitoring.coreos.com":
 					continue
 				}
 				if o.GetKind() == "Service" && o.GetName() == "tollgate-ledger" {

@@ -26,6 +26,8 @@ func TestChart_LintsCleanWithEachValuesSet(t *testing.T) {
 			"--set", "podDisruptionBudget.enabled=true",
 			"--set", "imagePullSecrets[0].name=regcred",
 			"--set", "serviceAccount.annotations.team=platform",
+			"--set", "prometheusRule.enabled=true",
+			"--set", "prometheusRule.labels.release=kube-prometheus-stack",
 		},
 		"without the budget ledger":               {"--set", "ledger.enabled=false"},
 		"budgets allowed through a ledger outage": {"--set", "budget.whenLedgerUnreachable=Allow"},
@@ -314,6 +316,10 @@ func TestValuesSchema_RejectsBadValues(t *testing.T) {
 			set:        []string{"ledger.commit=5s"},
 			wantErrors: []string{"/ledger", "additional properties 'commit' not allowed"},
 		},
+		"a PrometheusRule label that is not a string": {
+			set:        []string{"prometheusRule.labels.release=1"},
+			wantErrors: []string{"/prometheusRule/labels/release", "got number, want string"},
+		},
 		"a webhook timeout above the API server's 30s maximum": {
 			set:        []string{"webhook.timeoutSeconds=31"},
 			wantErrors: []string{"/webhook/timeoutSeconds", "maximum: got 31, want 30"},
@@ -371,6 +377,9 @@ func TestValuesSchema_AcceptsTheDocumentedForms(t *testing.T) {
 		},
 		"a fractional duration": {"--set", "ledger.commitInterval=2.5s"},
 		"the ledger off":        {"--set", "ledger.enabled=false"},
+		"a PrometheusRule for kube-prometheus-stack": {
+			"--set", "prometheusRule.enabled=true", "--set", "prometheusRule.labels.release=kube-prometheus-stack",
+		},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {
