@@ -123,6 +123,25 @@ func TestLedger_CanBeTurnedOff(t *testing.T) {
 	assert.Equal(t, []string{"tollgate-webhook.tollgate-system.svc", "tollgate-webhook.tollgate-system.svc.cluster.local"}, dnsNames)
 }
 
+func TestLedger_PortMustBeFreeInThePod(t *testing.T) {
+	for name, set := range map[string][]string{
+		"the metrics port":        {"ledger.port=8080"},
+		"the health probes' port": {"ledger.port=8081"},
+		"the webhook's port":      {"webhook.port=8443"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"template", "tollgate", chartDir}
+			for _, s := range set {
+				args = append(args, "--set", s)
+			}
+			_, stderr, err := run(t, "", helmPath(t), args...)
+			require.Error(t, err, "helm accepted %v", set)
+			assert.Contains(t, stderr, "is already the port of the webhook (webhook.port), the metrics (8080) or the health probes (8081): choose another")
+		})
+	}
+	helm(t, "template", "tollgate", chartDir, "--set", "ledger.enabled=false", "--set", "webhook.port=8443")
+}
+
 // TestLedger_ServiceSelectsTheLeaderOnly: the Service selects the operator
 // pods that carry the label the leader puts on its own pod, which no pod
 // template carries (else every replica would get syncs).
