@@ -22,7 +22,7 @@ import (
 func TestKustomize_DefaultIsAcceptedByTheAPIServer(t *testing.T) {
 	objects := kustomize(t, "config/default")
 	apply(t, objects)
-	checkOperatorAccess(t, operatorNamespace, true)
+	checkOperatorAccess(t, operatorNamespace, installed{selfManagedCerts: true, ledger: true})
 }
 
 // TestChart_RendersAreAcceptedByTheAPIServer applies `helm template` renders
@@ -35,7 +35,10 @@ func TestChart_RendersAreAcceptedByTheAPIServer(t *testing.T) {
 		"defaults": {namespace: "tollgate-template"},
 		// envtest has no cert-manager CRDs: the Issuer and Certificate are
 		// left out, and checked by TestCertificates_*.
-		"cert-manager mode": {namespace: "tollgate-template-cm", set: []string{"webhook.certManager.enabled=true"}},
+		"cert-manager mode":         {namespace: "tollgate-template-cm", set: []string{"webhook.certManager.enabled=true"}},
+		"without the budget ledger": {namespace: "tollgate-template-noledger", set: []string{"ledger.enabled=false"}},
+		// Nor the Prometheus operator's: the PrometheusRule is checked by
+		// TestPrometheusRule_*.
 		"every optional object and scheduling value": {
 			namespace: "tollgate-template-full",
 			set: []string{
@@ -43,6 +46,7 @@ func TestChart_RendersAreAcceptedByTheAPIServer(t *testing.T) {
 				"serviceAccount.annotations.team=platform", "nodeSelector.pool=system",
 				"tolerations[0].key=dedicated", "tolerations[0].operator=Exists",
 				"webhook.failurePolicy=Fail", "webhook.port=10250", "replicaCount=3",
+				"ledger.port=9000", "budget.whenLedgerUnreachable=Allow", "prometheusRule.enabled=true",
 			},
 		},
 	}
@@ -54,16 +58,22 @@ func TestChart_RendersAreAcceptedByTheAPIServer(t *testing.T) {
 				args = append(args, "--set", s)
 			}
 			var objects []*unstructured.Unstructured
-			certManager := false
+			want := installed{selfManagedCerts: true}
 			for _, o := range helmTemplate(t, tc.namespace, args...) {
-				if o.GroupVersionKind().Group == "cert-manager.io" {
-					certManager = true
+				switch o.GroupVersionKind().Group {
+				case "cert-manager.io":
+					want.selfManagedCerts = false
 					continue
+				case "monitoring.coreos.com":
+					continue
+				}
+				if o.GetKind() == "Service" && o.GetName() == "tollgate-ledger" {
+					want.ledger = true
 				}
 				objects = append(objects, o)
 			}
 			apply(t, objects)
-			checkOperatorAccess(t, tc.namespace, !certManager)
+			checkOperatorAccess(t, tc.namespace, want)
 		})
 	}
 }
@@ -122,10 +132,20 @@ func createNamespace(t *testing.T, name string) {
 	}
 }
 
+// installed is what an install path set up, which decides what the operator
+// may do.
+type installed struct {
+	// selfManagedCerts: the operator writes its certificate Secret and the
+	// webhook's caBundle (no cert-manager).
+	selfManagedCerts bool
+	// ledger: the operator serves the budget ledger.
+	ledger bool
+}
+
 // checkOperatorAccess asks the API server's RBAC authorizer what the
 // operator's ServiceAccount (in namespace) may do: everything the operator
 // needs, and not more than least privilege allows.
-func checkOperatorAccess(t *testing.T, namespace string, selfManagedCerts bool) {
+func checkOperatorAccess(t *testing.T, namespace string, install installed) {
 	t.Helper()
 	type access struct {
 		verb, group, resource, subresource, name, namespace string
@@ -162,16 +182,32 @@ func checkOperatorAccess(t *testing.T, namespace string, selfManagedCerts bool) 
 		{verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "shop"},
 		{verb: "delete", group: "coordination.k8s.io", resource: "leases", namespace: own},
 		{verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterroles"},
+		{verb: "update", resource: "pods", namespace: own},
+		{verb: "delete", resource: "pods", namespace: own},
+		{verb: "create", resource: "pods", namespace: own},
+		{verb: "patch", resource: "pods", subresource: "status", namespace: own},
+		{verb: "create", group: "authorization.k8s.io", resource: "subjectaccessreviews"},
 	}
 	certWrites := []access{
 		{verb: "create", resource: "secrets", namespace: own},
 		{verb: "update", resource: "secrets", namespace: own},
 		{verb: "patch", group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: "tollgate-sidecar-injector"},
 	}
-	if selfManagedCerts {
+	// The ledger reviews sidecar tokens, and its leader labels its own pod.
+	ledgerWrites := []access{
+		{verb: "create", group: "authentication.k8s.io", resource: "tokenreviews"},
+		{verb: "patch", resource: "pods", namespace: own},
+	}
+	if install.selfManagedCerts {
 		allowed = append(allowed, certWrites...)
 	} else {
 		denied = append(denied, certWrites...)
+	}
+	if install.ledger {
+		allowed = append(allowed, ledgerWrites...)
+		allowed = append(allowed, access{verb: "get", resource: "pods", namespace: own})
+	} else {
+		denied = append(denied, ledgerWrites...)
 	}
 
 	user := "system:serviceaccount:" + namespace + ":tollgate-operator"

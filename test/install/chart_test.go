@@ -26,7 +26,11 @@ func TestChart_LintsCleanWithEachValuesSet(t *testing.T) {
 			"--set", "podDisruptionBudget.enabled=true",
 			"--set", "imagePullSecrets[0].name=regcred",
 			"--set", "serviceAccount.annotations.team=platform",
+			"--set", "prometheusRule.enabled=true",
+			"--set", "prometheusRule.labels.release=kube-prometheus-stack",
 		},
+		"without the budget ledger":               {"--set", "ledger.enabled=false"},
+		"budgets allowed through a ledger outage": {"--set", "budget.whenLedgerUnreachable=Allow"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -66,20 +70,28 @@ func TestChart_DeploymentRunsTheOperatorWithTheSharedFlags(t *testing.T) {
 		"--sidecar-cpu-limit=",
 		"--sidecar-memory-limit=128Mi",
 		"--sidecar-log-level=info",
+		"--ledger-bind-address=:8443",
+		"--ledger-service-name=tollgate-ledger",
+		"--ledger-lease=2m",
+		"--ledger-commit-interval=2s",
+		"--budget-when-ledger-unreachable=Block",
 		"--log-level=info",
 	}, c.Args)
 
-	require.Len(t, c.Env, 1)
-	assert.Equal(t, "POD_NAMESPACE", c.Env[0].Name)
-	require.NotNil(t, c.Env[0].ValueFrom)
-	require.NotNil(t, c.Env[0].ValueFrom.FieldRef)
-	assert.Equal(t, "metadata.namespace", c.Env[0].ValueFrom.FieldRef.FieldPath)
+	// --namespace and --pod-name default to these.
+	fields := map[string]string{}
+	for _, e := range c.Env {
+		require.NotNil(t, e.ValueFrom, e.Name)
+		require.NotNil(t, e.ValueFrom.FieldRef, e.Name)
+		fields[e.Name] = e.ValueFrom.FieldRef.FieldPath
+	}
+	assert.Equal(t, map[string]string{"POD_NAMESPACE": "metadata.namespace", "POD_NAME": "metadata.name"}, fields)
 
 	ports := map[string]int32{}
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
-	assert.Equal(t, map[string]int32{"webhook": 9443, "metrics": 8080, "health": 8081}, ports)
+	assert.Equal(t, map[string]int32{"webhook": 9443, "ledger": 8443, "metrics": 8080, "health": 8081}, ports)
 	require.NotNil(t, c.LivenessProbe)
 	require.NotNil(t, c.ReadinessProbe)
 	assert.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
@@ -164,6 +176,17 @@ func TestChart_ValuesReachTheRender(t *testing.T) {
 				c := d.Spec.Template.Spec.Containers[0]
 				assert.Contains(t, c.Args, "--webhook-port=10250")
 				assert.Contains(t, c.Ports, corev1.ContainerPort{Name: "webhook", ContainerPort: 10250, Protocol: corev1.ProtocolTCP})
+			},
+		},
+		"ledger values become flags and the container port": {
+			set: []string{"ledger.port=9000", "ledger.lease=5m", "ledger.commitInterval=500ms", "budget.whenLedgerUnreachable=Allow"},
+			check: func(t *testing.T, d *appsv1.Deployment, _ *admissionregistrationv1.MutatingWebhookConfiguration) {
+				c := d.Spec.Template.Spec.Containers[0]
+				assert.Subset(t, c.Args, []string{
+					"--ledger-bind-address=:9000", "--ledger-lease=5m", "--ledger-commit-interval=500ms",
+					"--budget-when-ledger-unreachable=Allow",
+				})
+				assert.Contains(t, c.Ports, corev1.ContainerPort{Name: "ledger", ContainerPort: 9000, Protocol: corev1.ProtocolTCP})
 			},
 		},
 		"image tags and sidecar settings become flags": {
@@ -261,6 +284,42 @@ func TestValuesSchema_RejectsBadValues(t *testing.T) {
 			set:        []string{"webhook.certmanager.enabled=true"},
 			wantErrors: []string{"/webhook", "additional properties 'certmanager' not allowed"},
 		},
+		"a whenLedgerUnreachable that is neither Block nor Allow": {
+			set:        []string{"budget.whenLedgerUnreachable=Ignore"},
+			wantErrors: []string{"/budget/whenLedgerUnreachable", "value must be one of 'Block', 'Allow'"},
+		},
+		"a whenLedgerUnreachable in the wrong case": {
+			set:        []string{"budget.whenLedgerUnreachable=block"},
+			wantErrors: []string{"/budget/whenLedgerUnreachable", "value must be one of 'Block', 'Allow'"},
+		},
+		"a ledger port out of range": {
+			set:        []string{"ledger.port=0"},
+			wantErrors: []string{"/ledger/port", "minimum: got 0, want 1"},
+		},
+		"a lease that is not a duration": {
+			set:        []string{"ledger.lease=2 minutes"},
+			wantErrors: []string{"/ledger/lease", "does not match pattern"},
+		},
+		"a lease without a unit": {
+			set:        []string{"ledger.lease=120"},
+			wantErrors: []string{"/ledger/lease", "got number, want string"},
+		},
+		"a zero commit interval": {
+			set:        []string{"ledger.commitInterval=0s"},
+			wantErrors: []string{"/ledger/commitInterval"},
+		},
+		"the ledger switched on with a string": {
+			set:        []string{"ledger.enabled=yes"},
+			wantErrors: []string{"/ledger/enabled", "got string, want boolean"},
+		},
+		"a misspelled ledger key": {
+			set:        []string{"ledger.commit=5s"},
+			wantErrors: []string{"/ledger", "additional properties 'commit' not allowed"},
+		},
+		"a PrometheusRule label that is not a string": {
+			set:        []string{"prometheusRule.labels.release=1"},
+			wantErrors: []string{"/prometheusRule/labels/release", "got number, want string"},
+		},
 		"a webhook timeout above the API server's 30s maximum": {
 			set:        []string{"webhook.timeoutSeconds=31"},
 			wantErrors: []string{"/webhook/timeoutSeconds", "maximum: got 31, want 30"},
@@ -304,14 +363,23 @@ func TestValuesSchema_RejectsBadValues(t *testing.T) {
 
 func TestValuesSchema_AcceptsTheDocumentedForms(t *testing.T) {
 	tests := map[string][]string{
-		"a numeric CPU limit":                  {"--set", "sidecar.resources.limits.cpu=0.5"},
-		"no sidecar memory limit":              {"--set", "sidecar.resources.limits.memory="},
-		"a percentage for the PDB":             {"--set", "podDisruptionBudget.minAvailable=50%"},
-		"an image pinned by digest":            {"--set", "image.tag=sha256:" + strings.Repeat("a", 64)},
-		"a registry with a port":               {"--set", "image.repository=registry.local:5000/tollgate/operator"},
-		"an existing ServiceAccount":           {"--set", "serviceAccount.create=false", "--set", "serviceAccount.name=ops"},
-		"the Fail policy with cert-manager":    {"--set", "webhook.failurePolicy=Fail", "--set", "webhook.certManager.enabled=true"},
-		"a global section from a parent chart": {"--set", "global.imageRegistry=mirror.local"},
+		"a numeric CPU limit":                     {"--set", "sidecar.resources.limits.cpu=0.5"},
+		"no sidecar memory limit":                 {"--set", "sidecar.resources.limits.memory="},
+		"a percentage for the PDB":                {"--set", "podDisruptionBudget.minAvailable=50%"},
+		"an image pinned by digest":               {"--set", "image.tag=sha256:" + strings.Repeat("a", 64)},
+		"a registry with a port":                  {"--set", "image.repository=registry.local:5000/tollgate/operator"},
+		"an existing ServiceAccount":              {"--set", "serviceAccount.create=false", "--set", "serviceAccount.name=ops"},
+		"the Fail policy with cert-manager":       {"--set", "webhook.failurePolicy=Fail", "--set", "webhook.certManager.enabled=true"},
+		"a global section from a parent chart":    {"--set", "global.imageRegistry=mirror.local"},
+		"budgets allowed through a ledger outage": {"--set", "budget.whenLedgerUnreachable=Allow"},
+		"durations in hours, seconds and milliseconds": {
+			"--set", "ledger.lease=1h30m", "--set", "ledger.commitInterval=1500ms",
+		},
+		"a fractional duration": {"--set", "ledger.commitInterval=2.5s"},
+		"the ledger off":        {"--set", "ledger.enabled=false"},
+		"a PrometheusRule for kube-prometheus-stack": {
+			"--set", "prometheusRule.enabled=true", "--set", "prometheusRule.labels.release=kube-prometheus-stack",
+		},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -25,6 +25,10 @@ func TestChartAndKustomize_InstallTheSameObjects(t *testing.T) {
 			helmArgs:   []string{"--set", "webhook.certManager.enabled=true"},
 			components: []string{"config/certmanager"},
 		},
+		"Prometheus alerts": {
+			helmArgs:   []string{"--set", "prometheusRule.enabled=true"},
+			components: []string{"config/prometheus"},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -81,6 +81,17 @@ one injector whatever the release is called.
 {{- define "tollgate.webhookCertDir" -}}/tmp/k8s-webhook-server/serving-certs{{- end }}
 
 {{/*
+tollgate.ledgerServiceName is the Service that routes sidecars to the budget
+ledger: it selects the operator pod the leader labels
+tollgate.dev/ledger-leader=true. The operator gets the same name
+(--ledger-service-name), tells it to sidecars and puts it in the
+self-managed certificate.
+*/}}
+{{- define "tollgate.ledgerServiceName" -}}
+{{- printf "%s-ledger" (include "tollgate.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
 tollgate.certificateName is the cert-manager Certificate of the webhook.
 */}}
 {{- define "tollgate.certificateName" -}}
