@@ -47,4 +47,14 @@ type ModelPrice struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,9}([.][0-9]{1,6})?$')",message="must be a USD price per million tokens as a decimal string with at most 6 decimals, such as \"2.50\""
 	// +optional
 	CacheWrite1hPerMillion string `json:"cacheWrite1hPerMillion,omitempty"`
+
+	// MaxOutputTokens is the most output tokens the model writes in one
+	// answer: a request that sets no max tokens reserves this much output
+	// under a budget. Defaults to the built-in table's figure for the
+	// models it knows, else 4096.
+	//
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000000
+	// +optional
+	MaxOutputTokens *int64 `json:"maxOutputTokens,omitempty"`
 }

@@ -164,6 +164,9 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 		mp.CachedInputPerMillion = d.optionalPrice(path+"cachedInputPerMillion", p.CachedInputPerMillion)
 		mp.CacheWritePerMillion = d.optionalPrice(path+"cacheWritePerMillion", p.CacheWritePerMillion)
 		mp.CacheWrite1hPerMillion = d.optionalPrice(path+"cacheWrite1hPerMillion", p.CacheWrite1hPerMillion)
+		if p.MaxOutputTokens != nil {
+			mp.MaxOutputTokens = *p.MaxOutputTokens
+		}
 		out.Pricing = append(out.Pricing, mp)
 	}
 

@@ -18,7 +18,9 @@ import (
 const HeaderBudget = "X-Tollgate-Budget"
 
 // DefaultMaxOutputTokens is the output a request that sets no max tokens
-// is assumed to be able to produce, for the budget's pre-flight bound.
+// is assumed to be able to produce, for the budget's pre-flight bound,
+// when its model's price gives no output limit (pricing.Price's
+// MaxOutputTokens, from the built-in table or spec.pricing).
 const DefaultMaxOutputTokens = 4096
 
 // Budget notices, reported once per period (Report.BudgetNotice).
@@ -71,13 +73,13 @@ func (t *Transport) maxCost(ex *exchange) (proxyconfig.USD, *refusal) {
 		}
 	}
 	var most proxyconfig.USD
-	prompt, output := provider.EstimatePromptTokens(ex.rq), maxOutputTokens(ex.rq)
+	prompt := provider.EstimatePromptTokens(ex.rq)
 	for _, target := range targets {
 		price, ok := t.priceOf(target.Provider, target.Model)
 		if !ok {
 			return proxyconfig.USD{}, t.unpriced(target)
 		}
-		most = proxyconfig.MaxUSD(most, price.MaxCost(prompt, output))
+		most = proxyconfig.MaxUSD(most, price.MaxCost(prompt, maxOutputTokens(ex.rq, price)))
 	}
 	return most, nil
 }
@@ -227,7 +229,7 @@ func estimateReason(rep *Report) string {
 
 // chargeUnknown is what a request whose usage is unknown is charged: the
 // larger of its reservation (the prompt estimate plus the request's max
-// output tokens, or DefaultMaxOutputTokens when it sets none) and the
+// output tokens, or its model's when it sets none) and the
 // prompt estimate plus the answer's bytes that reached the app counted as
 // output tokens at bytesPerToken. Both price the prompt at the higher of
 // the cached and uncached input price. The answer's bytes include its JSON
@@ -236,15 +238,19 @@ func estimateReason(rep *Report) string {
 // tests pin.
 func chargeUnknown(price pricing.Price, rq provider.Request, answerBytes int64) proxyconfig.USD {
 	prompt := provider.EstimatePromptTokens(rq)
-	output := max(maxOutputTokens(rq), (answerBytes+provider.BytesPerToken-1)/provider.BytesPerToken)
+	output := max(maxOutputTokens(rq, price), (answerBytes+provider.BytesPerToken-1)/provider.BytesPerToken)
 	return price.MaxCost(prompt, output)
 }
 
-// maxOutputTokens is the most output rq can produce, as the budget assumes
-// it: its own limit, or DefaultMaxOutputTokens.
-func maxOutputTokens(rq provider.Request) int64 {
-	if rq.MaxTokens > 0 {
+// maxOutputTokens is the most output rq can produce at price, as the
+// budget assumes it: its own limit, else the model's, else
+// DefaultMaxOutputTokens.
+func maxOutputTokens(rq provider.Request, price pricing.Price) int64 {
+	switch {
+	case rq.MaxTokens > 0:
 		return rq.MaxTokens
+	case price.MaxOutputTokens > 0:
+		return price.MaxOutputTokens
 	}
 	return DefaultMaxOutputTokens
 }

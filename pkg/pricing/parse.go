@@ -37,6 +37,8 @@ type modelFile struct {
 	CachedInputPerMillion  string `yaml:"cachedInputPerMillion"`
 	CacheWritePerMillion   string `yaml:"cacheWritePerMillion"`
 	CacheWrite1hPerMillion string `yaml:"cacheWrite1hPerMillion"`
+	// MaxOutputTokens is the model's documented output limit.
+	MaxOutputTokens int64 `yaml:"maxOutputTokens"`
 	// Aliases are other names of the same model that suffix stripping
 	// does not reach (claude-opus-4-0, gemini-flash-latest).
 	Aliases []string `yaml:"aliases"`
@@ -45,7 +47,7 @@ type modelFile struct {
 // modelPrice parses m's prices, written as a spec.pricing entry writes
 // them, into one.
 func (m modelFile) modelPrice() (proxyconfig.ModelPrice, error) {
-	mp := proxyconfig.ModelPrice{Model: m.Model}
+	mp := proxyconfig.ModelPrice{Model: m.Model, MaxOutputTokens: m.MaxOutputTokens}
 	var err error
 	if mp.InputPerMillion, err = proxyconfig.ParseUSD(m.InputPerMillion); err != nil {
 		return mp, fmt.Errorf("model %q: inputPerMillion: %w", m.Model, err)
@@ -154,6 +156,7 @@ func priceOf(mp proxyconfig.ModelPrice) Price {
 		CacheWritePerMillion:   or(mp.CacheWritePerMillion, proxyconfig.USDFromDecimal(in.Decimal().Mul(cacheWriteRate))),
 		CacheWrite1hPerMillion: or(mp.CacheWrite1hPerMillion, proxyconfig.USDFromDecimal(in.Decimal().Mul(cacheWrite1hRate))),
 		writesDefaulted:        mp.CacheWritePerMillion == nil && mp.CacheWrite1hPerMillion == nil,
+		MaxOutputTokens:        mp.MaxOutputTokens,
 	}
 }
 

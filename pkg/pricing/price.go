@@ -22,6 +22,9 @@ type Price struct {
 	// CacheWrite1hPerMillion prices input tokens written to Anthropic's
 	// one-hour prompt cache.
 	CacheWrite1hPerMillion proxyconfig.USD
+	// MaxOutputTokens is the most output the model writes in one answer,
+	// or 0 when not known.
+	MaxOutputTokens int64
 	// writesDefaulted is set when neither write price was given, so that
 	// the defaults can follow the provider type (see forType).
 	writesDefaulted bool

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
@@ -104,5 +105,22 @@ func TestFamily(t *testing.T) {
 	}
 	for pt, want := range tests {
 		assert.Equal(t, want, Family(pt), "provider type %q", pt)
+	}
+}
+
+func TestBuiltin_KnowsTheOutputLimitsOfChatModels(t *testing.T) {
+	for _, tc := range []struct {
+		pt    proxyconfig.ProviderType
+		model string
+		want  int64
+	}{
+		{proxyconfig.OpenAI, "gpt-4o-mini", 16384},
+		{proxyconfig.OpenAI, "o3", 100000},
+		{proxyconfig.Anthropic, "claude-sonnet-4-5-20250929", 64000},
+		{proxyconfig.Gemini, "gemini-2.5-flash", 65536},
+	} {
+		p, ok := Builtin().Lookup(tc.pt, tc.model)
+		require.True(t, ok, tc.model)
+		assert.Equal(t, tc.want, p.MaxOutputTokens, tc.model)
 	}
 }

@@ -349,6 +349,10 @@ type ModelPrice struct {
 	// input tokens written to Anthropic's one-hour prompt cache; nil
 	// prices them at 2 × InputPerMillion.
 	CacheWrite1hPerMillion *USD `json:"cacheWrite1hPerMillion,omitempty"`
+	// MaxOutputTokens is the most output the model writes in one answer:
+	// what a request that sets no max tokens reserves under a budget. 0
+	// leaves the built-in table's figure, or 4096.
+	MaxOutputTokens int64 `json:"maxOutputTokens,omitempty"`
 }
 
 // Duration is a time.Duration encoded as a Go duration string.

@@ -163,6 +163,9 @@ func (p *Policy) Validate() error {
 		if pr.Model == "" {
 			v.add(path+".model", "is required")
 		}
+		if pr.MaxOutputTokens < 0 {
+			v.add(path+".maxOutputTokens", "must not be negative")
+		}
 	}
 	return errors.Join(v.errs...)
 }

@@ -209,3 +209,26 @@ func TestCharging_ReservationBoundsTheChargeOfAKnownAnswer(t *testing.T) {
 	assert.True(t, cost.GreaterThanOrEqual(want), "charged %s, the %d bytes that reached the app count at least %s", cost, len(b), want)
 	assert.Equal(t, strconv.Itoa(len(b)), resp.Header.Get("Content-Length"))
 }
+
+func TestCharging_ARequestWithoutMaxTokensReservesItsModelsOutputLimit(t *testing.T) {
+	mock := startMock(t)
+	mock.SetDefault(mockprovider.Step{Fault: mockprovider.FaultMalformedJSON})
+	s := startWithSpec(t, mock, `
+  pricing:
+    - {model: gpt-4o-mini, inputPerMillion: "1", outputPerMillion: "1000", maxOutputTokens: 300}
+  budget: {period: Daily, limit: "100"}
+`)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
+	_, err = fmt.Fprintf(conn, "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Request-Id: no-max\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	_, _ = io.ReadAll(resp.Body)
+	cost, _ := costOf(t, s, "no-max")
+	// 300 output tokens at $1000 per million, plus a prompt of a few tokens.
+	assert.True(t, cost.GreaterThanOrEqual(decimal.RequireFromString("0.3")), "charged %s", cost)
+	assert.True(t, cost.LessThan(decimal.RequireFromString("0.31")), "charged %s: the model's limit, not 4096 tokens", cost)
+}

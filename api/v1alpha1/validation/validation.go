@@ -375,6 +375,9 @@ func validatePricing(prices []v1alpha1.ModelPrice, path *field.Path) field.Error
 			errs = append(errs, field.Duplicate(pp, p.Model))
 		}
 		seen.Insert(p.Model)
+		if p.MaxOutputTokens != nil {
+			errs = append(errs, validateRange(pp.Child("maxOutputTokens"), *p.MaxOutputTokens, 1, 10000000)...)
+		}
 		for _, price := range []struct {
 			name, value string
 			optional    bool
