@@ -134,6 +134,7 @@ func (r *reloader) noPolicy(w http.ResponseWriter, req *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set(llmclient.HeaderReason, llmclient.CodeNoPolicy)
+	w.Header().Set(llmclient.HeaderAttempts, "0")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
 		"message": "Tollgate has no LLMPolicy for this pod: " + reason + ". Create an LLMPolicy whose podSelector matches this pod's labels.",

@@ -206,6 +206,7 @@ func (ex *exchange) refusalFor(res policy.Result) refusal {
 func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http.Response {
 	resp := res.Response
 	removeHopByHop(resp.Header)
+	stripTollgateHeaders(resp.Header)
 	if ex.rep.RequestID != "" {
 		resp.Header.Set(HeaderRequest, ex.rep.RequestID)
 	}
@@ -281,6 +282,19 @@ func removeHopByHop(h http.Header) {
 	}
 	for _, name := range hopByHop {
 		h.Del(name)
+	}
+}
+
+// stripTollgateHeaders deletes the X-Tollgate-* headers of an upstream
+// answer, whatever their case. That namespace is the sidecar's alone: a
+// provider's (or anything's on the way) x-tollgate-reason would make its
+// error look like one of Tollgate's refusals.
+func stripTollgateHeaders(h http.Header) {
+	const prefix = "X-Tollgate-"
+	for k := range h {
+		if len(k) >= len(prefix) && strings.EqualFold(k[:len(prefix)], prefix) {
+			delete(h, k)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -245,6 +246,7 @@ func (t *Transport) refuse(rep *Report, a provider.Adapter, rq provider.Request,
 	if rep.RequestID != "" {
 		resp.Header.Set(HeaderRequest, rep.RequestID)
 	}
+	resp.Header.Set(HeaderAttempts, strconv.Itoa(rep.Attempts))
 	rep.Status, rep.Refusal, rep.End = r.status, r.code, "complete"
 	if rep.Failure == "" {
 		rep.Failure = policy.NoFailure.String()
