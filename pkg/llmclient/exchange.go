@@ -125,14 +125,17 @@ func (ex *exchange) upstreamRequest(ctx context.Context, target policy.Target) (
 	if body, err = p.adapter.PrepareBody(ex.rq, body); err != nil {
 		return nil, fmt.Errorf("prepare the request for %s: %w", target.Provider, err)
 	}
-	u := *p.base
-	u.Path = strings.TrimSuffix(p.base.Path, "/") + path
-	u.RawPath = ""
-	u.RawQuery = ex.in.URL.RawQuery
+	u, err := upstreamURL(p.base, path, ex.in.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
 	up, err := http.NewRequestWithContext(ctx, ex.in.Method, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
+	// The URL as built, not as reparsed: its path is sent exactly as the
+	// canonical path the policy judged.
+	up.URL = u
 	copyHeaders(up.Header, ex.in.Header)
 	up.Header.Del("Accept-Encoding") // let net/http negotiate gzip and decompress, so usage can be read
 	if ex.in.Body == nil || ex.in.Body == http.NoBody || len(body) == 0 {

@@ -147,7 +147,11 @@ func (t *Transport) CloseIdleConnections() {
 // RoundTrip runs one request under the policy.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	rep := &Report{Start: time.Now(), Policy: t.policyRef, RequestID: req.Header.Get(HeaderRequest)}
-	name, rest := splitRoute(req.URL.EscapedPath())
+	path, pathErr := canonicalPath(requestPath(req.URL))
+	if pathErr != nil {
+		path = requestPath(req.URL)
+	}
+	name, rest := splitRoute(path)
 	rep.Provider = name
 	prov := t.providers[name]
 	if prov == nil {
@@ -157,6 +161,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			code:    CodeUnknownProvider,
 			message: fmt.Sprintf("no provider %q in policy %s; the path must start with one of: %s", name, t.policyRef, strings.Join(t.providerNames(), ", ")),
 		}), nil
+	}
+	if pathErr != nil {
+		closeBody(req)
+		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOther}, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: pathErr.Error()}), nil
 	}
 
 	body, err := readBody(req, t.opts.MaxRequestBytes)
@@ -269,13 +277,6 @@ func (t *Transport) providerNames() []string {
 		names = append(names, "/"+p.Name)
 	}
 	return names
-}
-
-// splitRoute splits /<provider>/<rest> into the provider name and /<rest>.
-func splitRoute(path string) (name, rest string) {
-	path = strings.TrimPrefix(path, "/")
-	name, rest, _ = strings.Cut(path, "/")
-	return name, "/" + rest
 }
 
 // readBody reads the whole request body, up to limit bytes.
