@@ -39,6 +39,9 @@ type reloader struct {
 	log     *zap.Logger
 	metrics *metrics.Sidecar
 	onDone  func(*llmclient.Report)
+	// buffers is shared by the Transports of every reload: the memory it
+	// bounds is the process's.
+	buffers *llmclient.BufferBudget
 
 	current atomic.Pointer[state]
 
@@ -93,6 +96,7 @@ func (r *reloader) load() error {
 		next.transport, err = llmclient.New(*res.Policy, llmclient.Options{
 			CredentialsDir:  r.opts.CredentialsDir,
 			MaxRequestBytes: r.opts.MaxRequestBytes,
+			Buffers:         r.buffers,
 			OnDone:          r.onDone,
 			Previous:        prev,
 			Policy: policy.Options{

@@ -37,6 +37,7 @@ func Main(args []string) int {
 		fmt.Fprintf(os.Stderr, "tollgate-sidecar: %v\n", err)
 		return 2
 	}
+	opts.memoryLimit = setMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, opts, os.Stderr, nil); err != nil {
@@ -55,6 +56,9 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 
 	m := metrics.New()
 	r := &reloader{opts: opts, log: log, metrics: m}
+	if opts.MaxBufferedBytes > 0 {
+		r.buffers = llmclient.NewBufferBudget(opts.MaxBufferedBytes)
+	}
 	var unpriced sync.Map // provider/model already warned about
 	r.onDone = func(rep *llmclient.Report) {
 		m.Request(rep)
@@ -98,7 +102,7 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 		errc <- watch.Files(watchCtx, watched, opts.ReloadInterval, func() { _ = r.load() })
 	}()
 	log.Info("tollgate-sidecar started", zap.String("listen", proxyLn.Addr().String()), zap.String("admin", adminLn.Addr().String()),
-		zap.String("policyFile", opts.PolicyFile))
+		zap.String("policyFile", opts.PolicyFile), zap.Int64("softMemoryLimit", opts.memoryLimit))
 	if ready != nil {
 		ready <- [2]string{proxyLn.Addr().String(), adminLn.Addr().String()}
 	}

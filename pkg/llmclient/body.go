@@ -12,9 +12,16 @@ import (
 	"tollgate.dev/tollgate/pkg/wire"
 )
 
-// maxCapturedBody bounds how much of a non-streamed answer is kept to read
-// its usage; beyond it, usage is unknown rather than memory unbounded.
+// maxCapturedBody bounds the copy of an answer kept for the cache.
 const maxCapturedBody = 8 << 20
+
+// maxUsageBytes bounds what is kept of a non-streamed answer to read its
+// usage: its usage members only (see wire.Picker), whatever its size.
+const maxUsageBytes = 64 << 10
+
+// minCapture is the room the copy of an answer of unknown length for the
+// cache starts with; it doubles from there.
+const minCapture = 4 << 10
 
 // firstByteBody is a body whose first byte was read ahead, to know that the
 // answer has begun before the attempt counts as a success.
@@ -59,15 +66,22 @@ type observation struct {
 	start       time.Time
 	status      int
 	// keep asks for a copy of the whole body as the app received it (up
-	// to maxCapturedBody), passed to onFinish, for the cache.
-	keep     bool
+	// to maxCapturedBody, and as the buffer budget has room), passed to
+	// onFinish, for the cache.
+	keep bool
+	// length is the answer's length, or -1 when unknown; the copy of an
+	// answer of known length is allocated once.
+	length int64
+	// buffers is where the copy's memory is taken from.
+	buffers  *BufferBudget
 	onFinish func(u provider.Usage, ttft time.Duration, end string, body []byte)
 }
 
 // observedBody passes an answer through to the app while reading its
 // usage: an SSE answer event by event (each Read returns at most one event,
 // so that the reader can flush per event), any other answer as it comes,
-// keeping a bounded copy to read usage from at the end. It finishes the
+// keeping only its usage members to read usage from at the end (and, for
+// the cache, a bounded copy of the whole). It finishes the
 // request's report exactly once: at the end of the body, on an error, or
 // when closed early.
 type observedBody struct {
@@ -77,8 +91,10 @@ type observedBody struct {
 	events   *wire.EventReader       // SSE only
 	observer provider.StreamObserver // SSE only
 	pending  []byte                  // rest of the current event
-	capture  bytes.Buffer            // non-SSE, or kept SSE: the body so far, up to maxCapturedBody
-	overflow bool
+	usage    *wire.Picker            // non-SSE: the usage members of the body so far
+	capture  []byte                  // kept answers: the body so far, up to maxCapturedBody
+	reserved int64                   // the copy's room taken from o.buffers: cap(capture)
+	overflow bool                    // the copy was given up: too large, or no room in o.buffers
 	// terminal is set once the stream's terminating event ([DONE],
 	// message_stop, response.completed) went out: the app has the whole
 	// answer, even if it closes before the provider's end of body.
@@ -96,6 +112,8 @@ func newObservedBody(src io.ReadCloser, o observation) *observedBody {
 	if o.sse {
 		b.events = wire.NewEventReader(src)
 		b.observer = o.adapter.NewStreamObserver(o.req)
+	} else {
+		b.usage = wire.NewPicker(maxUsageBytes, provider.UsageMembers...)
 	}
 	return b
 }
@@ -113,7 +131,10 @@ func (b *observedBody) Read(p []byte) (int, error) {
 	} else {
 		n, err = b.src.Read(p)
 		if n > 0 {
-			b.keep(p[:n])
+			_, _ = b.usage.Write(p[:n])
+			if b.o.keep {
+				b.keep(p[:n])
+			}
 		}
 	}
 	if n > 0 && b.firstAt == 0 {
@@ -132,17 +153,41 @@ func (b *observedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// keep adds p to the bounded copy of the body.
+// keep adds p to the bounded copy of the body, taking the copy's room
+// from the buffer budget as it grows. Without room the copy is given up
+// (the answer is not cached), never the answer.
 func (b *observedBody) keep(p []byte) {
 	if b.overflow {
 		return
 	}
-	if b.capture.Len()+len(p) > maxCapturedBody {
-		b.overflow = true
-		b.capture = bytes.Buffer{}
+	need := len(b.capture) + len(p)
+	if need > maxCapturedBody || b.o.length > maxCapturedBody {
+		b.dropCapture()
 		return
 	}
-	b.capture.Write(p)
+	if need > cap(b.capture) {
+		size := max(need, 2*cap(b.capture), minCapture)
+		if b.o.length >= int64(need) {
+			size = int(b.o.length)
+		}
+		size = min(size, maxCapturedBody)
+		if !b.o.buffers.tryAcquire(int64(size) - b.reserved) {
+			b.dropCapture()
+			return
+		}
+		grown := make([]byte, len(b.capture), size)
+		copy(grown, b.capture)
+		b.capture, b.reserved = grown, int64(size)
+	}
+	b.capture = append(b.capture, p...)
+}
+
+// dropCapture gives up the copy of the body and its room.
+func (b *observedBody) dropCapture() {
+	b.overflow = true
+	b.capture = nil
+	b.o.buffers.release(b.reserved)
+	b.reserved = 0
 }
 
 // isTerminal tells whether ev ends a stream: OpenAI's data: [DONE],
@@ -220,18 +265,23 @@ func (b *observedBody) finish(end string) {
 		switch {
 		case b.o.sse:
 			u = b.observer.Usage()
-		case !b.overflow && b.o.status < 300:
-			u = b.o.adapter.Usage(b.o.req, b.capture.Bytes())
+		case b.o.status < 300:
+			if doc, ok := b.usage.Document(); ok {
+				u = b.o.adapter.Usage(b.o.req, doc)
+			}
 		}
 		var body []byte
 		if b.o.keep && !b.overflow && end == "complete" {
-			body = b.capture.Bytes()
+			body = b.capture
 		}
-		b.capture = bytes.Buffer{}
 		ttft := b.firstAt
 		if ttft == 0 {
 			ttft = time.Since(b.o.start)
 		}
 		b.o.onFinish(u, ttft, end, body)
+		// The cache keeps a copy of its own.
+		b.capture = nil
+		b.o.buffers.release(b.reserved)
+		b.reserved = 0
 	})
 }

@@ -29,7 +29,10 @@ type exchange struct {
 	rest string // the path after the route prefix
 	rq   provider.Request
 	body []byte
-	rep  *Report
+	// prepared tells that body went through the app's provider's
+	// PrepareBody already (it is idempotent, and kept through WithModel).
+	prepared bool
+	rep      *Report
 
 	// downgrade replaces the primary target when the budget is exhausted
 	// and the policy downgrades.
@@ -122,8 +125,10 @@ func (ex *exchange) upstreamRequest(ctx context.Context, target policy.Target) (
 			return nil, fmt.Errorf("rewrite the request for model %s: %w", target.Model, err)
 		}
 	}
-	if body, err = p.adapter.PrepareBody(ex.rq, body); err != nil {
-		return nil, fmt.Errorf("prepare the request for %s: %w", target.Provider, err)
+	if !ex.prepared || p.adapter.Type() != ex.prov.adapter.Type() {
+		if body, err = p.adapter.PrepareBody(ex.rq, body); err != nil {
+			return nil, fmt.Errorf("prepare the request for %s: %w", target.Provider, err)
+		}
 	}
 	u, err := upstreamURL(p.base, path, ex.in.URL.RawQuery)
 	if err != nil {
@@ -208,6 +213,9 @@ func (ex *exchange) refusalFor(res policy.Result) refusal {
 // that reads usage as it passes and finishes the report at its end.
 func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http.Response {
 	resp := res.Response
+	// The answer is to the app's request, not to the upstream one, which
+	// would also keep the request body in memory as long as the answer.
+	resp.Request = ex.in
 	removeHopByHop(resp.Header)
 	stripTollgateHeaders(resp.Header)
 	if ex.rep.RequestID != "" {
@@ -252,6 +260,8 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 		start:   ex.rep.Start,
 		status:  resp.StatusCode,
 		keep:    cacheable,
+		length:  resp.ContentLength,
+		buffers: ex.t.buffers,
 		onFinish: func(u provider.Usage, ttft time.Duration, end string, body []byte) {
 			if cacheable {
 				ex.t.store(ex.cacheKey, resp, sse, body, u)
@@ -263,6 +273,7 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 }
 
 func (ex *exchange) finish(u provider.Usage, ttft time.Duration, end string, release func(provider.Usage)) {
+	ex.body = nil // before its share of the buffer budget is given back
 	release(u)
 	ex.rep.Usage, ex.rep.TTFT, ex.rep.End = u, ttft, end
 	ex.rep.Latency = time.Since(ex.rep.Start)

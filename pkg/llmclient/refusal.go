@@ -23,6 +23,9 @@ const (
 	CodeUpstreamUnavailable = "tollgate_upstream_unavailable"
 	CodeRetryBudget         = "tollgate_retry_budget_exhausted"
 	CodeNoPolicy            = "tollgate_no_policy"
+	// CodeOverloaded refuses a request whose body found no room in the
+	// buffer budget (see BufferBudget) within the total timeout.
+	CodeOverloaded = "tollgate_overloaded"
 )
 
 // Headers Tollgate adds to answers.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,8 +19,16 @@ import (
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
-// DefaultMaxRequestBytes caps the request bodies a Transport reads.
-const DefaultMaxRequestBytes = 64 << 20
+// Memory defaults. They keep the sidecar under the 128 MiB memory limit its
+// Helm chart sets, with every buffer full at once: see the README's
+// "Limits" and bench/cmd/tollgate-memcheck, which measures it.
+const (
+	// DefaultMaxRequestBytes caps the request bodies a Transport reads.
+	DefaultMaxRequestBytes = 8 << 20
+	// DefaultMaxBufferedBytes is the size of a Transport's BufferBudget
+	// when Options.Buffers sets none.
+	DefaultMaxBufferedBytes = 32 << 20
+)
 
 // Options configure a Transport. All fields are optional.
 type Options struct {
@@ -31,6 +38,10 @@ type Options struct {
 	// MaxRequestBytes caps request bodies; larger ones are refused with
 	// tollgate_bad_request. Default DefaultMaxRequestBytes.
 	MaxRequestBytes int64
+	// Buffers bounds the memory held for request bodies and answer copies
+	// across all requests; it must hold at least MaxRequestBytes. Default:
+	// Previous's, or a BufferBudget of DefaultMaxBufferedBytes.
+	Buffers *BufferBudget
 	// OnDone is called once per request when it is over (for a stream,
 	// when the stream ended or was closed), from the goroutine that ended
 	// it.
@@ -67,6 +78,7 @@ type Transport struct {
 	opts      Options
 	policyRef string
 	prices    *pricing.Table
+	buffers   *BufferBudget
 	budget    budget.Gate   // nil without a budget
 	local     *budget.Local // budget when it is local, carried over on reload
 	cache     *cache.Store  // nil without a cache
@@ -86,6 +98,15 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	if opts.MaxRequestBytes <= 0 {
 		opts.MaxRequestBytes = DefaultMaxRequestBytes
 	}
+	if opts.Buffers == nil && opts.Previous != nil {
+		opts.Buffers = opts.Previous.buffers
+	}
+	if opts.Buffers == nil {
+		opts.Buffers = NewBufferBudget(max(DefaultMaxBufferedBytes, opts.MaxRequestBytes))
+	}
+	if opts.Buffers.Limit() < opts.MaxRequestBytes {
+		return nil, fmt.Errorf("the buffer budget of %d bytes cannot hold one request body of the maximum %d bytes: raise the budget or lower the maximum", opts.Buffers.Limit(), opts.MaxRequestBytes)
+	}
 	var prevSet *policy.Set
 	if opts.Previous != nil {
 		prevSet = opts.Previous.set
@@ -94,7 +115,7 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Transport{set: set, opts: opts, policyRef: p.Ref(), providers: map[string]*route{}}
+	t := &Transport{set: set, opts: opts, policyRef: p.Ref(), providers: map[string]*route{}, buffers: opts.Buffers}
 	if t.prices, err = pricing.Builtin().WithOverrides(p.Pricing); err != nil {
 		return nil, fmt.Errorf("policy %s: spec.pricing: %w", p.Ref(), err)
 	}
@@ -167,10 +188,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOther}, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: pathErr.Error()}), nil
 	}
 
-	body, err := readBody(req, t.opts.MaxRequestBytes)
-	if err != nil {
-		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOpenAIChat}, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: err.Error()}), nil
+	body, release, refused := t.readBody(req, rep.Start)
+	if refused != nil {
+		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOther}, *refused), nil
 	}
+	// The body's share of the buffer budget is given back when the request
+	// is over: here, unless an answer takes it over to the end of its body.
+	answering := false
+	defer func() {
+		if !answering {
+			release()
+		}
+	}()
 	rq, err := prov.adapter.ParseRequest(req.Method, rest, body)
 	rep.Shape, rep.Model, rep.Stream = rq.Shape, rq.Model, rq.Stream
 	if err != nil {
@@ -195,6 +224,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return t.serveHit(req, rep, e), nil
 		}
 		rep.Cache = CacheMiss
+	}
+	// Prepared once, in place of the app's body, so that memory holds one
+	// body, not one more per attempt.
+	if prepared, err := prov.adapter.PrepareBody(rq, body); err == nil {
+		ex.body, ex.prepared = prepared, true
 	}
 	reservation, refused := t.reserve(ex)
 	if refused != nil {
@@ -236,8 +270,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.refuse(rep, prov.adapter, rq, ex.refusalFor(res)), nil
 	}
+	answering = true
 	return ex.answer(res, func(u provider.Usage) {
 		cancel()
+		release()
 		rep.Usage = u
 		t.settle(rep, reservation)
 		tokens := int64(-1)
@@ -277,22 +313,6 @@ func (t *Transport) providerNames() []string {
 		names = append(names, "/"+p.Name)
 	}
 	return names
-}
-
-// readBody reads the whole request body, up to limit bytes.
-func readBody(req *http.Request, limit int64) ([]byte, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil, nil
-	}
-	defer req.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read request body: %w", err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("request body is larger than the sidecar's limit of %d bytes", limit)
-	}
-	return b, nil
 }
 
 func closeBody(req *http.Request) {
