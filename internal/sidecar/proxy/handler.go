@@ -36,6 +36,9 @@ func New(current Current, noPolicy func(w http.ResponseWriter, r *http.Request))
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if closesConnection(r) {
+		w.Header().Set("Connection", "close")
+	}
 	id := r.Header.Get(llmclient.HeaderRequest)
 	if id == "" {
 		id = newRequestID()
@@ -97,6 +100,19 @@ func (h *Handler) stream(w http.ResponseWriter, body io.Reader) {
 			panic(http.ErrAbortHandler)
 		}
 	}
+}
+
+// closesConnection reports whether the connection must close after r.
+// RFC 9112 §6.1: a server that serves a request carrying both
+// Content-Length and Transfer-Encoding must close the connection after
+// answering, since something on the way that framed the request by its
+// Content-Length would read the rest as another request (request
+// smuggling). net/http drops the Content-Length of such a request before
+// a handler sees it (golang/go#80942), so every chunked request is taken
+// for one: that costs a chunked client a new connection per request, and
+// the LLM SDKs send a Content-Length.
+func closesConnection(r *http.Request) bool {
+	return r.ProtoMajor == 1 && len(r.TransferEncoding) > 0
 }
 
 // deadlineBody is a request body read under a deadline on the
