@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -22,6 +23,12 @@ const maxUsageBytes = 64 << 10
 // minCapture is the room the copy of an answer of unknown length for the
 // cache starts with; it doubles from there.
 const minCapture = 4 << 10
+
+// ErrTotalTimeout is the error a non-streamed answer's body ends with when
+// the policy's total timeout cut it: a JSON answer cut short must read as
+// broken, not as a complete short one. A streamed (SSE) answer ends with
+// io.EOF instead, after its last whole event.
+var ErrTotalTimeout = errors.New("the answer was cut at the policy's total timeout")
 
 // firstByteBody is a body whose first byte was read ahead, to know that the
 // answer has begun before the attempt counts as a success.
@@ -224,9 +231,10 @@ func (b *observedBody) readEvent(p []byte) (int, error) {
 }
 
 // end finishes the report and tells the reader how the body ended: a clean
-// EOF at its end or at the total timeout (the app sees a complete HTTP
-// answer, not a hang); the error itself when the provider broke off, so
-// that the app sees a broken answer rather than a short one.
+// EOF at its end, or for a stream at the total timeout (the app sees a
+// stream of whole events end, not a hang); an error when the provider
+// broke off or the total timeout cut a non-streamed answer, so that the
+// app sees a broken answer rather than a short one that looks complete.
 func (b *observedBody) end(err error) error {
 	switch {
 	case errors.Is(err, io.EOF):
@@ -242,7 +250,12 @@ func (b *observedBody) end(err error) error {
 		return err
 	case errors.Is(b.o.ctx.Err(), context.DeadlineExceeded):
 		b.finish("total_timeout")
-		return io.EOF
+		if b.o.sse {
+			return io.EOF
+		}
+		// Chunked or decompressed answers have no length the app could
+		// check: only an error tells it that the JSON is cut.
+		return fmt.Errorf("%w: %w", ErrTotalTimeout, err)
 	default:
 		b.finish("upstream_error")
 		return err
