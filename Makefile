@@ -29,7 +29,7 @@ CONTAINER_TOOL ?= docker
 # How long each fuzz target runs in `make fuzz` (part of `make test`).
 FUZZTIME ?= 8s
 # package:FuzzTarget pairs run by `make fuzz`.
-FUZZ_TARGETS := ./pkg/wire:FuzzEventReader ./pkg/provider:FuzzStreamObserver ./pkg/provider:FuzzParseRequest \
+FUZZ_TARGETS := ./pkg/wire:FuzzEventReader ./pkg/wire:FuzzPicker ./pkg/provider:FuzzStreamObserver ./pkg/provider:FuzzParseRequest \
 	./internal/sidecar/loader:FuzzParse ./pkg/cache:FuzzKey ./pkg/cache:FuzzReplay
 
 # Files `make generate manifests` owns; verify-generated checks them.

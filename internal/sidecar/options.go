@@ -36,12 +36,20 @@ type Options struct {
 	LogLevel       zapcore.Level
 	// MaxRequestBytes caps request bodies.
 	MaxRequestBytes int64
+	// MaxBufferedBytes bounds the memory held at once for request bodies
+	// and answer copies, across all requests (see llmclient.BufferBudget).
+	MaxBufferedBytes int64
 	// ReloadInterval is how often the files are re-read even without file
 	// events.
 	ReloadInterval time.Duration
 	// ShutdownGrace is how long in-flight requests may take to finish after
 	// SIGTERM.
 	ShutdownGrace time.Duration
+
+	// memoryLimit is the runtime's soft memory limit Main set from the
+	// container's (0: none), for the start log line.
+	memoryLimit int64
+
 	// Ledger, when its URLs are set, shares budgets through the operator's
 	// budget ledger; otherwise each budget is local to this sidecar.
 	Ledger LedgerOptions
@@ -84,6 +92,8 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Admin, "admin", "127.0.0.1:15020", "`address` of /metrics, /healthz, /readyz and /config")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	fs.Int64Var(&o.MaxRequestBytes, "max-request-bytes", llmclient.DefaultMaxRequestBytes, "largest request body accepted, in `bytes`")
+	fs.Int64Var(&o.MaxBufferedBytes, "max-buffered-bytes", llmclient.DefaultMaxBufferedBytes,
+		"memory for request bodies and answer copies of all requests together, in `bytes`; bodies wait for room up to the total timeout")
 	fs.DurationVar(&o.ReloadInterval, "reload-interval", 10*time.Second, "how often to re-read the policy files even without file events")
 	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", 30*time.Second, "how long in-flight requests may finish after SIGTERM")
 	ledgerURLs := fs.String("ledger-url", "", "comma-separated https `URLs` of the operator's budget ledger; empty keeps each budget local to this sidecar")
@@ -131,6 +141,9 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 		if o.Ledger.Interval <= 0 {
 			errs = append(errs, errors.New("--ledger-interval must be positive"))
 		}
+	}
+	if o.MaxBufferedBytes < o.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("--max-buffered-bytes %d cannot hold one body of --max-request-bytes %d: raise it or lower --max-request-bytes", o.MaxBufferedBytes, o.MaxRequestBytes))
 	}
 	if o.ReloadInterval <= 0 || o.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("--reload-interval must be positive and --shutdown-grace not negative"))

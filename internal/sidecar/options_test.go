@@ -23,6 +23,8 @@ func TestParse_Flags(t *testing.T) {
 		"a stray argument":       {args: []string{"--policy", "p", "extra"}, wantErr: []string{`unexpected argument "extra"`}},
 		"several problems":       {args: []string{"--listen", "x", "--admin", "y"}, wantErr: []string{"--policy is required", "--listen", "--admin"}},
 		"a non-positive maximum": {args: []string{"--policy", "p", "--max-request-bytes", "0"}, wantErr: []string{"--max-request-bytes must be positive"}},
+		"a buffer budget smaller than one body": {args: []string{"--policy", "p", "--max-request-bytes", "2000", "--max-buffered-bytes", "1000"},
+			wantErr: []string{"--max-buffered-bytes 1000 cannot hold one body of --max-request-bytes 2000"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -41,6 +41,9 @@ type reloader struct {
 	log     *zap.Logger
 	metrics *metrics.Sidecar
 	onDone  func(*llmclient.Report)
+	// buffers is shared by the Transports of every reload: the memory it
+	// bounds is the process's.
+	buffers *llmclient.BufferBudget
 
 	current atomic.Pointer[state]
 	// ledger shares budgets with the pod's other sidecars; nil keeps them
@@ -129,6 +132,7 @@ func (r *reloader) apply(data []byte, source string) error {
 			Budget:          gate,
 			CredentialsDir:  r.opts.CredentialsDir,
 			MaxRequestBytes: r.opts.MaxRequestBytes,
+			Buffers:         r.buffers,
 			OnDone:          r.onDone,
 			Previous:        prev,
 			Policy: policy.Options{

@@ -39,6 +39,7 @@ func Main(args []string) int {
 		fmt.Fprintf(os.Stderr, "tollgate-sidecar: %v\n", err)
 		return 2
 	}
+	opts.memoryLimit = setMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, opts, os.Stderr, nil); err != nil {
@@ -57,6 +58,9 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 
 	m := metrics.New()
 	r := &reloader{opts: opts, log: log, metrics: m}
+	if opts.MaxBufferedBytes > 0 {
+		r.buffers = llmclient.NewBufferBudget(opts.MaxBufferedBytes)
+	}
 	var unpriced sync.Map // provider/model already warned about
 	r.onDone = func(rep *llmclient.Report) {
 		m.Request(rep)
@@ -119,7 +123,7 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 		errc <- watch.Files(watchCtx, watched, opts.ReloadInterval, func() { _ = r.load() })
 	}()
 	log.Info("tollgate-sidecar started", zap.String("listen", proxyLn.Addr().String()), zap.String("admin", adminLn.Addr().String()),
-		zap.String("policyFile", opts.PolicyFile))
+		zap.String("policyFile", opts.PolicyFile), zap.Int64("softMemoryLimit", opts.memoryLimit))
 	if ready != nil {
 		ready <- [2]string{proxyLn.Addr().String(), adminLn.Addr().String()}
 	}
@@ -158,6 +162,7 @@ func (r *reloader) noPolicy(w http.ResponseWriter, req *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set(llmclient.HeaderReason, llmclient.CodeNoPolicy)
+	w.Header().Set(llmclient.HeaderAttempts, "0")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
 		"message": "Tollgate has no LLMPolicy for this pod: " + reason + ". Create an LLMPolicy whose podSelector matches this pod's labels.",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -12,9 +13,22 @@ import (
 	"tollgate.dev/tollgate/pkg/wire"
 )
 
-// maxCapturedBody bounds how much of a non-streamed answer is kept to read
-// its usage; beyond it, usage is unknown rather than memory unbounded.
+// maxCapturedBody bounds the copy of an answer kept for the cache.
 const maxCapturedBody = 8 << 20
+
+// maxUsageBytes bounds what is kept of a non-streamed answer to read its
+// usage: its usage members only (see wire.Picker), whatever its size.
+const maxUsageBytes = 64 << 10
+
+// minCapture is the room the copy of an answer of unknown length for the
+// cache starts with; it doubles from there.
+const minCapture = 4 << 10
+
+// ErrTotalTimeout is the error a non-streamed answer's body ends with when
+// the policy's total timeout cut it: a JSON answer cut short must read as
+// broken, not as a complete short one. A streamed (SSE) answer ends with
+// io.EOF instead, after its last whole event.
+var ErrTotalTimeout = errors.New("the answer was cut at the policy's total timeout")
 
 // firstByteBody is a body whose first byte was read ahead, to know that the
 // answer has begun before the attempt counts as a success.
@@ -59,15 +73,24 @@ type observation struct {
 	start       time.Time
 	status      int
 	// keep asks for a copy of the whole body as the app received it (up
-	// to maxCapturedBody), passed to onFinish, for the cache.
-	keep     bool
+	// to maxCapturedBody, and as the buffer budget has room), passed to
+	// onFinish, for the cache.
+	keep bool
+	// length is the answer's length, or -1 when unknown; the copy of an
+	// answer of known length is allocated once.
+	length int64
+	// buffers is where the copy's memory is taken from.
+	buffers *BufferBudget
+	// onFinish gets the usage, the time to the first byte, how the answer
+	// ended, the copy kept for the cache and the bytes handed to the app.
 	onFinish func(u provider.Usage, ttft time.Duration, end string, body []byte, sent int64)
 }
 
 // observedBody passes an answer through to the app while reading its
 // usage: an SSE answer event by event (each Read returns at most one event,
 // so that the reader can flush per event), any other answer as it comes,
-// keeping a bounded copy to read usage from at the end. It finishes the
+// keeping only its usage members to read usage from at the end (and, for
+// the cache, a bounded copy of the whole). It finishes the
 // request's report exactly once: at the end of the body, on an error, or
 // when closed early.
 type observedBody struct {
@@ -77,8 +100,10 @@ type observedBody struct {
 	events   *wire.EventReader       // SSE only
 	observer provider.StreamObserver // SSE only
 	pending  []byte                  // rest of the current event
-	capture  bytes.Buffer            // non-SSE, or kept SSE: the body so far, up to maxCapturedBody
-	overflow bool
+	usage    *wire.Picker            // non-SSE: the usage members of the body so far
+	capture  []byte                  // kept answers: the body so far, up to maxCapturedBody
+	reserved int64                   // the copy's room taken from o.buffers: cap(capture)
+	overflow bool                    // the copy was given up: too large, or no room in o.buffers
 	// terminal is set once the stream's terminating event ([DONE],
 	// message_stop, response.completed) went out: the app has the whole
 	// answer, even if it closes before the provider's end of body.
@@ -97,6 +122,8 @@ func newObservedBody(src io.ReadCloser, o observation) *observedBody {
 	if o.sse {
 		b.events = wire.NewEventReader(src)
 		b.observer = o.adapter.NewStreamObserver(o.req)
+	} else {
+		b.usage = wire.NewPicker(maxUsageBytes, provider.UsageMembers...)
 	}
 	return b
 }
@@ -114,7 +141,10 @@ func (b *observedBody) Read(p []byte) (int, error) {
 	} else {
 		n, err = b.src.Read(p)
 		if n > 0 {
-			b.keep(p[:n])
+			_, _ = b.usage.Write(p[:n])
+			if b.o.keep {
+				b.keep(p[:n])
+			}
 		}
 	}
 	if n > 0 && b.firstAt == 0 {
@@ -134,17 +164,41 @@ func (b *observedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// keep adds p to the bounded copy of the body.
+// keep adds p to the bounded copy of the body, taking the copy's room
+// from the buffer budget as it grows. Without room the copy is given up
+// (the answer is not cached), never the answer.
 func (b *observedBody) keep(p []byte) {
 	if b.overflow {
 		return
 	}
-	if b.capture.Len()+len(p) > maxCapturedBody {
-		b.overflow = true
-		b.capture = bytes.Buffer{}
+	need := len(b.capture) + len(p)
+	if need > maxCapturedBody || b.o.length > maxCapturedBody {
+		b.dropCapture()
 		return
 	}
-	b.capture.Write(p)
+	if need > cap(b.capture) {
+		size := max(need, 2*cap(b.capture), minCapture)
+		if b.o.length >= int64(need) {
+			size = int(b.o.length)
+		}
+		size = min(size, maxCapturedBody)
+		if !b.o.buffers.tryAcquire(int64(size) - b.reserved) {
+			b.dropCapture()
+			return
+		}
+		grown := make([]byte, len(b.capture), size)
+		copy(grown, b.capture)
+		b.capture, b.reserved = grown, int64(size)
+	}
+	b.capture = append(b.capture, p...)
+}
+
+// dropCapture gives up the copy of the body and its room.
+func (b *observedBody) dropCapture() {
+	b.overflow = true
+	b.capture = nil
+	b.o.buffers.release(b.reserved)
+	b.reserved = 0
 }
 
 // isTerminal tells whether ev ends a stream: OpenAI's data: [DONE],
@@ -181,9 +235,10 @@ func (b *observedBody) readEvent(p []byte) (int, error) {
 }
 
 // end finishes the report and tells the reader how the body ended: a clean
-// EOF at its end or at the total timeout (the app sees a complete HTTP
-// answer, not a hang); the error itself when the provider broke off, so
-// that the app sees a broken answer rather than a short one.
+// EOF at its end, or for a stream at the total timeout (the app sees a
+// stream of whole events end, not a hang); an error when the provider
+// broke off or the total timeout cut a non-streamed answer, so that the
+// app sees a broken answer rather than a short one that looks complete.
 func (b *observedBody) end(err error) error {
 	switch {
 	case errors.Is(err, io.EOF):
@@ -199,7 +254,12 @@ func (b *observedBody) end(err error) error {
 		return err
 	case errors.Is(b.o.ctx.Err(), context.DeadlineExceeded):
 		b.finish("total_timeout")
-		return io.EOF
+		if b.o.sse {
+			return io.EOF
+		}
+		// Chunked or decompressed answers have no length the app could
+		// check: only an error tells it that the JSON is cut.
+		return fmt.Errorf("%w: %w", ErrTotalTimeout, err)
 	default:
 		b.finish("upstream_error")
 		return err
@@ -222,18 +282,23 @@ func (b *observedBody) finish(end string) {
 		switch {
 		case b.o.sse:
 			u = b.observer.Usage()
-		case !b.overflow && b.o.status < 300:
-			u = b.o.adapter.Usage(b.o.req, b.capture.Bytes())
+		case b.o.status < 300:
+			if doc, ok := b.usage.Document(); ok {
+				u = b.o.adapter.Usage(b.o.req, doc)
+			}
 		}
 		var body []byte
 		if b.o.keep && !b.overflow && end == "complete" {
-			body = b.capture.Bytes()
+			body = b.capture
 		}
-		b.capture = bytes.Buffer{}
 		ttft := b.firstAt
 		if ttft == 0 {
 			ttft = time.Since(b.o.start)
 		}
 		b.o.onFinish(u, ttft, end, body, b.sent)
+		// The cache keeps a copy of its own.
+		b.capture = nil
+		b.o.buffers.release(b.reserved)
+		b.reserved = 0
 	})
 }

@@ -77,6 +77,7 @@ func scopeOf(req *http.Request, prov *route) string {
 func (t *Transport) serveHit(req *http.Request, rep *Report, e *cache.Entry) *http.Response {
 	resp := e.Response(req)
 	resp.Header.Set(HeaderPolicy, t.policyRef)
+	resp.Header.Set(HeaderAttempts, "0") // no attempt went upstream
 	if rep.RequestID != "" {
 		resp.Header.Set(HeaderRequest, rep.RequestID)
 	}

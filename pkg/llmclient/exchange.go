@@ -29,7 +29,10 @@ type exchange struct {
 	rest string // the path after the route prefix
 	rq   provider.Request
 	body []byte
-	rep  *Report
+	// prepared tells that body went through the app's provider's
+	// PrepareBody already (it is idempotent, and kept through WithModel).
+	prepared bool
+	rep      *Report
 
 	// downgrade replaces the primary target when the budget is exhausted
 	// and the policy downgrades.
@@ -122,17 +125,22 @@ func (ex *exchange) upstreamRequest(ctx context.Context, target policy.Target) (
 			return nil, fmt.Errorf("rewrite the request for model %s: %w", target.Model, err)
 		}
 	}
-	if body, err = p.adapter.PrepareBody(ex.rq, body); err != nil {
-		return nil, fmt.Errorf("prepare the request for %s: %w", target.Provider, err)
+	if !ex.prepared || p.adapter.Type() != ex.prov.adapter.Type() {
+		if body, err = p.adapter.PrepareBody(ex.rq, body); err != nil {
+			return nil, fmt.Errorf("prepare the request for %s: %w", target.Provider, err)
+		}
 	}
-	u := *p.base
-	u.Path = strings.TrimSuffix(p.base.Path, "/") + path
-	u.RawPath = ""
-	u.RawQuery = ex.in.URL.RawQuery
+	u, err := upstreamURL(p.base, path, ex.in.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
 	up, err := http.NewRequestWithContext(ctx, ex.in.Method, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
+	// The URL as built, not as reparsed: its path is sent exactly as the
+	// canonical path the policy judged.
+	up.URL = u
 	copyHeaders(up.Header, ex.in.Header)
 	up.Header.Del("Accept-Encoding") // let net/http negotiate gzip and decompress, so usage can be read
 	if ex.in.Body == nil || ex.in.Body == http.NoBody || len(body) == 0 {
@@ -205,7 +213,11 @@ func (ex *exchange) refusalFor(res policy.Result) refusal {
 // that reads usage as it passes and finishes the report at its end.
 func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http.Response {
 	resp := res.Response
+	// The answer is to the app's request, not to the upstream one, which
+	// would also keep the request body in memory as long as the answer.
+	resp.Request = ex.in
 	removeHopByHop(resp.Header)
+	stripTollgateHeaders(resp.Header)
 	if ex.rep.RequestID != "" {
 		resp.Header.Set(HeaderRequest, ex.rep.RequestID)
 	}
@@ -248,6 +260,8 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 		start:   ex.rep.Start,
 		status:  resp.StatusCode,
 		keep:    cacheable,
+		length:  resp.ContentLength,
+		buffers: ex.t.buffers,
 		onFinish: func(u provider.Usage, ttft time.Duration, end string, body []byte, sent int64) {
 			if cacheable {
 				ex.t.store(ex.cacheKey, resp, sse, body, u)
@@ -261,6 +275,7 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 
 func (ex *exchange) finish(u provider.Usage, ttft time.Duration, end string, release func(provider.Usage)) {
 	ex.rep.TTFT, ex.rep.End = ttft, end
+	ex.body = nil // before its share of the buffer budget is given back
 	release(u)
 	ex.rep.Usage = u
 	ex.rep.Latency = time.Since(ex.rep.Start)
@@ -283,6 +298,19 @@ func removeHopByHop(h http.Header) {
 	}
 	for _, name := range hopByHop {
 		h.Del(name)
+	}
+}
+
+// stripTollgateHeaders deletes the X-Tollgate-* headers of an upstream
+// answer, whatever their case. That namespace is the sidecar's alone: a
+// provider's (or anything's on the way) x-tollgate-reason would make its
+// error look like one of Tollgate's refusals.
+func stripTollgateHeaders(h http.Header) {
+	const prefix = "X-Tollgate-"
+	for k := range h {
+		if len(k) >= len(prefix) && strings.EqualFold(k[:len(prefix)], prefix) {
+			delete(h, k)
+		}
 	}
 }
 

@@ -25,6 +25,9 @@ const (
 	CodeNoPolicy            = "tollgate_no_policy"
 	CodeModelUnpriced       = "tollgate_model_unpriced"
 	CodeBudgetUnavailable   = "tollgate_budget_unavailable"
+	// CodeOverloaded refuses a request whose body found no room in the
+	// buffer budget (see BufferBudget) within the total timeout.
+	CodeOverloaded = "tollgate_overloaded"
 )
 
 // Headers Tollgate adds to answers.

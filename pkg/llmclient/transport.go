@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,8 +19,16 @@ import (
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
-// DefaultMaxRequestBytes caps the request bodies a Transport reads.
-const DefaultMaxRequestBytes = 64 << 20
+// Memory defaults. They keep the sidecar under the 128 MiB memory limit its
+// Helm chart sets, with every buffer full at once: see the README's
+// "Limits" and bench/cmd/tollgate-memcheck, which measures it.
+const (
+	// DefaultMaxRequestBytes caps the request bodies a Transport reads.
+	DefaultMaxRequestBytes = 8 << 20
+	// DefaultMaxBufferedBytes is the size of a Transport's BufferBudget
+	// when Options.Buffers sets none.
+	DefaultMaxBufferedBytes = 32 << 20
+)
 
 // Options configure a Transport. All fields are optional.
 type Options struct {
@@ -30,6 +38,10 @@ type Options struct {
 	// MaxRequestBytes caps request bodies; larger ones are refused with
 	// tollgate_bad_request. Default DefaultMaxRequestBytes.
 	MaxRequestBytes int64
+	// Buffers bounds the memory held for request bodies and answer copies
+	// across all requests; it must hold at least MaxRequestBytes. Default:
+	// Previous's, or a BufferBudget of DefaultMaxBufferedBytes.
+	Buffers *BufferBudget
 	// OnDone is called once per request when it is over (for a stream,
 	// when the stream ended or was closed), from the goroutine that ended
 	// it.
@@ -66,6 +78,7 @@ type Transport struct {
 	opts      Options
 	policyRef string
 	prices    *pricing.Table
+	buffers   *BufferBudget
 	budget    budget.Gate   // nil without a budget
 	local     *budget.Local // budget when it is local, carried over on reload
 	cache     *cache.Store  // nil without a cache
@@ -85,6 +98,15 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	if opts.MaxRequestBytes <= 0 {
 		opts.MaxRequestBytes = DefaultMaxRequestBytes
 	}
+	if opts.Buffers == nil && opts.Previous != nil {
+		opts.Buffers = opts.Previous.buffers
+	}
+	if opts.Buffers == nil {
+		opts.Buffers = NewBufferBudget(max(DefaultMaxBufferedBytes, opts.MaxRequestBytes))
+	}
+	if opts.Buffers.Limit() < opts.MaxRequestBytes {
+		return nil, fmt.Errorf("the buffer budget of %d bytes cannot hold one request body of the maximum %d bytes: raise the budget or lower the maximum", opts.Buffers.Limit(), opts.MaxRequestBytes)
+	}
 	var prevSet *policy.Set
 	if opts.Previous != nil {
 		prevSet = opts.Previous.set
@@ -93,7 +115,7 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Transport{set: set, opts: opts, policyRef: p.Ref(), providers: map[string]*route{}}
+	t := &Transport{set: set, opts: opts, policyRef: p.Ref(), providers: map[string]*route{}, buffers: opts.Buffers}
 	if t.prices, err = pricing.Builtin().WithOverrides(p.Pricing); err != nil {
 		return nil, fmt.Errorf("policy %s: spec.pricing: %w", p.Ref(), err)
 	}
@@ -146,7 +168,11 @@ func (t *Transport) CloseIdleConnections() {
 // RoundTrip runs one request under the policy.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	rep := &Report{Start: time.Now(), Policy: t.policyRef, RequestID: req.Header.Get(HeaderRequest)}
-	name, rest := splitRoute(req.URL.EscapedPath())
+	path, pathErr := canonicalPath(requestPath(req.URL))
+	if pathErr != nil {
+		path = requestPath(req.URL)
+	}
+	name, rest := splitRoute(path)
 	rep.Provider = name
 	prov := t.providers[name]
 	if prov == nil {
@@ -157,11 +183,23 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			message: fmt.Sprintf("no provider %q in policy %s; the path must start with one of: %s", name, t.policyRef, strings.Join(t.providerNames(), ", ")),
 		}), nil
 	}
-
-	body, err := readBody(req, t.opts.MaxRequestBytes)
-	if err != nil {
-		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOpenAIChat}, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: err.Error()}), nil
+	if pathErr != nil {
+		closeBody(req)
+		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOther}, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: pathErr.Error()}), nil
 	}
+
+	body, release, refused := t.readBody(req, rep.Start)
+	if refused != nil {
+		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOther}, *refused), nil
+	}
+	// The body's share of the buffer budget is given back when the request
+	// is over: here, unless an answer takes it over to the end of its body.
+	answering := false
+	defer func() {
+		if !answering {
+			release()
+		}
+	}()
 	// The adapter reads the query too: Azure's api-version says whether a
 	// stream may be asked for its usage.
 	pathAndQuery := rest
@@ -192,6 +230,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return t.serveHit(req, rep, e), nil
 		}
 		rep.Cache = CacheMiss
+	}
+	// Prepared once, in place of the app's body, so that memory holds one
+	// body, not one more per attempt.
+	if prepared, err := prov.adapter.PrepareBody(rq, body); err == nil {
+		ex.body, ex.prepared = prepared, true
 	}
 	reservation, refused := t.reserve(ex)
 	if refused != nil {
@@ -235,8 +278,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		reservation.Release()
 		return t.refuse(rep, prov.adapter, rq, ex.refusalFor(res)), nil
 	}
+	answering = true
 	return ex.answer(res, func(u provider.Usage) {
 		cancel()
+		release()
 		rep.Usage = u
 		t.settle(rep, rq, reservation)
 		tokens := int64(-1)
@@ -253,6 +298,7 @@ func (t *Transport) refuse(rep *Report, a provider.Adapter, rq provider.Request,
 	if rep.RequestID != "" {
 		resp.Header.Set(HeaderRequest, rep.RequestID)
 	}
+	resp.Header.Set(HeaderAttempts, strconv.Itoa(rep.Attempts))
 	rep.Status, rep.Refusal, rep.End = r.status, r.code, "complete"
 	if rep.Failure == "" {
 		rep.Failure = policy.NoFailure.String()
@@ -275,29 +321,6 @@ func (t *Transport) providerNames() []string {
 		names = append(names, "/"+p.Name)
 	}
 	return names
-}
-
-// splitRoute splits /<provider>/<rest> into the provider name and /<rest>.
-func splitRoute(path string) (name, rest string) {
-	path = strings.TrimPrefix(path, "/")
-	name, rest, _ = strings.Cut(path, "/")
-	return name, "/" + rest
-}
-
-// readBody reads the whole request body, up to limit bytes.
-func readBody(req *http.Request, limit int64) ([]byte, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil, nil
-	}
-	defer req.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read request body: %w", err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("request body is larger than the sidecar's limit of %d bytes", limit)
-	}
-	return b, nil
 }
 
 func closeBody(req *http.Request) {

@@ -210,6 +210,12 @@ func satAdd(a, b int64) int64 {
 	return 1<<63 - 1
 }
 
+// UsageMembers are the top-level members of a non-streamed answer (or of
+// each element of an answer that is a JSON array) that Usage reads. A
+// proxy that does not hold whole answers may give Usage a document of only
+// these, as wire.Picker makes one.
+var UsageMembers = []string{"usage", "usageMetadata"}
+
 // chatUsage reads a chat completion's usage.
 func chatUsage(body []byte) Usage {
 	var b struct {

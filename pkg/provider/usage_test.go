@@ -4,8 +4,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"tollgate.dev/tollgate/pkg/proxyconfig"
+	"tollgate.dev/tollgate/pkg/wire"
 )
 
 func TestAdapter_Usage(t *testing.T) {
@@ -143,6 +145,36 @@ func TestAdapter_Usage(t *testing.T) {
 			}
 			got := adapterFor(t, tc.provider).Usage(Request{Shape: tc.shape}, body)
 			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestAdapter_UsageReadsAsMuchFromTheUsageMembersAlone(t *testing.T) {
+	tests := map[string]struct {
+		provider proxyconfig.ProviderType
+		shape    Shape
+		file     string
+	}{
+		"OpenAI chat":         {provider: proxyconfig.OpenAI, shape: ShapeOpenAIChat, file: "openai/chat_response.json"},
+		"OpenAI Responses":    {provider: proxyconfig.OpenAI, shape: ShapeOpenAIResponses, file: "openai/responses_response.json"},
+		"OpenAI embeddings":   {provider: proxyconfig.OpenAI, shape: ShapeOpenAIEmbeddings, file: "openai/embeddings_response.json"},
+		"Azure chat":          {provider: proxyconfig.AzureOpenAI, shape: ShapeOpenAIChat, file: "azure/chat_response.json"},
+		"Anthropic messages":  {provider: proxyconfig.Anthropic, shape: ShapeAnthropicMessages, file: "anthropic/messages_response.json"},
+		"Gemini generate":     {provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, file: "gemini/generate_response.json"},
+		"Gemini stream array": {provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, file: "gemini/stream_array.json"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			body := testdata(t, tc.file)
+			p := wire.NewPicker(64<<10, UsageMembers...)
+			_, _ = p.Write(body)
+			doc, ok := p.Document()
+			require.True(t, ok)
+			assert.Less(t, len(doc), len(body))
+			a, req := adapterFor(t, tc.provider), Request{Shape: tc.shape}
+			want := a.Usage(req, body)
+			require.True(t, want.Known)
+			assert.Equal(t, want, a.Usage(req, doc))
 		})
 	}
 }

@@ -41,8 +41,8 @@ func costOf(t *testing.T, s *sidecar, id string) (decimal.Decimal, map[string]an
 	return cost, line
 }
 
-// chatBody is a chat request for gpt-4o-mini with max_tokens 100.
-func chatBody(stream bool) string {
+// chargedBody is a chat request for gpt-4o-mini with max_tokens 100.
+func chargedBody(stream bool) string {
 	return fmt.Sprintf(`{"model":"gpt-4o-mini","max_tokens":100,"stream":%t,"messages":[{"role":"user","content":"hi"}]}`, stream)
 }
 
@@ -53,7 +53,7 @@ func rawChat(t *testing.T, s *sidecar, id string, stream bool) (net.Conn, *bufio
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
-	body := chatBody(stream)
+	body := chargedBody(stream)
 	_, err = fmt.Fprintf(conn, "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Request-Id: %s\r\nContent-Length: %d\r\n\r\n%s", id, len(body), body)
 	require.NoError(t, err)
 	br := bufio.NewReader(conn)
@@ -135,7 +135,7 @@ func TestCharging_AnAppThatHangsUpBeforeTheAnswerIsChargedToo(t *testing.T) {
 
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
 	require.NoError(t, err)
-	body := chatBody(false)
+	body := chargedBody(false)
 	_, err = fmt.Fprintf(conn, "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Request-Id: gone-early\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return len(mock.Requests()) == 1 }, 5*time.Second, 10*time.Millisecond, "the request reached the provider")

@@ -69,7 +69,8 @@ func Start(dir string, sidecarLog io.Writer) (*Stack, error) {
 	done := make(chan error, 1)
 	opts := sidecar.Options{
 		PolicyFile: path, Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", LogLevel: zapcore.InfoLevel,
-		MaxRequestBytes: llmclient.DefaultMaxRequestBytes, ReloadInterval: 10 * time.Second, ShutdownGrace: time.Second,
+		MaxRequestBytes: llmclient.DefaultMaxRequestBytes, MaxBufferedBytes: llmclient.DefaultMaxBufferedBytes,
+		ReloadInterval: 10 * time.Second, ShutdownGrace: time.Second,
 	}
 	go func() { done <- sidecar.Run(ctx, opts, sidecarLog, ready) }()
 	stop := func() {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"tollgate.dev/tollgate/pkg/llmclient"
 )
@@ -35,6 +36,9 @@ func New(current Current, noPolicy func(w http.ResponseWriter, r *http.Request))
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if closesConnection(r) {
+		w.Header().Set("Connection", "close")
+	}
 	id := r.Header.Get(llmclient.HeaderRequest)
 	if id == "" {
 		id = newRequestID()
@@ -48,7 +52,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	out.Header.Set(llmclient.HeaderRequest, id)
+	var body *deadlineBody
+	if out.Body != nil && out.Body != http.NoBody {
+		body = newDeadlineBody(w, out.Body, time.Now().Add(t.Policy().Timeouts.Total.D()))
+		out.Body = body
+	}
 	resp, err := t.RoundTrip(out)
+	if body != nil {
+		body.lift()
+	}
 	if err != nil {
 		// Only a request the app abandoned ends without an answer; there is
 		// nobody left to write to.
@@ -88,6 +100,61 @@ func (h *Handler) stream(w http.ResponseWriter, body io.Reader) {
 			panic(http.ErrAbortHandler)
 		}
 	}
+}
+
+// closesConnection reports whether the connection must close after r.
+// RFC 9112 §6.1: a server that serves a request carrying both
+// Content-Length and Transfer-Encoding must close the connection after
+// answering, since something on the way that framed the request by its
+// Content-Length would read the rest as another request (request
+// smuggling). net/http drops the Content-Length of such a request before
+// a handler sees it (golang/go#80942), so every chunked request is taken
+// for one: that costs a chunked client a new connection per request, and
+// the LLM SDKs send a Content-Length.
+func closesConnection(r *http.Request) bool {
+	return r.ProtoMajor == 1 && len(r.TransferEncoding) > 0
+}
+
+// deadlineBody is a request body read under a deadline on the
+// connection's reads, so that a client trickling its body cannot hold the
+// connection, and the body's memory, past the policy's total timeout. The
+// deadline is lifted once the body has been read or closed: past that
+// point it would only cut the read net/http makes to see the app go away,
+// while the answer streams.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	once sync.Once
+}
+
+func newDeadlineBody(w http.ResponseWriter, body io.ReadCloser, deadline time.Time) *deadlineBody {
+	b := &deadlineBody{ReadCloser: body, rc: http.NewResponseController(w)}
+	// Without deadline support (not a net/http server connection) the
+	// body is read as before.
+	_ = b.rc.SetReadDeadline(deadline)
+	return b
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.lift()
+	}
+	return n, err
+}
+
+// Close closes the body and then lifts the deadline: closing a body not
+// read to its end makes net/http read what is left of it, which the
+// deadline must still bound.
+func (b *deadlineBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.lift()
+	return err
+}
+
+// lift removes the deadline.
+func (b *deadlineBody) lift() {
+	b.once.Do(func() { _ = b.rc.SetReadDeadline(time.Time{}) })
 }
 
 func newRequestID() string {

@@ -26,6 +26,7 @@ type harness struct {
 	t       *testing.T
 	mock    *mockprovider.Server
 	url     string // the proxy's URL
+	tr      *llmclient.Transport
 	mu      sync.Mutex
 	reports []*llmclient.Report
 }
@@ -155,7 +156,7 @@ func newHarnessRawWith(t *testing.T, raw string, opts llmclient.Options) *harnes
 	require.NoError(t, err)
 	srv := httptest.NewServer(New(func() *llmclient.Transport { return tr }, nil))
 	t.Cleanup(srv.Close)
-	h.url = srv.URL
+	h.url, h.tr = srv.URL, tr
 	return h
 }
 

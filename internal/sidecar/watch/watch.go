@@ -16,6 +16,12 @@ import (
 // a row.
 const Debounce = 100 * time.Millisecond
 
+// MaxDebounce bounds how long a busy directory can hold a reload back: the
+// change is looked at no later than this after the first event of a burst,
+// however long the events go on (a log file or a cache written beside the
+// policy would otherwise restart the debounce for ever).
+const MaxDebounce = time.Second
+
 // Files calls onChange, from one goroutine, whenever any of paths may have
 // changed, until ctx ends. It watches the directories holding paths rather
 // than the files themselves, because a file watch follows the inode that an
@@ -49,6 +55,14 @@ func Files(ctx context.Context, paths []string, interval time.Duration, onChange
 	defer tick.Stop()
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
+	var first time.Time // of the burst being waited out; zero when none
+	pending := func() {
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		debounce.Reset(debounceWait(first, now))
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -57,14 +71,22 @@ func Files(ctx context.Context, paths []string, interval time.Duration, onChange
 			if !ok {
 				return nil
 			}
-			debounce.Reset(Debounce)
+			pending()
 		case <-w.Errors:
 			// An overflow or similar: look at the files now.
-			debounce.Reset(Debounce)
+			pending()
 		case <-debounce.C:
+			first = time.Time{}
 			onChange()
 		case <-tick.C:
 			onChange()
 		}
 	}
+}
+
+// debounceWait is how long to wait, after an event at now, for the burst
+// that began at first to end: Debounce, but never past MaxDebounce after
+// first.
+func debounceWait(first, now time.Time) time.Duration {
+	return max(min(Debounce, first.Add(MaxDebounce).Sub(now)), 0)
 }

@@ -125,6 +125,7 @@ func (s *Server) newRecord(r *http.Request, body []byte) Request {
 		Path:   r.URL.Path,
 		Query:  r.URL.RawQuery,
 	}
+	rec.RawPath, _, _ = strings.Cut(r.RequestURI, "?")
 	if s.history.limit > 0 {
 		rec.Header = r.Header.Clone()
 		rec.Body, rec.BodyTruncated = s.history.recordBody(body)

@@ -24,6 +24,9 @@ type Request struct {
 	Method string `json:"method"`
 	Path   string `json:"path"`
 	Query  string `json:"query,omitempty"`
+	// RawPath is the path as the request line spelt it, escapes and all
+	// (Path is decoded), for tests of what a proxy forwards.
+	RawPath string `json:"raw_path"`
 	// Header holds the request's headers.
 	Header http.Header `json:"header"`
 	// Body is the request body, cut to the recording limit.

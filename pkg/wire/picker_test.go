@@ -1,0 +1,146 @@
+package wire
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// usageKeys are the members the proxy keeps of an answer.
+var usageKeys = []string{"usage", "usageMetadata"}
+
+func TestPicker_KeepsTheNamedMembersInTheDocumentsShape(t *testing.T) {
+	tests := map[string]struct {
+		in   string
+		want string
+	}{
+		"a chat completion": {
+			in:   `{"id":"c1","choices":[{"message":{"content":"usage: {\"usage\":1}"}}],"usage":{"prompt_tokens":9,"completion_tokens":2}, "system_fingerprint":"x"}`,
+			want: `{"usage":{"prompt_tokens":9,"completion_tokens":2}}`,
+		},
+		"usage nested deeper is not the answer's": {
+			in:   `{"choices":[{"usage":{"prompt_tokens":1}}],"meta":{"usage":2}}`,
+			want: `{}`,
+		},
+		"every occurrence is kept, so the last wins as in a whole decode": {
+			in:   `{"usage":{"a":1},"usage":{"a":2}}`,
+			want: `{"usage":{"a":1},"usage":{"a":2}}`,
+		},
+		"an escaped key is the key": {
+			in:   `{"us\u0061ge":{"a":1}}`,
+			want: `{"us\u0061ge":{"a":1}}`,
+		},
+		"a Gemini array keeps each element's usageMetadata": {
+			in:   "[{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":3}} ,\n {\"usageMetadata\":{\"promptTokenCount\":4, \"list\":[1, 2.5e3, true, null, \"s\"]}}]",
+			want: `[{"usageMetadata":{"promptTokenCount":3}},{"usageMetadata":{"promptTokenCount":4,"list":[1,2.5e3,true,null,"s"]}}]`,
+		},
+		"array elements that are not objects fail to decode as they would": {
+			in:   `[{"usage":1},"x",[2],3,null]`,
+			want: `[{"usage":1},0,0,0,null]`,
+		},
+		"an empty object":             {in: ` {} `, want: `{}`},
+		"an empty array":              {in: `[]`, want: `[]`},
+		"a string has no members":     {in: `"usage"`, want: `0`},
+		"a top-level number is whole": {in: `12`, want: `0`},
+		"null is null":                {in: `null`, want: `null`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			for size := 1; size <= len(tc.in); size++ {
+				p := NewPicker(1<<10, usageKeys...)
+				for i := 0; i < len(tc.in); i += size {
+					_, _ = p.Write([]byte(tc.in[i:min(i+size, len(tc.in))]))
+				}
+				doc, ok := p.Document()
+				require.True(t, ok, "pieces of %d bytes", size)
+				require.Equal(t, tc.want, string(doc), "pieces of %d bytes", size)
+			}
+		})
+	}
+}
+
+func TestPicker_HasNoDocumentForWhatEncodingJSONWouldRefuse(t *testing.T) {
+	tests := map[string]string{
+		"a document cut short":                `{"usage":{"prompt_tokens":9},"choices":[`,
+		"a document cut in a string":          `{"id":"chat`,
+		"trailing data":                       `{"usage":1} {}`,
+		"a missing comma":                     `{"a":1 "usage":2}`,
+		"a trailing comma":                    `{"usage":1,}`,
+		"a bad literal":                       `{"usage":tru}`,
+		"a bad number":                        `{"usage":1.2.3}`,
+		"a raw control byte in a string":      "{\"id\":\"a\nb\",\"usage\":1}",
+		"a bad escape":                        `{"id":"\x41","usage":1}`,
+		"a short unicode escape":              `{"id":"\u12","usage":1}`,
+		"a key that is not a string":          `{usage:1}`,
+		"a closing bracket of the wrong kind": `{"usage":[1}}`,
+		"nothing at all":                      ``,
+	}
+	for name, in := range tests {
+		t.Run(name, func(t *testing.T) {
+			require.False(t, json.Valid([]byte(in)), "the case itself must be invalid JSON")
+			p := NewPicker(1<<10, usageKeys...)
+			_, _ = p.Write([]byte(in))
+			_, ok := p.Document()
+			assert.False(t, ok)
+		})
+	}
+}
+
+func TestPicker_KeepsNoMoreThanItsBound(t *testing.T) {
+	p := NewPicker(16, usageKeys...)
+	_, _ = p.Write([]byte(`{"usage":{"prompt_tokens":123456789}}`))
+	_, ok := p.Document()
+	assert.False(t, ok)
+	assert.ErrorIs(t, p.err, errPickTooLarge)
+}
+
+// FuzzPicker checks a Picker against encoding/json: it has a document
+// exactly for valid JSON, and the document decodes into the kept members
+// as the whole input does.
+func FuzzPicker(f *testing.F) {
+	for _, s := range []string{
+		`{"usage":{"prompt_tokens":9}}`, `[{"usageMetadata":{"a":[1,{"b":"c"}]}},{}]`, `{"a":"\u00e9\"","usage":null}`,
+		`{"usage":1,"usage":2}`, `[1,"2",[3],{"usage":4}]`, `  "x" `, `-1.5e-3`, `{"a":{"usage":1}}`, `{"us\u0061ge":true}`,
+	} {
+		f.Add([]byte(s), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, size uint8) {
+		p := NewPicker(1<<20, usageKeys...)
+		step := int(size)%16 + 1
+		for i := 0; i < len(in); i += step {
+			_, _ = p.Write(in[i:min(i+step, len(in))])
+		}
+		doc, ok := p.Document()
+		if p.err == errPickTooLarge || p.err == ErrMalformed && len(in) > maxScalar {
+			t.Skip("beyond the Picker's bounds")
+		}
+		require.Equal(t, json.Valid(in), ok, "document %q", doc)
+		if !ok {
+			return
+		}
+		require.True(t, json.Valid(doc), "document %q", doc)
+		type members struct {
+			Usage         any `json:"usage"`
+			UsageMetadata any `json:"usageMetadata"`
+		}
+		var whole, picked any
+		if in = []byte(string(in)); len(in) > 0 && firstByte(in) == '[' {
+			var w, p []members
+			errW, errP := json.Unmarshal(in, &w), json.Unmarshal(doc, &p)
+			require.Equal(t, errW == nil, errP == nil, "decoding %q and %q", in, doc)
+			whole, picked = w, p
+		} else {
+			var w, p members
+			errW, errP := json.Unmarshal(in, &w), json.Unmarshal(doc, &p)
+			require.Equal(t, errW == nil, errP == nil, "decoding %q and %q", in, doc)
+			whole, picked = w, p
+		}
+		require.Equal(t, whole, picked)
+	})
+}
+
+func firstByte(b []byte) byte {
+	return b[SkipSpace(b, 0)]
+}
