@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	operatorledger "tollgate.dev/tollgate/internal/operator/ledger"
 	sidecarledger "tollgate.dev/tollgate/internal/sidecar/ledger"
@@ -107,6 +108,41 @@ func TestBudget_SoftAndHardLimitsSetConditionsAndOneWarningEventEachPerPeriod(t 
 	requireEvents(t, ns, map[string]int{"SoftLimitReached": 2, "LimitReached": 2})
 	st := policyStatus(t, ns, "small")
 	assert.Equal(t, "Exhausted", string(st.Status.Budget.State))
+
+	// The operator's metrics say the same.
+	labels := []string{"namespace", ns, "policy", "small"}
+	assert.Equal(t, 2.0, gauge(t, "tollgate_budget_state", labels...), "2 is Exhausted")
+	assert.Equal(t, 0.1, gauge(t, "tollgate_budget_limit_usd", labels...))
+	spent, _ := decimal.RequireFromString(st.Status.Budget.Spent).Float64()
+	assert.InDelta(t, spent, gauge(t, "tollgate_budget_spent_usd", labels...), 1e-12)
+}
+
+// gauge reads a metric of the in-process ledger from controller-runtime's
+// registry, where the operator exports it.
+func gauge(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if have[labels[i]] != labels[i+1] {
+					continue metrics
+				}
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no %s%v", name, labels)
+	return 0
 }
 
 // requireEvents waits until the Warning Events of ns count want by reason,

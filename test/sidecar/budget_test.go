@@ -69,3 +69,17 @@ func countLines(logs, substr string) int {
 	}
 	return n
 }
+
+func TestBudget_AStandaloneSidecarSaysItsBudgetIsLocal(t *testing.T) {
+	mock := startMock(t)
+	s := startWithSpec(t, mock, budgetBlock)
+	assert.Contains(t, s.get("/config"), `"mode": "local"`, "/config says the budget is this sidecar's own")
+	var loaded map[string]any
+	for _, l := range s.logs.lines() {
+		if l["msg"] == "policy loaded" {
+			loaded = l
+		}
+	}
+	require.NotNil(t, loaded)
+	assert.Contains(t, loaded["budget"], "local: this sidecar's own traffic only")
+}
