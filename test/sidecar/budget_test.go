@@ -75,7 +75,7 @@ func TestBudget_AStandaloneSidecarSaysItsBudgetIsLocal(t *testing.T) {
 	s := startWithSpec(t, mock, budgetBlock)
 	assert.Contains(t, s.get("/config"), `"mode": "local"`, "/config says the budget is this sidecar's own")
 	var loaded map[string]any
-	for _, l := range s.logs.lines() {
+	for _, l := range s.logs.JSONLines() {
 		if l["msg"] == "policy loaded" {
 			loaded = l
 		}
