@@ -116,6 +116,8 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	cpuLim := fs.String("sidecar-cpu-limit", "", "CPU limit of the sidecar (\"\" for none: a CPU limit throttles streams)")
 	memLim := fs.String("sidecar-memory-limit", "128Mi", "memory limit of the sidecar (\"\" for none)")
 	fs.StringVar(&o.Sidecar.LogLevel, "sidecar-log-level", o.Sidecar.LogLevel, "log level of the sidecar: debug, info, warn or error")
+	maxRequest := fs.String("sidecar-max-request-bytes", "", "largest request body a sidecar accepts, a quantity such as 8Mi (\"\" for the sidecar's default, 8Mi)")
+	maxBuffered := fs.String("sidecar-max-buffered-bytes", "", "request bodies a sidecar holds in memory at once, such as 32Mi (\"\" for the sidecar's default, 32Mi); with the memory limit")
 	fs.StringVar(&o.Ledger.Addr, "ledger-bind-address", ":8443", "`address` where the leader serves the budget ledger (HTTPS); \"0\" turns it off and leaves each sidecar's budget local")
 	fs.StringVar(&o.Ledger.Service, "ledger-service-name", "tollgate-ledger", "`name` of the ledger's Service, which selects the leader")
 	ledgerURLs := fs.String("ledger-url", "", "comma-separated `URLs` sidecars are told for the ledger (default https://<ledger-service-name>.<namespace>.svc:<port>)")
@@ -161,6 +163,20 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 			*q.list = corev1.ResourceList{}
 		}
 		(*q.list)[q.name] = v
+	}
+	for _, q := range []struct {
+		flag, value string
+		dst         *int64
+	}{{"--sidecar-max-request-bytes", *maxRequest, &o.Sidecar.MaxRequestBytes}, {"--sidecar-max-buffered-bytes", *maxBuffered, &o.Sidecar.MaxBufferedBytes}} {
+		if q.value == "" {
+			continue
+		}
+		v, err := resource.ParseQuantity(q.value)
+		if err != nil || v.Sign() <= 0 {
+			errs = append(errs, fmt.Errorf("%s %q is not a positive quantity of bytes, e.g. 8Mi", q.flag, q.value))
+			continue
+		}
+		*q.dst = v.Value()
 	}
 	if err := o.Sidecar.Validate(); err != nil {
 		errs = append(errs, err)

@@ -70,6 +70,8 @@ func TestChart_DeploymentRunsTheOperatorWithTheSharedFlags(t *testing.T) {
 		"--sidecar-cpu-limit=",
 		"--sidecar-memory-limit=128Mi",
 		"--sidecar-log-level=info",
+		"--sidecar-max-request-bytes=8Mi",
+		"--sidecar-max-buffered-bytes=32Mi",
 		"--ledger-bind-address=:8443",
 		"--ledger-service-name=tollgate-ledger",
 		"--ledger-lease=2m",

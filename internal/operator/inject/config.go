@@ -27,6 +27,11 @@ type Config struct {
 	Resources corev1.ResourceRequirements
 	// LogLevel is the sidecar's --log-level: debug, info, warn or error.
 	LogLevel string
+	// MaxRequestBytes and MaxBufferedBytes are the sidecar's
+	// --max-request-bytes (the largest request body) and
+	// --max-buffered-bytes (all request bodies in memory at once); 0 keeps
+	// the sidecar's defaults, sized for the default 128Mi memory limit.
+	MaxRequestBytes, MaxBufferedBytes int64
 	// LedgerURLs are where the sidecar reaches the operator's budget
 	// ledger (the ledger Service); empty leaves budgets local to each
 	// sidecar.
@@ -70,6 +75,12 @@ func (c Config) Validate() error {
 	}
 	if len(c.LedgerURLs) > 0 && c.LedgerUnreachable != "Block" && c.LedgerUnreachable != "Allow" {
 		errs = append(errs, fmt.Errorf("what sidecars do when the budget ledger is unreachable, %q: use Block or Allow", c.LedgerUnreachable))
+	}
+	if c.MaxRequestBytes < 0 || c.MaxBufferedBytes < 0 {
+		errs = append(errs, errors.New("sidecar body limits must not be negative"))
+	}
+	if c.MaxRequestBytes > 0 && c.MaxBufferedBytes > 0 && c.MaxBufferedBytes < c.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("sidecar buffered bytes %d cannot hold one request body of %d bytes: raise --sidecar-max-buffered-bytes", c.MaxBufferedBytes, c.MaxRequestBytes))
 	}
 	if !slices.Contains(logLevels, c.LogLevel) {
 		errs = append(errs, fmt.Errorf("sidecar log level %q: use debug, info, warn or error", c.LogLevel))

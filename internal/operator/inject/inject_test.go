@@ -55,6 +55,46 @@ func TestInject_SidecarArgsAreTheSidecarsFlags(t *testing.T) {
 	assert.Equal(t, ProxyURL, "http://"+opts.Listen)
 }
 
+// TestInject_WithALedgerTheSidecarGetsItsURLTokenStateAndPodUID checks the
+// ledger's additions by the sidecar's own parser, and the volumes behind
+// the paths it is given.
+func TestInject_WithALedgerTheSidecarGetsItsURLTokenStateAndPodUID(t *testing.T) {
+	cfg := testConfig()
+	cfg.LedgerURLs = []string{"https://tollgate-ledger.tollgate-system.svc:8443"}
+	cfg.MaxRequestBytes, cfg.MaxBufferedBytes = 16<<20, 64<<20
+	out, err := Inject(plainPod(), nil, cfg)
+	require.NoError(t, err)
+	c := sidecarOf(t, out)
+	t.Setenv("POD_UID", "")
+	opts, err := sidecar.Parse(c.Args, io.Discard)
+	require.Error(t, err, "without POD_UID from the downward API the sidecar refuses to start")
+	t.Setenv("POD_UID", "4c1f-uid")
+	opts, err = sidecar.Parse(c.Args, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, cfg.LedgerURLs, opts.Ledger.URLs)
+	assert.Equal(t, filepath.Join(ConfigDir, LedgerCAKey), opts.Ledger.CAFile)
+	assert.Equal(t, filepath.Join(TokenDir, TokenFile), opts.Ledger.TokenFile)
+	assert.Equal(t, StateDir, opts.Ledger.StateDir)
+	assert.Equal(t, "Block", opts.Ledger.Unreachable)
+	assert.Equal(t, int64(16<<20), opts.MaxRequestBytes)
+	assert.Equal(t, int64(64<<20), opts.MaxBufferedBytes)
+	require.Len(t, c.Env, 1)
+	assert.Equal(t, "metadata.uid", c.Env[0].ValueFrom.FieldRef.FieldPath)
+
+	vols := map[string]corev1.Volume{}
+	for _, v := range out.Spec.Volumes {
+		vols[v.Name] = v
+	}
+	token := vols[TokenVolume].Projected.Sources[0].ServiceAccountToken
+	require.NotNil(t, token)
+	assert.Equal(t, TokenAudience, token.Audience)
+	assert.Equal(t, int64(TokenExpirationSeconds), *token.ExpirationSeconds)
+	assert.NotNil(t, vols[StateVolume].EmptyDir)
+	for _, m := range c.VolumeMounts {
+		assert.Equal(t, m.Name != StateVolume, m.ReadOnly, "only the state is writable: %s", m.Name)
+	}
+}
+
 func TestInject_MountsCredentialsOnlyWhenThePolicyNamesThem(t *testing.T) {
 	tests := map[string]struct {
 		policy *proxyconfig.Policy

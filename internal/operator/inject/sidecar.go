@@ -2,6 +2,7 @@ package inject
 
 import (
 	"path"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -71,6 +72,12 @@ func sidecarArgs(cfg Config) []string {
 		"--listen=" + listenAddress,
 		"--admin=" + adminAddress,
 		"--log-level=" + cfg.LogLevel,
+	}
+	if cfg.MaxRequestBytes > 0 {
+		args = append(args, "--max-request-bytes="+strconv.FormatInt(cfg.MaxRequestBytes, 10))
+	}
+	if cfg.MaxBufferedBytes > 0 {
+		args = append(args, "--max-buffered-bytes="+strconv.FormatInt(cfg.MaxBufferedBytes, 10))
 	}
 	if len(cfg.LedgerURLs) > 0 {
 		args = append(args,
