@@ -5,10 +5,8 @@
 package ledgere2e
 
 import (
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"testing"
 
 	"tollgate.dev/tollgate/internal/testkit/testenv"
@@ -16,19 +14,7 @@ import (
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) {
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop control plane:", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
 // ioCopy drains and closes an answer's body.
 func ioCopy(resp *http.Response) (int64, error) {
