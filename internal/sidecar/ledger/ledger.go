@@ -553,13 +553,23 @@ func (l *Ledger) failedLocked(req ledgerapi.SyncRequest, err error, now time.Tim
 	}
 	l.failing++
 	if l.opts.Observe != nil {
-		result := "unreachable"
-		if r != nil {
-			result = r.Code
-		}
-		l.opts.Observe(result, l.availLocked(l.policy, budget.PeriodStart(l.settings.Period, now)))
+		l.opts.Observe(resultOf(r), l.availLocked(l.policy, budget.PeriodStart(l.settings.Period, now)))
 	}
 	return err
+}
+
+// resultOf names a failed sync for metrics: the ledger's code when it is
+// one of the protocol's, so that label values stay a fixed set.
+func resultOf(r *RefusedError) string {
+	if r == nil {
+		return "unreachable"
+	}
+	switch r.Code {
+	case ledgerapi.CodeUnauthenticated, ledgerapi.CodeForbidden, ledgerapi.CodeUnknownPolicy, ledgerapi.CodeNoBudget,
+		ledgerapi.CodeBadRequest, ledgerapi.CodeTooLarge, ledgerapi.CodeOutOfOrder, ledgerapi.CodeNotLeader, ledgerapi.CodeUnavailable:
+		return r.Code
+	}
+	return "error"
 }
 
 // sealLocked moves the open spend of one policy (the pod's, else any) into
