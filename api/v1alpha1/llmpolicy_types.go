@@ -15,7 +15,7 @@ type LLMPolicySpec struct {
 	// several policies select a pod, the oldest one applies.
 	//
 	// +optional
-	PodSelector *metav1.LabelSelector `json:"podSelector,omitempty"`
+	PodSelector *LabelSelector `json:"podSelector,omitempty"`
 
 	// Providers are the LLM endpoints the selected pods call. Each provider
 	// is served by the sidecar under the route prefix /<name>, so an app sets

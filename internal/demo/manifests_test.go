@@ -6,13 +6,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/api/v1alpha1/validation"
 	"tollgate.dev/tollgate/internal/operator/inject"
+	"tollgate.dev/tollgate/internal/translate"
 )
 
 // TestReadManifests_TheSamplesFitTogether checks what the demo relies on
@@ -43,9 +42,7 @@ func TestReadManifests_TheSamplesFitTogether(t *testing.T) {
 	assert.Equal(t, demoNamespace, policy.Namespace)
 	require.Len(t, policy.Spec.Providers, 1)
 	assert.Equal(t, mockURL, policy.Spec.Providers[0].BaseURL, "the provider points at the demo's mock")
-	selector, err := metav1.LabelSelectorAsSelector(policy.Spec.PodSelector)
-	require.NoError(t, err)
-	assert.True(t, selector.Matches(labels.Set(pod.Labels)), "the policy selects the demo's pod")
+	assert.True(t, translate.Selector(policy.Spec.PodSelector).Matches(pod.Labels), "the policy selects the demo's pod")
 	assert.Equal(t, v1alpha1.ExhaustedBlock, policy.Spec.Budget.OnExhausted)
 
 	raised := decodePolicy(t, m.raisedPolicy)

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
@@ -46,7 +45,7 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 		Name:       in.Name,
 		Namespace:  in.Namespace,
 		Generation: in.Generation,
-		Selector:   selector(s.PodSelector),
+		Selector:   Selector(s.PodSelector),
 	}
 	d := &parser{}
 
@@ -252,7 +251,9 @@ func SortByPrecedence(policies []v1alpha1.LLMPolicy) {
 	})
 }
 
-func selector(s *metav1.LabelSelector) *proxyconfig.Selector {
+// Selector is a policy's pod selector in the contract's form: what the
+// bundle holds and every consumer matches pods with. nil selects all.
+func Selector(s *v1alpha1.LabelSelector) *proxyconfig.Selector {
 	if s == nil || (len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0) {
 		return nil
 	}
@@ -260,13 +261,15 @@ func selector(s *metav1.LabelSelector) *proxyconfig.Selector {
 	if len(s.MatchLabels) > 0 {
 		out.MatchLabels = map[string]string{}
 		for k, v := range s.MatchLabels {
-			out.MatchLabels[k] = v
+			out.MatchLabels[k] = string(v)
 		}
 	}
 	for _, e := range s.MatchExpressions {
-		out.MatchExpressions = append(out.MatchExpressions, proxyconfig.Requirement{
-			Key: e.Key, Operator: string(e.Operator), Values: append([]string(nil), e.Values...),
-		})
+		r := proxyconfig.Requirement{Key: e.Key, Operator: string(e.Operator)}
+		for _, v := range e.Values {
+			r.Values = append(r.Values, string(v))
+		}
+		out.MatchExpressions = append(out.MatchExpressions, r)
 	}
 	return out
 }

@@ -82,7 +82,7 @@ func TestBundle_LeavesOutABadPolicyAndKeepsTheGoodOnes(t *testing.T) {
 	mk := func(name string, created metav1.Time, app string) v1alpha1.LLMPolicy {
 		p := v1alpha1.LLMPolicy{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", CreationTimestamp: created},
 			Spec: v1alpha1.LLMPolicySpec{
-				PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},
+				PodSelector: &v1alpha1.LabelSelector{MatchLabels: map[string]v1alpha1.LabelValue{"app": v1alpha1.LabelValue(app)}},
 				Providers:   []v1alpha1.Provider{{Name: "openai", Type: v1alpha1.ProviderOpenAI}},
 			}}
 		validation.Default(&p)

@@ -2,6 +2,7 @@ package crd
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -157,6 +158,43 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 				p.Spec.Pricing = []v1alpha1.ModelPrice{{Model: "my-claude", InputPerMillion: "3", OutputPerMillion: "15", CacheWrite1hPerMillion: "6.0000001"}}
 			},
 			wantErrors: []string{"spec.pricing[0].cacheWrite1hPerMillion", "must be a USD price per million tokens"},
+		},
+		"a selector label key with a space": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.PodSelector = &v1alpha1.LabelSelector{MatchLabels: map[string]v1alpha1.LabelValue{"my app": "chat"}}
+			},
+			wantErrors: []string{"spec.podSelector.matchLabels", "each key must be a label key", "e.g. app or app.kubernetes.io/name"},
+		},
+		"a selector label value with a slash": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.PodSelector = &v1alpha1.LabelSelector{MatchLabels: map[string]v1alpha1.LabelValue{"app": "chat/v2"}}
+			},
+			wantErrors: []string{"spec.podSelector.matchLabels[app]", "must be a label value"},
+		},
+		"a selector requirement with an unknown operator": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.PodSelector = &v1alpha1.LabelSelector{MatchExpressions: []v1alpha1.LabelSelectorRequirement{{Key: "app", Operator: "Like"}}}
+			},
+			wantErrors: []string{`spec.podSelector.matchExpressions[0].operator: Unsupported value: "Like"`, `"DoesNotExist"`},
+		},
+		"a selector requirement In without values": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.PodSelector = &v1alpha1.LabelSelector{MatchExpressions: []v1alpha1.LabelSelectorRequirement{{Key: "app", Operator: "In"}}}
+			},
+			wantErrors: []string{"spec.podSelector.matchExpressions[0]", "operators In and NotIn need values; Exists and DoesNotExist take none"},
+		},
+		"a selector requirement key with a bad prefix": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.PodSelector = &v1alpha1.LabelSelector{MatchExpressions: []v1alpha1.LabelSelectorRequirement{{Key: "Example.COM_/app", Operator: "Exists"}}}
+			},
+			wantErrors: []string{"spec.podSelector.matchExpressions[0].key", "must be a label key"},
+		},
+		"a selector requirement value that is too long": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				long := v1alpha1.LabelValue(strings.Repeat("a", 64))
+				p.Spec.PodSelector = &v1alpha1.LabelSelector{MatchExpressions: []v1alpha1.LabelSelectorRequirement{{Key: "app", Operator: "In", Values: []v1alpha1.LabelValue{"ok", long}}}}
+			},
+			wantErrors: []string{"spec.podSelector.matchExpressions[0].values[1]: Too long", "63"},
 		},
 		"a cache with no room": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.MaxEntries = -1 },

@@ -121,7 +121,7 @@ func budgetPolicy(ns, name, limit, mockURL string) *v1alpha1.LLMPolicy {
 	return &v1alpha1.LLMPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: v1alpha1.LLMPolicySpec{
-			PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "chat"}},
+			PodSelector: &v1alpha1.LabelSelector{MatchLabels: map[string]v1alpha1.LabelValue{"app": "chat"}},
 			Providers:   []v1alpha1.Provider{{Name: "openai", Type: v1alpha1.ProviderOpenAI, BaseURL: mockURL}},
 			Pricing:     []v1alpha1.ModelPrice{{Model: "gpt-4o-mini", InputPerMillion: "100", OutputPerMillion: "100"}},
 			Budget:      &v1alpha1.Budget{Limit: limit, Period: v1alpha1.BudgetMonthly},

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"tollgate.dev/tollgate/api/v1alpha1"
 	operatorledger "tollgate.dev/tollgate/internal/operator/ledger"
 	"tollgate.dev/tollgate/pkg/ledgerapi"
 )
@@ -77,7 +78,7 @@ func TestLedger_RefusesBadReportsWithAClearErrorAndChangesNothing(t *testing.T) 
 	createPolicy(t, budgetPolicy(ns, "chat", "10", "https://mock.invalid"))
 	createPolicy(t, budgetPolicy(other, "theirs", "10", "https://mock.invalid"))
 	elsewhere := budgetPolicy(ns, "elsewhere", "10", "https://mock.invalid")
-	elsewhere.Spec.PodSelector.MatchLabels = map[string]string{"app": "batch"}
+	elsewhere.Spec.PodSelector.MatchLabels = map[string]v1alpha1.LabelValue{"app": "batch"}
 	createPolicy(t, elsewhere)
 	p := createPod(t, ns, "chat-1", "chat")
 	var podObj corev1.Pod

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"tollgate.dev/tollgate/api/v1alpha1"
 
 	"k8s.io/apimachinery/pkg/util/sets"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -33,6 +35,15 @@ var (
 	secretName     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 	secretKey      = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 	durationSyntax = regexp.MustCompile(`^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
+)
+
+// Bounds of a pod selector, as the CRD's schema declares them.
+const (
+	maxMatchLabels      = 32
+	maxMatchExpressions = 16
+	maxSelectorValues   = 64
+	maxLabelKey         = 317 // a 253-byte DNS prefix, '/', a 63-byte name
+	maxLabelValue       = 63
 )
 
 // Messages of USD amounts, shared with the CRD's CEL rules (keep them
@@ -65,7 +76,10 @@ const (
 	msgRungModel        = "a fallback rung with a model must also name its provider"
 	msgFallbackProvider = "every spec.fallbacks[].provider must name a provider declared in spec.providers; fix the name or declare the provider"
 	msgStaticLast       = "staticResponse may only be used once, as the last fallback rung; move it to the end of spec.fallbacks"
-	msgMatchExpression  = "each podSelector.matchExpressions entry needs operator In or NotIn with values, or Exists or DoesNotExist without values"
+	msgMatchExpression  = "operators In and NotIn need values; Exists and DoesNotExist take none"
+	msgLabelKey         = "must be a label key: an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, e.g. app or app.kubernetes.io/name"
+	msgLabelKeys        = "each key " + msgLabelKey
+	msgLabelValue       = "must be a label value: empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
 )
 
 // ValidateSpec checks the spec; path is where it sits in its object.
@@ -104,18 +118,54 @@ func validatePodSelector(s *v1alpha1.LLMPolicySpec, path *field.Path) field.Erro
 	if s.PodSelector == nil {
 		return nil
 	}
-	for _, e := range s.PodSelector.MatchExpressions {
-		switch e.Operator {
-		case "In", "NotIn":
-			if len(e.Values) > 0 {
-				continue
-			}
-		case "Exists", "DoesNotExist":
-			if len(e.Values) == 0 {
-				continue
-			}
+	var errs field.ErrorList
+	path = path.Child("podSelector")
+	labels := path.Child("matchLabels")
+	if n := len(s.PodSelector.MatchLabels); n > maxMatchLabels {
+		errs = append(errs, field.TooMany(labels, n, maxMatchLabels))
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.PodSelector.MatchLabels)) {
+		if len(k) > maxLabelKey || len(k8svalidation.IsQualifiedName(k)) > 0 {
+			errs = append(errs, field.Invalid(labels, k, msgLabelKeys))
 		}
-		return field.ErrorList{field.Invalid(path.Child("podSelector", "matchExpressions"), s.PodSelector.MatchExpressions, msgMatchExpression)}
+		errs = append(errs, validateLabelValue(s.PodSelector.MatchLabels[k], labels.Key(k))...)
+	}
+	exprs := path.Child("matchExpressions")
+	if n := len(s.PodSelector.MatchExpressions); n > maxMatchExpressions {
+		errs = append(errs, field.TooMany(exprs, n, maxMatchExpressions))
+	}
+	for i, e := range s.PodSelector.MatchExpressions {
+		p := exprs.Index(i)
+		switch {
+		case len(e.Key) > maxLabelKey:
+			errs = append(errs, field.TooLong(p.Child("key"), e.Key, maxLabelKey))
+		case len(k8svalidation.IsQualifiedName(e.Key)) > 0:
+			errs = append(errs, field.Invalid(p.Child("key"), e.Key, msgLabelKey))
+		}
+		supported := []v1alpha1.LabelSelectorOperator{v1alpha1.SelectorOpIn, v1alpha1.SelectorOpNotIn, v1alpha1.SelectorOpExists, v1alpha1.SelectorOpDoesNotExist}
+		if !slices.Contains(supported, e.Operator) {
+			errs = append(errs, field.NotSupported(p.Child("operator"), e.Operator, supported))
+		}
+		if n := len(e.Values); n > maxSelectorValues {
+			errs = append(errs, field.TooMany(p.Child("values"), n, maxSelectorValues))
+		}
+		for j, v := range e.Values {
+			errs = append(errs, validateLabelValue(v, p.Child("values").Index(j))...)
+		}
+		wantsValues := e.Operator == v1alpha1.SelectorOpIn || e.Operator == v1alpha1.SelectorOpNotIn
+		if wantsValues != (len(e.Values) > 0) {
+			errs = append(errs, field.Invalid(p, e, msgMatchExpression))
+		}
+	}
+	return errs
+}
+
+func validateLabelValue(v v1alpha1.LabelValue, path *field.Path) field.ErrorList {
+	if len(v) > maxLabelValue {
+		return field.ErrorList{field.TooLong(path, v, maxLabelValue)}
+	}
+	if len(k8svalidation.IsValidLabelValue(string(v))) > 0 {
+		return field.ErrorList{field.Invalid(path, v, msgLabelValue)}
 	}
 	return nil
 }

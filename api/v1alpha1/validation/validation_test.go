@@ -5,7 +5,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 )
@@ -15,30 +14,45 @@ import (
 
 func TestValidate_PodSelectorOperators(t *testing.T) {
 	tests := map[string]struct {
-		expr    metav1.LabelSelectorRequirement
-		wantErr bool
+		expr      v1alpha1.LabelSelectorRequirement
+		wantField string // empty: valid
 	}{
-		"In with values":         {expr: metav1.LabelSelectorRequirement{Key: "app", Operator: "In", Values: []string{"a"}}},
-		"Exists without values":  {expr: metav1.LabelSelectorRequirement{Key: "app", Operator: "Exists"}},
-		"In without values":      {expr: metav1.LabelSelectorRequirement{Key: "app", Operator: "In"}, wantErr: true},
-		"Exists with values":     {expr: metav1.LabelSelectorRequirement{Key: "app", Operator: "Exists", Values: []string{"a"}}, wantErr: true},
-		"an unknown operator":    {expr: metav1.LabelSelectorRequirement{Key: "app", Operator: "Like", Values: []string{"a"}}, wantErr: true},
-		"NotIn with many values": {expr: metav1.LabelSelectorRequirement{Key: "app", Operator: "NotIn", Values: []string{"a", "b"}}},
+		"In with values":         {expr: v1alpha1.LabelSelectorRequirement{Key: "app", Operator: "In", Values: []v1alpha1.LabelValue{"a"}}},
+		"Exists without values":  {expr: v1alpha1.LabelSelectorRequirement{Key: "app", Operator: "Exists"}},
+		"NotIn with many values": {expr: v1alpha1.LabelSelectorRequirement{Key: "app.kubernetes.io/name", Operator: "NotIn", Values: []v1alpha1.LabelValue{"a", "b", ""}}},
+		"In without values":      {expr: v1alpha1.LabelSelectorRequirement{Key: "app", Operator: "In"}, wantField: "spec.podSelector.matchExpressions[0]"},
+		"Exists with values":     {expr: v1alpha1.LabelSelectorRequirement{Key: "app", Operator: "Exists", Values: []v1alpha1.LabelValue{"a"}}, wantField: "spec.podSelector.matchExpressions[0]"},
+		"an unknown operator":    {expr: v1alpha1.LabelSelectorRequirement{Key: "app", Operator: "Like"}, wantField: "spec.podSelector.matchExpressions[0].operator"},
+		"a key with a space":     {expr: v1alpha1.LabelSelectorRequirement{Key: "my app", Operator: "Exists"}, wantField: "spec.podSelector.matchExpressions[0].key"},
+		"a value with a slash":   {expr: v1alpha1.LabelSelectorRequirement{Key: "app", Operator: "In", Values: []v1alpha1.LabelValue{"a/b"}}, wantField: "spec.podSelector.matchExpressions[0].values[0]"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			p := minimal()
-			p.Spec.PodSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{tc.expr}}
+			p.Spec.PodSelector = &v1alpha1.LabelSelector{MatchExpressions: []v1alpha1.LabelSelectorRequirement{tc.expr}}
 			Default(p)
 			errs := Validate(p)
-			if !tc.wantErr {
+			if tc.wantField == "" {
 				assert.Empty(t, errs)
 				return
 			}
-			require.Len(t, errs, 1)
-			assert.Equal(t, "spec.podSelector.matchExpressions", errs[0].Field)
+			require.Len(t, errs, 1, "%v", errs)
+			assert.Equal(t, tc.wantField, errs[0].Field)
 		})
 	}
+}
+
+func TestValidate_PodSelectorLabels(t *testing.T) {
+	p := minimal()
+	p.Spec.PodSelector = &v1alpha1.LabelSelector{MatchLabels: map[string]v1alpha1.LabelValue{
+		"app.kubernetes.io/name": "chat", "tier": "", "bad key": "x", "ok": "bad value",
+	}}
+	Default(p)
+	errs := Validate(p)
+	require.Len(t, errs, 2, "%v", errs)
+	assert.Equal(t, "spec.podSelector.matchLabels", errs[0].Field)
+	assert.Equal(t, "bad key", errs[0].BadValue)
+	assert.Equal(t, "spec.podSelector.matchLabels[ok]", errs[1].Field)
 }
 
 func TestDefault_FillsOnlyWhatIsUnset(t *testing.T) {

@@ -20,7 +20,7 @@ func policy(name string, age time.Duration, selector map[string]string) v1alpha1
 		},
 	}
 	if selector != nil {
-		p.Spec.PodSelector = &metav1.LabelSelector{MatchLabels: selector}
+		p.Spec.PodSelector = v1alpha1.MatchLabels(selector)
 	}
 	validation.Default(&p)
 	return p

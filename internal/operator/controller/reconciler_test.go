@@ -87,7 +87,7 @@ func newPolicy(ns, name string, selector map[string]string) *v1alpha1.LLMPolicy 
 		},
 	}
 	if selector != nil {
-		p.Spec.PodSelector = &metav1.LabelSelector{MatchLabels: selector}
+		p.Spec.PodSelector = v1alpha1.MatchLabels(selector)
 	}
 	return p
 }

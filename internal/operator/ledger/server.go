@@ -13,12 +13,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/internal/operator/controller"
 	"tollgate.dev/tollgate/internal/operator/inject"
+	"tollgate.dev/tollgate/internal/translate"
 	"tollgate.dev/tollgate/pkg/ledgerapi"
 )
 
@@ -151,11 +151,7 @@ func (l *Ledger) authorize(ctx context.Context, c Caller, name string) (*v1alpha
 	if err != nil || string(pod.UID) != c.PodUID {
 		return nil, nil, refusal(http.StatusForbidden, ledgerapi.CodeForbidden, "pod %s/%s of the token does not exist (any more)", c.Namespace, c.Pod)
 	}
-	selector, err := metav1.LabelSelectorAsSelector(p.Spec.PodSelector)
-	if p.Spec.PodSelector == nil {
-		selector, err = labels.Everything(), nil
-	}
-	if err != nil || !selector.Matches(labels.Set(pod.Labels)) {
+	if !translate.Selector(p.Spec.PodSelector).Matches(pod.Labels) {
 		return nil, nil, refusal(http.StatusForbidden, ledgerapi.CodeForbidden, "LLMPolicy %s/%s does not select pod %s; a sidecar reports and draws for the policy that selects its pod", c.Namespace, name, c.Pod)
 	}
 	return &p, pod, nil

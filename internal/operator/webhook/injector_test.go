@@ -252,7 +252,7 @@ func createPolicy(t *testing.T, namespace, name string, selector map[string]stri
 		Spec:       v1alpha1.LLMPolicySpec{Providers: providers},
 	}
 	if selector != nil {
-		p.Spec.PodSelector = &metav1.LabelSelector{MatchLabels: selector}
+		p.Spec.PodSelector = v1alpha1.MatchLabels(selector)
 	}
 	require.NoError(t, env.Client.Create(context.Background(), p))
 }
