@@ -66,8 +66,7 @@ type Budget struct {
 	// x-tollgate-budget: soft-limit. Default 80.
 	//
 	// +kubebuilder:default=80
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100",message="must be between 1 and 100"
 	// +optional
 	SoftLimitPercent int32 `json:"softLimitPercent,omitempty"`
 

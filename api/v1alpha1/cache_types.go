@@ -23,8 +23,7 @@ type Cache struct {
 	// used are evicted first. Default 1000.
 	//
 	// +kubebuilder:default=1000
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=1000000
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 1000000",message="must be between 1 and 1000000"
 	// +optional
 	MaxEntries int32 `json:"maxEntries,omitempty"`
 

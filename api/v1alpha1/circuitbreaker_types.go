@@ -16,8 +16,7 @@ type CircuitBreaker struct {
 	// FailureRateThreshold opens the breaker when at least this percentage
 	// of the requests within Window failed, once MinimumRequests were made.
 	//
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100",message="must be between 1 and 100"
 	// +optional
 	FailureRateThreshold *int32 `json:"failureRateThreshold,omitempty"`
 
@@ -25,8 +24,7 @@ type CircuitBreaker struct {
 	// FailureRateThreshold is judged. Default 10.
 	//
 	// +kubebuilder:default=10
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=10000
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 10000",message="must be between 1 and 10000"
 	// +optional
 	MinimumRequests int32 `json:"minimumRequests,omitempty"`
 
@@ -40,8 +38,7 @@ type CircuitBreaker struct {
 	// ConsecutiveFailures opens the breaker after this many failures in a
 	// row.
 	//
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=1000
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 1000",message="must be between 1 and 1000"
 	// +optional
 	ConsecutiveFailures *int32 `json:"consecutiveFailures,omitempty"`
 
@@ -56,8 +53,7 @@ type CircuitBreaker struct {
 	// through; all of them must succeed for it to close. Default 1.
 	//
 	// +kubebuilder:default=1
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100",message="must be between 1 and 100"
 	// +optional
 	HalfOpenRequests int32 `json:"halfOpenRequests,omitempty"`
 }

@@ -7,7 +7,7 @@ import (
 // LLMPolicySpec declares how the pods selected by a policy may call LLM
 // providers.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.fallbacks) || self.fallbacks.all(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider))",message="every spec.fallbacks[].provider must name a provider declared in spec.providers; fix the name or declare the provider",fieldPath=".fallbacks",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.fallbacks) || self.fallbacks.all(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider))",messageExpression="'spec.fallbacks[' + ['0', '1', '2', '3', '4', '5', '6', '7'][self.fallbacks.map(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider)).indexOf(false)] + '].provider ' + self.fallbacks[self.fallbacks.map(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider)).indexOf(false)].provider + ' is not declared in spec.providers; fix the name or declare the provider'",fieldPath=".fallbacks",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.budget) || !has(self.budget.downgradeTo) || self.providers.exists(p, p.name == self.budget.downgradeTo.provider)",messageExpression="'spec.budget.downgradeTo.provider ' + self.budget.downgradeTo.provider + ' is not declared in spec.providers; add it or name a declared provider'",fieldPath=".budget.downgradeTo.provider",reason=FieldValueInvalid
 type LLMPolicySpec struct {
 	// PodSelector selects the pods of this namespace the policy applies to.

@@ -53,8 +53,7 @@ type ModelPrice struct {
 	// under a budget. Defaults to the built-in table's figure for the
 	// models it knows, else 4096.
 	//
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=10000000
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 10000000",message="must be between 1 and 10000000"
 	// +optional
 	MaxOutputTokens *int64 `json:"maxOutputTokens,omitempty"`
 }

@@ -8,8 +8,7 @@ package v1alpha1
 type RateLimit struct {
 	// RequestsPerMinute caps requests started per minute.
 	//
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=1000000
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 1000000",message="must be between 1 and 1000000"
 	// +optional
 	RequestsPerMinute *int32 `json:"requestsPerMinute,omitempty"`
 
@@ -17,16 +16,14 @@ type RateLimit struct {
 	// estimate (its prompt plus its max output tokens) and charged its actual
 	// usage once it completes.
 	//
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=1000000000
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 1000000000",message="must be between 1 and 1000000000"
 	// +optional
 	TokensPerMinute *int64 `json:"tokensPerMinute,omitempty"`
 
 	// MaxConcurrent caps requests in flight at once; a stream counts until it
 	// ends.
 	//
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=100000
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100000",message="must be between 1 and 100000"
 	// +optional
 	MaxConcurrent *int32 `json:"maxConcurrent,omitempty"`
 

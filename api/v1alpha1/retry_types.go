@@ -41,8 +41,7 @@ type Retry struct {
 	// included. Default 3.
 	//
 	// +kubebuilder:default=3
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=10
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 10",message="must be between 1 and 10"
 	// +optional
 	MaxAttempts int32 `json:"maxAttempts,omitempty"`
 
@@ -82,8 +81,7 @@ type Retry struct {
 	// and cannot grow into a retry storm. Default 20.
 	//
 	// +kubebuilder:default=20
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100",message="must be between 1 and 100"
 	// +optional
 	BudgetPercent int32 `json:"budgetPercent,omitempty"`
 }

@@ -75,7 +75,7 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 		},
 		"too many attempts": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Retry.MaxAttempts = 11 },
-			wantErrors: []string{"spec.retry.maxAttempts", "should be less than or equal to 10"},
+			wantErrors: []string{"spec.retry.maxAttempts", "must be between 1 and 10"},
 		},
 		"an unknown retry condition": {
 			mutate: func(p *v1alpha1.LLMPolicy) {
@@ -93,7 +93,7 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 		},
 		"a failure rate above 100 percent": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.CircuitBreaker.FailureRateThreshold = ptr.To[int32](150) },
-			wantErrors: []string{"spec.circuitBreaker.failureRateThreshold", "should be less than or equal to 100"},
+			wantErrors: []string{"spec.circuitBreaker.failureRateThreshold", "must be between 1 and 100"},
 		},
 		"a rate limit that limits nothing": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.RateLimit = &v1alpha1.RateLimit{MaxWait: "1s"} },
@@ -121,7 +121,13 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 		},
 		"a fallback to an undeclared provider": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Fallbacks[0].Provider = "mistral" },
-			wantErrors: []string{"spec.fallbacks", "every spec.fallbacks[].provider must name a provider declared in spec.providers"},
+			wantErrors: []string{"spec.fallbacks: Invalid value", "spec.fallbacks[0].provider mistral is not declared in spec.providers; fix the name or declare the provider"},
+		},
+		"a later fallback to an undeclared provider": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Fallbacks = append([]v1alpha1.FallbackRung{p.Spec.Fallbacks[0], {Provider: "mistral"}}, p.Spec.Fallbacks[1:]...)
+			},
+			wantErrors: []string{"spec.fallbacks[1].provider mistral is not declared in spec.providers"},
 		},
 		"a static response before the last rung": {
 			mutate: func(p *v1alpha1.LLMPolicy) {
@@ -198,7 +204,7 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 		},
 		"a cache with no room": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.MaxEntries = -1 },
-			wantErrors: []string{"spec.cache.maxEntries", "should be greater than or equal to 1"},
+			wantErrors: []string{"spec.cache.maxEntries", "must be between 1 and 1000000"},
 		},
 	}
 	for name, tc := range tests {

@@ -60,26 +60,25 @@ const (
 
 // Messages shared with the CRD's CEL rules; keep them identical.
 const (
-	msgDuration         = "must be a positive duration such as 500ms, 5s or 2m"
-	msgDNSLabel         = "must be a DNS label: lower case letters, digits and '-', starting and ending with a letter or digit, e.g. openai"
-	msgUniqueProviders  = "provider names must be unique; rename one of the duplicates"
-	msgBaseURLRequired  = "baseURL is required for providers of type AzureOpenAI and OpenAICompatible; set it to the server's URL, e.g. https://my-resource.openai.azure.com"
-	msgBaseURLAbsolute  = "baseURL must be an absolute http or https URL such as https://api.openai.com"
-	msgBaseURLQuery     = "baseURL must not contain a query or fragment; the app's request supplies those"
-	msgFirstToken       = "timeouts.firstToken must not exceed timeouts.total; raise total or lower firstToken"
-	msgConnect          = "timeouts.connect must not exceed timeouts.total; raise total or lower connect"
-	msgBackoff          = "retry.backoff.initial must not exceed retry.backoff.max; raise max or lower initial"
-	msgBreakerMode      = "set exactly one of circuitBreaker.failureRateThreshold and circuitBreaker.consecutiveFailures"
-	msgRateLimitEmpty   = "set at least one of rateLimit.requestsPerMinute, rateLimit.tokensPerMinute and rateLimit.maxConcurrent, or remove rateLimit"
-	msgDowngradeTo      = "budget.downgradeTo is required when budget.onExhausted is Downgrade, and must be omitted otherwise"
-	msgRungKind         = "each fallback rung sets exactly one of provider (with an optional model) or staticResponse"
-	msgRungModel        = "a fallback rung with a model must also name its provider"
-	msgFallbackProvider = "every spec.fallbacks[].provider must name a provider declared in spec.providers; fix the name or declare the provider"
-	msgStaticLast       = "staticResponse may only be used once, as the last fallback rung; move it to the end of spec.fallbacks"
-	msgMatchExpression  = "operators In and NotIn need values; Exists and DoesNotExist take none"
-	msgLabelKey         = "must be a label key: an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, e.g. app or app.kubernetes.io/name"
-	msgLabelKeys        = "each key " + msgLabelKey
-	msgLabelValue       = "must be a label value: empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+	msgDuration        = "must be a positive duration such as 500ms, 5s or 2m"
+	msgDNSLabel        = "must be a DNS label: lower case letters, digits and '-', starting and ending with a letter or digit, e.g. openai"
+	msgUniqueProviders = "provider names must be unique; rename one of the duplicates"
+	msgBaseURLRequired = "baseURL is required for providers of type AzureOpenAI and OpenAICompatible; set it to the server's URL, e.g. https://my-resource.openai.azure.com"
+	msgBaseURLAbsolute = "baseURL must be an absolute http or https URL such as https://api.openai.com"
+	msgBaseURLQuery    = "baseURL must not contain a query or fragment; the app's request supplies those"
+	msgFirstToken      = "timeouts.firstToken must not exceed timeouts.total; raise total or lower firstToken"
+	msgConnect         = "timeouts.connect must not exceed timeouts.total; raise total or lower connect"
+	msgBackoff         = "retry.backoff.initial must not exceed retry.backoff.max; raise max or lower initial"
+	msgBreakerMode     = "set exactly one of circuitBreaker.failureRateThreshold and circuitBreaker.consecutiveFailures"
+	msgRateLimitEmpty  = "set at least one of rateLimit.requestsPerMinute, rateLimit.tokensPerMinute and rateLimit.maxConcurrent, or remove rateLimit"
+	msgDowngradeTo     = "budget.downgradeTo is required when budget.onExhausted is Downgrade, and must be omitted otherwise"
+	msgRungKind        = "each fallback rung sets exactly one of provider (with an optional model) or staticResponse"
+	msgRungModel       = "a fallback rung with a model must also name its provider"
+	msgStaticLast      = "staticResponse may only be used once, as the last fallback rung; move it to the end of spec.fallbacks"
+	msgMatchExpression = "operators In and NotIn need values; Exists and DoesNotExist take none"
+	msgLabelKey        = "must be a label key: an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, e.g. app or app.kubernetes.io/name"
+	msgLabelKeys       = "each key " + msgLabelKey
+	msgLabelValue      = "must be a label value: empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
 )
 
 // ValidateSpec checks the spec; path is where it sits in its object.
@@ -376,7 +375,7 @@ func validateFallbacks(rungs []v1alpha1.FallbackRung, path *field.Path, provider
 	if len(rungs) > 8 {
 		errs = append(errs, field.TooMany(path, len(rungs), 8))
 	}
-	undeclared := false
+	undeclared := -1
 	statics := 0
 	for i, r := range rungs {
 		rp := path.Index(i)
@@ -388,7 +387,9 @@ func validateFallbacks(rungs []v1alpha1.FallbackRung, path *field.Path, provider
 		}
 		if r.Provider != "" {
 			errs = append(errs, validateString(rp.Child("provider"), r.Provider, 63)...)
-			undeclared = undeclared || !declared.Has(r.Provider)
+			if undeclared < 0 && !declared.Has(r.Provider) {
+				undeclared = i
+			}
 		}
 		if r.Model != "" {
 			errs = append(errs, validateString(rp.Child("model"), r.Model, 256)...)
@@ -401,8 +402,10 @@ func validateFallbacks(rungs []v1alpha1.FallbackRung, path *field.Path, provider
 	if statics > 0 && (statics > 1 || rungs[len(rungs)-1].StaticResponse == nil) {
 		errs = append(errs, field.Invalid(path, "", msgStaticLast))
 	}
-	if undeclared {
-		errs = append(errs, field.Invalid(path, "", msgFallbackProvider))
+	if undeclared >= 0 {
+		// The CRD's rule reports the first undeclared provider on the list.
+		errs = append(errs, field.Invalid(path, "", fmt.Sprintf("spec.fallbacks[%d].provider %s is not declared in spec.providers; fix the name or declare the provider",
+			undeclared, rungs[undeclared].Provider)))
 	}
 	return errs
 }
@@ -470,12 +473,9 @@ func validateDurations(path *field.Path, durations map[string]v1alpha1.Duration)
 }
 
 func validateRange(path *field.Path, v, lo, hi int64) field.ErrorList {
-	// The wording is the API server's for OpenAPI minimum and maximum.
-	switch {
-	case v < lo:
-		return field.ErrorList{field.Invalid(path, v, fmt.Sprintf("should be greater than or equal to %d", lo))}
-	case v > hi:
-		return field.ErrorList{field.Invalid(path, v, fmt.Sprintf("should be less than or equal to %d", hi))}
+	// The wording is the CRD's CEL rule for ranges.
+	if v < lo || v > hi {
+		return field.ErrorList{field.Invalid(path, v, fmt.Sprintf("must be between %d and %d", lo, hi))}
 	}
 	return nil
 }
