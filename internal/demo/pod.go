@@ -122,7 +122,7 @@ func (d *demo) createPod(ctx context.Context) (string, error) {
 func (d *demo) startSidecar(ctx context.Context) (string, error) {
 	d.container = containerRoot{dir: filepath.Join(d.work, "pods", podName, inject.ContainerName)}
 	configMap := func(name string) (*corev1.ConfigMap, error) { return d.configMap(ctx, name) }
-	if err := d.container.mountVolumes(d.pod.pod, d.pod.sidecar, configMap); err != nil {
+	if err := d.container.mountVolumes(d.pod.pod, d.pod.sidecar, volumeSources{configMap: configMap}); err != nil {
 		return "", err
 	}
 	d.say.say("the kubelet's part: the sidecar's volumes, under %s", d.container.dir)

@@ -53,7 +53,7 @@ func (d *demo) hotReload(ctx context.Context) (string, error) {
 	// The kubelet's periodic sync of a ConfigMap volume, done now rather
 	// than within a minute or so.
 	configMap := func(name string) (*corev1.ConfigMap, error) { return d.configMap(ctx, name) }
-	if err := d.container.mountVolumes(d.pod.pod, d.pod.sidecar, configMap); err != nil {
+	if err := d.container.refreshConfigMaps(d.pod.pod, d.pod.sidecar, configMap); err != nil {
 		return "", err
 	}
 	d.say.say("kubelet: the new bundle written to a new ..<timestamp> directory, ..data swapped to it with a rename")
