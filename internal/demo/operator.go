@@ -41,6 +41,11 @@ func (d *demo) startOperator(ctx context.Context) (string, error) {
 	if d.opts.BinDir == "" {
 		d.say.say("built the operator and the sidecar in %s", built.took.Round(100*time.Millisecond))
 	}
+	// The step's long timeout is the build's; what follows takes seconds
+	// when it works, and should say why it does not within a step's time
+	// (e.g. a webhook that refuses every pod) rather than hang.
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
 	health, err := freePort()
 	if err != nil {
 		return "", err
