@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	verbose := flag.Bool("v", false, "show the operator's and the sidecar's logs")
+	verbose := flag.Bool("v", false, "show the logs of the operator and the sidecars")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

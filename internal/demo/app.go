@@ -16,24 +16,35 @@ import (
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	"tollgate.dev/tollgate/internal/testkit/promtext"
 	"tollgate.dev/tollgate/pkg/llmclient"
+	"tollgate.dev/tollgate/pkg/pricing"
+	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
 // appAPIKey is the key the app sends; the mock accepts any.
 const appAPIKey = "sk-demo-placeholder"
 
-// app is the application in the pod: an openai-go client pointed at the
-// sidecar through the injected OPENAI_BASE_URL.
+// app is the application in one pod: an openai-go client pointed at the
+// pod's sidecar through the injected OPENAI_BASE_URL. It keeps the bill of
+// the answers it got, as the sidecar charges them to the budget. Its
+// methods are called by one step at a time.
 type app struct {
+	pod     string
 	client  openai.Client
 	baseURL string
+	// prices price an answer's usage as the sidecar does.
+	prices *pricing.Table
+	// spent is what the answers so far cost, their usage at prices, and
+	// answers counts them.
+	spent   proxyconfig.USD
+	answers int
 }
 
-func (d *demo) newApp() (*app, error) {
-	base, err := appBaseURL(d.pod.baseURL, d.proxyAddr)
+func (d *demo) newApp(p *runningPod) (*app, error) {
+	base, err := appBaseURL(p.view.baseURL, p.proxyAddr)
 	if err != nil {
 		return nil, err
 	}
-	return &app{baseURL: base, client: openai.NewClient(
+	return &app{pod: p.name, baseURL: base, prices: d.prices, client: openai.NewClient(
 		option.WithBaseURL(base),
 		option.WithAPIKey(appAPIKey),
 		// The SDK's own retries are off, so that what the demo shows is
@@ -50,9 +61,12 @@ type answer struct {
 	// err is the SDK's error; apiErr is set when it is an HTTP error.
 	err    error
 	apiErr *openai.Error
+	// cost is what the answer's usage costs at the policy's prices.
+	cost proxyconfig.USD
 }
 
-// chat makes one chat completion request for model.
+// chat makes one chat completion request for model, and adds what the
+// answer cost to the app's bill.
 func (a *app) chat(ctx context.Context, model string) answer {
 	var raw *http.Response
 	got, err := a.client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
@@ -64,6 +78,14 @@ func (a *app) chat(ctx context.Context, model string) answer {
 		ans.header = raw.Header
 	}
 	errors.As(err, &ans.apiErr)
+	if err == nil {
+		u := got.Usage
+		if price, ok := a.prices.Lookup(proxyconfig.OpenAI, got.Model); ok {
+			ans.cost = price.Cost(pricing.Tokens{Input: u.PromptTokens, CachedInput: u.PromptTokensDetails.CachedTokens, Output: u.CompletionTokens})
+		}
+		a.spent = a.spent.Add(ans.cost)
+		a.answers++
+	}
 	return ans
 }
 
@@ -159,10 +181,10 @@ func (d *demo) mockAnswers(model string) []int {
 	return statuses
 }
 
-// metric sums the samples of the sidecar's metric name whose labels
+// metric sums the samples of the metric name on p's sidecar whose labels
 // include labels (name, value, name, value...).
-func (d *demo) metric(ctx context.Context, name string, labels ...string) (float64, error) {
-	exposition, err := httpGet(ctx, "http://"+d.adminAddr+"/metrics")
+func (p *runningPod) metric(ctx context.Context, name string, labels ...string) (float64, error) {
+	exposition, err := httpGet(ctx, "http://"+p.adminAddr+"/metrics")
 	if err != nil {
 		return 0, err
 	}

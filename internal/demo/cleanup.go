@@ -7,7 +7,10 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
+
+	"tollgate.dev/tollgate/internal/testkit/proc"
 )
 
 // cleanupStep is the demo's last step, run whatever happened before it.
@@ -21,12 +24,31 @@ func (d *demo) cleanupStep() step {
 func (d *demo) cleanup(ctx context.Context) (string, error) {
 	var errs []error
 	var stopped, listened []string
-	if d.sidecar != nil {
-		listened = append(listened, d.proxyAddr, d.adminAddr)
-		errs = append(errs, d.sidecar.Stop(stopGrace))
+	var sidecars []*proc.Process
+	for _, p := range d.pods {
+		if p.sidecar != nil {
+			sidecars = append(sidecars, p.sidecar)
+			listened = append(listened, p.proxyAddr, p.adminAddr)
+		}
+	}
+	// The sidecars stop together, each reporting what is left and giving
+	// its pod's allowance back to the ledger: the operator stops after
+	// them. Each goroutine writes its own slot of stopErrs.
+	stopErrs := make([]error, len(sidecars))
+	var wg sync.WaitGroup
+	for i, s := range sidecars {
+		wg.Go(func() { stopErrs[i] = s.Stop(stopGrace) })
+	}
+	wg.Wait()
+	errs = append(errs, stopErrs...)
+	switch n := len(sidecars); {
+	case n == 1:
 		stopped = append(stopped, "sidecar")
+	case n > 1:
+		stopped = append(stopped, fmt.Sprintf("%d sidecars", n))
 	}
 	if d.operator != nil {
+		listened = append(listened, d.ledgerAddr)
 		errs = append(errs, d.operator.Stop(stopGrace))
 		stopped = append(stopped, "operator")
 	}
@@ -68,7 +90,7 @@ func (d *demo) cleanup(ctx context.Context) (string, error) {
 	if err := errors.Join(errs...); err != nil {
 		return "", err
 	}
-	d.say.say("by hand: Ctrl-C the operator, the sidecar and the mock provider; the control plane's etcd data was temporary")
+	d.say.say("by hand: Ctrl-C the sidecars, the operator and the mock provider; the control plane's etcd data was temporary")
 	if len(stopped) == 0 {
 		return fmt.Sprintf("nothing had started; %s removed", d.work), nil
 	}

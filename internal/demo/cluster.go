@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -31,16 +31,13 @@ import (
 	"tollgate.dev/tollgate/internal/operator/webhook"
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	"tollgate.dev/tollgate/internal/testkit/testenv"
+	"tollgate.dev/tollgate/pkg/pricing"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
 // operatorNamespace is the namespace the webhook configuration leaves out,
 // as the chart's does; the demo's operator runs outside the cluster.
 const operatorNamespace = "tollgate-system"
-
-// sidecarImage is the image the operator injects; the demo runs the
-// binary instead.
-const sidecarImage = "tollgate-sidecar:demo"
 
 // pollInterval is how often the demo checks for something it waits for.
 const pollInterval = 100 * time.Millisecond
@@ -67,6 +64,9 @@ func (d *demo) startControlPlane(ctx context.Context) (string, error) {
 		return "", err
 	}
 	d.env = env
+	if d.clientset, err = kubernetes.NewForConfig(env.Config); err != nil {
+		return "", err
+	}
 	if u, err := url.Parse(env.Config.Host); err == nil {
 		d.apiServer = u.Host
 	}
@@ -89,80 +89,6 @@ func (d *demo) startControlPlane(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("apiserver %s, webhook :%d, mock %s", d.apiServer, port, strings.TrimPrefix(d.mock.URL(), "http://")), nil
-}
-
-// startOperator runs the operator binary against the control plane,
-// serving the webhook where the webhook configuration points, with the
-// certificate envtest made (--cert-management=cert-manager: the files and
-// the caBundle come from elsewhere).
-func (d *demo) startOperator(ctx context.Context) (string, error) {
-	var built buildResult
-	select {
-	case built = <-d.built:
-	case <-ctx.Done():
-		return "", fmt.Errorf("building the binaries: %w", ctx.Err())
-	}
-	if built.err != nil {
-		return "", built.err
-	}
-	d.bins = built.bins
-	if d.opts.BinDir == "" {
-		d.say.say("built the operator and the sidecar in %s", built.took.Round(100*time.Millisecond))
-	}
-	health, err := freePort()
-	if err != nil {
-		return "", err
-	}
-	wh := d.env.Webhooks
-	args := []string{
-		"--leader-elect=false",
-		"--metrics-bind-address=127.0.0.1:0",
-		"--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(health),
-		"--webhook-host=127.0.0.1",
-		"--webhook-port=" + strconv.Itoa(wh.LocalServingPort),
-		"--webhook-cert-dir=" + wh.LocalServingCertDir,
-		"--cert-management=cert-manager",
-		"--sidecar-image=" + sidecarImage,
-		"--ledger-bind-address=0",
-	}
-	d.say.command("go run ./cmd/operator %s", strings.Join(args, " "))
-	start := time.Now()
-	d.operator, err = d.startProcess("operator", d.bins.operator, args, []string{"KUBECONFIG=" + d.env.Kubeconfig})
-	if err != nil {
-		return "", err
-	}
-	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", health)
-	if err := waitFor(ctx, "the operator's "+readyz, func(ctx context.Context) error {
-		if err := d.operator.Err(); err != nil {
-			return permanent(err)
-		}
-		return httpOK(ctx, readyz)
-	}); err != nil {
-		return "", err
-	}
-	ready := time.Since(start)
-	// The API server loads webhook configurations asynchronously: a pod
-	// created before it calls the webhook would go without the sidecar.
-	if err := waitFor(ctx, "the API server to call the operator's webhook", d.webhookAdmits); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("ready after %s; a dry-run pod came back injected", ready.Round(10*time.Millisecond)), nil
-}
-
-// webhookAdmits dry-runs the creation of an opted-in pod and says whether
-// it came back injected.
-func (d *demo) webhookAdmits(ctx context.Context) error {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "webhook-probe", Namespace: metav1.NamespaceDefault, Labels: map[string]string{inject.InjectLabel: "true"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: "registry.example/probe:1.0"}}},
-	}
-	if err := d.env.Client.Create(ctx, pod, client.DryRunAll); err != nil {
-		return err
-	}
-	if !inject.Injected(pod) {
-		return errors.New("the dry-run pod came back without the sidecar")
-	}
-	return nil
 }
 
 // applyPolicy applies the namespace and the policy with kubectl, and waits
@@ -197,9 +123,16 @@ func (d *demo) applyPolicy(ctx context.Context) (string, error) {
 	if bundle == nil || len(bundle.Policies) != 1 || bundle.Policies[0].Name != policyName || bundle.Policies[0].Generation != p.Generation {
 		return "", fmt.Errorf("ConfigMap %s does not hold policy %s generation %d: %v", inject.ConfigMapName, policyName, p.Generation, bundle)
 	}
+	if cm.Data[inject.LedgerCAKey] == "" {
+		return "", fmt.Errorf("ConfigMap %s has no %s: the sidecars could not trust the ledger", inject.ConfigMapName, inject.LedgerCAKey)
+	}
+	if d.prices, err = pricing.Builtin().WithOverrides(bundle.Policies[0].Pricing); err != nil {
+		return "", err
+	}
 	d.bundleHash = cm.Annotations[controller.BundleHashAnnotation]
 	d.say.command("kubectl -n %s get configmap %s -o jsonpath='{.data.bundle\\.json}'", demoNamespace, inject.ConfigMapName)
-	d.say.say("bundle.json: %d bytes, policy %s generation %d, hash %s", len(cm.Data[inject.BundleKey]), bundle.Policies[0].Ref(), bundle.Policies[0].Generation, short(d.bundleHash))
+	d.say.say("bundle.json: %d bytes, policy %s generation %d, hash %s; %s: the ledger's CA", len(cm.Data[inject.BundleKey]),
+		bundle.Policies[0].Ref(), bundle.Policies[0].Generation, short(d.bundleHash), inject.LedgerCAKey)
 	return fmt.Sprintf("Ready=True (%s); the bundle holds generation %d", readyReason(p), p.Generation), nil
 }
 

@@ -9,9 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	"tollgate.dev/tollgate/internal/testkit/proc"
 	"tollgate.dev/tollgate/internal/testkit/testenv"
+	"tollgate.dev/tollgate/pkg/pricing"
 )
 
 // Options are the demo's settings. The zero value builds the binaries and
@@ -55,8 +58,8 @@ type demo struct {
 	opts Options
 	say  *narrator
 	root string
-	// work is the temporary directory holding the binaries, the pod's
-	// files and the kubeconfig copy; removed by cleanup.
+	// work is the temporary directory holding the binaries, the pods'
+	// files and the ledger's certificate; removed by cleanup.
 	work string
 	sink *proc.Sink
 
@@ -66,22 +69,22 @@ type demo struct {
 	buildDone chan struct{}
 	bins      binaries
 
-	env      *testenv.WebhookEnv
-	mock     *mockprovider.Server
-	operator *proc.Process
-	sidecar  *proc.Process
+	env       *testenv.WebhookEnv
+	clientset kubernetes.Interface
+	mock      *mockprovider.Server
+	operator  *proc.Process
+	// ledgerAddr is where the operator serves the budget ledger.
+	ledgerAddr string
 
-	kubeconfig string
-	manifests  manifests
-	pod        podView
-	app        *app
-	// bundleHash is the rendered bundle's hash annotation the sidecar was
-	// started with.
+	manifests manifests
+	// pods are the demo's pods (demoPods), as they are created.
+	pods []*runningPod
+	// prices price the apps' answers as the sidecars do: the policy's
+	// spec.pricing over the built-in list.
+	prices *pricing.Table
+	// bundleHash is the rendered bundle's hash annotation the sidecars
+	// were started with.
 	bundleHash string
-	// container is the sidecar's file system on this machine.
-	container containerRoot
-	// proxyAddr and adminAddr are where the sidecar listens.
-	proxyAddr, adminAddr string
 	// apiServer is the control plane's host:port, checked closed at the end.
 	apiServer string
 }
@@ -110,8 +113,9 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	if opts.Logs != nil {
 		d.sink = proc.NewSink(opts.Logs)
 	}
-	fmt.Fprintln(out, "Tollgate demo: a local control plane, the operator, the mock provider and one injected sidecar,")
-	fmt.Fprintln(out, "driven by an app's openai-go client. Each step says what should happen, then checks that it did.")
+	fmt.Fprintln(out, "Tollgate demo: a local control plane, the operator with its budget ledger, the mock provider, and two pods")
+	fmt.Fprintln(out, "of one policy with their injected sidecars, driven by their apps' openai-go clients. Each step says what")
+	fmt.Fprintln(out, "should happen, then checks that it did.")
 
 	buildCtx, stopBuild := context.WithCancel(ctx)
 	defer stopBuild()
@@ -176,19 +180,19 @@ func (d *demo) steps() []step {
 			run: d.startOperator, essential: true, timeout: buildStepTimeout},
 		{title: "namespace + LLMPolicy applied", expected: "Ready=True; ConfigMap tollgate-config rendered",
 			run: d.applyPolicy, essential: true},
-		{title: "pod created → injected", expected: "native sidecar + OPENAI_BASE_URL injected",
-			run: d.createPod, essential: true},
-		{title: "sidecar started from the bundle", expected: "runs on the ConfigMap + labels files; ready",
-			run: d.startSidecar, essential: true},
+		{title: "pods created → injected", expected: "2 pods: native sidecar, OPENAI_BASE_URL, ledger token",
+			run: d.createPods, essential: true},
+		{title: "sidecars started from the bundle", expected: "each on its ConfigMap, labels, token files; ready",
+			run: d.startSidecars, essential: true},
 		{title: "a normal chat completion", expected: "HTTP 200 via the sidecar, 1 attempt",
 			run: d.normalCompletion},
 		{title: "two 503s, then success", expected: "retried; HTTP 200, x-tollgate-attempts: 3",
 			run: d.retries},
 		{title: "503 burst → breaker → fallback", expected: "breaker opens; gpt-4o answers; breaker closes",
 			run: d.breakerAndFallback},
-		{title: "budget exhausted", expected: "after $0.05: 429 tollgate_budget_exhausted",
-			run: d.budgetBlock},
-		{title: "policy edit hot-reloaded", expected: "re-rendered, reloaded in place; requests pass",
+		{title: "one budget, two pods", expected: "both pods' spend in one status; then 429 for either",
+			run: d.sharedBudget},
+		{title: "policy edit hot-reloaded", expected: "re-rendered; both sidecars reload via the ledger",
 			run: d.hotReload},
 	}
 }
@@ -234,12 +238,26 @@ func (d *demo) runStep(ctx context.Context, n int, s step) result {
 	}
 	d.say.outcome(r)
 	if err != nil {
-		for _, p := range []*proc.Process{d.operator, d.sidecar} {
-			if p != nil && !p.Stopped() {
+		for _, p := range d.processes() {
+			if !p.Stopped() {
 				d.say.say("last lines of the %s's log:", p.Name())
 				d.say.block(p.Tail(12))
 			}
 		}
 	}
 	return r
+}
+
+// processes are the programs the demo started, the operator first.
+func (d *demo) processes() []*proc.Process {
+	var out []*proc.Process
+	if d.operator != nil {
+		out = append(out, d.operator)
+	}
+	for _, p := range d.pods {
+		if p.sidecar != nil {
+			out = append(out, p.sidecar)
+		}
+	}
+	return out
 }

@@ -25,22 +25,49 @@ func (r containerRoot) path(p string) string {
 	return filepath.Join(r.dir, filepath.FromSlash(p))
 }
 
+// volumeSources are what the kubelet asks the API server for to fill a
+// pod's volumes.
+type volumeSources struct {
+	// configMap returns a ConfigMap of the pod's namespace by name, or nil
+	// when it does not exist.
+	configMap func(name string) (*corev1.ConfigMap, error)
+	// token returns a token of the pod's ServiceAccount bound to the pod,
+	// for audience and valid for expirationSeconds: the TokenRequest the
+	// kubelet makes for a projected serviceAccountToken.
+	token func(audience string, expirationSeconds int64) ([]byte, error)
+}
+
 // mountVolumes writes the volumes c mounts, as the kubelet would before
-// starting it: ConfigMaps (configMap returns one by name, or nil when it
-// does not exist) and the downward API's labels. Other volume types are
-// refused: the demo's pod has none.
-func (r containerRoot) mountVolumes(pod *corev1.Pod, c corev1.Container, configMap func(name string) (*corev1.ConfigMap, error)) error {
+// starting it: ConfigMaps, the downward API's labels, projected
+// ServiceAccount tokens and emptyDirs. Other volume types are refused: the
+// demo's pods have none.
+func (r containerRoot) mountVolumes(pod *corev1.Pod, c corev1.Container, src volumeSources) error {
+	return r.mount(pod, c, src, func(corev1.Volume) bool { return true })
+}
+
+// refreshConfigMaps writes c's ConfigMap volumes again: the kubelet's
+// periodic sync, which updates them in place (within a minute or so in a
+// cluster).
+func (r containerRoot) refreshConfigMaps(pod *corev1.Pod, c corev1.Container, configMap func(name string) (*corev1.ConfigMap, error)) error {
+	return r.mount(pod, c, volumeSources{configMap: configMap}, func(v corev1.Volume) bool { return v.ConfigMap != nil })
+}
+
+// mount writes the volumes of c that want selects.
+func (r containerRoot) mount(pod *corev1.Pod, c corev1.Container, src volumeSources, want func(corev1.Volume) bool) error {
 	for _, m := range c.VolumeMounts {
 		i := slices.IndexFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == m.Name })
 		if i < 0 {
 			return fmt.Errorf("container %s mounts volume %s, which the pod does not have", c.Name, m.Name)
 		}
 		v := pod.Spec.Volumes[i]
+		if !want(v) {
+			continue
+		}
 		dir := r.path(m.MountPath)
 		var files map[string][]byte
 		switch {
 		case v.ConfigMap != nil:
-			cm, err := configMap(v.ConfigMap.Name)
+			cm, err := src.configMap(v.ConfigMap.Name)
 			if err != nil {
 				return err
 			}
@@ -53,14 +80,82 @@ func (r containerRoot) mountVolumes(pod *corev1.Pod, c corev1.Container, configM
 			if files, err = downwardAPIFiles(pod, v.DownwardAPI.Items); err != nil {
 				return fmt.Errorf("volume %s: %w", v.Name, err)
 			}
+		case v.Projected != nil:
+			var err error
+			if files, err = tokenFiles(v.Projected.Sources, src.token); err != nil {
+				return fmt.Errorf("volume %s: %w", v.Name, err)
+			}
+		case v.EmptyDir != nil:
+			// A fresh directory for the pod's life; a container restart
+			// finds what it left there.
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("mount volume %s at %s: %w", v.Name, m.MountPath, err)
+			}
+			continue
 		default:
-			return fmt.Errorf("volume %s: the demo's kubelet mounts only ConfigMap and downward API volumes", v.Name)
+			return fmt.Errorf("volume %s: the demo's kubelet mounts only ConfigMap, downward API, projected token and emptyDir volumes", v.Name)
 		}
 		if err := projectFiles(dir, files, time.Now()); err != nil {
 			return fmt.Errorf("mount volume %s at %s: %w", v.Name, m.MountPath, err)
 		}
 	}
 	return nil
+}
+
+// defaultTokenExpiration is the lifetime the API server gives a projected
+// token that does not set one.
+const defaultTokenExpiration = 3600
+
+// tokenFiles are the files of a projected volume of ServiceAccount tokens:
+// one per source, from token. Other sources are refused: the injector
+// projects only the ledger's token.
+func tokenFiles(sources []corev1.VolumeProjection, token func(audience string, expirationSeconds int64) ([]byte, error)) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	for i, s := range sources {
+		t := s.ServiceAccountToken
+		if t == nil {
+			return nil, fmt.Errorf("source %d: the demo's kubelet projects only serviceAccountToken sources", i)
+		}
+		expiration := int64(defaultTokenExpiration)
+		if t.ExpirationSeconds != nil {
+			expiration = *t.ExpirationSeconds
+		}
+		b, err := token(t.Audience, expiration)
+		if err != nil {
+			return nil, fmt.Errorf("request a token for audience %q: %w", t.Audience, err)
+		}
+		files[t.Path] = b
+	}
+	return files, nil
+}
+
+// containerEnv is the environment the kubelet gives c: its values, and
+// its downward API fields of pod. Other sources are refused: the
+// injected sidecar has none.
+func containerEnv(pod *corev1.Pod, c corev1.Container) ([]string, error) {
+	env := make([]string, 0, len(c.Env))
+	for _, e := range c.Env {
+		value := e.Value
+		if from := e.ValueFrom; from != nil {
+			if from.FieldRef == nil {
+				return nil, fmt.Errorf("env %s: the demo's kubelet sets only values and fieldRef variables", e.Name)
+			}
+			switch from.FieldRef.FieldPath {
+			case "metadata.uid":
+				value = string(pod.UID)
+			case "metadata.name":
+				value = pod.Name
+			case "metadata.namespace":
+				value = pod.Namespace
+			case "spec.serviceAccountName":
+				value = pod.Spec.ServiceAccountName
+			default:
+				return nil, fmt.Errorf("env %s: the demo's kubelet does not set %s", e.Name, from.FieldRef.FieldPath)
+			}
+		}
+		env = append(env, e.Name+"="+value)
+	}
+	return env, nil
 }
 
 // configMapFiles are the files of a ConfigMap volume: every key, or the

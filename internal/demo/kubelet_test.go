@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -121,10 +122,10 @@ func TestMountVolumes_WritesTheConfigMapAndTheLabelsWhereTheContainerMountsThem(
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			root := containerRoot{dir: t.TempDir()}
-			err := root.mountVolumes(pod, c, func(name string) (*corev1.ConfigMap, error) {
+			err := root.mountVolumes(pod, c, volumeSources{configMap: func(name string) (*corev1.ConfigMap, error) {
 				assert.Equal(t, "tollgate-config", name)
 				return tc.configMap, nil
-			})
+			}})
 			require.NoError(t, err)
 			bundle := root.path("/etc/tollgate/config/bundle.json")
 			if tc.wantBundle == "" {
@@ -141,11 +142,96 @@ func TestMountVolumes_WritesTheConfigMapAndTheLabelsWhereTheContainerMountsThem(
 	}
 }
 
-func TestMountVolumes_RefusesVolumesItCannotPlay(t *testing.T) {
+func TestMountVolumes_WritesABoundTokenAndMakesTheStateDirectory(t *testing.T) {
 	pod := &corev1.Pod{Spec: corev1.PodSpec{Volumes: []corev1.Volume{
-		{Name: "creds", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{}}},
+		{Name: "token", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+			{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: "tollgate", ExpirationSeconds: ptr.To[int64](600), Path: "token"}},
+		}}}},
+		{Name: "state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 	}}}
-	c := corev1.Container{Name: "sidecar", VolumeMounts: []corev1.VolumeMount{{Name: "creds", MountPath: "/etc/tollgate/credentials"}}}
-	err := containerRoot{dir: t.TempDir()}.mountVolumes(pod, c, func(string) (*corev1.ConfigMap, error) { return nil, nil })
-	require.ErrorContains(t, err, "only ConfigMap and downward API volumes")
+	c := corev1.Container{Name: "sidecar", VolumeMounts: []corev1.VolumeMount{
+		{Name: "token", MountPath: "/var/run/secrets/tollgate"},
+		{Name: "state", MountPath: "/var/run/tollgate"},
+	}}
+	root := containerRoot{dir: t.TempDir()}
+	var asked []string
+	err := root.mountVolumes(pod, c, volumeSources{token: func(audience string, expirationSeconds int64) ([]byte, error) {
+		asked = append(asked, fmt.Sprintf("%s %ds", audience, expirationSeconds))
+		return []byte("a.jwt.token"), nil
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"tollgate 600s"}, asked, "one token, for the projection's audience and lifetime")
+	token, err := os.ReadFile(root.path("/var/run/secrets/tollgate/token"))
+	require.NoError(t, err)
+	assert.Equal(t, "a.jwt.token", string(token))
+	assert.DirExists(t, root.path("/var/run/tollgate"))
+
+	// The kubelet's sync of ConfigMaps leaves the token and the state alone.
+	require.NoError(t, os.WriteFile(root.path("/var/run/tollgate/spend"), []byte("kept"), 0o600))
+	require.NoError(t, root.refreshConfigMaps(pod, c, func(string) (*corev1.ConfigMap, error) {
+		t.Fatal("the pod mounts no ConfigMap")
+		return nil, nil
+	}))
+	assert.Equal(t, []string{"tollgate 600s"}, asked, "no new token")
+	assert.FileExists(t, root.path("/var/run/tollgate/spend"))
+}
+
+func TestMountVolumes_RefusesVolumesItCannotPlay(t *testing.T) {
+	tests := map[string]struct {
+		volume  corev1.VolumeSource
+		wantErr string
+	}{
+		"a projected Secret": {
+			volume:  corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{{Secret: &corev1.SecretProjection{}}}}},
+			wantErr: "only serviceAccountToken sources",
+		},
+		"a host path": {
+			volume:  corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/etc"}},
+			wantErr: "only ConfigMap, downward API, projected token and emptyDir volumes",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			pod := &corev1.Pod{Spec: corev1.PodSpec{Volumes: []corev1.Volume{{Name: "creds", VolumeSource: tc.volume}}}}
+			c := corev1.Container{Name: "sidecar", VolumeMounts: []corev1.VolumeMount{{Name: "creds", MountPath: "/etc/tollgate/credentials"}}}
+			err := containerRoot{dir: t.TempDir()}.mountVolumes(pod, c, volumeSources{})
+			require.ErrorContains(t, err, tc.wantErr)
+		})
+	}
+}
+
+func TestContainerEnv(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "chat-app", Namespace: "tollgate-demo", UID: "0b3c-uid"}}
+	field := func(path string) *corev1.EnvVarSource {
+		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}
+	}
+	tests := map[string]struct {
+		env     []corev1.EnvVar
+		want    []string
+		wantErr string
+	}{
+		"the pod's UID from the downward API": {
+			env:  []corev1.EnvVar{{Name: "POD_UID", ValueFrom: field("metadata.uid")}, {Name: "MODE", Value: "demo"}},
+			want: []string{"POD_UID=0b3c-uid", "MODE=demo"},
+		},
+		"a field the demo's kubelet does not know": {
+			env:     []corev1.EnvVar{{Name: "NODE", ValueFrom: field("spec.nodeName")}},
+			wantErr: "does not set spec.nodeName",
+		},
+		"a variable from a Secret": {
+			env:     []corev1.EnvVar{{Name: "KEY", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{Key: "k"}}}},
+			wantErr: "only values and fieldRef variables",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := containerEnv(pod, corev1.Container{Env: tc.env})
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }

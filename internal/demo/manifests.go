@@ -19,8 +19,10 @@ const (
 
 	demoNamespace = "tollgate-demo"
 	policyName    = "chat"
-	podName       = "chat-app"
 	appContainer  = "app"
+	// serviceAccount is the demo's pods' ServiceAccount, whose tokens
+	// their sidecars present to the budget ledger.
+	serviceAccount = "chat"
 	// primaryModel is the model the app asks for; the policy's fallback
 	// is fallbackModel.
 	primaryModel  = "gpt-4o-mini"
@@ -36,9 +38,19 @@ const (
 	raisedBudgetLine = `limit: "1"`
 )
 
+// demoPods are the demo's pods, in the order they are created, and their
+// files under samplesDir: two workloads of the one policy, which share its
+// budget. The traffic steps before the budget's go through the first.
+var demoPods = []struct{ name, file string }{
+	{"chat-app", "pod.yaml"},
+	{"chat-worker", "pod-worker.yaml"},
+}
+
 // manifests are config/samples/demo's files, ready to apply.
 type manifests struct {
-	namespace, policy, pod []byte
+	namespace, serviceAccount, policy []byte
+	// pods are demoPods' manifests, in the same order.
+	pods [][]byte
 	// raisedPolicy is policy with the budget limit raised: the demo's
 	// policy edit.
 	raisedPolicy []byte
@@ -62,8 +74,15 @@ func readManifests(root, mockURL string) (manifests, error) {
 	if m.namespace, err = read("namespace.yaml"); err != nil {
 		return m, err
 	}
-	if m.pod, err = read("pod.yaml"); err != nil {
+	if m.serviceAccount, err = read("serviceaccount.yaml"); err != nil {
 		return m, err
+	}
+	for _, p := range demoPods {
+		data, err := read(p.file)
+		if err != nil {
+			return m, err
+		}
+		m.pods = append(m.pods, data)
 	}
 	policy, err := read("policy.yaml")
 	if err != nil {

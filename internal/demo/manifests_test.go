@@ -16,8 +16,8 @@ import (
 
 // TestReadManifests_TheSamplesFitTogether checks what the demo relies on
 // in config/samples/demo before it starts anything: the policy is valid,
-// selects the pod, points at the mock, and the edit changes only the
-// budget limit.
+// selects both pods, points at the mock, the pods run as the sample
+// ServiceAccount, and the edit changes only the budget limit.
 func TestReadManifests_TheSamplesFitTogether(t *testing.T) {
 	root, err := repoRoot()
 	require.NoError(t, err)
@@ -30,20 +30,31 @@ func TestReadManifests_TheSamplesFitTogether(t *testing.T) {
 	assert.Equal(t, demoNamespace, ns.Name)
 	assert.Equal(t, inject.NamespaceEnabled, ns.Labels[inject.NamespaceLabel], "the namespace opts its pods into injection")
 
-	var pod corev1.Pod
-	require.NoError(t, yaml.UnmarshalStrict(m.pod, &pod))
-	assert.Equal(t, podName, pod.Name)
-	assert.Equal(t, demoNamespace, pod.Namespace)
-	require.Len(t, pod.Spec.Containers, 1)
-	assert.Equal(t, appContainer, pod.Spec.Containers[0].Name)
+	var sa corev1.ServiceAccount
+	require.NoError(t, yaml.UnmarshalStrict(m.serviceAccount, &sa))
+	assert.Equal(t, serviceAccount, sa.Name)
+	assert.Equal(t, demoNamespace, sa.Namespace)
 
 	policy := decodePolicy(t, m.policy)
 	assert.Equal(t, policyName, policy.Name)
 	assert.Equal(t, demoNamespace, policy.Namespace)
 	require.Len(t, policy.Spec.Providers, 1)
 	assert.Equal(t, mockURL, policy.Spec.Providers[0].BaseURL, "the provider points at the demo's mock")
-	assert.True(t, translate.Selector(policy.Spec.PodSelector).Matches(pod.Labels), "the policy selects the demo's pod")
+	selector := translate.Selector(policy.Spec.PodSelector)
 	assert.Equal(t, v1alpha1.ExhaustedBlock, policy.Spec.Budget.OnExhausted)
+
+	require.Len(t, m.pods, len(demoPods))
+	for i, want := range demoPods {
+		var pod corev1.Pod
+		require.NoError(t, yaml.UnmarshalStrict(m.pods[i], &pod), want.file)
+		assert.Equal(t, want.name, pod.Name, want.file)
+		assert.Equal(t, demoNamespace, pod.Namespace, want.file)
+		assert.Equal(t, sa.Name, pod.Spec.ServiceAccountName, "%s runs as the demo's ServiceAccount, whose token its sidecar presents to the ledger", want.file)
+		assert.Empty(t, pod.OwnerReferences, "%s is a workload of its own", want.file)
+		require.Len(t, pod.Spec.Containers, 1, want.file)
+		assert.Equal(t, appContainer, pod.Spec.Containers[0].Name, want.file)
+		assert.True(t, selector.Matches(pod.Labels), "the policy selects %s", want.file)
+	}
 
 	raised := decodePolicy(t, m.raisedPolicy)
 	assert.Equal(t, "1", raised.Spec.Budget.Limit)

@@ -2,25 +2,17 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"tollgate.dev/tollgate/internal/operator/inject"
-	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
-
-// reloadInterval is the sidecar's --reload-interval in the demo: short, so
-// a missed file event costs little time.
-const reloadInterval = "200ms"
 
 // podView is what the demo reads from the injected pod.
 type podView struct {
@@ -65,6 +57,16 @@ func readInjected(pod *corev1.Pod) (podView, error) {
 	return v, nil
 }
 
+// arg is the value of the sidecar's "--flag=value" argument flag, or "".
+func (v podView) arg(flag string) string {
+	for _, a := range v.sidecar.Args {
+		if f, value, ok := strings.Cut(a, "="); ok && f == flag {
+			return value
+		}
+	}
+	return ""
+}
+
 // excerpt is the part of the injected pod the demo shows, as YAML.
 func (v podView) excerpt() (string, error) {
 	type container struct {
@@ -72,143 +74,71 @@ func (v podView) excerpt() (string, error) {
 		Image         string                         `json:"image,omitempty"`
 		RestartPolicy *corev1.ContainerRestartPolicy `json:"restartPolicy,omitempty"`
 		Args          []string                       `json:"args,omitempty"`
-		VolumeMounts  []corev1.VolumeMount           `json:"volumeMounts,omitempty"`
 		Env           []corev1.EnvVar                `json:"env,omitempty"`
-	}
-	view := map[string]any{
-		"metadata": map[string]any{"annotations": map[string]string{inject.InjectedAnnotation: v.pod.Annotations[inject.InjectedAnnotation]}},
-		"spec": map[string]any{
-			"initContainers": []container{{Name: v.sidecar.Name, Image: v.sidecar.Image, RestartPolicy: v.sidecar.RestartPolicy, Args: v.sidecar.Args, VolumeMounts: v.sidecar.VolumeMounts}},
-		},
+		VolumeMounts  []corev1.VolumeMount           `json:"volumeMounts,omitempty"`
 	}
 	var apps []container
 	for _, c := range v.pod.Spec.Containers {
 		apps = append(apps, container{Name: c.Name, Env: c.Env})
 	}
-	view["spec"].(map[string]any)["containers"] = apps
+	view := map[string]any{
+		"metadata": map[string]any{"annotations": map[string]string{inject.InjectedAnnotation: v.pod.Annotations[inject.InjectedAnnotation]}},
+		"spec": map[string]any{
+			"initContainers": []container{{Name: v.sidecar.Name, Image: v.sidecar.Image, RestartPolicy: v.sidecar.RestartPolicy,
+				Args: v.sidecar.Args, Env: v.sidecar.Env, VolumeMounts: v.sidecar.VolumeMounts}},
+			"containers": apps,
+			"volumes":    v.pod.Spec.Volumes,
+		},
+	}
 	b, err := yaml.Marshal(view)
 	return string(b), err
 }
 
-// createPod applies the demo's pod and shows what the webhook injected.
-func (d *demo) createPod(ctx context.Context) (string, error) {
-	d.say.command("kubectl apply -f %s/pod.yaml", samplesDir)
-	out, err := d.kubectl(ctx, d.manifests.pod, "apply", "-f", "-")
+// createPods applies the ServiceAccount and the demo's pods, shows what the
+// webhook injected into the first, and checks that it injected the same
+// sidecar into the others.
+func (d *demo) createPods(ctx context.Context) (string, error) {
+	d.say.command("kubectl apply -f %s/serviceaccount.yaml", samplesDir)
+	out, err := d.kubectl(ctx, d.manifests.serviceAccount, "apply", "-f", "-")
 	if err != nil {
 		return "", err
 	}
 	d.say.block(out)
-	var pod corev1.Pod
-	if err := d.env.Client.Get(ctx, client.ObjectKey{Namespace: demoNamespace, Name: podName}, &pod); err != nil {
-		return "", err
+	for i, p := range demoPods {
+		d.say.command("kubectl apply -f %s/%s", samplesDir, p.file)
+		out, err := d.kubectl(ctx, d.manifests.pods[i], "apply", "-f", "-")
+		if err != nil {
+			return "", err
+		}
+		d.say.block(out)
+		var pod corev1.Pod
+		if err := d.env.Client.Get(ctx, client.ObjectKey{Namespace: demoNamespace, Name: p.name}, &pod); err != nil {
+			return "", err
+		}
+		v, err := readInjected(&pod)
+		if err != nil {
+			return "", err
+		}
+		if v.arg("--ledger-url") == "" {
+			return "", fmt.Errorf("the sidecar of pod %s has no --ledger-url: the operator injected it without the budget ledger", p.name)
+		}
+		d.pods = append(d.pods, &runningPod{name: p.name, view: v})
 	}
-	if d.pod, err = readInjected(&pod); err != nil {
-		return "", err
-	}
-	d.say.command("kubectl -n %s get pod %s -o yaml   # an excerpt:", demoNamespace, podName)
-	excerpt, err := d.pod.excerpt()
+	first := d.pods[0]
+	d.say.command("kubectl -n %s get pod %s -o yaml   # an excerpt:", demoNamespace, first.name)
+	excerpt, err := first.view.excerpt()
 	if err != nil {
 		return "", err
 	}
 	d.say.block(excerpt)
-	return fmt.Sprintf("restartPolicy: Always; OPENAI_BASE_URL=%s", d.pod.baseURL), nil
-}
-
-// startSidecar does what the kubelet would do for the sidecar container:
-// it writes the pod's volumes (the rendered ConfigMap, the labels file)
-// under a directory standing for the container's file system, and runs the
-// sidecar binary with the injected arguments, their paths moved there and
-// its ports moved to free ones.
-func (d *demo) startSidecar(ctx context.Context) (string, error) {
-	d.container = containerRoot{dir: filepath.Join(d.work, "pods", podName, inject.ContainerName)}
-	configMap := func(name string) (*corev1.ConfigMap, error) { return d.configMap(ctx, name) }
-	if err := d.container.mountVolumes(d.pod.pod, d.pod.sidecar, configMap); err != nil {
-		return "", err
-	}
-	d.say.say("the kubelet's part: the sidecar's volumes, under %s", d.container.dir)
-	for _, m := range d.pod.sidecar.VolumeMounts {
-		entries, _ := os.ReadDir(d.container.path(m.MountPath))
-		var names []string
-		for _, e := range entries {
-			if !strings.HasPrefix(e.Name(), "..") {
-				names = append(names, e.Name())
-			}
+	d.say.say("with the ledger on, the sidecar gets --ledger-* arguments, POD_UID, a token of the pod's ServiceAccount for audience %s, and a state directory", inject.TokenAudience)
+	for _, p := range d.pods[1:] {
+		if !equality.Semantic.DeepEqual(p.view.sidecar, first.view.sidecar) || !equality.Semantic.DeepEqual(p.view.pod.Spec.Volumes, first.view.pod.Spec.Volumes) {
+			return "", fmt.Errorf("pod %s's sidecar or volumes differ from %s's: the webhook injected them differently", p.name, first.name)
 		}
-		d.say.block(fmt.Sprintf("%s (volume %s): %s", m.MountPath, m.Name, strings.Join(names, ", ")))
+		d.say.say("%s: the same sidecar, arguments and volumes; OPENAI_BASE_URL=%s", p.name, p.view.baseURL)
 	}
-	labels, err := os.ReadFile(d.container.path(inject.PodInfoDir + "/" + inject.PodLabelsFile))
-	if err != nil {
-		return "", fmt.Errorf("the labels file was not written: %w", err)
-	}
-	d.say.block(fmt.Sprintf("%s/%s: %s", inject.PodInfoDir, inject.PodLabelsFile, labels))
-
-	// Port 0: the kernel picks free ports, and the sidecar logs them.
-	args, err := hostArgs(d.pod.sidecar.Args, d.container, map[string]string{"--listen": "127.0.0.1:0", "--admin": "127.0.0.1:0"})
-	if err != nil {
-		return "", err
-	}
-	args = append(args, "--reload-interval="+reloadInterval)
-	d.say.command("go run ./cmd/sidecar %s", strings.Join(args, " "))
-	if d.sidecar, err = d.startProcess("sidecar", d.bins.sidecar, args, nil); err != nil {
-		return "", err
-	}
-	if err := waitFor(ctx, "the sidecar to start", d.sidecarStarted); err != nil {
-		return "", err
-	}
-	if err := waitFor(ctx, "the sidecar's /readyz", func(ctx context.Context) error {
-		if err := d.sidecar.Err(); err != nil {
-			return permanent(err)
-		}
-		return httpOK(ctx, "http://"+d.adminAddr+"/readyz")
-	}); err != nil {
-		return "", err
-	}
-	loaded, err := d.sidecarConfig(ctx)
-	if err != nil {
-		return "", err
-	}
-	if loaded.Policy == nil || loaded.Policy.Ref() != demoNamespace+"/"+policyName {
-		return "", fmt.Errorf("the sidecar is ready but does not enforce %s/%s: %s", demoNamespace, policyName, loaded.Source)
-	}
-	if d.app, err = d.newApp(); err != nil {
-		return "", err
-	}
-	d.say.command("curl http://%s/config", d.adminAddr)
-	d.say.block(fmt.Sprintf("source: %s", loaded.Source))
-	d.say.say("the app's OPENAI_BASE_URL, with the port the sidecar listens on here: %s", d.app.baseURL)
-	return fmt.Sprintf("ready on %s, enforcing %s gen. %d", d.proxyAddr, loaded.Policy.Ref(), loaded.Policy.Generation), nil
-}
-
-// sidecarStarted reads the proxy and admin addresses from the sidecar's
-// start log line.
-func (d *demo) sidecarStarted(context.Context) error {
-	for _, line := range strings.Split(d.sidecar.Log().String(), "\n") {
-		var l struct {
-			Msg    string `json:"msg"`
-			Listen string `json:"listen"`
-			Admin  string `json:"admin"`
-		}
-		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "tollgate-sidecar started" {
-			d.proxyAddr, d.adminAddr = l.Listen, l.Admin
-			return nil
-		}
-	}
-	if err := d.sidecar.Err(); err != nil {
-		return permanent(err)
-	}
-	return errors.New("no start line in its log yet")
-}
-
-// loadedConfig is the sidecar's /config answer.
-type loadedConfig struct {
-	Source string              `json:"source"`
-	Policy *proxyconfig.Policy `json:"policy"`
-}
-
-func (d *demo) sidecarConfig(ctx context.Context) (loadedConfig, error) {
-	var c loadedConfig
-	err := getJSON(ctx, "http://"+d.adminAddr+"/config", &c)
-	return c, err
+	return fmt.Sprintf("%d pods: native sidecar, OPENAI_BASE_URL, ledger token + state", len(d.pods)), nil
 }
 
 // appBaseURL is the injected base URL with the host and port the sidecar

@@ -16,7 +16,7 @@ import (
 func TestReadInjected(t *testing.T) {
 	injected := func() *corev1.Pod {
 		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: podName, Namespace: demoNamespace, Labels: map[string]string{"app": "chat"}},
+			ObjectMeta: metav1.ObjectMeta{Name: demoPods[0].name, Namespace: demoNamespace, Labels: map[string]string{"app": "chat"}},
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: appContainer, Image: "registry.example/chat-app:1.0"}}},
 		}
 		policy := &proxyconfig.Policy{Name: policyName, Providers: []proxyconfig.Provider{{Name: "openai", Type: proxyconfig.OpenAI}}}
@@ -67,6 +67,8 @@ func TestReadInjected(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantBaseURL, v.baseURL)
 			assert.Equal(t, inject.ContainerName, v.sidecar.Name)
+			assert.Equal(t, "127.0.0.1:15000", v.arg("--listen"))
+			assert.Empty(t, v.arg("--ledger-url"), "injected without a ledger")
 		})
 	}
 }
