@@ -34,7 +34,8 @@ FUZZ_TARGETS := ./pkg/wire:FuzzEventReader ./pkg/wire:FuzzPicker ./pkg/provider:
 
 # Files `make generate manifests` owns; verify-generated checks them.
 GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases/tollgate.dev_llmpolicies.yaml \
-	charts/tollgate/crds/tollgate.dev_llmpolicies.yaml config/default/crd/tollgate.dev_llmpolicies.yaml
+	charts/tollgate/crds/tollgate.dev_llmpolicies.yaml config/default/crd/tollgate.dev_llmpolicies.yaml \
+	api/v1alpha1/validation/tollgate.dev_llmpolicies.yaml
 
 ##@ General
 
@@ -54,8 +55,9 @@ manifests: $(CONTROLLER_GEN) ## Generate the LLMPolicy CRD (and the Helm chart's
 	@$(MAKE) --no-print-directory chart-crds
 
 .PHONY: chart-crds
-chart-crds: ## Copy the generated CRDs into charts/tollgate/crds and config/default/crd.
+chart-crds: ## Copy the generated CRDs into charts/tollgate/crds and config/default/crd, and the LLMPolicy CRD where Go defaulting embeds it.
 	@for d in charts/tollgate/crds config/default/crd; do mkdir -p $$d; rm -f $$d/*.yaml; cp config/crd/bases/*.yaml $$d/; done
+	@cp config/crd/bases/tollgate.dev_llmpolicies.yaml api/v1alpha1/validation/
 
 .PHONY: verify-generated
 verify-generated: ## Fail if generated files differ from `make generate manifests`.

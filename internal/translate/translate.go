@@ -174,11 +174,12 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 
 // File reads a policy the way the API server and the operator would, for a
 // policy that did not come through them (the standalone sidecar's policy
-// file): it fills in the defaults, validates, translates, and checks the
-// result against the contract. Its errors are the API server's, with field
-// paths.
+// file): it validates, translates, and checks the result against the
+// contract. Its errors are the API server's, with field paths. p must
+// carry its defaults: read a file with validation.Decode, which applies
+// them as the API server does (or call validation.Default on a policy
+// built in Go).
 func File(p *v1alpha1.LLMPolicy) (proxyconfig.Policy, error) {
-	validation.Default(p)
 	errs := validation.Validate(p)
 	if p.Name == "" {
 		// The API server requires a name of every object; a file may forget it.

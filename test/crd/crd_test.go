@@ -12,13 +12,15 @@ import (
 	"github.com/stretchr/testify/require"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/api/v1alpha1/validation"
-	"tollgate.dev/tollgate/internal/translate"
+	"tollgate.dev/tollgate/internal/sidecar/loader"
 )
 
 const namespace = "default"
@@ -70,11 +72,15 @@ func TestSample_IsAcceptedWithDefaultsFilledIn(t *testing.T) {
 	assert.Equal(t, int32(5000), s.Cache.MaxEntries)
 }
 
-// TestDefaults_GoMatchesAPIServer keeps the Go defaulting used for standalone
-// policy files in step with the CRD's default markers: each input is created
-// through the API server and read back, and must equal the Go-defaulted input.
+// TestDefaults_GoMatchesAPIServer keeps the Go defaulting of standalone
+// policy files in step with the API server's: each manifest is applied
+// through the API server and read back, and must equal what the sidecar's
+// decoding (validation.Decode, the CRD's defaults) makes of the same bytes;
+// both accept it. Manifests cover what a typed policy cannot say (nulls,
+// explicit empty lists) and every LLMPolicy manifest the repository ships.
 func TestDefaults_GoMatchesAPIServer(t *testing.T) {
-	inputs := map[string]v1alpha1.LLMPolicySpec{
+	manifests := map[string][]byte{}
+	for name, spec := range map[string]v1alpha1.LLMPolicySpec{
 		"a minimal policy gets timeouts": minimalSpec(),
 		"empty optional blocks get every default": func() v1alpha1.LLMPolicySpec {
 			s := minimalSpec()
@@ -93,21 +99,59 @@ func TestDefaults_GoMatchesAPIServer(t *testing.T) {
 			s.Cache = &v1alpha1.Cache{Enabled: ptr.To(false), TTL: "1h"}
 			return s
 		}(),
-		"the sample": loadSample(t).Spec,
+	} {
+		p := &v1alpha1.LLMPolicy{ObjectMeta: metav1.ObjectMeta{GenerateName: "defaults-"}, Spec: spec}
+		manifest, err := yaml.Marshal(toObject(t, p))
+		require.NoError(t, err)
+		manifests[name] = manifest
 	}
-	for name, spec := range inputs {
-		t.Run(name, func(t *testing.T) {
-			p := &v1alpha1.LLMPolicy{ObjectMeta: metav1.ObjectMeta{GenerateName: "defaults-", Namespace: namespace}, Spec: *spec.DeepCopy()}
-			create(t, p)
-			var fromServer v1alpha1.LLMPolicy
-			require.NoError(t, env.Client.Get(context.Background(), types.NamespacedName{Namespace: namespace, Name: p.Name}, &fromServer))
+	manifests["nulls take the defaults"] = []byte(`
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: nulls}
+spec:
+  providers: [{name: openai, type: OpenAI}]
+  timeouts: {connect: null, total: 1m}
+  retry: {maxAttempts: null, backoff: null, retryOn: null}
+  cache: {ttl: null, maxEntries: null}
+`)
+	manifests["an explicit empty retryOn is kept"] = []byte(`
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: no-retry-conditions}
+spec:
+  providers: [{name: openai, type: OpenAI}]
+  retry: {retryOn: []}
+`)
+	for _, f := range []string{"config/samples/tollgate_v1alpha1_llmpolicy.yaml", "config/samples/demo/policy.yaml", "examples/sidecar-local/policy.yaml"} {
+		data, err := os.ReadFile(filepath.Join(env.RepoRoot, f))
+		require.NoError(t, err)
+		manifests[f] = data
+	}
 
-			fromGo := &v1alpha1.LLMPolicy{ObjectMeta: metav1.ObjectMeta{Name: "from-go"}, Spec: *spec.DeepCopy()}
-			validation.Default(fromGo)
-			assert.Equal(t, fromServer.Spec, fromGo.Spec)
-			assert.Empty(t, validation.Validate(fromGo), "the Go validator rejects a policy the API server accepted")
-			_, err := translate.File(fromGo)
-			assert.NoError(t, err, "the standalone file path rejects a policy the API server accepted")
+	for name, manifest := range manifests {
+		t.Run(name, func(t *testing.T) {
+			u := &unstructured.Unstructured{}
+			require.NoError(t, yaml.Unmarshal(manifest, &u.Object))
+			u.SetNamespace(namespace)
+			require.NoError(t, env.Client.Create(context.Background(), u, client.FieldValidation("Strict")), "the API server rejects:\n%s", manifest)
+			t.Cleanup(func() { _ = env.Client.Delete(context.Background(), u) })
+			var fromServer v1alpha1.LLMPolicy
+			require.NoError(t, env.Client.Get(context.Background(), types.NamespacedName{Namespace: namespace, Name: u.GetName()}, &fromServer))
+
+			fromFile, err := validation.Decode(manifest)
+			require.NoError(t, err)
+			assert.Equal(t, fromServer.Spec, fromFile.Spec)
+			_, err = loader.Parse(manifest, nil)
+			assert.NoError(t, err, "the policy-file loader rejects a policy the API server accepted")
+
+			if name == "an explicit empty retryOn is kept" {
+				return // a typed policy cannot say it: its empty list is omitted
+			}
+			// A policy built in Go is defaulted the same way.
+			typed := &v1alpha1.LLMPolicy{Spec: *fromFile.Spec.DeepCopy()}
+			validation.Default(typed)
+			assert.Equal(t, fromServer.Spec, typed.Spec, "validation.Default")
 		})
 	}
 }

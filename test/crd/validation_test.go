@@ -2,27 +2,95 @@ package crd
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/sidecar/loader"
 	"tollgate.dev/tollgate/internal/translate"
 )
 
-// TestValidation_RejectsInvalidPolicies creates a valid policy changed by
-// each case's mutate, and expects both the API server (OpenAPI and CEL rules
-// of the CRD) and the Go validator of the standalone sidecar to reject it with
-// every wanted fragment: the field path and what to do.
+// TestValidation_RejectsInvalidPolicies writes a valid policy changed by
+// each case as a YAML manifest, and feeds the same bytes to the API server
+// (OpenAPI and CEL rules of the CRD, strict field validation, as kubectl
+// apply does) and to the standalone sidecar's policy-file loader. Both must
+// reject it with every wanted fragment: the field path and what to do.
+//
+// A case changes the typed policy (mutate) or the manifest itself (edit):
+// only the manifest can hold an explicit zero, an empty string, a null or an
+// unknown field, which a typed policy cannot tell from an absent one.
 func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 	tests := map[string]struct {
 		mutate     func(p *v1alpha1.LLMPolicy)
+		edit       func(obj map[string]any)
 		wantErrors []string
 	}{
+		"an explicit zero maxAttempts": {
+			edit:       set("spec.retry.maxAttempts", 0),
+			wantErrors: []string{"spec.retry.maxAttempts", "must be between 1 and 10"},
+		},
+		"an explicit zero budgetPercent": {
+			edit:       set("spec.retry.budgetPercent", 0),
+			wantErrors: []string{"spec.retry.budgetPercent", "must be between 1 and 100"},
+		},
+		"an explicit zero minimumRequests": {
+			edit:       set("spec.circuitBreaker.minimumRequests", 0),
+			wantErrors: []string{"spec.circuitBreaker.minimumRequests", "must be between 1 and 10000"},
+		},
+		"an explicit zero halfOpenRequests": {
+			edit:       set("spec.circuitBreaker.halfOpenRequests", 0),
+			wantErrors: []string{"spec.circuitBreaker.halfOpenRequests", "must be between 1 and 100"},
+		},
+		"an explicit zero softLimitPercent": {
+			edit:       set("spec.budget.softLimitPercent", 0),
+			wantErrors: []string{"spec.budget.softLimitPercent", "must be between 1 and 100"},
+		},
+		"an explicit zero maxEntries": {
+			edit:       set("spec.cache.maxEntries", 0),
+			wantErrors: []string{"spec.cache.maxEntries", "must be between 1 and 1000000"},
+		},
+		"an explicit empty budget period": {
+			edit:       set("spec.budget.period", ""),
+			wantErrors: []string{`spec.budget.period: Unsupported value: ""`},
+		},
+		"an explicit empty onExhausted": {
+			edit:       set("spec.budget.onExhausted", ""),
+			wantErrors: []string{`spec.budget.onExhausted: Unsupported value: ""`},
+		},
+		"an explicit empty jitter": {
+			edit:       set("spec.retry.backoff.jitter", ""),
+			wantErrors: []string{`spec.retry.backoff.jitter: Unsupported value: ""`},
+		},
+		"an explicit empty cache TTL": {
+			edit:       set("spec.cache.ttl", ""),
+			wantErrors: []string{"spec.cache.ttl", "must be a positive duration"},
+		},
+		"an explicit empty connect timeout": {
+			edit:       set("spec.timeouts.connect", ""),
+			wantErrors: []string{"spec.timeouts.connect", "must be a positive duration"},
+		},
+		"a misspelt field": {
+			edit:       set("spec.retry.maxAttemps", 3),
+			wantErrors: []string{`unknown field "spec.retry.maxAttemps"`},
+		},
+		"a field of the wrong case": {
+			edit:       set("spec.Retry", map[string]any{}),
+			wantErrors: []string{`unknown field "spec.Retry"`},
+		},
+		"a number written as a string": {
+			edit:       set("spec.retry.maxAttempts", "3"),
+			wantErrors: []string{"spec.retry.maxAttempts"},
+		},
 		"a policy without providers": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Providers = nil },
 			wantErrors: []string{"spec.providers: Required value"},
@@ -210,25 +278,80 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			p := validPolicy()
-			tc.mutate(p)
-
-			err := env.Client.Create(context.Background(), p)
-			if err == nil {
-				_ = env.Client.Delete(context.Background(), p)
+			if tc.mutate != nil {
+				tc.mutate(p)
 			}
-			require.Error(t, err, "the API server accepted an invalid policy")
+			obj := toObject(t, p)
+			if tc.edit != nil {
+				tc.edit(obj)
+			}
+			manifest, err := yaml.Marshal(obj)
+			require.NoError(t, err)
+
+			err = applyManifest(t, manifest)
+			require.Error(t, err, "the API server accepted an invalid policy:\n%s", manifest)
 			for _, want := range tc.wantErrors {
 				assert.Contains(t, err.Error(), want, "API server")
 			}
 
-			// The standalone policy file's path: defaulting, validation and
-			// translation, which parses durations and USD amounts.
-			_, goErr := translate.File(p)
-			require.Error(t, goErr, "the Go validator accepted a policy the API server rejects")
+			// The standalone sidecar's policy file: decoding with the CRD's
+			// defaults, validation and translation (which parses durations
+			// and USD amounts).
+			_, goErr := loader.Parse(manifest, nil)
+			require.Error(t, goErr, "the policy-file loader accepted a policy the API server rejects:\n%s", manifest)
 			for _, want := range tc.wantErrors {
-				assert.Contains(t, goErr.Error(), want, "Go validator")
+				assert.Contains(t, goErr.Error(), want, "policy-file loader")
 			}
 		})
+	}
+}
+
+// toObject is p as a manifest a user would write.
+func toObject(t *testing.T, p *v1alpha1.LLMPolicy) map[string]any {
+	t.Helper()
+	p = p.DeepCopy()
+	p.APIVersion, p.Kind = v1alpha1.GroupVersion.String(), "LLMPolicy"
+	if p.Name == "" {
+		p.Name = p.GenerateName + rand.String(5)
+		p.GenerateName = ""
+	}
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal(data, &obj))
+	delete(obj, "status")
+	delete(obj["metadata"].(map[string]any), "creationTimestamp")
+	return obj
+}
+
+// applyManifest creates the manifest as kubectl apply would, rejecting
+// unknown fields, and deletes it again if the API server accepted it.
+func applyManifest(t *testing.T, manifest []byte) error {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	require.NoError(t, yaml.Unmarshal(manifest, &u.Object))
+	u.SetNamespace(namespace)
+	err := env.Client.Create(context.Background(), u, client.FieldValidation("Strict"))
+	if err == nil {
+		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), u) })
+	}
+	return err
+}
+
+// set returns an edit that sets the field at a dotted path of a manifest,
+// creating the objects on the way.
+func set(path string, v any) func(obj map[string]any) {
+	return func(obj map[string]any) {
+		keys := strings.Split(path, ".")
+		for _, k := range keys[:len(keys)-1] {
+			next, ok := obj[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				obj[k] = next
+			}
+			obj = next
+		}
+		obj[keys[len(keys)-1]] = v
 	}
 }
 

@@ -461,10 +461,8 @@ func validatePricing(prices []v1alpha1.ModelPrice, path *field.Path) field.Error
 func validateDurations(path *field.Path, durations map[string]v1alpha1.Duration) field.ErrorList {
 	var errs field.ErrorList
 	for _, name := range sortedKeys(durations) {
+		// Every duration has a default, so an empty one was written so.
 		d := durations[name]
-		if d == "" {
-			continue
-		}
 		if _, err := d.Parse(); err != nil || !durationSyntax.MatchString(string(d)) {
 			errs = append(errs, field.Invalid(path.Child(name), d, msgDuration))
 		}
