@@ -2,9 +2,11 @@ package crd
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,4 +192,23 @@ func create(t *testing.T, p *v1alpha1.LLMPolicy) {
 	t.Helper()
 	require.NoError(t, env.Client.Create(context.Background(), p))
 	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), p) })
+}
+
+// The control plane built from the module proxy reports its real version
+// (helm and `kubectl version` refuse a v0.0.0-master server).
+func TestControlPlane_ReportsItsVersion(t *testing.T) {
+	want, _, ok := strings.Cut(filepath.Base(filepath.Dir(env.Kubectl)), "-etcd-")
+	require.True(t, ok, "the assets directory is named <kube version>-etcd-<etcd version>: %s", env.Kubectl)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, env.Kubectl, "--kubeconfig", env.Kubeconfig, "version", "-o", "json").Output()
+	require.NoError(t, err, "kubectl version: %s", out)
+	var v struct {
+		ClientVersion struct{ GitVersion string } `json:"clientVersion"`
+		ServerVersion struct{ GitVersion string } `json:"serverVersion"`
+	}
+	require.NoError(t, json.Unmarshal(out, &v))
+	assert.Equal(t, want, v.ServerVersion.GitVersion, "kube-apiserver")
+	assert.Equal(t, want, v.ClientVersion.GitVersion, "kubectl")
 }
