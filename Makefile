@@ -117,6 +117,13 @@ control-plane: ## Build kube-apiserver, kubectl and etcd for envtest (once; cach
 
 ##@ Tools
 
+.PHONY: tools
+tools: control-plane helm ## Put helm and kubectl (built from the Go module proxy) in bin/tools, for PATH.
+	@mkdir -p $(BIN)/tools
+	@ln -sf $(HELM) $(BIN)/tools/helm
+	@ln -sf $(KUBEBUILDER_ASSETS)/kubectl $(BIN)/tools/kubectl
+	@echo 'helm and kubectl are in bin/tools: export PATH="$$PWD/bin/tools:$$PATH"'
+
 $(CONTROLLER_GEN):
 	@mkdir -p $(BIN)
 	@echo "installing controller-gen $(CONTROLLER_GEN_VERSION)"
