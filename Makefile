@@ -100,8 +100,8 @@ bench-quick: ## Smoke-run the benchmark (~30 s; numbers not to quote).
 	$(GO) run ./bench/cmd/tollgate-bench -quick -out ""
 
 .PHONY: demo
-demo: control-plane ## Run Tollgate end to end on this machine, narrated (DEMO_FLAGS=-v shows the processes' logs).
-	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./hack/demo $(DEMO_FLAGS)
+demo: control-plane ## Run Tollgate end to end on this machine, narrated (KEEP=1 keeps it running until Ctrl-C; DEMO_FLAGS=-v shows the processes' logs).
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./hack/demo $(if $(KEEP),-keep) $(DEMO_FLAGS)
 
 .PHONY: test-short
 test-short: control-plane helm ## Run the tests without -race (faster while developing).
