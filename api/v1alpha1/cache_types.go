@@ -21,6 +21,7 @@ type Cache struct {
 
 	// MaxEntries caps the answers each sidecar keeps; the least recently
 	// used are evicted first. Default 1000.
+	// Between 1 and 1000000.
 	//
 	// +kubebuilder:default=1000
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 1000000",message="must be between 1 and 1000000"

@@ -39,6 +39,7 @@ const (
 type Retry struct {
 	// MaxAttempts is the most times a request is sent, the first attempt
 	// included. Default 3.
+	// Between 1 and 10.
 	//
 	// +kubebuilder:default=3
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 10",message="must be between 1 and 10"
@@ -79,6 +80,7 @@ type Retry struct {
 	// BudgetPercent caps retries at this percentage of in-flight requests,
 	// so that retries add at most this much load when a provider struggles
 	// and cannot grow into a retry storm. Default 20.
+	// Between 1 and 100.
 	//
 	// +kubebuilder:default=20
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100",message="must be between 1 and 100"
