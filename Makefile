@@ -20,11 +20,22 @@ KUBEBUILDER_ASSETS := $(BIN)/k8s/$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 HELM_VERSION ?= v3.22.0
 HELM := $(BIN)/helm-$(HELM_VERSION)
 
-# Images (this machine cannot build them: no Docker engine; CI or a
-# developer machine can).
+# Images: `make images` writes REGISTRY/tollgate-<name>:TAG, by default the
+# names the chart runs (values.yaml's repositories, Chart.yaml's appVersion).
 REGISTRY ?= ghcr.io/tollgate-dev
 TAG ?= $(shell awk '/^appVersion:/ {gsub(/"/, "", $$2); print $$2}' charts/tollgate/Chart.yaml)
-CONTAINER_TOOL ?= docker
+# One platform per build, this machine's architecture by default (a kind
+# node's). No multi-platform index: the archive format that kind, ctr and
+# crane all read (docker-archive, see internal/images/doc.go) holds one
+# image per tag; build and push each architecture with its own PLATFORM
+# and TAG, e.g. PLATFORM=linux/arm64 TAG=0.1.0-arm64.
+PLATFORM ?= linux/$(shell $(GO) env GOARCH)
+# The images' created time, and so their digests: the last commit's time, so
+# that building a commit again gives the same digests.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+IMAGES_DIR := $(BIN)/images
+# crane at the version of go-containerregistry in go.mod (evaluated only when used).
+CRANE = $(GO) run github.com/google/go-containerregistry/cmd/crane@$(shell $(GO) list -m -f '{{.Version}}' github.com/google/go-containerregistry)
 
 # How long each fuzz target runs in `make fuzz` (part of `make test`).
 FUZZTIME ?= 8s
@@ -131,12 +142,17 @@ $(CONTROLLER_GEN):
 
 ##@ Images
 
-.PHONY: docker-build
-docker-build: ## Build the operator and sidecar images (needs a container engine).
-	$(CONTAINER_TOOL) build -f Dockerfile.operator -t $(REGISTRY)/tollgate-operator:$(TAG) .
-	$(CONTAINER_TOOL) build -f Dockerfile.sidecar -t $(REGISTRY)/tollgate-sidecar:$(TAG) .
+.PHONY: images
+images: ## Build the operator and sidecar images as archives in bin/images/ (no container engine needed).
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./hack/images -registry $(REGISTRY) -tag $(TAG) -platform $(PLATFORM) -out $(IMAGES_DIR)
 
-.PHONY: docker-push
-docker-push: ## Push the images.
-	$(CONTAINER_TOOL) push $(REGISTRY)/tollgate-operator:$(TAG)
-	$(CONTAINER_TOOL) push $(REGISTRY)/tollgate-sidecar:$(TAG)
+.PHONY: images-push
+images-push: images ## Push the images to REGISTRY with crane; log in first: make crane ARGS='auth login <host> -u <user> --password-stdin'.
+	@for name in tollgate-operator tollgate-sidecar; do \
+	  echo "crane push $(IMAGES_DIR)/$$name.tar $(REGISTRY)/$$name:$(TAG)"; \
+	  $(CRANE) push $(IMAGES_DIR)/$$name.tar $(REGISTRY)/$$name:$(TAG); \
+	done
+
+.PHONY: crane
+crane: ## Run crane at go.mod's go-containerregistry version: make crane ARGS='...'.
+	$(CRANE) $(ARGS)
