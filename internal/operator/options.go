@@ -13,10 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	"go.uber.org/zap/zapcore"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	"tollgate.dev/tollgate/internal/operator/inject"
 	"tollgate.dev/tollgate/internal/operator/ledger"
@@ -95,6 +95,11 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	o := Options{Sidecar: inject.DefaultConfig()}
 	fs := flag.NewFlagSet("tollgate-operator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	// --kubeconfig is controller-runtime's own flag: RegisterFlags binds it
+	// to the variable ctrl.GetConfig reads (which falls back to $KUBECONFIG,
+	// the in-cluster config, then ~/.kube/config). Its init() registers it
+	// on flag.CommandLine only, which the operator does not parse.
+	config.RegisterFlags(fs)
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "`address` of the Prometheus /metrics endpoint; \"0\" turns it off")
 	fs.StringVar(&o.HealthProbeAddr, "health-probe-bind-address", ":8081", "`address` of /healthz and /readyz")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas, so one reconciles at a time")

@@ -43,8 +43,8 @@ import (
 )
 
 // Main runs the operator with the given command line against the cluster
-// of the in-cluster config or $KUBECONFIG, until SIGINT or SIGTERM. It
-// returns the process exit code.
+// of --kubeconfig, $KUBECONFIG or the in-cluster config, until SIGINT or
+// SIGTERM. It returns the process exit code.
 func Main(args []string) int {
 	opts, err := Parse(args, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -55,11 +55,14 @@ func Main(args []string) int {
 		return 2
 	}
 	log := NewLogger(os.Stderr, opts.LogLevel)
+	// --kubeconfig (registered by Parse), else $KUBECONFIG, else the
+	// in-cluster config, else ~/.kube/config.
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
-		log.Error(err, "no Kubernetes API server to talk to: run in a cluster or set KUBECONFIG")
+		log.Error(err, "no Kubernetes API server to talk to: run in a cluster, pass --kubeconfig or set KUBECONFIG")
 		return 1
 	}
+	log.Info("Kubernetes API server", "host", cfg.Host)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, cfg, opts, log); err != nil {
