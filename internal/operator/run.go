@@ -22,7 +22,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -124,11 +123,8 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 		// A replica that stops (a rollout, SIGTERM) hands the lead, and the
 		// ledger, to another at once rather than after the lease.
 		LeaderElectionReleaseOnCancel: true,
-		// Cache only the ConfigMaps the operator renders, not every
-		// ConfigMap of the cluster.
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(controller.ManagedConfigMaps())},
-		}},
+		// Only the ConfigMaps the operator renders, and Secrets' metadata.
+		Cache: cache.Options{ByObject: controller.CacheByObject(nil)},
 	}
 	if opts.EnableWebhook {
 		mopts.WebhookServer = crwebhook.NewServer(crwebhook.Options{Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.WebhookCertDir})
@@ -138,7 +134,7 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
 
-	r := &controller.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tollgate-operator")}
+	r := &controller.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("tollgate-operator")}
 	if opts.Ledger.Addr != "0" {
 		caFile := filepath.Join(opts.Ledger.CertDir, "ca.crt")
 		r.LedgerCA = func() []byte {

@@ -158,7 +158,10 @@ func checkOperatorAccess(t *testing.T, namespace string, install installed) {
 		{verb: "delete", resource: "configmaps", namespace: "shop"},
 		{verb: "list", resource: "pods"},
 		{verb: "watch", resource: "namespaces"},
-		{verb: "get", resource: "secrets", name: "openai-credentials", namespace: "shop"},
+		{verb: "list", resource: "secrets"},
+		{verb: "watch", resource: "secrets"},
+		{verb: "list", resource: "secrets", namespace: "shop"},
+		{verb: "watch", resource: "secrets", namespace: "shop"},
 		{verb: "create", resource: "events", namespace: "shop"},
 		{verb: "patch", group: "events.k8s.io", resource: "events", namespace: "shop"},
 		{verb: "watch", group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations"},
@@ -171,9 +174,11 @@ func checkOperatorAccess(t *testing.T, namespace string, install installed) {
 	denied := []access{
 		{verb: "update", group: "tollgate.dev", resource: "llmpolicies", namespace: "shop"},
 		{verb: "delete", group: "tollgate.dev", resource: "llmpolicies", namespace: "shop"},
-		{verb: "list", resource: "secrets", namespace: "shop"},
-		{verb: "watch", resource: "secrets"},
+		// Secrets are listed and watched (metadata only), never fetched one
+		// by one, nor written outside the operator's namespace.
+		{verb: "get", resource: "secrets", name: "openai-credentials", namespace: "shop"},
 		{verb: "create", resource: "secrets", namespace: "shop"},
+		{verb: "update", resource: "secrets", namespace: "shop"},
 		{verb: "delete", resource: "secrets", namespace: own},
 		{verb: "create", resource: "pods", namespace: "shop"},
 		{verb: "patch", resource: "pods", namespace: "shop"},
