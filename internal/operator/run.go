@@ -162,12 +162,13 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 	}
 	// The webhook server starts (GetWebhookServer adds it to the manager)
 	// only once its certificate files exist; until then the readiness
-	// check fails and the Service sends nothing.
+	// check fails and the Service sends nothing. Every replica registers
+	// it, leader or not: the Service sends admissions to all of them.
 	// The injector reads policies and namespaces live: a policy applied
 	// just before a pod must not be missed for a stale cache.
 	injector := webhook.NewInjector(mgr.GetAPIReader(), opts.Sidecar, log.WithName("webhook"))
 	registered := make(chan struct{})
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
 		select {
 		case <-certs.ready:
 		case <-ctx.Done():

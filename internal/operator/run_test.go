@@ -18,10 +18,12 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
@@ -173,4 +175,30 @@ func TestRun_WaitsForTheKubeletWhenTheCertDirIsASecretVolume(t *testing.T) {
 	}
 	o.waitReady(t, 60*time.Second)
 	assert.Contains(t, admit(t, o, secret), inject.ContainerName)
+}
+
+// TestRun_AReplicaThatDoesNotLeadServesTheWebhook: the webhook Service
+// sends admissions to every replica, so a replica that is not the leader
+// must register the injection webhook too, not answer 404 while Ready.
+func TestRun_AReplicaThatDoesNotLeadServesTheWebhook(t *testing.T) {
+	env := startEnv(t)
+	c := env.Client
+	mwc := installWebhook(t, c)
+	const leaseName = "tollgate-operator.tollgate.dev"
+	now := metav1.NewMicroTime(time.Now())
+	require.NoError(t, c.Create(context.Background(), &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: leaseName, Namespace: operatorNamespace},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("the-other-replica"), LeaseDurationSeconds: ptr.To[int32](3600),
+			AcquireTime: &now, RenewTime: &now},
+	}))
+	o := startOperator(t, env.Config, "--namespace="+operatorNamespace, "--leader-elect", "--leader-election-id="+leaseName,
+		"--webhook-cert-dir="+t.TempDir(), "--webhook-config-name="+mwc)
+
+	o.waitReady(t, 60*time.Second)
+	secret := certSecret(t, c, o.opts)
+	assert.Contains(t, admit(t, o, secret), inject.ContainerName, "a replica that does not lead injects")
+
+	var lease coordinationv1.Lease
+	require.NoError(t, c.Get(context.Background(), types.NamespacedName{Namespace: operatorNamespace, Name: leaseName}, &lease))
+	assert.Equal(t, "the-other-replica", *lease.Spec.HolderIdentity, "the operator under test never led")
 }
