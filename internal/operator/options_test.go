@@ -96,3 +96,18 @@ func TestParse_KubeconfigFlagThenKUBECONFIGChooseTheCluster(t *testing.T) {
 	require.ErrorIs(t, err, flag.ErrHelp)
 	assert.Contains(t, help.String(), "-kubeconfig", "--help lists it")
 }
+
+func TestParse_SecretNamespaces(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "tollgate-system")
+	o, err := Parse([]string{"--secret-namespaces=shop, team-a,"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"shop", "team-a"}, o.SecretNamespaces)
+
+	o, err = Parse(nil, io.Discard)
+	require.NoError(t, err)
+	assert.Nil(t, o.SecretNamespaces, "every namespace by default")
+
+	_, err = Parse([]string{"--secret-namespaces=Shop"}, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `--secret-namespaces: "Shop" is not a namespace name`)
+}

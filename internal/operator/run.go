@@ -126,7 +126,7 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 		// ledger, to another at once rather than after the lease.
 		LeaderElectionReleaseOnCancel: true,
 		// Only the ConfigMaps the operator renders, and Secrets' metadata.
-		Cache: cache.Options{ByObject: controller.CacheByObject(nil)},
+		Cache: cache.Options{ByObject: controller.CacheByObject(opts.SecretNamespaces)},
 		// HealthProbeBindAddress stays unset: addProbes serves the probes.
 		Controller: config.Controller{SkipNameValidation: ptr.To(skipControllerNameValidation)},
 	}
@@ -138,7 +138,7 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
 
-	r := &controller.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("tollgate-operator")}
+	r := &controller.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("tollgate-operator"), SecretNamespaces: opts.SecretNamespaces}
 	if opts.Ledger.Addr != "0" {
 		caFile := filepath.Join(opts.Ledger.CertDir, "ca.crt")
 		r.LedgerCA = func() []byte {

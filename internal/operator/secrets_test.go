@@ -153,7 +153,9 @@ func TestRun_WatchesCredentialsSecretsByMetadataOnly(t *testing.T) {
 	c := env.Client
 	ctx := context.Background()
 	mwc := installWebhook(t, c)
-	require.NoError(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}))
+	for _, ns := range []string{"shop", "elsewhere"} {
+		require.NoError(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	}
 
 	t.Run("every namespace", func(t *testing.T) {
 		cfg, rec := recordedConfig(env.Config)
@@ -189,6 +191,31 @@ func TestRun_WatchesCredentialsSecretsByMetadataOnly(t *testing.T) {
 			annotationSent = annotationSent || bytes.Contains(r.body.Bytes(), []byte("bGFzdC1hcHBsaWVk"))
 		}
 		assert.True(t, annotationSent, "metadata includes the last-applied annotation: what the README says, and why the cache drops annotations")
+	})
+
+	t.Run("listed namespaces only", func(t *testing.T) {
+		cfg, rec := recordedConfig(env.Config)
+		o := startOperator(t, cfg, "--enable-webhook=false", "--ledger-bind-address=0", "--secret-namespaces=shop")
+		o.waitReady(t, 30*time.Second)
+		require.NoError(t, c.Create(ctx, keyedPolicy("shop", "listed", "shop-key")))
+		require.NoError(t, c.Create(ctx, keyedPolicy("elsewhere", "unlisted", "other-key")))
+		require.EventuallyWithT(t, func(ct *assert.CollectT) {
+			assert.Equal(ct, v1alpha1.ReasonCredentialsNotFound, readyCondition(t, c, "shop", "listed").Reason)
+			ready := readyCondition(t, c, "elsewhere", "unlisted")
+			assert.Equal(ct, metav1.ConditionTrue, ready.Status)
+			assert.Contains(ct, ready.Message, `Secret other-key (key "apiKey") not checked: the operator watches Secrets only in namespace(s) shop (--secret-namespaces); the kubelet checks them when it starts a pod's sidecar`)
+		}, 30*time.Second, 20*time.Millisecond)
+		require.NoError(t, c.Create(ctx, appliedSecret("shop", "shop-key")))
+		require.EventuallyWithT(t, func(ct *assert.CollectT) {
+			assert.Equal(ct, metav1.ConditionTrue, readyCondition(t, c, "shop", "listed").Status)
+		}, secretBound, 20*time.Millisecond)
+		o.stop()
+
+		reqs := rec.requests()
+		requireMetadataOnly(t, reqs, "")
+		for _, r := range reqs {
+			assert.Equal(t, "shop", r.namespace, "a Secret request outside the listed namespaces: %s", r)
+		}
 	})
 }
 
