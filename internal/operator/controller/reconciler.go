@@ -33,18 +33,19 @@ const (
 	BundleHashAnnotation = "tollgate.dev/bundle-hash"
 )
 
-// CredentialsRecheck is how often a policy whose credentials Secret is
-// missing is checked again.
-var CredentialsRecheck = 30 * time.Second
+// LedgerCARecheck is how often a namespace is reconciled again while the
+// ledger's CA file is not there yet, to publish it once it is.
+var LedgerCARecheck = 30 * time.Second
 
 // Reconciler renders each namespace's LLMPolicies into its bundle
 // ConfigMap and writes their status.
 type Reconciler struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
-	// APIReader reads from the API server directly: Secrets are checked
-	// with it so the operator need not cache (or list) every Secret.
-	APIReader client.Reader
+	// SecretNamespaces are the namespaces whose Secrets the cache watches
+	// (CacheByObject's argument); empty: every namespace. The credentials
+	// of a policy elsewhere are not checked.
+	SecretNamespaces []string
 	// Recorder emits Events on policies.
 	Recorder events.EventRecorder
 	// LedgerCA, when set, returns the CA certificate (PEM) sidecars trust
@@ -101,23 +102,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	log.V(1).Info("bundle rendered", "policies", len(pl.Bundle.Policies), "hash", hash)
 
-	recheck := false
+	// A missing credentials Secret needs no requeue: its creation is
+	// watched (SetupWithManager).
 	for i := range live {
-		missing, err := r.writeStatus(ctx, &live[i], pl, hash)
-		if err != nil {
+		if err := r.writeStatus(ctx, &live[i], pl, hash); err != nil {
 			result = "error"
 			return ctrl.Result{}, err
 		}
-		recheck = recheck || missing
-	}
-	if recheck {
-		// Secrets are not watched (the operator may only get them), so a
-		// missing one is looked for again.
-		return ctrl.Result{RequeueAfter: CredentialsRecheck}, nil
 	}
 	if r.LedgerCA != nil && len(r.LedgerCA()) == 0 {
 		// The certificate is not issued yet: publish its CA once it is.
-		return ctrl.Result{RequeueAfter: CredentialsRecheck}, nil
+		return ctrl.Result{RequeueAfter: LedgerCARecheck}, nil
 	}
 	return ctrl.Result{}, nil
 }
