@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -15,10 +14,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/go-logr/zapr"
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,6 +52,9 @@ func Main(args []string) int {
 		return 2
 	}
 	log := NewLogger(os.Stderr, opts.LogLevel)
+	// client-go logs through klog (leader election, watch failures):
+	// the same JSON lines.
+	klog.SetLogger(log)
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		log.Error(err, "no Kubernetes API server to talk to: run in a cluster or set KUBECONFIG")
@@ -67,17 +67,6 @@ func Main(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// NewLogger returns a zap JSON logger at level as a logr.Logger, and makes
-// it controller-runtime's.
-func NewLogger(out io.Writer, level zapcore.Level) logr.Logger {
-	enc := zap.NewProductionEncoderConfig()
-	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(out), level)
-	log := zapr.NewLogger(zap.New(core))
-	ctrl.SetLogger(log)
-	return log
 }
 
 // Scheme knows Kubernetes' built-in types and LLMPolicy.
@@ -112,7 +101,7 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 	}
 	mopts := ctrl.Options{
 		Scheme:                  scheme,
-		Logger:                  log,
+		Logger:                  managerLogger(log),
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthProbeAddr,
 		LeaderElection:          opts.LeaderElect,
