@@ -263,6 +263,14 @@ func addCertRotator(mgr manager.Manager, opts Options, certsReady chan struct{})
 		// files (mounted at CertDir by the chart), so every replica runs
 		// the rotator; an update conflict on the Secret is retried.
 		RequireLeaderElection: false,
+		// The rotator refreshes the certificate when it starts and, from
+		// its controller, on every event of the Secret, the first of
+		// which comes at start too: two refreshes of the same empty
+		// Secret raced, and the loser logged "could not refresh CA and
+		// server certs" (an update conflict) at error level on every first
+		// start. With the readiness check the controller waits until the
+		// files are mounted, which is after the start's refresh.
+		EnableReadinessCheck: true,
 	})
 	if err != nil {
 		return fmt.Errorf("set up webhook certificate rotation: %w", err)
