@@ -154,6 +154,9 @@ func (e plainError) Unwrap() error { return e.error }
 // the operator runs ends mgr.Start with that error instead, which Main
 // logs as an error.
 func managerLogger(log logr.Logger) logr.Logger {
+	if log.GetSink() == nil {
+		return log // logr.Discard()
+	}
 	return logr.New(releasedLease{log.GetSink()})
 }
 

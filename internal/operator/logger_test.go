@@ -113,3 +113,7 @@ func TestLogger_ConflictsAreHiddenAtInfoLevel(t *testing.T) {
 	jsonLogger(&out, zapcore.InfoLevel).Error(conflict, "could not refresh CA and server certs")
 	assert.Empty(t, out.String())
 }
+
+func TestManagerLogger_KeepsADiscardingLoggerAsItIs(t *testing.T) {
+	assert.NotPanics(t, func() { managerLogger(logr.Discard()).Error(errors.New("x"), "m") })
+}
