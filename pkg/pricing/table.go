@@ -134,7 +134,8 @@ func (t *Table) find(providerType proxyconfig.ProviderType, model string) (strin
 	if model == "" {
 		return "", Price{}, false
 	}
-	names := candidates(model)
+	var buf [maxCandidates]string
+	names := appendCandidates(buf[:0], model)
 	for _, name := range names {
 		if p, ok := t.overrides[name]; ok {
 			return name, p, true

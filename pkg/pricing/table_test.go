@@ -1,6 +1,9 @@
 package pricing
 
 import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -170,4 +173,36 @@ func TestTable_ModelsListsEveryEntryOnce(t *testing.T) {
 		assert.Equal(t, m, name, "without overrides each listed name is its own entry")
 	}
 	assert.Equal(t, []string{"gpt-4o", "llama-3.1-8b"}, table.Models(proxyconfig.OpenAICompatible))
+}
+
+// versionSuffixRE is the regular expression versionSuffixAt stands for:
+// the oracle of TestVersionSuffixAt_IsTheRegularExpression.
+var versionSuffixRE = regexp.MustCompile(`-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|\d{3}|latest|preview(-\d{2}-\d{2}|-\d{2}-\d{4})?)$`)
+
+func TestVersionSuffixAt_IsTheRegularExpression(t *testing.T) {
+	parts := []string{"gpt", "4o", "mini", "2024", "08", "06", "20250929", "0613", "001", "latest", "preview", "17", "2025", "1", "12345", "x9", "", "exp"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 50000 {
+		var b strings.Builder
+		for j := range 1 + rng.IntN(6) {
+			if j > 0 || rng.IntN(4) == 0 {
+				b.WriteByte('-')
+			}
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		name := b.String()
+		want := -1
+		if loc := versionSuffixRE.FindStringIndex(name); loc != nil {
+			want = loc[0]
+		}
+		require.Equal(t, want, versionSuffixAt(name), "%q", name)
+	}
+}
+
+func TestTable_LookupAllocatesNothing(t *testing.T) {
+	table := Builtin()
+	for _, model := range []string{"gpt-4o-mini", "gpt-4o-mini-2024-07-18", "models/gemini-2.0-flash-001", "made-up-model"} {
+		allocs := testing.AllocsPerRun(100, func() { table.Lookup(proxyconfig.OpenAI, model) })
+		assert.Zero(t, allocs, model)
+	}
 }
