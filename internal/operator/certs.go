@@ -310,7 +310,15 @@ func addCertRotator(mgr manager.Manager, opts Options, certsReady chan struct{})
 		// files, so every replica runs the rotator; an update conflict on
 		// the Secret is retried.
 		RequireLeaderElection: false,
-		ControllerName:        certRotatorName(),
+		// The rotator refreshes the certificate when it starts and, from
+		// its controller, on every event of the Secret, the first of
+		// which comes at start too: two refreshes of the same empty
+		// Secret raced, and the loser logged "could not refresh CA and
+		// server certs" (an update conflict) at error level on every first
+		// start. With the readiness check the controller waits until the
+		// files are in the cert dir, which is after the start's refresh.
+		EnableReadinessCheck: true,
+		ControllerName:       certRotatorName(),
 	})
 	if err != nil {
 		return fmt.Errorf("set up webhook certificate rotation: %w", err)

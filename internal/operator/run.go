@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -14,9 +13,6 @@ import (
 	"syscall"
 
 	"github.com/go-logr/logr"
-	"github.com/go-logr/zapr"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -53,6 +50,9 @@ func Main(args []string) int {
 		return 2
 	}
 	log := NewLogger(os.Stderr, opts.LogLevel)
+	// client-go logs through klog (leader election, watch failures):
+	// the same JSON lines.
+	klog.SetLogger(log)
 	// --kubeconfig (registered by Parse), else $KUBECONFIG, else the
 	// in-cluster config, else ~/.kube/config.
 	cfg, err := ctrl.GetConfig()
@@ -68,17 +68,6 @@ func Main(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// NewLogger returns a zap JSON logger at level as a logr.Logger, and makes
-// it controller-runtime's.
-func NewLogger(out io.Writer, level zapcore.Level) logr.Logger {
-	enc := zap.NewProductionEncoderConfig()
-	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(out), level)
-	log := zapr.NewLogger(zap.New(core))
-	ctrl.SetLogger(log)
-	return log
 }
 
 // Scheme knows Kubernetes' built-in types and LLMPolicy.
@@ -117,7 +106,7 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 	}
 	mopts := ctrl.Options{
 		Scheme:                  scheme,
-		Logger:                  log,
+		Logger:                  managerLogger(log),
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		LeaderElection:          opts.LeaderElect,
 		LeaderElectionID:        opts.LeaderElectionID,

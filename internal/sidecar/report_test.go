@@ -3,6 +3,8 @@ package sidecar
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -62,4 +64,18 @@ func TestLogRequest_ReportsCacheWritesAndWhetherUsageIsKnown(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLogNotices_WarnsOfBoundedlyManyUnpricedModels(t *testing.T) {
+	var out bytes.Buffer
+	log := newLogger(&out, zap.InfoLevel)
+	unpriced := &warned{}
+	for i := range maxWarned + 50 {
+		for range 2 {
+			logNotices(log, &llmclient.Report{Provider: "openai", Model: fmt.Sprintf("m-%d", i), Usage: provider.Usage{Known: true}}, unpriced)
+		}
+	}
+	assert.Equal(t, maxWarned, strings.Count(out.String(), "model has no price"), "each model once, up to the limit")
+	assert.Equal(t, 1, strings.Count(out.String(), "more models have no price"))
+	assert.Len(t, unpriced.seen, maxWarned)
 }

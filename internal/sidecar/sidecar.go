@@ -61,11 +61,11 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 	if opts.MaxBufferedBytes > 0 {
 		r.buffers = llmclient.NewBufferBudget(opts.MaxBufferedBytes)
 	}
-	var unpriced sync.Map // provider/model already warned about
+	unpriced := &warned{} // unpriced models already warned about
 	r.onDone = func(rep *llmclient.Report) {
 		m.Request(rep)
 		logRequest(log, rep)
-		logNotices(log, rep, &unpriced)
+		logNotices(log, rep, unpriced)
 	}
 	ledgerCtx, stopLedger := context.WithCancel(context.Background())
 	defer stopLedger()
@@ -283,7 +283,7 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 // logNotices logs what deserves a line of its own, once: the first request
 // of a budget period past the soft limit or the hard limit, and the first
 // answer of a model without a price.
-func logNotices(log *zap.Logger, r *llmclient.Report, unpriced *sync.Map) {
+func logNotices(log *zap.Logger, r *llmclient.Report, unpriced *warned) {
 	switch r.BudgetNotice {
 	case llmclient.NoticeSoftLimit:
 		log.Warn("budget soft limit reached: answers now carry x-tollgate-budget: soft-limit", zap.String("policy", r.Policy), zap.String("budget", r.BudgetState))
@@ -298,9 +298,50 @@ func logNotices(log *zap.Logger, r *llmclient.Report, unpriced *sync.Map) {
 		if served.Model == "" {
 			served.Model = r.Model
 		}
-		if _, seen := unpriced.LoadOrStore(served.String(), true); !seen {
+		switch unpriced.first(served.String()) {
+		case firstTime:
 			log.Warn("model has no price: its cost is unknown; add it to spec.pricing (under a budget such requests are refused)",
 				zap.String("policy", r.Policy), zap.String("provider", served.Provider), zap.String("model", served.Model))
+		case firstPastLimit:
+			log.Warn("more models have no price; they are not named one by one (tollgate_unpriced_tokens_total counts their tokens)",
+				zap.String("policy", r.Policy), zap.Int("named", maxWarned))
 		}
 	}
+}
+
+// maxWarned bounds the models warned about one by one: apps choose model
+// names, and remembering (and logging) each would grow without end.
+const maxWarned = 100
+
+// warned remembers the keys already warned about, up to maxWarned.
+type warned struct {
+	mu   sync.Mutex // guards seen and full
+	seen map[string]bool
+	full bool
+}
+
+// Whether a key is to be warned about (warned.first).
+const (
+	seenBefore = iota
+	firstTime
+	firstPastLimit // the first key past maxWarned: say that others follow
+)
+
+func (w *warned) first(key string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.seen[key]:
+		return seenBefore
+	case len(w.seen) < maxWarned:
+		if w.seen == nil {
+			w.seen = map[string]bool{}
+		}
+		w.seen[key] = true
+		return firstTime
+	case !w.full:
+		w.full = true
+		return firstPastLimit
+	}
+	return seenBefore
 }

@@ -30,6 +30,16 @@ const (
 	CodeOverloaded = "tollgate_overloaded"
 )
 
+// RefusalCodes returns every refusal code, in the order above: what
+// Report.Refusal may be.
+func RefusalCodes() []string {
+	return []string{
+		CodeUnknownProvider, CodeBadRequest, CodeModelNotAllowed, CodeRateLimited, CodeBudgetExhausted,
+		CodeCircuitOpen, CodeTimeout, CodeUpstreamUnavailable, CodeRetryBudget, CodeNoPolicy,
+		CodeModelUnpriced, CodeBudgetUnavailable, CodeOverloaded,
+	}
+}
+
 // Headers Tollgate adds to answers.
 const (
 	HeaderPolicy   = "X-Tollgate-Policy"

@@ -102,6 +102,15 @@ func Compile(p proxyconfig.Policy, prev *Set, opts Options) (*Set, error) {
 // Policy returns the policy s enforces.
 func (s *Set) Policy() *proxyconfig.Policy { return &s.cfg }
 
+// RetryOn returns the failures a retry is scheduled for, the reasons
+// Options.OnRetry reports; nil when the policy does not retry.
+func (s *Set) RetryOn() []Failure {
+	if s.retry == nil {
+		return nil
+	}
+	return slices.Clone(s.retryOn)
+}
+
 // Limits returns the admission limits, or nil when the policy sets none.
 func (s *Set) Limits() *Limits { return s.limits }
 

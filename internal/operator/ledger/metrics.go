@@ -47,6 +47,11 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(spentUSD, limitUSD, budgetState, unverifiedUSD, syncs, syncSeconds, statusWrites)
+	// Both of result's values from the start: the chart alerts on the
+	// rate of errors.
+	for _, r := range []string{"success", "error"} {
+		statusWrites.WithLabelValues(r)
+	}
 }
 
 // observe exports a policy's budget as written to status.

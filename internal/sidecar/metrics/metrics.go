@@ -1,4 +1,14 @@
 // Package metrics holds the sidecar's Prometheus metrics.
+//
+// Label values never come from what an app sends as they are: provider is
+// a provider of the loaded policy or UnknownProvider, model one the policy
+// names or the price table prices (or OtherModel), and the other labels
+// take fixed sets (outcomes, failures, token types, cache results,
+// estimate reasons). Configure, on every load of a policy, creates the
+// series of each provider and model the policy names at zero, so that
+// rates and alerts have a series before the first event, and deletes the
+// series the new policy can no longer produce, such as those of a removed
+// provider.
 package metrics
 
 import (
@@ -14,11 +24,20 @@ import (
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
-// maxModelsPerProvider bounds the model label values of one provider: apps
-// choose model names, and an unbounded label would grow the sidecar's
-// memory and the monitoring system's series without end. Later models are
-// counted as "other".
-const maxModelsPerProvider = 100
+// Outcomes of a request that are not a refusal of Tollgate's.
+const (
+	outcomeSuccess     = "success"
+	outcomeClientError = "client_error"
+	outcomeServerError = "server_error"
+	outcomeClientGone  = "client_gone"
+)
+
+// tokenTypes are the values of tollgate_tokens_total's type label.
+var tokenTypes = []string{"input", "cached_input", "cache_write", "cache_write_1h", "output"}
+
+// estimateReasons are the values of tollgate_usage_estimated_total's
+// reason label.
+var estimateReasons = []string{llmclient.EstimateNoUsage, llmclient.EstimateCutShort, llmclient.EstimateClientGone}
 
 // Sidecar is the sidecar's metrics, on a registry of their own.
 type Sidecar struct {
@@ -43,8 +62,24 @@ type Sidecar struct {
 	allowance   prometheus.Gauge
 	unverified  prometheus.Counter
 
-	mu     sync.Mutex // guards models
-	models map[string]map[string]bool
+	// mu guards labels and open, and orders the writes of series against
+	// Configure: requests and retries count under the read lock, breaker
+	// changes and Configure under the write lock, so that a series
+	// Configure deleted is not written again under the labels it replaced.
+	mu     sync.RWMutex
+	labels *labels
+	// open holds the breakers that are not closed, by target, so that the
+	// gauge of a label shows the worst state of the breakers it stands for
+	// (OtherModel's stands for many). Bounded by the breakers the policy
+	// keeps (pkg/policy caps them per provider).
+	open map[policy.Target]openBreaker
+}
+
+// openBreaker is a breaker that is not closed: its gauge value and its
+// labels under the policy that was loaded when they were computed.
+type openBreaker struct {
+	value           float64
+	provider, model string
 }
 
 // New registers the sidecar's metrics, with Go runtime and process
@@ -54,7 +89,7 @@ func New() *Sidecar {
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_requests_total",
-			Help: "Requests the app made, by provider, model and outcome: success, client_error or server_error (the provider's answer), client_gone (the app left before the answer was complete), or the code of Tollgate's own refusal (tollgate_*).",
+			Help: "Requests the app made, by provider (of the policy, or (unknown)), model (named by the policy or priced by the price table, else (other)) and outcome: success, client_error or server_error (the provider's answer), client_gone (the app left before the answer was complete), or the code of Tollgate's own refusal (tollgate_*).",
 		}, []string{"provider", "model", "outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_upstream_attempts_total",
@@ -80,7 +115,7 @@ func New() *Sidecar {
 		}, []string{"provider", "model", "stream"}),
 		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tollgate_circuit_breaker_state",
-			Help: "State of each circuit breaker: 0 closed, 1 half-open, 2 open.",
+			Help: "State of each circuit breaker: 0 closed, 1 half-open, 2 open; for model (other), the worst state of the breakers of the models it stands for.",
 		}, []string{"provider", "model"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_tokens_total",
@@ -118,7 +153,8 @@ func New() *Sidecar {
 			Name: "tollgate_budget_unverified_usd_total",
 			Help: "USD of spend admitted without an allowance while the budget ledger could not be reached (whenLedgerUnreachable: Allow).",
 		}),
-		models: map[string]map[string]bool{},
+		labels: newLabels(nil, nil),
+		open:   map[policy.Target]openBreaker{},
 	}
 	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.ledgerSyncs, m.allowance, m.unverified,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -131,49 +167,51 @@ func New() *Sidecar {
 
 // Request counts one finished request.
 func (m *Sidecar) Request(r *llmclient.Report) {
-	model := m.model(r.Provider, r.Model)
-	m.requests.WithLabelValues(r.Provider, model, outcome(r)).Inc()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	l := m.labels
+	provider, model := l.provider(r.Provider), l.model(r.Provider, r.Model)
+	m.requests.WithLabelValues(provider, model, outcome(r)).Inc()
 	if r.Attempts > 0 {
-		m.attempts.WithLabelValues(r.Provider, model).Add(float64(r.Attempts))
+		m.attempts.WithLabelValues(provider, model).Add(float64(r.Attempts))
 	}
 	stream := strconv.FormatBool(r.Stream)
-	m.duration.WithLabelValues(r.Provider, model, stream).Observe(r.Latency.Seconds())
+	m.duration.WithLabelValues(provider, model, stream).Observe(r.Latency.Seconds())
 	if r.Refusal == "" {
-		m.ttft.WithLabelValues(r.Provider, model, stream).Observe(r.TTFT.Seconds())
+		m.ttft.WithLabelValues(provider, model, stream).Observe(r.TTFT.Seconds())
 	}
 	switch {
 	case r.Static:
-		m.fallbacks.WithLabelValues(r.Provider, "static").Inc()
+		m.fallbacks.WithLabelValues(provider, StaticRung).Inc()
 	case r.Rung > 0:
-		m.fallbacks.WithLabelValues(r.Provider, r.Served.Provider+"/"+m.model(r.Served.Provider, r.Served.Model)).Inc()
+		m.fallbacks.WithLabelValues(provider, l.rung(r.Served)).Inc()
+	}
+	if r.Estimated != "" {
+		m.estimated.WithLabelValues(provider, model, r.Estimated).Inc()
+	}
+	if r.Cache != "" && l.cache {
+		m.cache.WithLabelValues(provider, r.Cache).Inc()
+	}
+	if !r.Usage.Known && !(r.Priced && r.CostUSD.IsPositive()) {
+		return
+	}
+	// Usage and cost are the model's that served the answer.
+	sp, sm := provider, model
+	if s := r.Served; s.Provider != "" {
+		sp, sm = l.provider(s.Provider), l.model(s.Provider, s.Model)
 	}
 	if u := r.Usage; u.Known {
-		served := r.Served
-		if served.Provider == "" {
-			served = policy.Target{Provider: r.Provider, Model: r.Model}
-		}
-		sm := m.model(served.Provider, served.Model)
-		m.tokens.WithLabelValues(served.Provider, sm, "input").Add(float64(u.InputTokens))
-		m.tokens.WithLabelValues(served.Provider, sm, "cached_input").Add(float64(u.CachedInputTokens))
-		m.tokens.WithLabelValues(served.Provider, sm, "cache_write").Add(float64(u.CacheWriteTokens))
-		m.tokens.WithLabelValues(served.Provider, sm, "cache_write_1h").Add(float64(u.CacheWrite1hTokens))
-		m.tokens.WithLabelValues(served.Provider, sm, "output").Add(float64(u.OutputTokens))
+		m.tokens.WithLabelValues(sp, sm, tokenTypes[0]).Add(float64(u.InputTokens))
+		m.tokens.WithLabelValues(sp, sm, tokenTypes[1]).Add(float64(u.CachedInputTokens))
+		m.tokens.WithLabelValues(sp, sm, tokenTypes[2]).Add(float64(u.CacheWriteTokens))
+		m.tokens.WithLabelValues(sp, sm, tokenTypes[3]).Add(float64(u.CacheWrite1hTokens))
+		m.tokens.WithLabelValues(sp, sm, tokenTypes[4]).Add(float64(u.OutputTokens))
 		if !r.Priced && r.Cache != llmclient.CacheHit && !r.Static {
-			m.unpriced.WithLabelValues(served.Provider, sm).Add(float64(u.InputTokens + u.OutputTokens))
+			m.unpriced.WithLabelValues(sp, sm).Add(float64(u.InputTokens + u.OutputTokens))
 		}
 	}
 	if r.Priced && r.CostUSD.IsPositive() {
-		served := r.Served
-		if served.Provider == "" {
-			served = policy.Target{Provider: r.Provider, Model: r.Model}
-		}
-		m.cost.WithLabelValues(served.Provider, m.model(served.Provider, served.Model)).Add(r.CostUSD.Float64())
-	}
-	if r.Estimated != "" {
-		m.estimated.WithLabelValues(r.Provider, model, r.Estimated).Inc()
-	}
-	if r.Cache != "" {
-		m.cache.WithLabelValues(r.Provider, r.Cache).Inc()
+		m.cost.WithLabelValues(sp, sm).Add(r.CostUSD.Float64())
 	}
 }
 
@@ -191,19 +229,46 @@ func (m *Sidecar) Unverified(u proxyconfig.USD) {
 
 // Retry counts one scheduled retry.
 func (m *Sidecar) Retry(t policy.Target, f policy.Failure) {
-	m.retries.WithLabelValues(t.Provider, m.model(t.Provider, t.Model), f.String()).Inc()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	l := m.labels
+	if !l.retried[f.String()] {
+		return // a retry of a request under a policy no longer loaded
+	}
+	m.retries.WithLabelValues(l.provider(t.Provider), l.model(t.Provider, t.Model), f.String()).Inc()
 }
 
 // BreakerState records a breaker's new state.
 func (m *Sidecar) BreakerState(t policy.Target, s circuitbreaker.State) {
-	v := 0.0
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.labels
+	b := openBreaker{value: breakerValue(s), provider: l.provider(t.Provider), model: l.model(t.Provider, t.Model)}
+	if b.value == 0 {
+		delete(m.open, t)
+	} else {
+		m.open[t] = b
+	}
+	if !l.breakers || b.provider == UnknownProvider {
+		return // a breaker of a policy no longer loaded
+	}
+	worst := 0.0
+	for _, o := range m.open {
+		if o.provider == b.provider && o.model == b.model {
+			worst = max(worst, o.value)
+		}
+	}
+	m.breaker.WithLabelValues(b.provider, b.model).Set(worst)
+}
+
+func breakerValue(s circuitbreaker.State) float64 {
 	switch s {
 	case circuitbreaker.HalfOpenState:
-		v = 1
+		return 1
 	case circuitbreaker.OpenState:
-		v = 2
+		return 2
 	}
-	m.breaker.WithLabelValues(t.Provider, m.model(t.Provider, t.Model)).Set(v)
+	return 0
 }
 
 // Reload counts one policy (re)load.
@@ -215,37 +280,20 @@ func (m *Sidecar) Reload(err error) {
 	m.reloads.WithLabelValues("success").Inc()
 }
 
-// model returns the label value for a model of provider.
-func (m *Sidecar) model(provider, model string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	seen := m.models[provider]
-	if seen == nil {
-		seen = map[string]bool{}
-		m.models[provider] = seen
-	}
-	if seen[model] {
-		return model
-	}
-	if len(seen) >= maxModelsPerProvider {
-		return "other"
-	}
-	seen[model] = true
-	return model
-}
-
+// outcome is r's outcome label value. Refusal codes are llmclient's
+// constants, a fixed set.
 func outcome(r *llmclient.Report) string {
 	switch {
 	case r.Refusal != "":
 		return r.Refusal
 	case r.End == "client_gone":
-		return "client_gone"
+		return outcomeClientGone
 	case r.Status >= 500:
-		return "server_error"
+		return outcomeServerError
 	case r.Status >= 400:
-		return "client_error"
+		return outcomeClientError
 	}
-	return "success"
+	return outcomeSuccess
 }
 
 // ReloadCounter returns the counter of reloads with result (success or
