@@ -35,8 +35,10 @@ func (l *Ledger) Handler() http.Handler {
 
 func (l *Ledger) serveSync(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	reply, err := l.sync(r)
-	syncSeconds.Observe(time.Since(start).Seconds())
+	reply, waited, err := l.sync(r)
+	took := time.Since(start)
+	syncSeconds.Observe(took.Seconds())
+	syncProcessingSeconds.Observe((took - waited).Seconds())
 	if err != nil {
 		l.refuse(w, err)
 		return
@@ -46,33 +48,33 @@ func (l *Ledger) serveSync(w http.ResponseWriter, r *http.Request) {
 }
 
 // sync authenticates, checks and applies one sync, and waits until the
-// answer is durable.
-func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, error) {
+// answer is durable. It returns how long it waited for that too.
+func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, time.Duration, error) {
 	caller, err := l.caller(r)
 	if err != nil {
-		return ledgerapi.SyncReply{}, err
+		return ledgerapi.SyncReply{}, 0, err
 	}
 	var req ledgerapi.SyncRequest
 	if err := decode(r, &req); err != nil {
-		return ledgerapi.SyncReply{}, err
+		return ledgerapi.SyncReply{}, 0, err
 	}
 	if req.PodUID != caller.PodUID {
-		return ledgerapi.SyncReply{}, refusal(http.StatusForbidden, ledgerapi.CodeForbidden,
+		return ledgerapi.SyncReply{}, 0, refusal(http.StatusForbidden, ledgerapi.CodeForbidden,
 			"podUID %q is not the pod of the token (%s/%s); a sidecar reports for its own pod only", req.PodUID, caller.Namespace, caller.Pod)
 	}
 	if req.Batch != nil {
 		if err := checkBatch(req.Batch); err != nil {
-			return ledgerapi.SyncReply{}, err
+			return ledgerapi.SyncReply{}, 0, err
 		}
 	}
 	ctx := r.Context()
 	policy, pod, err := l.authorize(ctx, caller, req.Policy)
 	if err != nil {
-		return ledgerapi.SyncReply{}, err
+		return ledgerapi.SyncReply{}, 0, err
 	}
 	e, err := l.entryFor(ctx, policy)
 	if err != nil {
-		return ledgerapi.SyncReply{}, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v", err)
+		return ledgerapi.SyncReply{}, 0, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v", err)
 	}
 	id := Identity{PodUID: caller.PodUID, Pod: caller.Pod, Workload: WorkloadOf(pod)}
 	e.mu.Lock()
@@ -81,18 +83,21 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, error) {
 	e.mu.Unlock()
 	var order ErrOutOfOrder
 	if errors.As(err, &order) {
-		return ledgerapi.SyncReply{}, refusal(http.StatusConflict, ledgerapi.CodeOutOfOrder, "%v", err)
+		return ledgerapi.SyncReply{}, 0, refusal(http.StatusConflict, ledgerapi.CodeOutOfOrder, "%v", err)
 	}
 	if err != nil {
-		return ledgerapi.SyncReply{}, err
+		return ledgerapi.SyncReply{}, 0, err
 	}
 	wait, cancel := context.WithTimeout(ctx, durableWait)
 	defer cancel()
-	if err := e.waitDurable(wait, version); err != nil {
-		return ledgerapi.SyncReply{}, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v; send the same batch again", err)
+	waitStart := time.Now()
+	err = e.waitDurable(wait, version)
+	waited := time.Since(waitStart)
+	if err != nil {
+		return ledgerapi.SyncReply{}, waited, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v; send the same batch again", err)
 	}
 	reply.BundleHash = l.bundleHash(ctx, caller.Namespace)
-	return reply, nil
+	return reply, waited, nil
 }
 
 // checkBatch refuses a batch whose fields cannot be meant.
