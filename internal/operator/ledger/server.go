@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/internal/operator/controller"
@@ -24,6 +25,14 @@ import (
 
 // durableWait bounds how long a sync waits for its status write.
 const durableWait = 15 * time.Second
+
+// readOnly reads an object from the manager's cache without copying it,
+// for the reads of every sync and bundle poll, which only look: a policy
+// whose status lists a thousand reporters (and as many managedFields
+// entries) costs 300 KB to copy, and a thousand bundle polls read the
+// bundle ConfigMap ten times a second each. What is read this way must
+// never be changed: it is the cache's own object.
+const readOnly = client.UnsafeDisableDeepCopy
 
 // Handler serves the ledger's HTTP API (pkg/ledgerapi).
 func (l *Ledger) Handler() http.Handler {
@@ -142,7 +151,7 @@ func (l *Ledger) authorize(ctx context.Context, c Caller, name string) (*v1alpha
 		return nil, nil, refusal(http.StatusBadRequest, ledgerapi.CodeBadRequest, "policy is required")
 	}
 	var p v1alpha1.LLMPolicy
-	err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: name}, &p)
+	err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: name}, &p, readOnly)
 	if apierrors.IsNotFound(err) {
 		return nil, nil, refusal(http.StatusNotFound, ledgerapi.CodeUnknownPolicy, "no LLMPolicy %s in namespace %s (the pod's)", name, c.Namespace)
 	}
@@ -170,7 +179,7 @@ func (l *Ledger) authorize(ctx context.Context, c Caller, name string) (*v1alpha
 func (l *Ledger) pod(ctx context.Context, ns, name string) (*metav1.PartialObjectMetadata, error) {
 	pod := &metav1.PartialObjectMetadata{}
 	pod.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
-	if err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, pod); err != nil {
+	if err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, pod, readOnly); err != nil {
 		return nil, err
 	}
 	return pod, nil
@@ -208,7 +217,7 @@ func WorkloadOf(pod *metav1.PartialObjectMetadata) string {
 // bundleHash is the hash of the namespace's rendered bundle, or "".
 func (l *Ledger) bundleHash(ctx context.Context, ns string) string {
 	var cm corev1.ConfigMap
-	if err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm); err != nil {
+	if err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm, readOnly); err != nil {
 		return ""
 	}
 	return cm.Annotations[controller.BundleHashAnnotation]
@@ -227,7 +236,7 @@ func (l *Ledger) serveBundle(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	for {
 		var cm corev1.ConfigMap
-		err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: caller.Namespace, Name: inject.ConfigMapName}, &cm)
+		err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: caller.Namespace, Name: inject.ConfigMapName}, &cm, readOnly)
 		switch {
 		case apierrors.IsNotFound(err):
 		case err != nil:
