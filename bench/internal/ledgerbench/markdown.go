@@ -85,6 +85,9 @@ func cell(v *float64, unit string) string {
 	case UnitMillis:
 		return fmtMillis(*v)
 	case UnitBound:
+		if *v < 0 {
+			return "> " + fmtMillis(-*v)
+		}
 		return "≤ " + fmtMillis(*v)
 	case UnitPerSec:
 		if *v < 10 {

@@ -3,6 +3,7 @@ package ledgerbench
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,4 +87,15 @@ func TestLedgerMetrics_SubIsTheWindowBetweenTwoReadings(t *testing.T) {
 	assert.Equal(t, []float64{0, 90, 100}, d.Processing.Counts)
 	assert.InDelta(t, 0.001, d.Processing.mean(), 1e-12)
 	assert.InDelta(t, 0.01, d.Processing.quantileBound(0.99), 0)
+}
+
+func TestAccount_SaysWhenTheP99IsBeyondTheLastBucket(t *testing.T) {
+	m0, err := parseMetrics(exposition)
+	require.NoError(t, err)
+	m1 := m0
+	m1.Processing = histogram{Bounds: m0.Processing.Bounds, Counts: []float64{0, 6, 9}, Count: 110, Sum: 1}
+	var s Scenario
+	account(&s, reading{metrics: m0}, reading{at: time.Unix(10, 0), metrics: m1})
+	assert.True(t, s.Server.ProcessingP99Beyond)
+	assert.InDelta(t, 10, s.Server.ProcessingP99BoundMs, 1e-9, "the last bound, 10 ms")
 }

@@ -9,13 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestParse_DefaultsAreAThousandPodsOverOneAndTenPolicies(t *testing.T) {
+func TestParse_DefaultsAreAThousandPodsOverOneAndTenPoliciesWithBothClients(t *testing.T) {
 	o, err := Parse(nil, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, Defaults(), o)
 	assert.Equal(t, 1000, o.Pods)
 	assert.Equal(t, []int{1, 10}, o.Policies)
-	assert.Equal(t, []string{ClientLean}, o.Clients)
+	assert.Equal(t, []string{ClientLean, ClientSidecar}, o.Clients)
 	assert.Equal(t, time.Second, o.Interval)
 	assert.Equal(t, 2*time.Second, o.Commit, "the operator's default --ledger-commit-interval")
 	assert.Equal(t, 60*time.Second, o.Duration)

@@ -105,9 +105,11 @@ type Server struct {
 	MeanMs float64 `json:"mean_ms"`
 	// ProcessingMeanMs is the mean time without the wait for the status
 	// write, and ProcessingP99BoundMs the upper bound of the histogram
-	// bucket its 99th percentile falls in (-1: beyond the last bucket).
+	// bucket its 99th percentile falls in; when ProcessingP99Beyond, it
+	// is beyond the last bucket, whose bound ProcessingP99BoundMs is.
 	ProcessingMeanMs     float64 `json:"processing_mean_ms"`
 	ProcessingP99BoundMs float64 `json:"processing_p99_bound_ms"`
+	ProcessingP99Beyond  bool    `json:"processing_p99_beyond,omitempty"`
 	// APIRequestsPerSecond are the operator's requests to the API server
 	// by method: POST are TokenReviews (and Events), PUT status writes,
 	// GET fresh reads of a policy before it is written.

@@ -21,7 +21,8 @@ const (
 )
 
 // Row is one line of the summary table: a value per scenario, nil where it
-// was not measured.
+// was not measured. A value of unit UnitBound is the upper bound of a
+// histogram bucket; a negative one, -b, says beyond the last bound, b.
 type Row struct {
 	Measurement string     `json:"measurement"`
 	Unit        string     `json:"unit"`
@@ -75,7 +76,10 @@ func (r *Report) buildTable() []Row {
 		each("ledger: commit wait, mean", UnitMillis, always(func(s Scenario) float64 { return s.Server.MeanMs - s.Server.ProcessingMeanMs })),
 		each("ledger: time per sync without the commit wait, mean", UnitMillis, always(func(s Scenario) float64 { return s.Server.ProcessingMeanMs })),
 		each("ledger: time per sync without the commit wait, p99", UnitBound, func(s Scenario) (float64, bool) {
-			return s.Server.ProcessingP99BoundMs, s.Server.ProcessingP99BoundMs >= 0
+			if s.Server.ProcessingP99Beyond {
+				return -s.Server.ProcessingP99BoundMs, true
+			}
+			return s.Server.ProcessingP99BoundMs, s.Server.Syncs > 0
 		}),
 		each("operator CPU", UnitCores, always(func(s Scenario) float64 { return s.Operator.Cores })),
 		each("operator CPU per 1000 syncs", UnitSeconds, always(func(s Scenario) float64 { return s.Operator.CPUSecondsPer1000Syncs })),

@@ -76,8 +76,15 @@ func account(s *Scenario, r0, r1 reading) {
 		Syncs:                m.SyncsOK + m.SyncsRefused,
 		MeanMs:               1000 * m.SyncSeconds.mean(),
 		ProcessingMeanMs:     1000 * m.Processing.mean(),
-		ProcessingP99BoundMs: boundMillis(m.Processing.quantileBound(0.99)),
 		APIRequestsPerSecond: map[string]float64{},
+	}
+	if p99 := m.Processing.quantileBound(0.99); math.IsInf(p99, +1) {
+		s.Server.ProcessingP99Beyond = true
+		if n := len(m.Processing.Bounds); n > 0 {
+			s.Server.ProcessingP99BoundMs = 1000 * m.Processing.Bounds[n-1]
+		}
+	} else {
+		s.Server.ProcessingP99BoundMs = 1000 * p99
 	}
 	for method, n := range m.APIRequests {
 		s.Server.APIRequestsPerSecond[method] = n / secs
@@ -93,15 +100,6 @@ func account(s *Scenario, r0, r1 reading) {
 	s.APIServer = usage(r1.apiserver - r0.apiserver)
 	s.Etcd = usage(r1.etcd - r0.etcd)
 	s.StatusWrites.Commits, s.StatusWrites.Errors = m.StatusWrites, m.StatusWriteErrors
-}
-
-// boundMillis is a histogram bound in milliseconds, -1 for +Inf (which
-// JSON cannot hold).
-func boundMillis(seconds float64) float64 {
-	if math.IsInf(seconds, +1) {
-		return -1
-	}
-	return 1000 * seconds
 }
 
 // summarize counts the samples sent in [from, to) by result, and returns
