@@ -38,6 +38,9 @@ type Options struct {
 	// Commit is the operator's --ledger-commit-interval: a sync is answered
 	// once the status write after it is done.
 	Commit time.Duration
+	// Bundles has every sidecar hold a long poll of the namespace's bundle
+	// open, as real sidecars do; off measures the syncs alone.
+	Bundles bool
 	// Warmup runs the sidecars before measuring: connections, first token
 	// reviews, the first sync of every pod.
 	Warmup time.Duration
@@ -59,6 +62,7 @@ func Defaults() Options {
 		Clients:  []string{ClientLean, ClientSidecar},
 		Interval: time.Second,
 		Commit:   2 * time.Second,
+		Bundles:  true,
 		Warmup:   20 * time.Second,
 		Duration: 60 * time.Second,
 		Repo:     ".",
@@ -89,6 +93,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.Var(stringList{&o.Clients}, "clients", "kinds of simulated sidecar, comma-separated: lean (a timed ledgerapi client) and/or sidecar (the sidecar's own ledger client)")
 	fs.DurationVar(&o.Interval, "interval", o.Interval, "how long a sidecar waits after an answer before it syncs again")
 	fs.DurationVar(&o.Commit, "commit-interval", o.Commit, "the operator's --ledger-commit-interval")
+	fs.BoolVar(&o.Bundles, "bundles", o.Bundles, "every sidecar holds a bundle long poll open, as real sidecars do (-bundles=false: the syncs alone)")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "unmeasured load before each measurement")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each measurement")
 	fs.StringVar(&o.Repo, "repo", o.Repo, "`directory` inside the tollgate repository to build from")

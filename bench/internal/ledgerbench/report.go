@@ -51,7 +51,7 @@ type Settings struct {
 	RequestsPerInterval int    `json:"requests_per_interval"`
 	RequestCost         string `json:"request_cost_usd"`
 	// Bundles tells whether every sidecar held a long poll of the bundle
-	// open, as real sidecars do.
+	// open, as real sidecars do (Options.Bundles).
 	Bundles bool `json:"bundles"`
 }
 
@@ -84,6 +84,8 @@ type Scenario struct {
 	// processes: TokenReviews, status writes and watches.
 	APIServer Usage `json:"kube_apiserver"`
 	Etcd      Usage `json:"etcd"`
+	// Sidecars is the CPU time of this process, the simulated sidecars.
+	Sidecars Usage `json:"sidecars"`
 	// StatusWrites are the writes of the policies' status.
 	StatusWrites StatusWrites `json:"status_writes"`
 	// StatusBytes is the size of the largest policy's status as JSON at the

@@ -61,7 +61,7 @@ func (b *bench) run(ctx context.Context, root string) (*Report, error) {
 	rep := &Report{StartedAt: time.Now().UTC(), Machine: fleet.DescribeMachine(false), Settings: Settings{
 		Quick: b.o.Quick, Pods: b.o.Pods, Interval: b.o.Interval.Seconds(), Commit: b.o.Commit.Seconds(),
 		Warmup: b.o.Warmup.Seconds(), Duration: b.o.Duration.Seconds(),
-		RequestsPerInterval: requestsPerInterval, RequestCost: requestCost.String(), Bundles: true,
+		RequestsPerInterval: requestsPerInterval, RequestCost: requestCost.String(), Bundles: b.o.Bundles,
 	}}
 	b.logf("building the operator\n")
 	var err error
@@ -124,10 +124,10 @@ func (b *bench) scenario(ctx context.Context, client string, n int) (*Scenario, 
 	var sim simulation
 	switch client {
 	case ClientLean:
-		sim, err = newLean(w.pods, op.ledgerURL, op.caFile, b.o.Interval, true)
+		sim, err = newLean(w.pods, op.ledgerURL, op.caFile, b.o.Interval, b.o.Bundles)
 		s.LatencyHow = "each sync timed from its request to its answer"
 	default:
-		sim, err = newSidecars(w, op.ledgerURL, op.caFile, dir, b.o.Interval, true)
+		sim, err = newSidecars(w, op.ledgerURL, op.caFile, dir, b.o.Interval, b.o.Bundles)
 		s.LatencyHow = "the time between two syncs of a sidecar less the interval (its own state writes and timer delay included)"
 	}
 	if err != nil {

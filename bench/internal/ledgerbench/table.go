@@ -87,6 +87,7 @@ func (r *Report) buildTable() []Row {
 		each("operator VmHWM", UnitMiB, mib(func(m fleet.Memory) int64 { return m.HWM })),
 		each("kube-apiserver CPU", UnitCores, always(func(s Scenario) float64 { return s.APIServer.Cores })),
 		each("etcd CPU", UnitCores, always(func(s Scenario) float64 { return s.Etcd.Cores })),
+		each("the simulated sidecars' CPU (this process)", UnitCores, always(func(s Scenario) float64 { return s.Sidecars.Cores })),
 		each("operator's TokenReviews (POST) per second", UnitPerSec, always(func(s Scenario) float64 { return s.Server.APIRequestsPerSecond["POST"] })),
 		each("status writes per second, all policies", UnitPerSec, always(func(s Scenario) float64 { return s.StatusWrites.PerSecond })),
 		each("status writes per second, per policy", UnitPerSec, always(func(s Scenario) float64 { return s.StatusWrites.PerPolicyPerSecond })),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"time"
 
 	"tollgate.dev/tollgate/bench/internal/fleet"
@@ -13,9 +14,10 @@ import (
 // reading is what is read at each end of the measured window.
 type reading struct {
 	at time.Time
-	// operator, apiserver and etcd are CPU times.
-	operator, apiserver, etcd time.Duration
-	metrics                   ledgerMetrics
+	// operator, apiserver, etcd and self (this process: the simulated
+	// sidecars) are CPU times.
+	operator, apiserver, etcd, self time.Duration
+	metrics                         ledgerMetrics
 }
 
 // controlPlane are the pids of the kube-apiserver and etcd testenv runs.
@@ -64,6 +66,9 @@ func read(ctx context.Context, op *operator, cp controlPlane) (reading, error) {
 	if r.etcd, err = cpuOf(cp.etcd); err != nil {
 		return reading{}, err
 	}
+	if r.self, err = fleet.CPUTime(os.Getpid()); err != nil {
+		return reading{}, err
+	}
 	return r, nil
 }
 
@@ -99,6 +104,7 @@ func account(s *Scenario, r0, r1 reading) {
 	s.Operator = usage(r1.operator - r0.operator)
 	s.APIServer = usage(r1.apiserver - r0.apiserver)
 	s.Etcd = usage(r1.etcd - r0.etcd)
+	s.Sidecars = usage(r1.self - r0.self)
 	s.StatusWrites.Commits, s.StatusWrites.Errors = m.StatusWrites, m.StatusWriteErrors
 }
 
