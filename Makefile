@@ -110,6 +110,13 @@ bench: ## Benchmark the sidecar against direct calls and a plain ReverseProxy (3
 bench-quick: ## Smoke-run the benchmark (~30 s; numbers not to quote).
 	$(GO) run ./bench/cmd/tollgate-bench -quick -out ""
 
+.PHONY: bench-ledger bench-ledger-quick
+bench-ledger: control-plane ## Benchmark the operator's budget ledger under 1000 simulated sidecars against a real API server (~8 min); JSON to bench/results/ledger-latest.json.
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./bench/cmd/tollgate-ledger-bench -out bench/results/ledger-latest.json $(BENCH_ARGS)
+
+bench-ledger-quick: control-plane ## Smoke-run the ledger benchmark (~1 min; numbers not to quote).
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./bench/cmd/tollgate-ledger-bench -quick -out ""
+
 .PHONY: demo
 demo: control-plane ## Run Tollgate end to end on this machine, narrated (KEEP=1 keeps it running until Ctrl-C; DEMO_FLAGS=-v shows the processes' logs).
 	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./hack/demo $(if $(KEEP),-keep) $(DEMO_FLAGS)
