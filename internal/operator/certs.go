@@ -99,8 +99,10 @@ func (c *webhookCerts) waitingFor() string {
 		secret = c.opts.Namespace + "/" + secret
 	}
 	switch {
-	case c.opts.CertManagement != CertSelf:
+	case c.opts.CertManagement == CertManager:
 		return fmt.Sprintf("tls.crt and tls.key in %s: cert-manager issues them into Secret %s, which the kubelet mounts there (outside a cluster, put them there yourself)", dir, secret)
+	case c.opts.CertManagement == CertExternal:
+		return fmt.Sprintf("tls.crt and tls.key in %s (--cert-management=external: put them there, and the CA into the webhook's caBundle)", dir)
 	case certFilesPresent(dir):
 		return fmt.Sprintf("the certificate rotator to find the certificate in %s and inject its CA into the caBundle of MutatingWebhookConfiguration %s (it must exist, and the operator needs update on it)", dir, c.opts.WebhookConfig)
 	case c.writer == nil:

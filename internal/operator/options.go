@@ -28,8 +28,13 @@ const (
 	// CertSelf: the operator keeps a CA and serving certificate in a Secret
 	// and patches the webhook's caBundle, rotating before expiry.
 	CertSelf = "self"
-	// CertManager: cert-manager issues the certificate and injects the
-	// caBundle; the operator only reads the mounted files.
+	// CertExternal: someone else puts tls.crt and tls.key into
+	// --webhook-cert-dir and the CA into the webhook's caBundle (you, or
+	// a tool); the operator only reads the files.
+	CertExternal = "external"
+	// CertManager is CertExternal where cert-manager issues the
+	// certificate (the chart's webhook.certManager.enabled) and its CA
+	// injector fills the caBundle.
 	CertManager = "cert-manager"
 )
 
@@ -116,7 +121,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.WebhookHost, "webhook-host", "", "`address` the injection webhook listens on (default: every interface, as the API server reaches it through a Service)")
 	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "`port` of the injection webhook (HTTPS)")
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "`directory` holding the webhook's tls.crt and tls.key")
-	fs.StringVar(&o.CertManagement, "cert-management", CertSelf, "who issues the webhook certificate: self (the operator) or cert-manager")
+	fs.StringVar(&o.CertManagement, "cert-management", CertSelf, "who issues the webhook certificate: self (the operator), cert-manager, or external (files put into --webhook-cert-dir by you)")
 	fs.StringVar(&o.WebhookService, "webhook-service-name", "tollgate-webhook", "`name` of the webhook's Service (the certificate's DNS name)")
 	fs.StringVar(&o.WebhookConfig, "webhook-config-name", "tollgate-sidecar-injector", "`name` of the MutatingWebhookConfiguration whose caBundle the operator keeps")
 	fs.StringVar(&o.WebhookCertSecret, "webhook-cert-secret", "tollgate-webhook-cert", "`name` of the Secret holding the webhook's CA and certificate")
@@ -195,8 +200,10 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	if err := o.Sidecar.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if o.CertManagement != CertSelf && o.CertManagement != CertManager {
-		errs = append(errs, fmt.Errorf("--cert-management %q: use %s or %s", o.CertManagement, CertSelf, CertManager))
+	switch o.CertManagement {
+	case CertSelf, CertManager, CertExternal:
+	default:
+		errs = append(errs, fmt.Errorf("--cert-management %q: use %s, %s or %s", o.CertManagement, CertSelf, CertManager, CertExternal))
 	}
 	if o.EnableWebhook && o.CertManagement == CertSelf && o.Namespace == "" {
 		errs = append(errs, errors.New("--namespace is required to manage webhook certificates: set it or POD_NAMESPACE (the Helm chart sets POD_NAMESPACE)"))

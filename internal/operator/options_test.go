@@ -35,7 +35,7 @@ func TestParse_RefusesBadSettingsWithWhatToDo(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		"unknown cert management":   {[]string{"--namespace=x", "--cert-management=vault"}, "--cert-management \"vault\": use self or cert-manager"},
+		"unknown cert management":   {[]string{"--namespace=x", "--cert-management=vault"}, "--cert-management \"vault\": use self, cert-manager or external"},
 		"self certs need namespace": {nil, "--namespace is required to manage webhook certificates"},
 		"leader election needs ns":  {[]string{"--enable-webhook=false", "--leader-elect"}, "--namespace is required with --leader-elect"},
 		"bad quantity":              {[]string{"--namespace=x", "--sidecar-memory-limit=lots"}, "--sidecar-memory-limit \"lots\" is not a quantity"},
