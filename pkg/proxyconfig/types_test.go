@@ -71,7 +71,7 @@ func TestValidate_ReportsWhatIsWrongAndWhere(t *testing.T) {
 			{StaticResponse: "x"}, {Provider: "nope"}, {CachedResponse: &CachedResponse{MaxEntries: 1}},
 			{CachedResponse: &CachedResponse{MaxStale: Duration(time.Hour)}}, {Provider: "openai", CachedResponse: &CachedResponse{}}, {},
 		},
-		Budget:    &Budget{Period: Monthly, Limit: USD{}, SoftLimitPercent: 80, OnExhausted: Downgrade},
+		Budget: &Budget{Period: Monthly, Limit: USD{}, SoftLimitPercent: 80, OnExhausted: Downgrade},
 	}
 	err := p.Validate()
 	require.Error(t, err)

@@ -152,14 +152,14 @@ func TestCachedRung_WhatIsNeverServed(t *testing.T) {
 		// app-key).
 		key, body string
 	}{
-		"another API key's answer": {key: "other-key", body: chat},
-		"another request's answer": {key: "app-key", body: `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"bye"}]}`},
-		"another model's answer":   {key: "app-key", body: `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`},
+		"another API key's answer":                    {key: "other-key", body: chat},
+		"another request's answer":                    {key: "app-key", body: `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"bye"}]}`},
+		"another model's answer":                      {key: "app-key", body: `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`},
 		"the stream of a request that did not stream": {key: "app-key", body: chatStream},
-		"an error answer":              {first: mockprovider.Step{Status: 500}, key: "app-key", body: chat},
-		"a 2xx answer with an error":   {first: mockprovider.Step{Body: `{"error":{"message":"overloaded","type":"server_error"}}`}, key: "app-key", body: chat},
-		"a JSON answer cut short":      {first: mockprovider.Step{Fault: mockprovider.FaultMalformedJSON}, key: "app-key", body: chat},
-		"a client error (not retried)": {first: mockprovider.Step{Status: 400}, key: "app-key", body: chat},
+		"an error answer":                             {first: mockprovider.Step{Status: 500}, key: "app-key", body: chat},
+		"a 2xx answer with an error":                  {first: mockprovider.Step{Body: `{"error":{"message":"overloaded","type":"server_error"}}`}, key: "app-key", body: chat},
+		"a JSON answer cut short":                     {first: mockprovider.Step{Fault: mockprovider.FaultMalformedJSON}, key: "app-key", body: chat},
+		"a client error (not retried)":                {first: mockprovider.Step{Status: 400}, key: "app-key", body: chat},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
