@@ -26,11 +26,18 @@ const ladderSpec = `
     - staticResponse: {content: "busy"}
 `
 
-// served sends body with the app's key and waits for its report.
+// served sends body to the openai provider with the app's key and waits
+// for its report.
 func (h *harness) served(body, key string) (*http.Response, string, *llmclient.Report) {
 	h.t.Helper()
+	return h.servedAt("/openai/v1/chat/completions", body, key)
+}
+
+// servedAt is served for another path.
+func (h *harness) servedAt(path, body, key string) (*http.Response, string, *llmclient.Report) {
+	h.t.Helper()
 	before := h.reportCount()
-	resp := h.post("/openai/v1/chat/completions", body, "Authorization", "Bearer "+key)
+	resp := h.post(path, body, "Authorization", "Bearer "+key)
 	got := readAll(h.t, resp)
 	require.Eventually(h.t, func() bool { return h.reportCount() > before }, waitFor, tick)
 	return resp, got, h.lastReport()
@@ -38,9 +45,15 @@ func (h *harness) served(body, key string) (*http.Response, string, *llmclient.R
 
 func TestCachedRung_AnOutageIsAnsweredWithTheLastGoodAnswer(t *testing.T) {
 	tests := map[string]struct {
+		path   string // default: OpenAI chat completions
 		body   string
 		outage mockprovider.Step
 	}{
+		"an Anthropic message, provider 529": {path: "/claude/v1/messages", body: messages, outage: mockprovider.Step{Status: 529}},
+		"an Anthropic stream, connection resets": {
+			path: "/claude/v1/messages", body: `{"model":"claude-sonnet-4-5","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+			outage: mockprovider.Step{Fault: mockprovider.FaultResetBeforeHeaders},
+		},
 		"a chat completion, provider 5xx":         {body: chat, outage: mockprovider.Step{Status: 503}},
 		"a chat completion, connection resets":    {body: chat, outage: mockprovider.Step{Fault: mockprovider.FaultResetBeforeHeaders}},
 		"a stream, provider 5xx":                  {body: chatStream, outage: mockprovider.Step{Status: 500}},
@@ -51,14 +64,18 @@ func TestCachedRung_AnOutageIsAnsweredWithTheLastGoodAnswer(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, ladderSpec)
-			first, firstBody, rep := h.served(tc.body, "app-key")
+			path := tc.path
+			if path == "" {
+				path = "/openai/v1/chat/completions"
+			}
+			first, firstBody, rep := h.servedAt(path, tc.body, "app-key")
 			require.Equal(t, http.StatusOK, first.StatusCode)
 			assert.Empty(t, first.Header.Get(llmclient.HeaderFallback))
 			assert.Empty(t, first.Header.Get("X-Tollgate-Cache"), "no spec.cache: the answer is kept, not a cache miss")
 			assert.Empty(t, rep.Cache)
 
 			h.mock.SetDefault(tc.outage)
-			resp, body, rep := h.served(tc.body, "app-key")
+			resp, body, rep := h.servedAt(path, tc.body, "app-key")
 			require.Equal(t, http.StatusOK, resp.StatusCode, body)
 			assert.Equal(t, firstBody, body, "the app gets the answer it got last time, in the same shape")
 			assert.Equal(t, llmclient.FallbackCache, resp.Header.Get(llmclient.HeaderFallback))
