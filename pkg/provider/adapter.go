@@ -83,6 +83,11 @@ type Usage struct {
 	CacheWrite1hTokens int64
 	// OutputTokens counts every output token, reasoning ones included.
 	OutputTokens int64
+	// ReasoningTokens is the part of OutputTokens the model spent
+	// reasoning (thinking) before it answered, where the answer reports
+	// it apart: OpenAI's reasoning_tokens, Gemini's thoughtsTokenCount.
+	// Anthropic's answers do not: 0 there.
+	ReasoningTokens int64
 	// Known is false when the answer carried no usage.
 	Known bool
 }

@@ -31,9 +31,10 @@ type capture struct {
 	ContentType     string `json:"content_type"`
 	// ExpectedUsage is nil for an answer that states no usage.
 	ExpectedUsage *struct {
-		Input         int64 `json:"input"`  // cached and cache writes included
-		Cached        int64 `json:"cached"` // read from the cache
-		Output        int64 `json:"output"` // reasoning included
+		Input         int64 `json:"input"`     // cached and cache writes included
+		Cached        int64 `json:"cached"`    // read from the cache
+		Output        int64 `json:"output"`    // reasoning included
+		Reasoning     int64 `json:"reasoning"` // the part of output spent reasoning
 		CacheCreation int64 `json:"cache_creation"`
 	} `json:"expected_usage"`
 
@@ -86,7 +87,7 @@ func (c capture) want() Usage {
 	}
 	// The captures' cache writes are all 5-minute ones (their
 	// cache_creation breakdowns say so).
-	return Usage{InputTokens: e.Input, CachedInputTokens: e.Cached, CacheWriteTokens: e.CacheCreation, OutputTokens: e.Output, Known: true}
+	return Usage{InputTokens: e.Input, CachedInputTokens: e.Cached, CacheWriteTokens: e.CacheCreation, OutputTokens: e.Output, ReasoningTokens: e.Reasoning, Known: true}
 }
 
 // TestCaptures_UsageAndBytesOfRealAnswers replays every real answer: a

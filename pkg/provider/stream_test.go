@@ -102,7 +102,7 @@ func TestStreamObserver_ReadsUsageFromRecordedStreams(t *testing.T) {
 		"Gemini SSE: the last chunk's cumulative usage": {
 			provider: proxyconfig.Gemini, file: "gemini/stream.sse",
 			req:            Request{Shape: ShapeGeminiGenerate, Stream: true},
-			want:           Usage{InputTokens: 31, CachedInputTokens: 8, OutputTokens: 14 + 88, Known: true},
+			want:           Usage{InputTokens: 31, CachedInputTokens: 8, OutputTokens: 14 + 88, ReasoningTokens: 88, Known: true},
 			wantEventCount: 3,
 		},
 		"other streams pass through without usage": {

@@ -51,6 +51,7 @@ func (u *chatUsageJSON) usage() Usage {
 		CachedInputTokens: int64(cached.n),
 		CacheWriteTokens:  int64(u.PromptTokensDetails.CacheWriteTokens),
 		OutputTokens:      output,
+		ReasoningTokens:   min(reasoning, output),
 		Known:             true,
 	}
 }
@@ -86,6 +87,9 @@ type responsesUsageJSON struct {
 	InputTokensDetails struct {
 		CachedTokens tokenCount `json:"cached_tokens"`
 	} `json:"input_tokens_details"`
+	OutputTokensDetails struct {
+		ReasoningTokens tokenCount `json:"reasoning_tokens"`
+	} `json:"output_tokens_details"`
 }
 
 func (u *responsesUsageJSON) usage() Usage {
@@ -93,6 +97,7 @@ func (u *responsesUsageJSON) usage() Usage {
 		InputTokens:       int64(u.InputTokens),
 		CachedInputTokens: int64(u.InputTokensDetails.CachedTokens),
 		OutputTokens:      int64(u.OutputTokens),
+		ReasoningTokens:   min(int64(u.OutputTokensDetails.ReasoningTokens), int64(u.OutputTokens)),
 		Known:             true,
 	}
 }
@@ -198,6 +203,7 @@ func (u *geminiUsageJSON) usage() Usage {
 		InputTokens:       satAdd(int64(u.PromptTokenCount), int64(u.ToolUsePromptTokenCount)),
 		CachedInputTokens: int64(u.CachedContentTokenCount),
 		OutputTokens:      satAdd(int64(u.CandidatesTokenCount), int64(u.ThoughtsTokenCount)),
+		ReasoningTokens:   int64(u.ThoughtsTokenCount),
 		Known:             true,
 	}
 }

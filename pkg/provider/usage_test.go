@@ -24,7 +24,7 @@ func TestAdapter_Usage(t *testing.T) {
 		},
 		"OpenAI Responses: input, cached input and output tokens (reasoning included)": {
 			provider: proxyconfig.OpenAI, shape: ShapeOpenAIResponses, file: "openai/responses_response.json",
-			want: Usage{InputTokens: 812, CachedInputTokens: 512, OutputTokens: 139, Known: true},
+			want: Usage{InputTokens: 812, CachedInputTokens: 512, OutputTokens: 139, ReasoningTokens: 128, Known: true},
 		},
 		"OpenAI embeddings: input tokens only": {
 			provider: proxyconfig.OpenAI, shape: ShapeOpenAIEmbeddings, file: "openai/embeddings_response.json",
@@ -49,12 +49,12 @@ func TestAdapter_Usage(t *testing.T) {
 		},
 		"Gemini: output counts thinking tokens": {
 			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, file: "gemini/generate_response.json",
-			want: Usage{InputTokens: 2210, CachedInputTokens: 2048, OutputTokens: 9 + 312, Known: true},
+			want: Usage{InputTokens: 2210, CachedInputTokens: 2048, OutputTokens: 9 + 312, ReasoningTokens: 312, Known: true},
 		},
 		"Gemini: the prompt its tools added (URL context, Google Search) counts as input": {
 			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate,
 			body: `{"usageMetadata":{"promptTokenCount":13,"candidatesTokenCount":73,"toolUsePromptTokenCount":109,"thoughtsTokenCount":45,"totalTokenCount":240}}`,
-			want: Usage{InputTokens: 13 + 109, OutputTokens: 73 + 45, Known: true},
+			want: Usage{InputTokens: 13 + 109, OutputTokens: 73 + 45, ReasoningTokens: 45, Known: true},
 		},
 		"Anthropic: writes to the one-hour cache apart from 5-minute ones": {
 			provider: proxyconfig.Anthropic, shape: ShapeAnthropicMessages,
@@ -94,16 +94,16 @@ func TestAdapter_Usage(t *testing.T) {
 		"xAI: reasoning tokens beside completion_tokens are output too": {
 			provider: proxyconfig.OpenAICompatible, shape: ShapeOpenAIChat,
 			body: `{"usage":{"prompt_tokens":10120,"completion_tokens":1499,"total_tokens":14428,"prompt_tokens_details":{"cached_tokens":128},"completion_tokens_details":{"reasoning_tokens":2809}}}`,
-			want: Usage{InputTokens: 10120, CachedInputTokens: 128, OutputTokens: 1499 + 2809, Known: true},
+			want: Usage{InputTokens: 10120, CachedInputTokens: 128, OutputTokens: 1499 + 2809, ReasoningTokens: 2809, Known: true},
 		},
 		"OpenAI: reasoning tokens within completion_tokens are not counted twice": {
 			provider: proxyconfig.OpenAI, shape: ShapeOpenAIChat,
 			body: `{"usage":{"prompt_tokens":8,"completion_tokens":377,"total_tokens":385,"completion_tokens_details":{"reasoning_tokens":320}}}`,
-			want: Usage{InputTokens: 8, OutputTokens: 377, Known: true},
+			want: Usage{InputTokens: 8, OutputTokens: 377, ReasoningTokens: 320, Known: true},
 		},
 		"Gemini streamed JSON array: the last element's usage": {
 			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, file: "gemini/stream_array.json",
-			want: Usage{InputTokens: 31, CachedInputTokens: 8, OutputTokens: 14 + 88, Known: true},
+			want: Usage{InputTokens: 31, CachedInputTokens: 8, OutputTokens: 14 + 88, ReasoningTokens: 88, Known: true},
 		},
 		"Gemini JSON array without usage": {
 			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate, body: `[{"candidates":[]},{"candidates":[]}]`,
@@ -134,7 +134,7 @@ func TestAdapter_Usage(t *testing.T) {
 		"huge counts are capped, not wrapped": {
 			provider: proxyconfig.Gemini, shape: ShapeGeminiGenerate,
 			body: `{"usageMetadata":{"candidatesTokenCount":9223372036854775807,"thoughtsTokenCount":1e30}}`,
-			want: Usage{OutputTokens: 1<<63 - 1, Known: true},
+			want: Usage{OutputTokens: 1<<63 - 1, ReasoningTokens: 1<<63 - 1, Known: true},
 		},
 	}
 	for name, tc := range tests {
