@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"tollgate.dev/tollgate/internal/sidecar/telemetry"
 	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
@@ -53,6 +54,10 @@ type Options struct {
 	// Ledger, when its URLs are set, shares budgets through the operator's
 	// budget ledger; otherwise each budget is local to this sidecar.
 	Ledger LedgerOptions
+
+	// Telemetry says what is exported over OTLP: read from the standard
+	// OTEL_* environment variables, not from flags.
+	Telemetry telemetry.Config
 }
 
 // LedgerOptions are the sidecar's settings of the budget ledger.
@@ -145,6 +150,11 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	if o.MaxBufferedBytes < o.MaxRequestBytes {
 		errs = append(errs, fmt.Errorf("--max-buffered-bytes %d cannot hold one body of --max-request-bytes %d: raise it or lower --max-request-bytes", o.MaxBufferedBytes, o.MaxRequestBytes))
 	}
+	tel, err := telemetry.FromEnv(os.LookupEnv)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("OpenTelemetry settings: %w", err))
+	}
+	o.Telemetry = tel
 	if o.ReloadInterval <= 0 || o.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("--reload-interval must be positive and --shutdown-grace not negative"))
 	}

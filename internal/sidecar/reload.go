@@ -18,6 +18,7 @@ import (
 	"tollgate.dev/tollgate/internal/sidecar/ledger"
 	"tollgate.dev/tollgate/internal/sidecar/loader"
 	"tollgate.dev/tollgate/internal/sidecar/metrics"
+	"tollgate.dev/tollgate/internal/sidecar/telemetry"
 	"tollgate.dev/tollgate/pkg/budget"
 	"tollgate.dev/tollgate/pkg/llmclient"
 	"tollgate.dev/tollgate/pkg/policy"
@@ -40,7 +41,10 @@ type reloader struct {
 	opts    Options
 	log     *zap.Logger
 	metrics *metrics.Sidecar
-	onDone  func(*llmclient.Report)
+	// telemetry exports over OTLP; nil when the OTEL_* variables ask for
+	// nothing.
+	telemetry *telemetry.Telemetry
+	onDone    func(*llmclient.Report)
 	// buffers is shared by the Transports of every reload: the memory it
 	// bounds is the process's.
 	buffers *llmclient.BufferBudget
@@ -76,7 +80,7 @@ func (r *reloader) load() error {
 	data, err := os.ReadFile(r.opts.PolicyFile)
 	if errors.Is(err, fs.ErrNotExist) && r.opts.AllowMissingPolicy {
 		if cur := r.current.Load(); cur == nil || cur.transport != nil || cur.reason == "" {
-			r.metrics.Configure(nil)
+			r.configure(nil)
 			r.swap(&state{reason: fmt.Sprintf("the policy file %s does not exist yet: no LLMPolicy of this namespace has been rendered", r.opts.PolicyFile), loadedAt: time.Now()})
 			r.log.Info("no policy file yet; refusing LLM requests until one appears", zap.String("file", r.opts.PolicyFile))
 		}
@@ -136,6 +140,8 @@ func (r *reloader) apply(data []byte, source string) error {
 			Buffers:         r.buffers,
 			OnDone:          r.onDone,
 			Previous:        prev,
+			// The model an answer names is an attribute of telemetry only.
+			ReadResponseModel: r.telemetry != nil,
 			Policy: policy.Options{
 				OnBreakerStateChange: func(t policy.Target, from, to circuitbreaker.State) {
 					r.metrics.BreakerState(t, to)
@@ -154,7 +160,7 @@ func (r *reloader) apply(data []byte, source string) error {
 	}
 	r.lastHash = h
 	// The labels of the new policy are in place before its first request.
-	r.metrics.Configure(next.transport)
+	r.configure(next.transport)
 	r.swap(next)
 	r.metrics.Reload(nil)
 	fields := []zap.Field{zap.String("file", source), zap.String("source", res.Source)}
@@ -175,6 +181,15 @@ func (r *reloader) apply(data []byte, source string) error {
 }
 
 func (r *reloader) swap(s *state) { r.current.Store(s) }
+
+// configure tells the metrics and the telemetry the policy t enforces
+// (nil: none) before its first request.
+func (r *reloader) configure(t *llmclient.Transport) {
+	r.metrics.Configure(t)
+	if r.telemetry != nil {
+		r.telemetry.Configure(t)
+	}
+}
 
 // refuse logs and counts a file that could not be used; the last good
 // state stays in force.

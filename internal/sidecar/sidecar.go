@@ -23,6 +23,7 @@ import (
 	"tollgate.dev/tollgate/internal/sidecar/ledger"
 	"tollgate.dev/tollgate/internal/sidecar/metrics"
 	"tollgate.dev/tollgate/internal/sidecar/proxy"
+	"tollgate.dev/tollgate/internal/sidecar/telemetry"
 	"tollgate.dev/tollgate/internal/sidecar/watch"
 	"tollgate.dev/tollgate/pkg/llmclient"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -61,8 +62,28 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 	if opts.MaxBufferedBytes > 0 {
 		r.buffers = llmclient.NewBufferBudget(opts.MaxBufferedBytes)
 	}
+	if opts.Telemetry.Enabled() {
+		tel, err := telemetry.New(ctx, opts.Telemetry, telemetry.Options{ModelLabel: m.ModelLabel, Log: log.Named("otel")})
+		if err != nil {
+			return fmt.Errorf("cannot start: %w", err)
+		}
+		r.telemetry = tel
+		defer func() {
+			// After the proxy's shutdown: the last requests' spans too.
+			flushCtx, cancel := context.WithTimeout(context.Background(), telemetryFlush)
+			defer cancel()
+			if err := tel.Shutdown(flushCtx); err != nil {
+				log.Warn("OpenTelemetry data still buffered at exit was not all sent", zap.Error(err))
+			}
+		}()
+		log.Info("exporting OpenTelemetry over OTLP", zap.Bool("traces", opts.Telemetry.Traces.Enabled), zap.Bool("metrics", opts.Telemetry.Metrics.Enabled),
+			zap.String("tracesProtocol", opts.Telemetry.Traces.Protocol), zap.String("metricsProtocol", opts.Telemetry.Metrics.Protocol))
+	}
 	unpriced := &warned{} // unpriced models already warned about
 	r.onDone = func(rep *llmclient.Report) {
+		if r.telemetry != nil {
+			r.telemetry.Observe(rep)
+		}
 		m.Request(rep)
 		logRequest(log, rep)
 		logNotices(log, rep, unpriced)
@@ -103,8 +124,12 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 		return fmt.Errorf("listen on --admin %s: %w", opts.Admin, err)
 	}
 	current := func() *llmclient.Transport { return r.current.Load().transport }
+	var handler http.Handler = proxy.New(current, r.noPolicy)
+	if r.telemetry != nil {
+		handler = r.telemetry.Handler(handler)
+	}
 	proxySrv := &http.Server{
-		Handler:           proxy.New(current, r.noPolicy),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
@@ -146,6 +171,10 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 	_ = adminSrv.Shutdown(shutdownCtx)
 	return runErr
 }
+
+// telemetryFlush bounds how long the sidecar waits at exit for buffered
+// telemetry to be sent.
+const telemetryFlush = 5 * time.Second
 
 func serve(srv *http.Server, ln net.Listener, name string) error {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -270,14 +299,7 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	case r.Rung > 0:
 		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", r.Served.String()))
 	}
-	errorType := r.Refusal
-	if errorType == "" && r.Failure != "none" && r.Failure != "" {
-		errorType = r.Failure
-	}
-	if errorType == "" && r.End != "complete" {
-		errorType = r.End
-	}
-	if errorType != "" {
+	if errorType := r.ErrorType(); errorType != "" {
 		log.Warn("request", append(fields, zap.String("error_type", errorType))...)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,6 +20,15 @@ const maxCapturedBody = 8 << 20
 // maxUsageBytes bounds what is kept of a non-streamed answer to read its
 // usage: its usage members only (see wire.Picker), whatever its size.
 const maxUsageBytes = 64 << 10
+
+// modelEvents is how many events of a stream are searched for the model
+// of the answer (Options.ReadResponseModel): providers name it in the
+// first.
+const modelEvents = 8
+
+// answerMembers are the members of a non-streamed answer kept to read its
+// usage and model.
+var answerMembers = slices.Concat(provider.UsageMembers, provider.ModelMembers)
 
 // minCapture is the room the copy of an answer of unknown length for the
 // cache starts with; it doubles from there.
@@ -81,9 +91,26 @@ type observation struct {
 	length int64
 	// buffers is where the copy's memory is taken from.
 	buffers *BufferBudget
-	// onFinish gets the usage, the time to the first byte, how the answer
-	// ended, the copy kept for the cache and the bytes handed to the app.
-	onFinish func(u provider.Usage, ttft time.Duration, end string, body []byte, sent int64)
+	// model asks for the model the answer names (Options.ReadResponseModel).
+	model bool
+	// onFinish gets what the answer was: its usage, the time to its first
+	// byte, how it ended, the copy kept for the cache, the bytes handed to
+	// the app and the model it named.
+	onFinish func(f finished)
+}
+
+// finished is what an observedBody saw of its answer.
+type finished struct {
+	usage provider.Usage
+	ttft  time.Duration
+	// end says how the answer ended (Report.End).
+	end string
+	// body is the copy kept for the cache, nil when none was kept.
+	body []byte
+	// sent counts the bytes handed to the app.
+	sent int64
+	// model is the model the answer named, when asked for and found.
+	model string
 }
 
 // observedBody passes an answer through to the app while reading its
@@ -108,6 +135,10 @@ type observedBody struct {
 	// message_stop, response.completed) went out: the app has the whole
 	// answer, even if it closes before the provider's end of body.
 	terminal bool
+	// model is the model a stream's events named; modelLooks counts the
+	// events searched for it, up to modelEvents.
+	model      string
+	modelLooks int
 
 	firstAt    time.Duration // time to the first byte handed out
 	sent       int64         // bytes handed out to the app
@@ -122,6 +153,8 @@ func newObservedBody(src io.ReadCloser, o observation) *observedBody {
 	if o.sse {
 		b.events = wire.NewEventReader(src)
 		b.observer = o.adapter.NewStreamObserver(o.req)
+	} else if o.model {
+		b.usage = wire.NewPicker(maxUsageBytes, answerMembers...)
 	} else {
 		b.usage = wire.NewPicker(maxUsageBytes, provider.UsageMembers...)
 	}
@@ -238,6 +271,10 @@ func (b *observedBody) readEvent(p []byte) (int, error) {
 		if isTerminal(ev) {
 			b.terminal = true
 		}
+		if b.o.model && b.model == "" && b.modelLooks < modelEvents {
+			b.modelLooks++
+			b.model, _ = provider.ResponseModel(b.o.req.Shape, ev.Data)
+		}
 		if raw, keep := b.observer.Observe(ev); keep {
 			b.pending = raw
 			if b.o.keep {
@@ -295,12 +332,16 @@ func (b *observedBody) Close() error {
 func (b *observedBody) finish(end string) {
 	b.finishOnce.Do(func() {
 		var u provider.Usage
+		model := b.model
 		switch {
 		case b.o.sse:
 			u = b.observer.Usage()
 		case b.o.status < 300:
 			if doc, ok := b.usage.Document(); ok {
 				u = b.o.adapter.Usage(b.o.req, doc)
+				if b.o.model {
+					model, _ = provider.ResponseModel(b.o.req.Shape, doc)
+				}
 			}
 		}
 		var body []byte
@@ -311,7 +352,7 @@ func (b *observedBody) finish(end string) {
 		if ttft == 0 {
 			ttft = time.Since(b.o.start)
 		}
-		b.o.onFinish(u, ttft, end, body, b.sent)
+		b.o.onFinish(finished{usage: u, ttft: ttft, end: end, body: body, sent: b.sent, model: model})
 		// The cache keeps a copy of its own.
 		b.capture = nil
 		b.o.buffers.release(b.reserved)

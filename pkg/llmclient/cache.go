@@ -155,6 +155,16 @@ func (t *Transport) store(key string, resp *http.Response, sse bool, body []byte
 		Header: resp.Header,
 		Body:   body,
 		Stream: sse,
-		Usage:  cache.Usage(u),
+		Usage:  cacheUsage(u),
 	})
+}
+
+// cacheUsage is u as the cache keeps it: the counts it prices, without the
+// reasoning part of the output, which a hit (free) does not report.
+func cacheUsage(u provider.Usage) cache.Usage {
+	return cache.Usage{
+		InputTokens: u.InputTokens, CachedInputTokens: u.CachedInputTokens,
+		CacheWriteTokens: u.CacheWriteTokens, CacheWrite1hTokens: u.CacheWrite1hTokens,
+		OutputTokens: u.OutputTokens, Known: u.Known,
+	}
 }

@@ -45,6 +45,9 @@ type exchange struct {
 	// freshCache tells that the response cache serves the request (it is
 	// keyed for the cachedResponse rung alone otherwise).
 	freshCache bool
+	// attempts counts the attempts traced so far (attempts run one after
+	// another on the request's goroutine).
+	attempts int
 }
 
 // call describes the exchange to the policy: its targets, how to attempt
@@ -100,19 +103,24 @@ func (ex *exchange) attempt(ctx context.Context, target policy.Target) (*http.Re
 	if err != nil {
 		return nil, err
 	}
+	span := ex.startAttempt(ctx, target, up)
 	resp, err := ex.t.upstream.RoundTrip(up)
 	if err != nil {
+		span.end(ex, ctx, nil, err)
 		return nil, err
 	}
 	if resp.StatusCode >= 300 {
+		span.end(ex, ctx, resp, nil)
 		return resp, nil
 	}
 	fb, err := readFirstByte(resp.Body)
 	if err != nil {
 		_ = resp.Body.Close()
+		span.end(ex, ctx, nil, err)
 		return nil, fmt.Errorf("read the first byte of the answer from %s: %w", target.Provider, err)
 	}
 	resp.Body = fb
+	span.end(ex, ctx, resp, nil)
 	return resp, nil
 }
 
@@ -271,12 +279,13 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 		keep:    cacheable,
 		length:  resp.ContentLength,
 		buffers: ex.t.buffers,
-		onFinish: func(u provider.Usage, ttft time.Duration, end string, body []byte, sent int64) {
+		model:   ex.t.opts.ReadResponseModel,
+		onFinish: func(f finished) {
 			if cacheable {
-				ex.t.store(ex.cacheKey, resp, sse, body, u)
+				ex.t.store(ex.cacheKey, resp, sse, f.body, f.usage)
 			}
-			ex.rep.AnswerBytes = sent
-			ex.finish(u, ttft, end, finish)
+			ex.rep.AnswerBytes, ex.rep.ResponseModel = f.sent, f.model
+			ex.finish(f.usage, f.ttft, f.end, finish)
 		},
 	})
 	return resp
@@ -323,6 +332,9 @@ func stripTollgateHeaders(h http.Header) {
 	}
 }
 
+// copyHeaders copies the app's headers for the upstream request, without
+// those of the hop to the sidecar: hop-by-hop headers, Host,
+// Content-Length, and the W3C trace context (see trace.go).
 func copyHeaders(dst, src http.Header) {
 	for k, vs := range src {
 		dst[k] = append([]string(nil), vs...)
@@ -330,4 +342,7 @@ func copyHeaders(dst, src http.Header) {
 	removeHopByHop(dst)
 	dst.Del("Host")
 	dst.Del("Content-Length")
+	for _, h := range traceHeaders {
+		dst.Del(h)
+	}
 }

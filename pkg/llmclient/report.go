@@ -3,6 +3,8 @@ package llmclient
 import (
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -66,6 +68,10 @@ type Report struct {
 	Failure string
 	// Usage is the token usage read from the answer.
 	Usage provider.Usage
+	// ResponseModel is the model the answer says produced it (OpenAI's
+	// dated snapshot, Gemini's modelVersion), read only with
+	// Options.ReadResponseModel; "" when it names none.
+	ResponseModel string
 	// CostUSD is what the answer cost: Usage priced at the price of the
 	// model that served it. Zero for cache hits and static answers.
 	CostUSD proxyconfig.USD
@@ -97,4 +103,27 @@ type Report struct {
 	// the total timeout), "upstream_error" (the provider broke off) or
 	// "client_gone".
 	End string
+	// Span is the trace span of the request's context, a no-op span when
+	// the context has none: whoever traces the request ends it with the
+	// report. The attempts sent upstream are its child spans while it
+	// records (see the package documentation).
+	Span trace.Span
+}
+
+// ErrorType is the class of error the request ended with, or "" when it
+// ended well: the code of Tollgate's own refusal (tollgate_*); else the
+// failure of the final answer (rate_limited, server_error, client_error,
+// timeout, connection_error, canceled); else how the answer broke off
+// (upstream_error, total_timeout, client_gone). A fixed set, for logs and
+// telemetry alike.
+func (r *Report) ErrorType() string {
+	switch {
+	case r.Refusal != "":
+		return r.Refusal
+	case r.Failure != policy.NoFailure.String() && r.Failure != "":
+		return r.Failure
+	case r.End != "complete" && r.End != "":
+		return r.End
+	}
+	return ""
 }

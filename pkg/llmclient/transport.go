@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"tollgate.dev/tollgate/pkg/budget"
 	"tollgate.dev/tollgate/pkg/cache"
 	"tollgate.dev/tollgate/pkg/policy"
@@ -60,6 +62,11 @@ type Options struct {
 	Budget budget.Gate
 	// Now is the clock of the local budget gate. Default: time.Now.
 	Now func() time.Time
+	// ReadResponseModel reads the model each answer names into
+	// Report.ResponseModel, for telemetry: a JSON answer's model member
+	// is kept beside its usage, a stream's first events are searched for
+	// it. Off, nothing is read for it.
+	ReadResponseModel bool
 }
 
 // Transport is an http.RoundTripper that enforces a policy on requests to
@@ -170,7 +177,7 @@ func (t *Transport) CloseIdleConnections() {
 
 // RoundTrip runs one request under the policy.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rep := &Report{Start: time.Now(), Policy: t.policyRef, RequestID: req.Header.Get(HeaderRequest)}
+	rep := &Report{Start: time.Now(), Policy: t.policyRef, RequestID: req.Header.Get(HeaderRequest), Span: trace.SpanFromContext(req.Context())}
 	path, pathErr := canonicalPath(requestPath(req.URL))
 	if pathErr != nil {
 		path = requestPath(req.URL)

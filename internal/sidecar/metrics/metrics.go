@@ -217,6 +217,18 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 	}
 }
 
+// ModelLabel is the value the metrics count model, asked of the provider
+// named provider, under with the loaded policy: the model itself when the
+// policy names it or the price table prices it, the table's name for a
+// dated snapshot, else OtherModel; "" for no model. The OpenTelemetry
+// metrics use it, so that their attributes are bounded as these labels
+// are.
+func (m *Sidecar) ModelLabel(provider, model string) string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.labels.model(provider, model)
+}
+
 // LedgerSync counts one sync with the budget ledger and records the
 // allowance held after it.
 func (m *Sidecar) LedgerSync(result string, allowance proxyconfig.USD) {
