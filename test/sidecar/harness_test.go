@@ -107,6 +107,13 @@ func startSidecar(t *testing.T, path string, args ...string) *sidecar {
 // launch starts the binary without waiting for it.
 func launch(t *testing.T, path string, args ...string) *sidecar {
 	t.Helper()
+	return launchWithEnv(t, path, nil, args...)
+}
+
+// launchWithEnv is launch with env (NAME=value) added to the process's
+// environment.
+func launchWithEnv(t *testing.T, path string, env []string, args ...string) *sidecar {
+	t.Helper()
 	argv := append([]string{
 		"--policy", path,
 		// Port 0: the kernel picks free ports, and the sidecar logs them.
@@ -115,7 +122,7 @@ func launch(t *testing.T, path string, args ...string) *sidecar {
 		"--shutdown-grace", "2s",
 	}, args...)
 	// The race detector sleeps a second at exit unless told not to.
-	p, err := proc.Start(proc.Spec{Name: "sidecar", Path: sidecarBin, Args: argv, Env: []string{proc.RaceEnv}})
+	p, err := proc.Start(proc.Spec{Name: "sidecar", Path: sidecarBin, Args: argv, Env: append([]string{proc.RaceEnv}, env...)})
 	require.NoError(t, err)
 	s := &sidecar{t: t, policyFile: path, process: p, logs: p.Log()}
 	t.Cleanup(func() {

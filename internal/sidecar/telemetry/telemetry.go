@@ -92,6 +92,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*Telemetry, error) {
 	// that is down would otherwise log on every batch.
 	sometimes := &rate.Sometimes{First: 1, Interval: time.Minute}
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		if errors.Is(err, context.Canceled) {
+			return // an export cut short by Shutdown, which exports once more
+		}
 		sometimes.Do(func() {
 			log.Warn("OpenTelemetry export failed; telemetry is dropped until the collector answers (logged at most once a minute)", zap.Error(err))
 		})
