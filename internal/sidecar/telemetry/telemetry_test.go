@@ -176,7 +176,7 @@ func transportFor(t *testing.T) *llmclient.Transport {
 	p := proxyconfig.Policy{
 		Name: "chat", Namespace: "team-a",
 		Providers: []proxyconfig.Provider{{Name: "openai", Type: proxyconfig.OpenAI, BaseURL: "https://api.openai.com"}},
-		Timeouts: proxyconfig.Timeouts{Connect: proxyconfig.Duration(1e9), FirstToken: proxyconfig.Duration(1e9), Total: proxyconfig.Duration(1e9)},
+		Timeouts:  proxyconfig.Timeouts{Connect: proxyconfig.Duration(1e9), FirstToken: proxyconfig.Duration(1e9), Total: proxyconfig.Duration(1e9)},
 	}
 	tr, err := llmclient.New(p, llmclient.Options{})
 	require.NoError(t, err)
