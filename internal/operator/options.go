@@ -137,6 +137,8 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Sidecar.LogLevel, "sidecar-log-level", o.Sidecar.LogLevel, "log level of the sidecar: debug, info, warn or error")
 	maxRequest := fs.String("sidecar-max-request-bytes", "", "largest request body a sidecar accepts, a quantity such as 8Mi (\"\" for the sidecar's default, 8Mi)")
 	maxBuffered := fs.String("sidecar-max-buffered-bytes", "", "request bodies a sidecar holds in memory at once, such as 32Mi (\"\" for the sidecar's default, 32Mi); with the memory limit")
+	fs.StringVar(&o.Sidecar.OTel.Endpoint, "sidecar-otel-endpoint", "", "OTLP `URL` the sidecars export OpenTelemetry traces and metrics to, such as http://otel-collector.observability:4317 (\"\" exports nothing)")
+	fs.StringVar(&o.Sidecar.OTel.Protocol, "sidecar-otel-protocol", o.Sidecar.OTel.Protocol, "OTLP protocol of --sidecar-otel-endpoint: grpc or http/protobuf")
 	fs.StringVar(&o.Ledger.Addr, "ledger-bind-address", ":8443", "`address` where the leader serves the budget ledger (HTTPS); \"0\" turns it off and leaves each sidecar's budget local")
 	fs.StringVar(&o.Ledger.Service, "ledger-service-name", "tollgate-ledger", "`name` of the ledger's Service, which selects the leader")
 	ledgerURLs := fs.String("ledger-url", "", "comma-separated `URLs` sidecars are told for the ledger (default https://<ledger-service-name>.<namespace>.svc:<port>)")

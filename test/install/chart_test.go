@@ -72,6 +72,8 @@ func TestChart_DeploymentRunsTheOperatorWithTheSharedFlags(t *testing.T) {
 		"--sidecar-log-level=info",
 		"--sidecar-max-request-bytes=8Mi",
 		"--sidecar-max-buffered-bytes=32Mi",
+		"--sidecar-otel-endpoint=",
+		"--sidecar-otel-protocol=grpc",
 		"--ledger-bind-address=:8443",
 		"--ledger-service-name=tollgate-ledger",
 		"--ledger-lease=2m",
@@ -204,6 +206,14 @@ func TestChart_ValuesReachTheRender(t *testing.T) {
 					"--sidecar-image=registry.local/sidecar:v8", "--sidecar-image-pull-policy=Always",
 					"--sidecar-log-level=debug", "--log-level=warn",
 					"--sidecar-cpu-limit=500m", "--sidecar-memory-limit=",
+				})
+			},
+		},
+		"the sidecars' OpenTelemetry export becomes flags": {
+			set: []string{"sidecar.otel.endpoint=https://otel-collector.observability:4318", "sidecar.otel.protocol=http/protobuf"},
+			check: func(t *testing.T, d *appsv1.Deployment, _ *admissionregistrationv1.MutatingWebhookConfiguration) {
+				assert.Subset(t, d.Spec.Template.Spec.Containers[0].Args, []string{
+					"--sidecar-otel-endpoint=https://otel-collector.observability:4318", "--sidecar-otel-protocol=http/protobuf",
 				})
 			},
 		},
@@ -342,6 +352,14 @@ func TestValuesSchema_RejectsBadValues(t *testing.T) {
 			set:        []string{"image.tag=v1 beta"},
 			wantErrors: []string{"/image/tag", "does not match pattern"},
 		},
+		"an OpenTelemetry endpoint without a scheme": {
+			set:        []string{"sidecar.otel.endpoint=otel-collector:4317"},
+			wantErrors: []string{"/sidecar/otel/endpoint", "does not match pattern"},
+		},
+		"an OpenTelemetry protocol the sidecar does not speak": {
+			set:        []string{"sidecar.otel.protocol=http/json"},
+			wantErrors: []string{"/sidecar/otel/protocol", "value must be one of 'grpc', 'http/protobuf'"},
+		},
 		"leader election as a string": {
 			set:        []string{"leaderElection.enabled=yes"},
 			wantErrors: []string{"/leaderElection/enabled", "got string, want boolean"},
@@ -377,8 +395,9 @@ func TestValuesSchema_AcceptsTheDocumentedForms(t *testing.T) {
 		"durations in hours, seconds and milliseconds": {
 			"--set", "ledger.lease=1h30m", "--set", "ledger.commitInterval=1500ms",
 		},
-		"a fractional duration": {"--set", "ledger.commitInterval=2.5s"},
-		"the ledger off":        {"--set", "ledger.enabled=false"},
+		"a fractional duration":                  {"--set", "ledger.commitInterval=2.5s"},
+		"the ledger off":                         {"--set", "ledger.enabled=false"},
+		"OpenTelemetry to a collector over gRPC": {"--set", "sidecar.otel.endpoint=http://otel-collector.observability:4317"},
 		"a PrometheusRule for kube-prometheus-stack": {
 			"--set", "prometheusRule.enabled=true", "--set", "prometheusRule.labels.release=kube-prometheus-stack",
 		},

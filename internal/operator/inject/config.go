@@ -3,6 +3,7 @@ package inject
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +40,28 @@ type Config struct {
 	// LedgerUnreachable is the sidecar's --ledger-unreachable: Block or
 	// Allow, for policies whose budget does not say.
 	LedgerUnreachable string
+	// OTel is where the sidecars export OpenTelemetry traces and metrics;
+	// the zero value exports nothing.
+	OTel OTelConfig
+}
+
+// OTLP protocols of OTelConfig.Protocol: the sidecar's
+// OTEL_EXPORTER_OTLP_PROTOCOL values.
+const (
+	OTLPGRPC         = "grpc"
+	OTLPHTTPProtobuf = "http/protobuf"
+)
+
+// OTelConfig is the OpenTelemetry export of the injected sidecars, passed
+// to them as the standard OTEL_* environment variables.
+type OTelConfig struct {
+	// Endpoint is their OTEL_EXPORTER_OTLP_ENDPOINT: the http(s) URL of an
+	// OTLP receiver such as an OpenTelemetry Collector
+	// (http://otel-collector.observability:4317); "" exports nothing.
+	Endpoint string
+	// Protocol is their OTEL_EXPORTER_OTLP_PROTOCOL: OTLPGRPC or
+	// OTLPHTTPProtobuf.
+	Protocol string
 }
 
 // DefaultConfig is the configuration of the operator's flag defaults:
@@ -59,6 +82,7 @@ func DefaultConfig() Config {
 		},
 		LogLevel:          "info",
 		LedgerUnreachable: "Block",
+		OTel:              OTelConfig{Protocol: OTLPGRPC},
 	}
 }
 
@@ -81,6 +105,14 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRequestBytes > 0 && c.MaxBufferedBytes > 0 && c.MaxBufferedBytes < c.MaxRequestBytes {
 		errs = append(errs, fmt.Errorf("sidecar buffered bytes %d cannot hold one request body of %d bytes: raise --sidecar-max-buffered-bytes", c.MaxBufferedBytes, c.MaxRequestBytes))
+	}
+	if c.OTel.Endpoint != "" {
+		if u, err := url.Parse(c.OTel.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("sidecar OpenTelemetry endpoint %q is not an http(s) URL: use e.g. http://otel-collector.observability:4317", c.OTel.Endpoint))
+		}
+		if c.OTel.Protocol != OTLPGRPC && c.OTel.Protocol != OTLPHTTPProtobuf {
+			errs = append(errs, fmt.Errorf("sidecar OpenTelemetry protocol %q: use %s (port 4317 of a collector) or %s (port 4318)", c.OTel.Protocol, OTLPGRPC, OTLPHTTPProtobuf))
+		}
 	}
 	if !slices.Contains(logLevels, c.LogLevel) {
 		errs = append(errs, fmt.Errorf("sidecar log level %q: use debug, info, warn or error", c.LogLevel))

@@ -4,6 +4,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tollgate.dev/tollgate/internal/sidecar"
+	"tollgate.dev/tollgate/internal/sidecar/telemetry"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -93,6 +95,43 @@ func TestInject_WithALedgerTheSidecarGetsItsURLTokenStateAndPodUID(t *testing.T)
 	for _, m := range c.VolumeMounts {
 		assert.Equal(t, m.Name != StateVolume, m.ReadOnly, "only the state is writable: %s", m.Name)
 	}
+}
+
+// TestInject_WithOTelTheSidecarExportsAsThePod reads the injected
+// environment with the sidecar's own reader of the OTEL_* variables, the
+// kubelet's $(NAME) expansion done by hand.
+func TestInject_WithOTelTheSidecarExportsAsThePod(t *testing.T) {
+	cfg := testConfig()
+	cfg.OTel = OTelConfig{Endpoint: "http://otel-collector.observability:4317", Protocol: OTLPGRPC}
+	out, err := Inject(plainPod(), nil, cfg)
+	require.NoError(t, err)
+	c := sidecarOf(t, out)
+
+	fields := map[string]string{"metadata.uid": "4c1f-uid", "metadata.name": "chat-7d9f", "metadata.namespace": "team-a"}
+	env := map[string]string{}
+	for _, e := range c.Env {
+		if e.ValueFrom != nil {
+			env[e.Name] = fields[e.ValueFrom.FieldRef.FieldPath]
+			continue
+		}
+		v := e.Value
+		for name, value := range env {
+			v = strings.ReplaceAll(v, "$("+name+")", value)
+		}
+		env[e.Name] = v
+	}
+	assert.Equal(t, "k8s.pod.name=chat-7d9f,k8s.namespace.name=team-a,k8s.pod.uid=4c1f-uid,k8s.container.name=tollgate-sidecar", env["OTEL_RESOURCE_ATTRIBUTES"])
+	got, err := telemetry.FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+	assert.Equal(t, telemetry.Config{
+		Traces:  telemetry.Signal{Enabled: true, Protocol: telemetry.ProtocolGRPC},
+		Metrics: telemetry.Signal{Enabled: true, Protocol: telemetry.ProtocolGRPC},
+	}, got)
+
+	cfg.OTel.Endpoint = ""
+	out, err = Inject(plainPod(), nil, cfg)
+	require.NoError(t, err)
+	assert.Empty(t, sidecarOf(t, out).Env, "without an endpoint the sidecar exports nothing")
 }
 
 func TestInject_MountsCredentialsOnlyWhenThePolicyNamesThem(t *testing.T) {
@@ -179,6 +218,17 @@ func TestConfig_Validate(t *testing.T) {
 				c.Resources.Requests[corev1.ResourceMemory] = resource.MustParse("256Mi")
 			},
 			wantErrs: []string{"memory request 256Mi is above its limit 128Mi"},
+		},
+		"an OpenTelemetry endpoint that is no URL": {
+			mutate:   func(c *Config) { c.OTel.Endpoint = "otel-collector:4317" },
+			wantErrs: []string{`OpenTelemetry endpoint "otel-collector:4317" is not an http(s) URL: use e.g. http://otel-collector.observability:4317`},
+		},
+		"an unknown OpenTelemetry protocol": {
+			mutate:   func(c *Config) { c.OTel = OTelConfig{Endpoint: "http://collector:4318", Protocol: "http/json"} },
+			wantErrs: []string{`OpenTelemetry protocol "http/json": use grpc (port 4317 of a collector) or http/protobuf (port 4318)`},
+		},
+		"no protocol is needed without an endpoint": {
+			mutate: func(c *Config) { c.OTel = OTelConfig{} },
 		},
 		"every problem at once": {
 			mutate:   func(c *Config) { c.Image, c.LogLevel = "", "" },

@@ -91,10 +91,29 @@ func sidecarArgs(cfg Config) []string {
 	return args
 }
 
-// sidecarEnv gives the sidecar its pod's UID, which its reports carry.
+// sidecarEnv gives the sidecar its pod's UID, which its ledger reports
+// carry, and the OpenTelemetry settings, with the pod's identity as
+// resource attributes of what it exports.
 func sidecarEnv(cfg Config) []corev1.EnvVar {
-	if len(cfg.LedgerURLs) == 0 {
+	otel := cfg.OTel.Endpoint != ""
+	if len(cfg.LedgerURLs) == 0 && !otel {
 		return nil
 	}
-	return []corev1.EnvVar{{Name: "POD_UID", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.uid"}}}}
+	env := []corev1.EnvVar{fieldEnv("POD_UID", "metadata.uid")}
+	if otel {
+		env = append(env,
+			fieldEnv("POD_NAME", "metadata.name"),
+			fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+			corev1.EnvVar{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Value: cfg.OTel.Endpoint},
+			corev1.EnvVar{Name: "OTEL_EXPORTER_OTLP_PROTOCOL", Value: cfg.OTel.Protocol},
+			// $(NAME) is expanded by the kubelet from the variables above.
+			corev1.EnvVar{Name: "OTEL_RESOURCE_ATTRIBUTES", Value: "k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE),k8s.pod.uid=$(POD_UID),k8s.container.name=" + ContainerName},
+		)
+	}
+	return env
+}
+
+// fieldEnv is the variable name holding the pod's field path.
+func fieldEnv(name, path string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: path}}}
 }
