@@ -8,4 +8,9 @@
 // is in pkg/provider; the byte-level JSON and SSE handling both share is in
 // pkg/wire; the failsafe-go composition is pkg/policy. Its name needs no
 // alias next to controller-runtime's client package.
+//
+// Tracing is the caller's: a request whose context carries a recording
+// OpenTelemetry span gets a child span per attempt sent upstream, and
+// Report.Span hands the span back when the request is over (see trace.go).
+// No trace context is forwarded to providers.
 package llmclient

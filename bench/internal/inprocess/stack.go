@@ -15,6 +15,7 @@ import (
 
 	"tollgate.dev/tollgate/bench/internal/plainproxy"
 	"tollgate.dev/tollgate/internal/sidecar"
+	"tollgate.dev/tollgate/internal/sidecar/telemetry"
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	"tollgate.dev/tollgate/pkg/llmclient"
 )
@@ -47,6 +48,12 @@ spec:
 // Start starts the stack; the sidecar logs its JSON lines to sidecarLog,
 // as the real one logs to its stderr. dir holds the policy file.
 func Start(dir string, sidecarLog io.Writer) (*Stack, error) {
+	return StartWithTelemetry(dir, sidecarLog, telemetry.Config{})
+}
+
+// StartWithTelemetry is Start with the sidecar exporting what tel says
+// (the exporters read the OTEL_EXPORTER_OTLP_* variables themselves).
+func StartWithTelemetry(dir string, sidecarLog io.Writer, tel telemetry.Config) (*Stack, error) {
 	mock, err := mockprovider.Start("127.0.0.1:0", mockprovider.WithHistory(0))
 	if err != nil {
 		return nil, err
@@ -70,7 +77,7 @@ func Start(dir string, sidecarLog io.Writer) (*Stack, error) {
 	opts := sidecar.Options{
 		PolicyFile: path, Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", LogLevel: zapcore.InfoLevel,
 		MaxRequestBytes: llmclient.DefaultMaxRequestBytes, MaxBufferedBytes: llmclient.DefaultMaxBufferedBytes,
-		ReloadInterval: 10 * time.Second, ShutdownGrace: time.Second,
+		ReloadInterval: 10 * time.Second, ShutdownGrace: time.Second, Telemetry: tel,
 	}
 	go func() { done <- sidecar.Run(ctx, opts, sidecarLog, ready) }()
 	stop := func() {
