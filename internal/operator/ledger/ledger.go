@@ -108,6 +108,16 @@ func New(opts Options) *Ledger {
 // close tells the syncs still waiting that no write will come.
 func (l *Ledger) close() { l.closeOnce.Do(func() { close(l.closed) }) }
 
+// stopped reports whether the ledger stopped serving (close).
+func (l *Ledger) stopped() bool {
+	select {
+	case <-l.closed:
+		return true
+	default:
+		return false
+	}
+}
+
 // settingsOf returns the ledger's view of a policy's budget.
 func settingsOf(p *v1alpha1.LLMPolicy) (Settings, error) {
 	b := p.Spec.Budget
@@ -222,19 +232,28 @@ func (l *Ledger) commitAll(ctx context.Context) {
 		l.mu.Lock()
 		e := l.books[key]
 		l.mu.Unlock()
-		if e == nil {
-			continue
+		if e != nil {
+			l.commitOne(ctx, key, e)
 		}
-		if err := l.commit(ctx, key, e); err != nil {
-			if apierrors.IsNotFound(err) || errors.Is(err, errBudgetRemoved) {
-				l.mu.Lock()
-				delete(l.books, key) // the policy is gone
-				l.mu.Unlock()
-				forget(key)
-				continue
-			}
-			l.opts.Log.Error(err, "budget status not written; the syncs it holds wait for the next try", "policy", key.String())
-		}
+	}
+}
+
+// commitOne writes one book, dropping it when its policy or budget is
+// gone.
+func (l *Ledger) commitOne(ctx context.Context, key types.NamespacedName, e *entry) {
+	err := l.commit(ctx, key, e)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		// Stopping: Run writes a last time on a context of its own, and the
+		// syncs this write would have answered wait for that one.
+	case apierrors.IsNotFound(err) || errors.Is(err, errBudgetRemoved):
+		l.mu.Lock()
+		delete(l.books, key) // the policy is gone
+		l.mu.Unlock()
+		forget(key)
+	default:
+		l.opts.Log.Error(err, "budget status not written; the syncs it holds wait for the next try", "policy", key.String())
 	}
 }
 

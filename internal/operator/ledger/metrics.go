@@ -32,7 +32,7 @@ var (
 	}, []string{"namespace", "policy"})
 	syncs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tollgate_ledger_syncs_total",
-		Help: "Sidecar syncs, by result: success, or the refusal's code (unauthenticated, forbidden, unknown_policy, bad_request, too_large, out_of_order, unavailable, ...).",
+		Help: "Sidecar syncs, by result: success, canceled (the sidecar gave up on it), or the refusal's code (unauthenticated, forbidden, unknown_policy, bad_request, too_large, out_of_order, unavailable, ...).",
 	}, []string{"result"})
 	syncSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tollgate_ledger_sync_duration_seconds",

@@ -25,6 +25,10 @@ import (
 // durableWait bounds how long a sync waits for its status write.
 const durableWait = 15 * time.Second
 
+// resultCanceled is the syncs metric's result of a sync the sidecar
+// canceled.
+const resultCanceled = "canceled"
+
 // Handler serves the ledger's HTTP API (pkg/ledgerapi).
 func (l *Ledger) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -37,6 +41,16 @@ func (l *Ledger) serveSync(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reply, err := l.sync(r)
 	syncSeconds.Observe(time.Since(start).Seconds())
+	if err != nil && r.Context().Err() != nil {
+		// The sidecar gave up on this sync (it stopped, or sent it again
+		// with more): nothing is wrong, and what the batch held counts or
+		// is sent again. It is answered all the same, since a handler that
+		// writes nothing answers 200 with no body.
+		syncs.WithLabelValues(resultCanceled).Inc()
+		l.opts.Log.V(1).Info("ledger request canceled by the sidecar", "reason", err.Error())
+		writeJSON(w, http.StatusServiceUnavailable, ledgerapi.Error{Code: ledgerapi.CodeUnavailable, Message: "the sync was canceled by its sender before its answer was durable; send the same batch again"})
+		return
+	}
 	if err != nil {
 		l.refuse(w, err)
 		return
@@ -268,9 +282,11 @@ func (l *Ledger) refuse(w http.ResponseWriter, err error) {
 		bad = refusal(http.StatusInternalServerError, ledgerapi.CodeUnavailable, "%v", err)
 	}
 	syncs.WithLabelValues(bad.Code).Inc()
-	if bad.Status >= 500 {
+	if bad.Status >= 500 && !l.stopped() {
 		l.opts.Log.Info("ledger request not served", "code", bad.Code, "reason", bad.Msg)
 	} else {
+		// A refusal of the request, or this replica's own shutdown: every
+		// sync and bundle poll in flight is sent to the next leader.
 		l.opts.Log.V(1).Info("ledger request refused", "code", bad.Code, "reason", bad.Msg)
 	}
 	writeJSON(w, bad.Status, ledgerapi.Error{Code: bad.Code, Message: bad.Msg})

@@ -496,7 +496,10 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 	defer l.wake()
 	defer l.mu.Unlock()
 	now := l.opts.Now()
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil // stopped: Run reports what is left, on a context of its own
+	case err != nil:
 		return l.failedLocked(req, err, now)
 	}
 	if l.failing > 0 || l.lastOK.IsZero() {
