@@ -4,15 +4,46 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"tollgate.dev/tollgate/api/v1alpha1"
 )
+
+func TestBudgetExhausted_SaysWhetherTheLimitIsReachedOrWhatRemainsIsTooLittle(t *testing.T) {
+	tests := map[string]struct {
+		spent, remaining string
+		want             string
+	}{
+		"the limit is reached": {spent: "0.05", remaining: "0",
+			want: "spent 0.05 of 0.05 USD in the Daily period from 2026-05-14: the limit is reached; sidecars block requests with tollgate_budget_exhausted until 2026-05-15T00:00:00Z"},
+		"what remains is less than a request needs": {spent: "0.01295", remaining: "0.03705",
+			want: "spent 0.01295 of 0.05 USD in the Daily period from 2026-05-14, and what remains, 0.03705 USD, is less than a request needs; sidecars block requests with tollgate_budget_exhausted until 2026-05-15T00:00:00Z"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := &v1alpha1.LLMPolicy{Spec: v1alpha1.LLMPolicySpec{Budget: &v1alpha1.Budget{Limit: "0.05", Period: v1alpha1.BudgetDaily}}}
+			end := metav1.NewTime(time.Date(2026, 5, 15, 0, 0, 0, 0, time.UTC))
+			st := &v1alpha1.BudgetStatus{PeriodStart: metav1.NewTime(may14.Truncate(24 * time.Hour)), PeriodEnd: &end,
+				Spent: tc.spent, Remaining: tc.remaining, State: v1alpha1.BudgetExhausted}
+			setBudgetConditions(p, st, nil, usd("0"))
+			c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionBudgetExhausted)
+			if assert.NotNil(t, c) {
+				assert.Equal(t, metav1.ConditionTrue, c.Status)
+				assert.Equal(t, tc.want, c.Message)
+			}
+		})
+	}
+}
 
 func TestCommit_AWriteCutShortByShutdownLogsNoError(t *testing.T) {
 	tests := map[string]struct {

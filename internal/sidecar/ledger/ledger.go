@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -181,14 +182,16 @@ var _ budget.Gate = (*Gate)(nil)
 
 // Reserve admits a request that may cost up to maxCost when the allowance
 // covers it; else it asks the ledger for more and waits up to
-// Options.Wait. Past that the budget counts as exhausted for this pod:
-// the request is blocked or downgraded. While the ledger cannot be
-// reached, a request the allowance does not cover follows the policy's
-// whenLedgerUnreachable.
+// Options.Wait. Past that, if the ledger answered meanwhile, the budget
+// counts as exhausted for this pod, for now: the request is blocked or
+// downgraded. While the ledger cannot be reached, or did not answer
+// within the wait, a request the allowance does not cover follows the
+// policy's whenLedgerUnreachable.
 func (g *Gate) Reserve(maxCost proxyconfig.USD) (*budget.Reservation, budget.Decision) {
 	l := g.l
 	maxCost = proxyconfig.MaxUSD(maxCost, proxyconfig.USD{})
-	deadline := l.opts.Now().Add(l.opts.Wait)
+	start := l.opts.Now()
+	deadline := start.Add(l.opts.Wait)
 	for {
 		l.mu.Lock()
 		now := l.opts.Now()
@@ -200,8 +203,8 @@ func (g *Gate) Reserve(maxCost proxyconfig.USD) (*budget.Reservation, budget.Dec
 			d.Action = budget.Allow
 			return l.admit(g.policy, period, maxCost, false, d), d
 		case l.exhaustedLocked(g.policy, period):
-			return l.exhausted(g.policy, period, maxCost, d)
-		case !l.reachableLocked() || !now.Before(deadline) && l.failing > 0:
+			return l.exhausted(g.policy, period, maxCost, d, false)
+		case !l.reachableLocked() || !now.Before(deadline) && (l.failing > 0 || l.lastOK.Before(start)):
 			if l.action == proxyconfig.LedgerAllow {
 				d.Action, d.Unverified = budget.Allow, true
 				return l.admit(g.policy, period, maxCost, true, d), d
@@ -210,9 +213,10 @@ func (g *Gate) Reserve(maxCost proxyconfig.USD) (*budget.Reservation, budget.Dec
 			l.mu.Unlock()
 			return nil, d
 		case !now.Before(deadline):
-			// What remains is held by other pods' allowances, or the ledger
-			// answers too slowly: for this pod, the budget is spent.
-			return l.exhausted(g.policy, period, maxCost, d)
+			// The ledger answered, and what remains is held by requests in
+			// flight and other pods' allowances: for this pod, the budget is
+			// spent, for now.
+			return l.exhausted(g.policy, period, maxCost, d, true)
 		}
 		l.waiting = proxyconfig.MaxUSD(l.waiting, maxCost)
 		l.poke()
@@ -249,9 +253,17 @@ func (l *Ledger) admit(policy string, period time.Time, maxCost proxyconfig.USD,
 }
 
 // exhausted decides a request the budget cannot cover, unlocking l.mu.
-func (l *Ledger) exhausted(policy string, period time.Time, maxCost proxyconfig.USD, d budget.Decision) (*budget.Reservation, budget.Decision) {
+// held says that what remains is held elsewhere (other pods' allowances,
+// requests in flight) rather than spent or too little for a request.
+func (l *Ledger) exhausted(policy string, period time.Time, maxCost proxyconfig.USD, d budget.Decision, held bool) (*budget.Reservation, budget.Decision) {
 	d.State = budget.StateExhausted
-	if !l.exhaustedSeen.Equal(period) {
+	d.Held = held && d.Spent.LessThan(d.Limit)
+	if d.Held {
+		d.Available = proxyconfig.MaxUSD(l.availLocked(policy, period), proxyconfig.USD{})
+	}
+	// What is held comes free: that is no exhaustion to log as lasting
+	// until the period ends.
+	if !d.Held && !l.exhaustedSeen.Equal(period) {
 		l.exhaustedSeen, d.FirstExhausted = period, true
 	}
 	if l.settings.OnExhausted == proxyconfig.Downgrade && l.settings.DowngradeTo != nil {
@@ -312,10 +324,15 @@ func usedIn(periods []ledgerapi.PeriodSpend, period time.Time) proxyconfig.USD {
 	return u
 }
 
-// openSpent is the spend of period not yet reported.
+// openSpent is the spend of period the ledger's last answer does not
+// count: in the batch it did not acknowledge, and not yet reported.
 func (l *Ledger) openSpent(policy string, period time.Time) proxyconfig.USD {
 	var u proxyconfig.USD
-	for _, p := range l.st.Open[policy] {
+	periods := l.st.Open[policy]
+	if b := l.st.Unacked; b != nil && l.st.UnackedPolicy == policy && (l.view == nil || b.Seq > l.view.acked) {
+		periods = append(slices.Clip(periods), b.Periods...)
+	}
+	for _, p := range periods {
 		if p.Start.Equal(period) {
 			u = u.Add(p.Spent.USD)
 		}
