@@ -42,6 +42,7 @@ func (l *Ledger) commit(ctx context.Context, key types.NamespacedName, e *entry)
 	e.mu.Lock()
 	e.book.SetSettings(settings, now)
 	e.book.Expire(now, func(uid, pod string) bool { return l.podAlive(ctx, key.Namespace, uid, pod) })
+	e.touch() // a raised limit or a gone pod frees allowance
 	version := e.book.Version()
 	silent, silentHeld := e.book.Silent(now)
 	if version == e.committed && !e.book.periodMoved(now) && len(silent) == e.silent {
@@ -50,6 +51,7 @@ func (l *Ledger) commit(ctx context.Context, key types.NamespacedName, e *entry)
 	}
 	snap := e.book.Snapshot(now)
 	limit := e.book.settings.Limit
+	e.lastWrite = time.Now()
 	e.mu.Unlock()
 
 	var written *v1alpha1.LLMPolicy

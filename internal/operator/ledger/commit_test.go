@@ -67,7 +67,7 @@ func TestCommit_AWriteCutShortByShutdownLogsNoError(t *testing.T) {
 			}).Build()
 			l := New(Options{Client: c, APIReader: c, Log: funcr.New(func(_, args string) { logged = append(logged, args) }, funcr.Options{})})
 			key := types.NamespacedName{Namespace: "team", Name: "chat"}
-			e := &entry{book: NewBook(monthly("10"), timing, may14), written: make(chan struct{}), conditions: map[string]string{}}
+			e := &entry{book: NewBook(monthly("10"), timing, may14), written: make(chan struct{}), changed: make(chan struct{}), conditions: map[string]string{}}
 			l.books[key] = e
 			ctx, cancel := context.WithCancel(context.Background())
 			if !tc.wantError {

@@ -89,9 +89,16 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, error) {
 		return ledgerapi.SyncReply{}, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v", err)
 	}
 	id := Identity{PodUID: caller.PodUID, Pod: caller.Pod, Workload: WorkloadOf(pod)}
+	urgent := req.Need.IsPositive() // a request waits on this sync
+	if urgent {
+		defer l.hurry(e)()
+	}
 	e.mu.Lock()
 	reply, err := e.book.Sync(id, req, req.Epoch, l.opts.Now())
 	version := e.book.Version()
+	e.touch() // the batch may give allowance back
+	changed := e.changed
+	hurried := e.waiters > 0 // the reply may tell this pod to give back what another waits for
 	e.mu.Unlock()
 	var order ErrOutOfOrder
 	if errors.As(err, &order) {
@@ -100,11 +107,21 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, error) {
 	if err != nil {
 		return ledgerapi.SyncReply{}, err
 	}
+	if urgent {
+		reply, version = l.awaitAllowance(ctx, e, id.PodUID, changed, reply, version)
+	}
+	if urgent || hurried {
+		l.wakeCommitter()
+	}
 	wait, cancel := context.WithTimeout(ctx, durableWait)
 	defer cancel()
 	if err := e.waitDurable(wait, version, l.closed); err != nil {
 		return ledgerapi.SyncReply{}, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v; send the same batch again", err)
 	}
+	e.mu.Lock()
+	reply.Target = ledgerapi.NewAmount(e.book.TargetOf(id.PodUID, l.opts.Now()))
+	e.mu.Unlock()
+	reply.CommitMillis = l.opts.Commit.Milliseconds()
 	reply.BundleHash = l.bundleHash(ctx, caller.Namespace)
 	return reply, nil
 }

@@ -25,10 +25,14 @@ import (
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
-// Defaults of Options.
+// DefaultInterval is the default of Options.Interval.
+const DefaultInterval = time.Second
+
+// The ledger's timing until it says (SyncReply.SyncSeconds and
+// CommitMillis): the operator's defaults.
 const (
-	DefaultWait     = 3 * time.Second
-	DefaultInterval = time.Second
+	assumedSync   = time.Second
+	assumedCommit = 2 * time.Second
 )
 
 // Options configure a Ledger.
@@ -49,8 +53,12 @@ type Options struct {
 	// Unreachable is what to do, once the allowance is spent, while the
 	// ledger cannot be reached, for policies that do not say.
 	Unreachable proxyconfig.LedgerUnreachableAction
-	// Wait is how long a request may wait for an allowance. Default
-	// DefaultWait.
+	// Wait is how long a request may wait for an allowance. Default: what
+	// the ledger takes at most to answer a sync that asks for one, twice
+	// over — how long it waits for another pod to give some back
+	// (SyncReply.SyncSeconds), two of its status writes (CommitMillis; a
+	// ledger that does not expedite the write a request waits on answers
+	// only with the next one), and Interval — 6s at the defaults.
 	Wait time.Duration
 	// Interval is how often spend is reported at most, unless the
 	// allowance runs low. Default DefaultInterval.
@@ -93,6 +101,8 @@ type Ledger struct {
 	// replied is closed and replaced after every sync, waking waiters.
 	replied chan struct{}
 	kick    chan struct{}
+	// inflight is the sync in flight, if any.
+	inflight *inflight
 	// reported remembers the crossings logged, per period start.
 	softSeen, exhaustedSeen time.Time
 	bundleHash              string
@@ -110,13 +120,37 @@ type view struct {
 	state       budget.State
 	spent       proxyconfig.USD
 	limit       proxyconfig.USD
+	// sync is how long the ledger waits for allowance to come free for a
+	// sync that asks for some, and commit how often it writes status (zero:
+	// it did not say).
+	sync, commit time.Duration
+}
+
+// inflight is a sync in flight. A sync that cannot bring back what is now
+// needed (a request waits on an allowance it does not ask for) is
+// superseded: cancelled, and sent again at once. The ledger applies its
+// batch once, however often it is sent, and the allowance it answers is
+// the pod's whole allowance, so a lost answer loses nothing.
+type inflight struct {
+	cancel     context.CancelFunc
+	need       bool
+	superseded bool
+}
+
+// supersedeLocked asks the sync loop to sync now, and cancels the sync in
+// flight, if any, when it cannot bring back what is needed. Called with
+// l.mu held.
+func (l *Ledger) supersedeLocked() {
+	l.poke()
+	f := l.inflight
+	if f != nil && !f.superseded && !f.need && l.waiting.IsPositive() {
+		f.superseded = true
+		f.cancel()
+	}
 }
 
 // New opens the state in opts.StateDir and returns a Ledger.
 func New(opts Options) (*Ledger, error) {
-	if opts.Wait <= 0 {
-		opts.Wait = DefaultWait
-	}
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultInterval
 	}
@@ -191,10 +225,11 @@ func (g *Gate) Reserve(maxCost proxyconfig.USD) (*budget.Reservation, budget.Dec
 	l := g.l
 	maxCost = proxyconfig.MaxUSD(maxCost, proxyconfig.USD{})
 	start := l.opts.Now()
-	deadline := start.Add(l.opts.Wait)
 	for {
 		l.mu.Lock()
 		now := l.opts.Now()
+		// Again each time: the ledger's answer says its intervals.
+		deadline := start.Add(l.waitLocked())
 		period := budget.PeriodStart(l.settings.Period, now)
 		d := l.decision(g.policy, period)
 		avail := l.availLocked(g.policy, period)
@@ -219,14 +254,27 @@ func (g *Gate) Reserve(maxCost proxyconfig.USD) (*budget.Reservation, budget.Dec
 			return l.exhausted(g.policy, period, maxCost, d, true)
 		}
 		l.waiting = proxyconfig.MaxUSD(l.waiting, maxCost)
-		l.poke()
+		l.supersedeLocked() // ask at once, not after the sync in flight
 		replied := l.replied
 		l.mu.Unlock()
 		select {
 		case <-replied:
-		case <-time.After(time.Until(deadline)):
+		case <-time.After(deadline.Sub(now)):
 		}
 	}
+}
+
+// waitLocked is how long a request may wait for an allowance (see
+// Options.Wait). Called with l.mu held.
+func (l *Ledger) waitLocked() time.Duration {
+	if l.opts.Wait > 0 {
+		return l.opts.Wait
+	}
+	sync, commit := assumedSync, assumedCommit
+	if v := l.view; v != nil && v.commit > 0 {
+		sync, commit = v.sync, v.commit
+	}
+	return sync + 2*commit + l.opts.Interval
 }
 
 // decision is the part of a decision the ledger's view says. Called with
@@ -294,6 +342,9 @@ func (l *Ledger) settle(policy string, period time.Time, maxCost, actual proxyco
 	}
 	if l.lowLocked(policy, period) {
 		l.poke()
+	}
+	if policy == l.policy && l.view != nil && l.releaseExcessLocked(l.opts.Now(), l.waiting) {
+		l.poke() // another pod may wait for it
 	}
 }
 
@@ -505,15 +556,22 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 		short := waiting.Sub(l.availLocked(policy, budget.PeriodStart(l.settings.Period, l.opts.Now())))
 		req.Need = ledgerapi.NewAmount(proxyconfig.MaxUSD(short, proxyconfig.USD{}))
 	}
+	syncCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f := &inflight{cancel: cancel, need: req.Need.IsPositive()}
+	l.inflight = f
 	l.mu.Unlock()
 
-	reply, err := l.client.sync(ctx, req)
+	reply, err := l.client.sync(syncCtx, req)
 
 	l.mu.Lock()
 	defer l.wake()
 	defer l.mu.Unlock()
+	l.inflight = nil
 	now := l.opts.Now()
 	switch {
+	case err != nil && f.superseded:
+		return nil // sent again at once (poked), with what is needed now
 	case err != nil && ctx.Err() != nil:
 		return nil // stopped: Run reports what is left, on a context of its own
 	case err != nil:
@@ -528,13 +586,16 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 	}
 	if policy == l.policy {
 		l.view = &view{policy: policy, periodStart: reply.PeriodStart.UTC(), periodEnd: reply.PeriodEnd, allowance: reply.Allowance.USD,
-			target: reply.Target.USD, acked: reply.Acked, state: budget.State(reply.State), spent: reply.Spent.USD, limit: reply.Limit.USD}
+			target: reply.Target.USD, acked: reply.Acked, state: budget.State(reply.State), spent: reply.Spent.USD, limit: reply.Limit.USD,
+			sync: time.Duration(reply.SyncSeconds) * time.Second, commit: time.Duration(reply.CommitMillis) * time.Millisecond}
 		if l.waiting.Equal(waiting) {
 			// Nothing waits for more than was asked; a request that is still
 			// short when it wakes asks again.
 			l.waiting = proxyconfig.USD{}
 		}
-		l.releaseExcessLocked(now, waiting)
+		if l.releaseExcessLocked(now, waiting) {
+			l.poke() // give it back now: another pod may wait for it
+		}
 		l.st.Held = &held{Policy: policy, PeriodStart: l.view.periodStart, Allowance: reply.Allowance, Acked: reply.Acked}
 	}
 	if err := l.store.write(l.st); err != nil {
@@ -621,12 +682,13 @@ func (l *Ledger) sealLocked() {
 // releaseExcessLocked gives back what the pod holds unspent above twice
 // its target (and above what its waiting requests asked for, when it came),
 // so that allowances follow where the spending is, and the last of a
-// budget does not sit in fragments too small for any request.
-func (l *Ledger) releaseExcessLocked(now time.Time, waiting proxyconfig.USD) {
+// budget does not sit in fragments too small for any request. It reports
+// whether it gave anything back, which the next sync reports.
+func (l *Ledger) releaseExcessLocked(now time.Time, waiting proxyconfig.USD) bool {
 	v := l.view
 	period := budget.PeriodStart(l.settings.Period, now)
 	if !v.periodStart.Equal(period) {
-		return
+		return false
 	}
 	avail := l.availLocked(l.policy, period)
 	keep := v.target.Add(v.target)
@@ -638,13 +700,14 @@ func (l *Ledger) releaseExcessLocked(now time.Time, waiting proxyconfig.USD) {
 	// use; given back, it may make up another pod's.
 	excess := avail.Sub(keep)
 	if !excess.IsPositive() {
-		return
+		return false
 	}
 	e := journalEntry{Policy: l.policy, Start: period, Released: ledgerapi.NewAmount(excess)}
 	if err := l.store.append(e); err != nil {
-		return // not released: nothing is lost by keeping it
+		return false // not released: nothing is lost by keeping it
 	}
 	addSpend(l.st.Open, e)
+	return true
 }
 
 // releaseAll gives back all of the allowance that no admitted request
