@@ -103,6 +103,9 @@ type Ledger struct {
 	kick    chan struct{}
 	// inflight is the sync in flight, if any.
 	inflight *inflight
+	// budgetSeq counts the changes of the budget's settings: a view the
+	// ledger answered before the last one is stale.
+	budgetSeq uint64
 	// reported remembers the crossings logged, per period start.
 	softSeen, exhaustedSeen time.Time
 	bundleHash              string
@@ -124,16 +127,22 @@ type view struct {
 	// sync that asks for some, and commit how often it writes status (zero:
 	// it did not say).
 	sync, commit time.Duration
+	// stale is set when the budget's settings changed since the ledger
+	// answered: its state is the old settings', and a request is not
+	// refused on it.
+	stale bool
 }
 
 // inflight is a sync in flight. A sync that cannot bring back what is now
-// needed (a request waits on an allowance it does not ask for) is
-// superseded: cancelled, and sent again at once. The ledger applies its
-// batch once, however often it is sent, and the allowance it answers is
-// the pod's whole allowance, so a lost answer loses nothing.
+// needed (a request waits on an allowance it does not ask for, or the
+// budget changed since it was sent) is superseded: cancelled, and sent
+// again at once. The ledger applies its batch once, however often it is
+// sent, and the allowance it answers is the pod's whole allowance, so a
+// lost answer loses nothing.
 type inflight struct {
 	cancel     context.CancelFunc
 	need       bool
+	budgetSeq  uint64
 	superseded bool
 }
 
@@ -143,7 +152,7 @@ type inflight struct {
 func (l *Ledger) supersedeLocked() {
 	l.poke()
 	f := l.inflight
-	if f != nil && !f.superseded && !f.need && l.waiting.IsPositive() {
+	if f != nil && !f.superseded && (!f.need && l.waiting.IsPositive() || f.budgetSeq != l.budgetSeq) {
 		f.superseded = true
 		f.cancel()
 	}
@@ -198,12 +207,27 @@ func (l *Ledger) Gate(name string, b proxyconfig.Budget) budget.Gate {
 		}
 		l.poke()
 	}
+	if settings := budget.SettingsFrom(b); !sameBudget(settings, l.settings) {
+		// A new limit, period, ...: what the ledger said is the old
+		// settings'. Ask it now, and refuse nothing on its old word.
+		l.budgetSeq++
+		if l.view != nil {
+			l.view.stale = true
+		}
+		l.supersedeLocked()
+	}
 	l.settings = budget.SettingsFrom(b)
 	l.action = b.WhenLedgerUnreachable
 	if l.action == "" {
 		l.action = l.opts.Unreachable
 	}
 	return &Gate{l: l, policy: name}
+}
+
+// sameBudget reports whether a and b are the same budget to the ledger:
+// the settings its state depends on.
+func sameBudget(a, b budget.Settings) bool {
+	return a.Period == b.Period && a.Limit.Equal(b.Limit) && a.SoftLimitPercent == b.SoftLimitPercent
 }
 
 // Gate is a budget.Gate drawing on the pod's allowance of one policy.
@@ -395,7 +419,7 @@ func (l *Ledger) openSpent(policy string, period time.Time) proxyconfig.USD {
 // spent, and no allowance is left to spend.
 func (l *Ledger) exhaustedLocked(policy string, period time.Time) bool {
 	v := l.view
-	return v != nil && v.policy == policy && v.periodStart.Equal(period) && v.state == budget.StateExhausted
+	return v != nil && v.policy == policy && v.periodStart.Equal(period) && v.state == budget.StateExhausted && !v.stale
 }
 
 // lowLocked reports whether the allowance ran below a quarter of its
@@ -558,7 +582,7 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 	}
 	syncCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	f := &inflight{cancel: cancel, need: req.Need.IsPositive()}
+	f := &inflight{cancel: cancel, need: req.Need.IsPositive(), budgetSeq: l.budgetSeq}
 	l.inflight = f
 	l.mu.Unlock()
 
@@ -587,7 +611,11 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 	if policy == l.policy {
 		l.view = &view{policy: policy, periodStart: reply.PeriodStart.UTC(), periodEnd: reply.PeriodEnd, allowance: reply.Allowance.USD,
 			target: reply.Target.USD, acked: reply.Acked, state: budget.State(reply.State), spent: reply.Spent.USD, limit: reply.Limit.USD,
-			sync: time.Duration(reply.SyncSeconds) * time.Second, commit: time.Duration(reply.CommitMillis) * time.Millisecond}
+			sync: time.Duration(reply.SyncSeconds) * time.Second, commit: time.Duration(reply.CommitMillis) * time.Millisecond,
+			stale: f.budgetSeq != l.budgetSeq}
+		if l.view.stale {
+			l.poke() // the budget changed while this sync was in flight
+		}
 		if l.waiting.Equal(waiting) {
 			// Nothing waits for more than was asked; a request that is still
 			// short when it wakes asks again.
