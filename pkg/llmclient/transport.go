@@ -17,6 +17,7 @@ import (
 	"tollgate.dev/tollgate/pkg/pricing"
 	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
+	"tollgate.dev/tollgate/pkg/semantic"
 )
 
 // Memory defaults. They keep the sidecar under the 128 MiB memory limit its
@@ -79,9 +80,10 @@ type Transport struct {
 	policyRef string
 	prices    *pricing.Table
 	buffers   *BufferBudget
-	budget    budget.Gate   // nil without a budget
-	local     *budget.Local // budget when it is local, carried over on reload
-	cache     *cache.Store  // nil without a cache
+	budget    budget.Gate     // nil without a budget
+	local     *budget.Local   // budget when it is local, carried over on reload
+	cache     *cache.Store    // nil without a cache
+	semantic  *semantic.Store // nil without a semantic cache
 }
 
 // route is one provider of the policy, served under /<name>, ready for use.
@@ -144,6 +146,7 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	}
 	t.budget, t.local = budgetFor(p, opts)
 	t.cache = cacheFor(p, opts.Previous)
+	t.semantic = semanticFor(p, opts.Previous)
 	t.upstream = opts.Upstream
 	if t.upstream == nil {
 		t.upstream = upstreamFor(p.Timeouts.Connect.D(), opts.Previous)
@@ -230,6 +233,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return t.serveHit(req, rep, e), nil
 		}
 		rep.Cache = CacheMiss
+		if resp := t.semanticLookup(ex); resp != nil {
+			return resp, nil
+		}
 	}
 	// Prepared once, in place of the app's body, so that memory holds one
 	// body, not one more per attempt.
