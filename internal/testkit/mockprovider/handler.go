@@ -22,13 +22,13 @@ type call struct {
 	st           *script
 	model        string
 	stream       bool
-	includeUsage bool   // OpenAI chat: stream_options.include_usage
-	sse          bool   // Gemini streams: alt=sse, else a JSON array
+	includeUsage bool     // OpenAI chat: stream_options.include_usage
+	sse          bool     // Gemini streams: alt=sse, else a JSON array
 	inputs       []string // embeddings: the texts to embed
 	dimensions   int      // embeddings: the vectors' length
-	base64       bool   // embeddings: encoding_format "base64"
-	seq          uint64 // makes the answer's ids unique
-	created      int64  // unix seconds
+	base64       bool     // embeddings: encoding_format "base64"
+	seq          uint64   // makes the answer's ids unique
+	created      int64    // unix seconds
 }
 
 // requestFields is what the mock reads from a request body. Unmarshalling
