@@ -94,12 +94,19 @@ func prefixNegated(a, b map[string]bool) bool {
 var negatingPrefixes = []string{"un", "in", "im", "il", "ir", "dis", "non"}
 
 // Words splits s into lower-case words: runs of letters, digits and
-// apostrophes (so that "don't" is one word).
+// inner apostrophes (so that "don't" is one word, and 'good' is good).
 func Words(s string) []string {
 	s = strings.ReplaceAll(strings.ToLower(s), "’", "'")
-	return strings.FieldsFunc(s, func(r rune) bool {
+	words := strings.FieldsFunc(s, func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\''
 	})
+	out := words[:0]
+	for _, w := range words {
+		if w = strings.Trim(w, "'"); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func isNumber(w string) bool {

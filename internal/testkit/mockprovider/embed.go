@@ -104,7 +104,7 @@ func embedWords(text string) []string {
 // expand spells out an English contraction.
 func expand(w string) []string {
 	switch {
-	case w == "can't":
+	case w == "can't", w == "cannot":
 		return []string{"can", "not"}
 	case w == "won't":
 		return []string{"will", "not"}
