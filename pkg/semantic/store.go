@@ -20,9 +20,11 @@ const (
 	// DefaultTTL is used when New is given ttl <= 0.
 	DefaultTTL = 5 * time.Minute
 	// DefaultMaxBytes caps the answers, vectors and message texts of a
-	// Store together. It also bounds the cost of a lookup: exact search
-	// reads at most DefaultMaxBytes/4 vector components.
-	DefaultMaxBytes = 32 << 20
+	// Store together: with the exact cache's 64 MiB and the request
+	// buffers' 32 MiB it keeps the sidecar near its chart's 128 MiB. It
+	// also bounds the cost of a lookup: exact search reads at most
+	// DefaultMaxBytes/4 vector components (about 2500 vectors of 1536).
+	DefaultMaxBytes = 16 << 20
 )
 
 // ErrClosed is returned by Add once the Store is closed.
@@ -91,7 +93,8 @@ type item struct {
 // A lookup is an exact search: the request's vector against every vector
 // of its partition. Partitions hold the variants of one context, and the
 // byte limit caps what any lookup reads (BenchmarkLookup measures it: at
-// 1536 dimensions about 0.6 ms per 1000 entries on a 2-core VM); an
+// 1536 dimensions about 0.6 to 2 ms per 1000 entries on a shared 2-core
+// VM); an
 // approximate index (HNSW) would answer in tens of microseconds at any
 // size, but every eviction is a delete, which the Go HNSW library tried
 // (coder/hnsw v0.6.1) does not survive: see bench/internal/semanticindex.

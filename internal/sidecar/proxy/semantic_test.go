@@ -155,3 +155,66 @@ func TestSemanticCache_AProviderWithoutItsOwnKeyEmbedsOnlyItsOwnRequests(t *test
 	assert.Equal(t, llmclient.EmbeddingNoCredentials, r.Semantic.EmbeddingError)
 	assert.Empty(t, embeddings(h), "the Anthropic key never goes to the OpenAI provider")
 }
+
+// semanticBudgetSpec prices the chat model at $1000 and the embedding
+// model at $500 per million tokens, so that with the mock's 100 input and
+// 100 output tokens an answer costs $0.20 and an embedding $0.05, under a
+// $0.30 budget.
+const semanticBudgetSpec = `
+  cache:
+    semantic:
+      embedding: {provider: openai, model: text-embedding-3-small}
+  pricing:
+    - {model: gpt-4o-mini, inputPerMillion: "1000", outputPerMillion: "1000"}
+    - {model: text-embedding-3-small, inputPerMillion: "500", outputPerMillion: "0"}
+  budget: {limit: "0.30"}
+`
+
+func TestSemanticCache_EmbeddingsAreChargedToTheBudget(t *testing.T) {
+	h := newBudgetHarness(t, semanticBudgetSpec)
+	ask := func(q string) *http.Response {
+		before := h.reportCount()
+		resp := h.post("/openai/v1/chat/completions", chatAsking(q), "Authorization", "Bearer k")
+		readAll(t, resp)
+		require.Eventually(t, func() bool { return h.reportCount() > before }, waitFor, tick)
+		return resp
+	}
+	h.spend() // $0.20, not deterministic: not looked up
+	resp := ask("How do I reset my password?")
+	r := h.lastReport()
+	assert.Equal(t, "miss", resp.Header.Get("X-Tollgate-Cache"))
+	assert.Equal(t, "0.05", r.Semantic.CostUSD.String(), "100 tokens at $500/M, exact")
+	assert.Equal(t, "0.2", r.CostUSD.String())
+
+	// $0.45 spent: the next embedding is not admitted, and the request is
+	// refused by the budget as any other.
+	embedded := len(embeddings(h.harness))
+	resp = ask("how do i reset my password")
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	r = h.lastReport()
+	assert.Equal(t, llmclient.EmbeddingBudget, r.Semantic.EmbeddingError)
+	assert.Equal(t, llmclient.CodeBudgetExhausted, r.Refusal)
+	assert.Equal(t, embedded, len(embeddings(h.harness)), "no embedding is sent past the budget")
+}
+
+func TestSemanticCache_AnEmbeddingWithoutUsageIsChargedItsEstimate(t *testing.T) {
+	h := newBudgetHarness(t, `
+  cache:
+    semantic:
+      embedding: {provider: openai, model: text-embedding-3-small}
+  pricing:
+    - {model: gpt-4o-mini, inputPerMillion: "1", outputPerMillion: "1"}
+    - {model: text-embedding-3-small, inputPerMillion: "1000000", outputPerMillion: "0"}
+  budget: {limit: "100"}
+`)
+	h.mock.EnqueueFor("text-embedding-3-small", mockprovider.Step{Body: `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.6,0.8]}],"model":"text-embedding-3-small"}`})
+	before := h.reportCount()
+	readAll(t, h.post("/openai/v1/chat/completions", chatAsking("How do I reset my password?"), "Authorization", "Bearer k"))
+	require.Eventually(t, func() bool { return h.reportCount() > before }, waitFor, tick)
+	r := h.lastReport()
+	require.NotNil(t, r.Semantic)
+	assert.Equal(t, llmclient.SemanticMiss, r.Semantic.Result, "the vector is used")
+	assert.Equal(t, llmclient.EstimateNoUsage, r.Semantic.Estimated, "%+v", r.Semantic)
+	// 27 bytes of text: ceil(27/4) = 7 tokens at $1/token.
+	assert.Equal(t, "7", r.Semantic.CostUSD.String(), "never free")
+}
