@@ -220,13 +220,12 @@ func (t *Transport) embed(ex *exchange, e proxyconfig.Embedding, text string, sr
 	}
 	key := ep.key
 	if key == "" {
-		// Only the app's own key for this very provider may be sent to it.
+		// Only the app's own key for this very provider may be sent to it
+		// (none, for a server that takes none).
 		if ep != ex.prov {
 			return nil, EmbeddingNoCredentials
 		}
-		if key = appKey(ex.in); key == "" {
-			return nil, EmbeddingNoCredentials
-		}
+		key = appKey(ex.in)
 	}
 	rq := provider.Request{Shape: provider.ShapeOpenAIEmbeddings, Model: e.Model, PromptBytes: len(text)}
 	prompt := provider.EstimatePromptTokens(rq)

@@ -218,3 +218,27 @@ func TestSemanticCache_AnEmbeddingWithoutUsageIsChargedItsEstimate(t *testing.T)
 	// 27 bytes of text: ceil(27/4) = 7 tokens at $1/token.
 	assert.Equal(t, "7", r.Semantic.CostUSD.String(), "never free")
 }
+
+func TestSemanticCache_AServerThatTakesNoKeyEmbedsWithoutOne(t *testing.T) {
+	h := newHarnessRawWith(t, `
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: test, namespace: ns}
+spec:
+  providers:
+    - {name: local, type: OpenAICompatible, baseURL: MOCK}
+  cache:
+    semantic:
+      embedding: {provider: local, model: nomic-embed-text}
+`, llmclient.Options{})
+	body := `{"model":"llama3","temperature":0,"messages":[{"role":"user","content":"Why is the sky blue?"}]}`
+	readAll(t, h.post("/local/v1/chat/completions", body))
+	require.Eventually(t, func() bool { return h.reportCount() == 1 }, waitFor, tick)
+	resp := h.post("/local/v1/chat/completions", `{"model":"llama3","temperature":0,"messages":[{"role":"user","content":"why is the sky blue"}]}`)
+	readAll(t, resp)
+	assert.Equal(t, "semantic-hit", resp.Header.Get("X-Tollgate-Cache"))
+	emb := embeddings(h)
+	require.NotEmpty(t, emb)
+	assert.Equal(t, "/v1/embeddings", emb[0].Path)
+	assert.Empty(t, emb[0].Header.Get("Authorization"))
+}
