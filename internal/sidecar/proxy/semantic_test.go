@@ -242,3 +242,56 @@ spec:
 	assert.Equal(t, "/v1/embeddings", emb[0].Path)
 	assert.Empty(t, emb[0].Header.Get("Authorization"))
 }
+
+func TestSemanticCache_EachProviderTypeIsEmbeddedAtItsEndpoint(t *testing.T) {
+	tests := map[string]struct {
+		typ, path, body1, body2 string
+		header                  [2]string
+		wantPath                string
+		wantAuth                [2]string
+	}{
+		"Gemini, native generateContent": {
+			typ:      "Gemini",
+			path:     "/g/v1beta/models/gemini-2.5-flash:generateContent",
+			body1:    `{"generationConfig":{"temperature":0},"contents":[{"role":"user","parts":[{"text":"Why is the sky blue?"}]}]}`,
+			body2:    `{"generationConfig":{"temperature":0},"contents":[{"role":"user","parts":[{"text":"why is the sky blue"}]}]}`,
+			header:   [2]string{"X-Goog-Api-Key", "gemini-key"},
+			wantPath: "/v1beta/openai/embeddings",
+			wantAuth: [2]string{"Authorization", "Bearer gemini-key"},
+		},
+		"Azure OpenAI, a deployment": {
+			typ:      "AzureOpenAI",
+			path:     "/g/openai/deployments/chat/chat/completions?api-version=2024-10-21",
+			body1:    `{"temperature":0,"messages":[{"role":"user","content":"Why is the sky blue?"}]}`,
+			body2:    `{"temperature":0,"messages":[{"role":"user","content":"why is the sky blue"}]}`,
+			header:   [2]string{"Api-Key", "azure-key"},
+			wantPath: "/openai/v1/embeddings",
+			wantAuth: [2]string{"Api-Key", "azure-key"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := newHarnessRawWith(t, `
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: test, namespace: ns}
+spec:
+  providers:
+    - {name: g, type: `+tc.typ+`, baseURL: MOCK}
+  cache:
+    semantic:
+      embedding: {provider: g, model: my-embeddings}
+`, llmclient.Options{})
+			readAll(t, h.post(tc.path, tc.body1, tc.header[0], tc.header[1]))
+			require.Eventually(t, func() bool { return h.reportCount() == 1 }, waitFor, tick)
+			resp := h.post(tc.path, tc.body2, tc.header[0], tc.header[1])
+			readAll(t, resp)
+			assert.Equal(t, "semantic-hit", resp.Header.Get("X-Tollgate-Cache"))
+			emb := embeddings(h)
+			require.Len(t, emb, 2)
+			assert.Equal(t, tc.wantPath, emb[0].Path)
+			assert.Equal(t, tc.wantAuth[1], emb[0].Header.Get(tc.wantAuth[0]))
+			assert.Contains(t, string(emb[0].Body), `"model":"my-embeddings"`)
+		})
+	}
+}
