@@ -253,7 +253,6 @@ func (t *Transport) embed(ex *exchange, e proxyconfig.Embedding, text string, sr
 	ctx, cancel := context.WithTimeout(ex.in.Context(), min(e.Timeout.D(), t.set.Policy().Timeouts.Total.D()))
 	defer cancel()
 	body := semantic.EmbeddingRequest(e.Model, text)
-	var answer []byte // the body of the last attempt's answer
 	result := t.set.Execute(ctx, &policy.Call{
 		Primary: policy.Target{Provider: ep.cfg.Name, Model: e.Model},
 		Attempt: func(ctx context.Context, target policy.Target) (*http.Response, error) {
@@ -281,12 +280,11 @@ func (t *Transport) embed(ex *exchange, e proxyconfig.Embedding, text string, sr
 			if err != nil {
 				return nil, fmt.Errorf("read the embeddings answer of %s: %w", target.Provider, err)
 			}
-			answer = b
-			resp.Body = io.NopCloser(bytes.NewReader(b))
+			resp.Body = &readBody{Reader: bytes.NewReader(b), data: b}
 			return resp, nil
 		},
 		Classify: func(_ policy.Target, resp *http.Response) policy.Failure {
-			return ep.adapter.Classify(resp.StatusCode, resp.Header, answer)
+			return ep.adapter.Classify(resp.StatusCode, resp.Header, bodyOf(resp))
 		},
 	})
 	sr.Attempts, sr.Latency = result.Attempts, time.Since(start)
@@ -294,6 +292,7 @@ func (t *Transport) embed(ex *exchange, e proxyconfig.Embedding, text string, sr
 		res.Release() // nothing was answered: nothing is billed
 		return nil, embeddingFailure(result)
 	}
+	answer := bodyOf(result.Response)
 	_ = result.Response.Body.Close()
 	status := result.Response.StatusCode
 	sr.Usage = ep.adapter.Usage(rq, answer)
@@ -321,6 +320,22 @@ func (t *Transport) embed(ex *exchange, e proxyconfig.Embedding, text string, sr
 		return nil, EmbeddingBadAnswer
 	}
 	return vector, ""
+}
+
+// readBody is an answer read whole within its attempt.
+type readBody struct {
+	*bytes.Reader
+	data []byte
+}
+
+func (*readBody) Close() error { return nil }
+
+// bodyOf is the whole body of an embeddings answer an attempt returned.
+func bodyOf(resp *http.Response) []byte {
+	if b, ok := resp.Body.(*readBody); ok {
+		return b.data
+	}
+	return nil
 }
 
 // embeddingFailure says why an embedding call that got no answer failed.
