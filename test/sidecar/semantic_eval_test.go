@@ -54,6 +54,8 @@ type evalScore struct {
 	closest    int
 	closestSim float64
 	sims       []float64 // every pair's similarity
+	// rightByKind counts the right hits by kind.
+	rightByKind map[string]int
 }
 
 func (s evalScore) precision() float64 { return ratio(s.tp, s.tp+s.fp) }
@@ -199,7 +201,7 @@ func runPairs(t *testing.T, sc *sidecar, pairs []evalPair, th string) []evalOutc
 }
 
 func score(th string, pairs []evalPair, out []evalOutcome) evalScore {
-	s := evalScore{threshold: th, closest: -1, sims: make([]float64, len(pairs))}
+	s := evalScore{threshold: th, closest: -1, sims: make([]float64, len(pairs)), rightByKind: map[string]int{}}
 	for i, p := range pairs {
 		s.sims[i] = out[i].similarity
 		if p.Label == "different" && out[i].similarity > s.closestSim {
@@ -209,6 +211,7 @@ func score(th string, pairs []evalPair, out []evalOutcome) evalScore {
 		switch {
 		case same && out[i].hit:
 			s.tp++
+			s.rightByKind[p.Kind]++
 		case same:
 			s.fn++
 		case out[i].hit:
@@ -253,9 +256,13 @@ func evalTable(pairs []evalPair, scores []evalScore) string {
 		parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
 	}
 	b.WriteString(strings.Join(parts, ", ") + ").\n\n")
-	b.WriteString("| threshold | precision | recall | right hits | wrong hits | wrong hits by kind | refused by the guard: different / same |\n")
-	b.WriteString("| --: | --: | --: | --: | --: | --- | --: |\n")
+	b.WriteString("| threshold | precision | recall | right hits | right hits by kind | wrong hits | wrong hits by kind | refused by the guard: different / same |\n")
+	b.WriteString("| --: | --: | --: | --: | --- | --: | --- | --: |\n")
 	for _, s := range scores {
+		var right []string
+		for _, k := range []string{"case", "filler", "typo", "order", "contraction", "reword"} {
+			right = append(right, fmt.Sprintf("%s %d/%d", k, s.rightByKind[k], kinds[k]))
+		}
 		byKind := map[string]int{}
 		for _, i := range s.wrongHits {
 			byKind[pairs[i].Kind]++
@@ -267,7 +274,7 @@ func evalTable(pairs []evalPair, scores []evalScore) string {
 		if len(wrong) == 0 {
 			wrong = []string{"none"}
 		}
-		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %d | %d | %s | %d / %d |\n", s.threshold, s.precision(), s.recall(), s.tp, s.fp, strings.Join(wrong, ", "), s.guardDiff, s.guardSame)
+		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %d | %s | %d | %s | %d / %d |\n", s.threshold, s.precision(), s.recall(), s.tp, strings.Join(right, ", "), s.fp, strings.Join(wrong, ", "), s.guardDiff, s.guardSame)
 	}
 	b.WriteString("\n")
 	for _, s := range scores {

@@ -21,8 +21,10 @@ const DefaultEmbeddingDimensions = 256
 //     are one word); common function words weigh a quarter;
 //   - word pairs in order, at half weight, so that word order counts a
 //     little (a real model's does);
-//   - character trigrams of each word, at a third of its weight spread
-//     over them, so that typos and inflections stay close;
+//   - character trigrams of each word, at its weight spread over them,
+//     so that a typo or an inflection keeps part of a word's features
+//     (less than a real model's subword tokens keep: the evaluation's
+//     typo pairs score low);
 //
 // into dims dimensions (DefaultEmbeddingDimensions when dims <= 0), at
 // unit length. What it is not: it knows no synonyms ("car" and
@@ -59,7 +61,7 @@ func Embed(text string, dims int) []float32 {
 		padded := []rune("<" + w + ">")
 		if n := len(padded) - 2; n > 0 {
 			for j := 0; j+3 <= len(padded); j++ {
-				add("c:"+string(padded[j:j+3]), weight/3/float64(n))
+				add("c:"+string(padded[j:j+3]), weight/float64(n))
 			}
 		}
 	}
