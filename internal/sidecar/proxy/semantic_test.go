@@ -295,3 +295,30 @@ spec:
 		})
 	}
 }
+
+func TestSemanticCache_AReloadKeepsTheEntriesUnlessTheEmbeddingChanges(t *testing.T) {
+	h := newBudgetHarness(t, semanticSpec)
+	ask := func(q string) string {
+		before := h.reportCount()
+		resp := h.post("/openai/v1/chat/completions", chatAsking(q), "Authorization", "Bearer k")
+		readAll(t, resp)
+		require.Eventually(t, func() bool { return h.reportCount() > before }, waitFor, tick)
+		return resp.Header.Get("X-Tollgate-Cache")
+	}
+	require.Equal(t, "miss", ask("How do I reset my password?"))
+
+	h.load(`
+  cache:
+    semantic:
+      embedding: {provider: openai, model: text-embedding-3-small}
+      threshold: "0.99"
+`)
+	assert.Equal(t, "semantic-hit", ask("how do I reset my password"), "a new threshold keeps what was stored")
+
+	h.load(`
+  cache:
+    semantic:
+      embedding: {provider: openai, model: text-embedding-3-large}
+`)
+	assert.Equal(t, "miss", ask("how do I reset my password"), "another model's vectors do not compare")
+}
