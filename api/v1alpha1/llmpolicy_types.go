@@ -72,6 +72,15 @@ type LLMPolicySpec struct {
 	// +optional
 	Cache *Cache `json:"cache,omitempty"`
 
+	// Validation checks that answers to requests asking for structured
+	// output (JSON, or JSON matching the request's JSON Schema) are what
+	// they asked for; an answer that is not is retried and falls back like
+	// any failure. Absent means no validation: answers pass through
+	// unchecked.
+	//
+	// +optional
+	Validation *OutputValidation `json:"validation,omitempty"`
+
 	// Pricing overrides the built-in price table for the named models, and
 	// prices models the table does not know.
 	//
@@ -111,7 +120,7 @@ type LLMPolicyStatus struct {
 
 // LLMPolicy declares reliability and cost policy for the LLM traffic of the
 // pods it selects: timeouts, retries, circuit breaking, rate limits, budgets,
-// fallbacks and caching. An injected sidecar enforces it.
+// fallbacks, caching and the validation of structured output. An injected sidecar enforces it.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
