@@ -109,6 +109,13 @@ func (s *Set) Execute(ctx context.Context, c *Call) Result {
 		// be retried (the provider's own error), not a bare refusal.
 		o, err = st.answered[len(st.answered)-1], nil
 	}
+	if f := failureOf(o, err); f != NoFailure && f != InvalidOutput && f != Canceled {
+		// A rung after an invalid answer failed outright: the app gets the
+		// last complete answer, which was paid for, rather than an error.
+		if last := st.lastInvalid(); last != nil {
+			o, err = last, nil
+		}
+	}
 	st.release(o)
 
 	res := Result{Attempts: st.attempts, Failure: failureOf(o, err)}
@@ -168,6 +175,16 @@ func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target
 	return o, nil
 }
 
+// lastInvalid is the last answer classified InvalidOutput, or nil.
+func (st *callState) lastInvalid() *outcome {
+	for i := len(st.answered) - 1; i >= 0; i-- {
+		if st.answered[i].failure == InvalidOutput {
+			return st.answered[i]
+		}
+	}
+	return nil
+}
+
 // release closes the bodies of every answer but the final one.
 func (st *callState) release(final *outcome) {
 	for i, o := range st.answered {
@@ -222,7 +239,7 @@ func (st *callState) static(exec failsafe.Execution[*outcome], rung int) (*outco
 // not a request the app abandoned).
 func needsFallback(o *outcome, err error) bool {
 	switch failureOf(o, err) {
-	case Timeout, ConnectionError, RateLimited, ServerError:
+	case Timeout, ConnectionError, RateLimited, ServerError, InvalidOutput:
 		return true
 	}
 	return errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrRetryBudget)

@@ -36,8 +36,10 @@ type Set struct {
 	cfg  proxyconfig.Policy
 	opts Options
 
-	// retryOn holds the failures retries and breakers act on.
-	retryOn  []Failure
+	// retryOn holds the failures retries act on; breakerOn those breakers
+	// count: the same, without InvalidOutput.
+	retryOn   []Failure
+	breakerOn []Failure
 	retry    retrypolicy.RetryPolicy[*outcome] // nil without retries
 	budget   budget.Budget                     // retry budget, nil without retries
 	timeout  timeout.Timeout[*outcome]
@@ -65,7 +67,8 @@ func Compile(p proxyconfig.Policy, prev *Set, opts Options) (*Set, error) {
 	}
 	s := &Set{cfg: p.Clone(), opts: opts}
 	p = s.cfg
-	s.retryOn = failuresFor(p.Retry)
+	s.retryOn = failuresFor(p.Retry, p.Validation != nil)
+	s.breakerOn = slices.DeleteFunc(slices.Clone(s.retryOn), func(f Failure) bool { return f == InvalidOutput })
 	s.timeout = timeout.New[*outcome](p.Timeouts.FirstToken.D())
 
 	if r := p.Retry; r != nil {
@@ -78,10 +81,10 @@ func Compile(p proxyconfig.Policy, prev *Set, opts Options) (*Set, error) {
 	}
 
 	if cb := p.CircuitBreaker; cb != nil {
-		if prev != nil && prev.breakers != nil && reflect.DeepEqual(prev.cfg.CircuitBreaker, cb) && slices.Equal(prev.retryOn, s.retryOn) {
+		if prev != nil && prev.breakers != nil && reflect.DeepEqual(prev.cfg.CircuitBreaker, cb) && slices.Equal(prev.breakerOn, s.breakerOn) {
 			s.breakers = prev.breakers
 		} else {
-			s.breakers = newBreakers(*cb, s.retryOn, opts.OnBreakerStateChange)
+			s.breakers = newBreakers(*cb, s.breakerOn, opts.OnBreakerStateChange)
 		}
 	}
 
@@ -151,10 +154,15 @@ func (s *Set) executor(t Target) failsafe.Executor[*outcome] {
 
 // failuresFor lists the failures retry.retryOn names; without a retry
 // block, every retryable failure (which is what breakers then count).
-func failuresFor(r *proxyconfig.Retry) []Failure {
+// InvalidOutput is left out of a policy that does not validate, where it
+// cannot happen.
+func failuresFor(r *proxyconfig.Retry, validates bool) []Failure {
 	all := []Failure{Timeout, ConnectionError, RateLimited, ServerError}
 	if r == nil {
 		return all
+	}
+	if validates {
+		all = append(all, InvalidOutput)
 	}
 	var out []Failure
 	for _, f := range all {
