@@ -40,11 +40,11 @@ type Set struct {
 	// count: the same, without InvalidOutput.
 	retryOn   []Failure
 	breakerOn []Failure
-	retry    retrypolicy.RetryPolicy[*outcome] // nil without retries
-	budget   budget.Budget                     // retry budget, nil without retries
-	timeout  timeout.Timeout[*outcome]
-	breakers *breakers // nil without a circuit breaker
-	limits   *Limits   // nil without rate limits
+	retry     retrypolicy.RetryPolicy[*outcome] // nil without retries
+	budget    budget.Budget                     // retry budget, nil without retries
+	timeout   timeout.Timeout[*outcome]
+	breakers  *breakers // nil without a circuit breaker
+	limits    *Limits   // nil without rate limits
 	// chain holds the fallback policies, outermost first; nil without
 	// fallbacks.
 	chain failsafe.Executor[*outcome]

@@ -118,7 +118,7 @@ func TestAnswerOf_ReadsTheAssistantTextOfEachShape(t *testing.T) {
 			want: Answer{Unjudged: UnjudgedToolCall},
 		},
 		"chat: no choices is an empty text": {req: chat, body: `{"choices":[]}`, want: Answer{Texts: [][]byte{nil}}},
-		"chat: a body that is not JSON": {req: chat, body: `{"choices":[`, err: true},
+		"chat: a body that is not JSON":     {req: chat, body: `{"choices":[`, err: true},
 		"chat stream: deltas joined per choice": {
 			req: chat, stream: true,
 			body: "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"{\\\"a\\\"\"}}]}\n\n" +
