@@ -141,12 +141,29 @@ func (s *Set) runTarget(st *callState, t Target, rung int) (*outcome, error) {
 	})
 }
 
-// attempt sends one attempt. Its upstream context is a child of the
+// attempt sends one attempt under the first-token timeout, then judges its
+// answer (Call.Classify) outside it: judging may read the whole answer,
+// whose first byte arrived in time.
+func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
+	o, err := s.timed.WithContext(exec.Context()).GetWithExecution(func(timed failsafe.Execution[*outcome]) (*outcome, error) {
+		return s.send(timed, st, t, rung)
+	})
+	if err != nil || o == nil || o.resp == nil {
+		return o, err
+	}
+	o.failure = st.call.Classify(t, o.resp)
+	if o.failure != NoFailure {
+		o.retryAfter, o.hasRetryAfter = ParseRetryAfter(o.resp.Header, s.opts.Now())
+	}
+	return o, nil
+}
+
+// send sends one attempt. Its upstream context is a child of the
 // request's context rather than of exec's, because failsafe-go cancels
 // exec's context when the attempt returns, while the answer's body must
 // stay readable; exec's cancellation (a timeout) is forwarded only while the
 // attempt is under way.
-func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
+func (s *Set) send(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
 	st.attempts++
 	ctx, cancel := context.WithCancel(st.ctx)
 	stop := context.AfterFunc(exec.Context(), cancel)
@@ -166,10 +183,7 @@ func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target
 		}
 		return &outcome{failure: f, target: t, rung: rung}, err
 	}
-	o := &outcome{resp: resp, target: t, rung: rung, failure: st.call.Classify(t, resp)}
-	if o.failure != NoFailure {
-		o.retryAfter, o.hasRetryAfter = ParseRetryAfter(resp.Header, s.opts.Now())
-	}
+	o := &outcome{resp: resp, target: t, rung: rung}
 	st.answered = append(st.answered, o)
 	st.cancels = append(st.cancels, cancel)
 	return o, nil
