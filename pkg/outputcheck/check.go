@@ -73,6 +73,10 @@ const (
 	// maxSchemaCost bounds a schema's size with its references expanded
 	// (vet), which bounds the work of checking one JSON value.
 	maxSchemaCost = 100_000
+	// maxSchemaDepth bounds the nesting of the schema's JSON (objects and
+	// arrays): providers' own limits are far lower (OpenAI's strict mode
+	// takes 10 levels of objects).
+	maxSchemaDepth = 128
 	// DefaultMaxEntries and DefaultMaxBytes bound the cache of compiled
 	// schemas: entries, and the sum of the schemas' sizes (a stand-in for
 	// the compiled form's memory).

@@ -132,9 +132,16 @@ func TestCheck_AHugeSchemaIsSkippedWithoutParsing(t *testing.T) {
 }
 
 func TestCheck_DeeplyNestedSchemasAndTextsDoNotCrash(t *testing.T) {
-	deep := strings.Repeat(`{"not":`, 20000) + `{}` + strings.Repeat(`}`, 20000)
-	r := New(DefaultMaxEntries, DefaultMaxBytes).Check(Schema, []byte(deep), []byte(`{}`))
-	assert.Equal(t, Skipped, r.Verdict, "%+v", r)
+	for _, depth := range []int{200, 5000, 20000} {
+		deep := strings.Repeat(`{"not":`, depth) + `{}` + strings.Repeat(`}`, depth)
+		start := time.Now()
+		r := New(DefaultMaxEntries, DefaultMaxBytes).Check(Schema, []byte(deep), []byte(`{}`))
+		assert.Equal(t, Skipped, r.Verdict, "%+v", r)
+		assert.Less(t, time.Since(start), time.Second, "refused before the compiler, whose time grows faster than the depth")
+	}
+	nested := strings.Repeat(`{"items":`, 60) + `{"type":"integer"}` + strings.Repeat(`}`, 60)
+	r := New(DefaultMaxEntries, DefaultMaxBytes).Check(Schema, []byte(nested), []byte(strings.Repeat("[", 60)+`"x"`+strings.Repeat("]", 60)))
+	assert.Equal(t, Invalid, r.Verdict, "60 levels are checked: %+v", r)
 	deepText := strings.Repeat(`[`, 20000) + strings.Repeat(`]`, 20000)
 	// Any verdict will do: what counts is that the check returns.
 	_ = New(DefaultMaxEntries, DefaultMaxBytes).Check(Schema, []byte(`{"type":"array"}`), []byte(deepText))

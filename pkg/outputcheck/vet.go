@@ -38,6 +38,11 @@ type vetter struct {
 }
 
 func (v *vetter) cost(node any, depth int) (int, error) {
+	if depth > maxSchemaDepth {
+		// The compiler's time grows faster than the depth: 1000 levels
+		// take seconds.
+		return 0, fmt.Errorf("the request's schema nests deeper than %d levels; the sidecar does not check against it", maxSchemaDepth)
+	}
 	switch n := node.(type) {
 	case map[string]any:
 		// What cannot be followed is refused before any $ref is: a nested
