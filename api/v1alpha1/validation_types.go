@@ -35,8 +35,9 @@ const (
 // the last answer with X-Tollgate-Validation: failed and
 // X-Tollgate-Validation-Reason saying what was wrong. Checked answers
 // carry X-Tollgate-Validation: passed; answers that could not be checked
-// (a schema that does not compile or is over 256 KiB, an answer over
-// 8 MiB) carry skipped, with the reason.
+// (a schema that does not compile, refers outside itself, is over 256 KiB
+// or nests deeper than 128 levels; an answer over 2 MiB) carry skipped,
+// with the reason. Nothing is fetched to resolve a schema.
 type OutputValidation struct {
 	// Enabled turns validation on. Set it to false to switch validation
 	// off while keeping its settings. Default true.
@@ -47,7 +48,7 @@ type OutputValidation struct {
 
 	// Streams is what happens to a streamed answer (stream: true) to a
 	// request asking for structured output: PassThrough sends it on as it
-	// arrives, unchecked; Buffer holds the whole stream (up to 8 MiB),
+	// arrives, unchecked; Buffer holds the whole stream (up to 2 MiB),
 	// checks it, and sends it to the app only then, so that an invalid
 	// stream can still be retried or fall back, at the price of the
 	// stream's first-token latency: the app sees its first byte when the
