@@ -142,12 +142,18 @@ func (s *Set) runTarget(st *callState, t Target, rung int) (*outcome, error) {
 }
 
 // attempt sends one attempt under the first-token timeout, then judges its
-// answer (Call.Classify) outside it: judging may read the whole answer,
-// whose first byte arrived in time.
+// answer (Call.Classify); under validation outside the timeout, since
+// judging may read the whole answer, whose first byte arrived in time.
 func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
-	o, err := s.timed.WithContext(exec.Context()).GetWithExecution(func(timed failsafe.Execution[*outcome]) (*outcome, error) {
-		return s.send(timed, st, t, rung)
-	})
+	var o *outcome
+	var err error
+	if s.timed == nil {
+		o, err = s.send(exec, st, t, rung) // exec is the timeout's
+	} else {
+		o, err = s.timed.WithContext(exec.Context()).GetWithExecution(func(timed failsafe.Execution[*outcome]) (*outcome, error) {
+			return s.send(timed, st, t, rung)
+		})
+	}
 	if err != nil || o == nil || o.resp == nil {
 		return o, err
 	}

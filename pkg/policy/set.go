@@ -43,9 +43,12 @@ type Set struct {
 	retry     retrypolicy.RetryPolicy[*outcome] // nil without retries
 	budget    budget.Budget                     // retry budget, nil without retries
 	timeout   timeout.Timeout[*outcome]
-	// timed runs one attempt under the first-token timeout; the answer is
-	// judged (Call.Classify) after it, outside the timeout, since judging
-	// may read a whole answer whose first byte arrived in time.
+	// timed, under validation, runs one attempt under the first-token
+	// timeout, so that the answer is judged (Call.Classify) after it,
+	// outside the timeout: judging may read a whole answer whose first
+	// byte arrived in time. Nil without validation, where the timeout is
+	// the innermost policy of each target's executor (one execution per
+	// attempt fewer).
 	timed    failsafe.Executor[*outcome]
 	breakers *breakers // nil without a circuit breaker
 	limits   *Limits   // nil without rate limits
@@ -74,8 +77,12 @@ func Compile(p proxyconfig.Policy, prev *Set, opts Options) (*Set, error) {
 	s.retryOn = failuresFor(p.Retry, p.Validation != nil)
 	s.breakerOn = slices.DeleteFunc(slices.Clone(s.retryOn), func(f Failure) bool { return f == InvalidOutput })
 	s.timeout = timeout.New[*outcome](p.Timeouts.FirstToken.D())
-	s.timed = failsafe.With[*outcome](s.timeout)
-	s.timed = failsafe.With[*outcome](s.timeout)
+	if p.Validation != nil {
+		s.timed = failsafe.With[*outcome](s.timeout)
+	}
+	if p.Validation != nil {
+		s.timed = failsafe.With[*outcome](s.timeout)
+	}
 
 	if r := p.Retry; r != nil {
 		if prev != nil && prev.cfg.Retry != nil && prev.cfg.Retry.BudgetPercent == r.BudgetPercent {
@@ -135,8 +142,9 @@ func (s *Set) BreakerState(t Target) circuitbreaker.State {
 	return circuitbreaker.ClosedState
 }
 
-// executor returns t's executor: Retry ∘ CircuitBreaker(t); each attempt
-// inside it runs under the timeout (Set.attempt).
+// executor returns t's executor: Retry ∘ CircuitBreaker(t) ∘ Timeout, or,
+// under validation, Retry ∘ CircuitBreaker(t) with each attempt run under
+// the timeout by Set.attempt.
 func (s *Set) executor(t Target) failsafe.Executor[*outcome] {
 	if e, ok := s.executors.Load(t); ok {
 		return e.(failsafe.Executor[*outcome])
@@ -147,12 +155,15 @@ func (s *Set) executor(t Target) failsafe.Executor[*outcome] {
 			return e.(failsafe.Executor[*outcome])
 		}
 	}
-	policies := make([]failsafe.Policy[*outcome], 0, 2)
+	policies := make([]failsafe.Policy[*outcome], 0, 3)
 	if s.retry != nil {
 		policies = append(policies, s.retry)
 	}
 	if s.breakers != nil {
 		policies = append(policies, s.breakers.get(t))
+	}
+	if s.timed == nil {
+		policies = append(policies, s.timeout)
 	}
 	e, _ := s.executors.LoadOrStore(t, failsafe.With(policies...))
 	return e.(failsafe.Executor[*outcome])
