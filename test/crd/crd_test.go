@@ -179,6 +179,24 @@ func TestExplain_ShowsFieldDocs(t *testing.T) {
 	}
 }
 
+func TestExplain_ShowsValidationDocs(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, env.Kubectl, "--kubeconfig", env.Kubeconfig, "explain", "llmpolicy.spec.validation").CombinedOutput()
+	require.NoError(t, err, "kubectl explain: %s", out)
+	for _, want := range []string{
+		"Validation checks that answers to requests asking for structured",
+		"response_format",
+		"InvalidOutput",
+		"X-Tollgate-Validation: failed",
+		"streams",
+		"first-token latency",
+	} {
+		// kubectl wraps lines: compare words.
+		assert.Contains(t, strings.Join(strings.Fields(string(out)), " "), want)
+	}
+}
+
 func loadSample(t *testing.T) *v1alpha1.LLMPolicy {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(env.RepoRoot, "config", "samples", "tollgate_v1alpha1_llmpolicy.yaml"))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anthropics/anthropic-sdk-go"
+	anthropicoption "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/shopspring/decimal"
@@ -264,4 +266,29 @@ func TestValidation_MalformedAndHugeSchemasNeverCrashAndSkipWithAReason(t *testi
 	res := chat(t, s.openAI(), "gpt-4o")
 	require.NoError(t, res.err)
 	assert.NotContains(t, s.logs.String(), "panic")
+}
+
+func TestValidation_AnthropicOutputConfigFormatIsCheckedToo(t *testing.T) {
+	mock := startMock(t)
+	mock.EnqueueFor("claude-sonnet-4-5", mockprovider.Step{Content: `{"name":"Ada"}`}, mockprovider.Step{Content: personJSON})
+	s := startWithSpec(t, mock, `
+  retry: {maxAttempts: 2, backoff: {initial: 1ms, max: 2ms}}
+  validation: {}
+`)
+	params := messageParams("claude-sonnet-4-5")
+	params.OutputConfig = anthropic.OutputConfigParam{Format: anthropic.JSONOutputFormatParam{Schema: map[string]any{
+		"type": "object", "required": []string{"name", "age"},
+		"properties": map[string]any{"name": map[string]any{"type": "string"}, "age": map[string]any{"type": "integer"}},
+	}}}
+	var raw *http.Response
+	client := s.anthropic()
+	msg, err := client.Messages.New(context.Background(), params, anthropicoption.WithResponseInto(&raw))
+	require.NoError(t, err)
+	require.Len(t, msg.Content, 1)
+	assert.Equal(t, personJSON, msg.Content[0].Text, "the second, valid answer")
+	assert.Equal(t, "2", raw.Header.Get(llmclient.HeaderAttempts))
+	assert.Equal(t, llmclient.ValidationPassed, raw.Header.Get(llmclient.HeaderValidation))
+	var sent map[string]any
+	require.NoError(t, json.Unmarshal([]byte(mock.Requests()[0].Body), &sent))
+	assert.Contains(t, sent, "output_config", "the SDK sent the format the sidecar read")
 }
