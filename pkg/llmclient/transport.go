@@ -82,7 +82,9 @@ type Transport struct {
 	buffers   *BufferBudget
 	budget    budget.Gate   // nil without a budget
 	local     *budget.Local // budget when it is local, carried over on reload
-	cache     *cache.Store  // nil without a cache
+	cache     *cache.Store  // nil without a cache or a cachedResponse rung
+	// stale is the policy's cachedResponse rung, nil without one.
+	stale *proxyconfig.CachedResponse
 	// checker judges structured output; nil when the policy does not
 	// validate. Carried over on reload, with its compiled schemas.
 	checker *outputcheck.Checker
@@ -148,6 +150,7 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	}
 	t.budget, t.local = budgetFor(p, opts)
 	t.cache = cacheFor(p, opts.Previous)
+	t.stale = t.set.Policy().CachedRung()
 	if p.Validation != nil {
 		if prev := opts.Previous; prev != nil && prev.checker != nil {
 			t.checker = prev.checker
@@ -234,10 +237,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A cached answer costs nothing: it is served before the budget and
 	// the rate limits are asked.
 	if rq.Shape != provider.ShapeOther {
-		ex.cacheKey = t.cacheKey(req, prov, rest, body)
+		ex.cacheKey, ex.freshCache = t.cacheKey(req, prov, rest, body)
 	}
-	if ex.cacheKey != "" {
-		if e, ok := t.cache.Get(ex.cacheKey); ok {
+	if ex.freshCache {
+		if e, ok := t.cache.Within(ex.cacheKey, t.set.Policy().Cache.TTL.D()); ok {
 			return t.serveHit(req, rep, e), nil
 		}
 		rep.Cache = CacheMiss
@@ -286,6 +289,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// a fallback.
 	rep.BreakerState = t.set.BreakerState(policy.Target{Provider: name, Model: rq.Model}).String()
 
+	if res.Cached {
+		// The last good answer, from memory: no spend, no tokens, and
+		// nothing held while the app reads it.
+		cancel()
+		reservation.Release()
+		admission.Done(0)
+		return ex.serveKept(res), nil
+	}
 	if res.Response == nil {
 		cancel()
 		admission.Done(-1)
