@@ -252,6 +252,26 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	if s := r.Semantic; s != nil {
 		fields = append(fields, semanticFields(s)...)
 	}
+	if r.Validation != "" {
+		// Reason codes and schema keywords are fixed sets; the checker's
+		// message, which may quote the answer, goes to the app alone.
+		fields = append(fields, zap.String("validation", r.Validation))
+		if r.ValidationReason != "" {
+			fields = append(fields, zap.String("validation_reason", r.ValidationReason))
+		}
+		if r.ValidationKeyword != "" {
+			fields = append(fields, zap.String("validation_keyword", schemaKeyword(r.ValidationKeyword)))
+		}
+	}
+	if len(r.Discarded) > 0 {
+		// Answers paid for and not given to the app (invalid outputs
+		// retried or fallen back from): charged on top of cost_usd.
+		var cost proxyconfig.USD
+		for _, d := range r.Discarded {
+			cost = cost.Add(d.CostUSD)
+		}
+		fields = append(fields, zap.Int("discarded_answers", len(r.Discarded)), zap.Stringer("discarded_cost_usd", cost))
+	}
 	if r.BudgetState != "" {
 		fields = append(fields, zap.String("budget", r.BudgetState))
 	}
@@ -266,7 +286,11 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	}
 	switch {
 	case r.Static:
-		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", "static"))
+		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", llmclient.FallbackStatic))
+	case r.Stale:
+		// The last good answer to the request, from memory: how old it is.
+		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", llmclient.FallbackCache),
+			zap.Int64("cache_age_s", int64(r.StaleAge/time.Second)))
 	case r.Rung > 0:
 		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", r.Served.String()))
 	}
@@ -311,6 +335,21 @@ func semanticFields(s *llmclient.SemanticReport) []zap.Field {
 		fields = append(fields, zap.String("embedding_estimate_reason", s.Estimated))
 	}
 	return fields
+}
+
+// schemaKeyword is kw if it is a JSON Schema keyword, else "(other)": a
+// custom keyword is the app's text.
+func schemaKeyword(kw string) string {
+	switch kw {
+	case "type", "enum", "const", "required", "properties", "additionalProperties", "patternProperties",
+		"propertyNames", "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies",
+		"items", "prefixItems", "additionalItems", "contains", "minContains", "maxContains", "minItems", "maxItems",
+		"uniqueItems", "unevaluatedItems", "unevaluatedProperties", "minLength", "maxLength", "pattern", "format",
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "allOf", "anyOf", "oneOf", "not",
+		"if", "then", "else", "$ref", "false", "contentEncoding", "contentMediaType", "contentSchema":
+		return kw
+	}
+	return "(other)"
 }
 
 // logNotices logs what deserves a line of its own, once: the first request

@@ -137,10 +137,16 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 		out.Budget = bc
 	}
 
-	for _, f := range s.Fallbacks {
+	for i, f := range s.Fallbacks {
 		fc := proxyconfig.Fallback{Provider: f.Provider, Model: f.Model}
 		if f.StaticResponse != nil {
 			fc.StaticResponse = f.StaticResponse.Content
+		}
+		if c := f.CachedResponse; c != nil {
+			fc.CachedResponse = &proxyconfig.CachedResponse{
+				MaxStale:   d.parse(fmt.Sprintf("fallbacks[%d].cachedResponse.maxStale", i), c.MaxStale),
+				MaxEntries: int(c.MaxEntries),
+			}
 		}
 		out.Fallbacks = append(out.Fallbacks, fc)
 	}
@@ -153,6 +159,11 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 			OnlyDeterministic: c.OnlyDeterministic == nil || *c.OnlyDeterministic,
 			Semantic:          d.semantic(c.Semantic),
 		}
+	}
+
+	// Disabled validation is no validation, as for the cache.
+	if v := s.Validation; v != nil && (v.Enabled == nil || *v.Enabled) {
+		out.Validation = &proxyconfig.Validation{BufferStreams: v.Streams == v1alpha1.StreamBuffer}
 	}
 
 	for i, p := range s.Pricing {

@@ -27,6 +27,9 @@ const (
 	OtherModel = "(other)"
 	// StaticRung is the rung of answers from the static response.
 	StaticRung = "static"
+	// CacheRung is the rung of answers from the cachedResponse rung: the
+	// last good answer to the same request, from memory.
+	CacheRung = "cache"
 )
 
 // labels are the label values one loaded policy allows. They are built
@@ -38,9 +41,9 @@ type labels struct {
 	order     []string
 	// fallbacks are the policy's fallback rungs.
 	fallbacks []proxyconfig.Fallback
-	// breakers, cache, semantic: the policy has a circuit breaker, a
-	// cache, a semantic cache.
-	breakers, cache, semantic bool
+	// breakers, cache, semantic, validates: the policy has a circuit
+	// breaker, a cache, a semantic cache, validation.
+	breakers, cache, semantic, validates bool
 	// retryReasons are the failures retries are scheduled for; retried
 	// holds them too.
 	retryReasons []string
@@ -107,6 +110,7 @@ func newLabels(p *proxyconfig.Policy, set *policy.Set) *labels {
 	l.breakers = p.CircuitBreaker != nil
 	l.cache = p.Cache != nil
 	l.semantic = p.Cache != nil && p.Cache.Semantic != nil
+	l.validates = p.Validation != nil
 	if set != nil {
 		for _, f := range set.RetryOn() {
 			l.retryReasons = append(l.retryReasons, f.String())
@@ -166,6 +170,8 @@ func (l *labels) initialRungs(provider string) []string {
 		switch {
 		case f.StaticResponse != "":
 			rungs = append(rungs, StaticRung)
+		case f.CachedResponse != nil:
+			rungs = append(rungs, CacheRung)
 		case f.Model != "":
 			rungs = append(rungs, l.rung(policy.Target{Provider: f.Provider, Model: f.Model}))
 		default:
@@ -196,7 +202,7 @@ func (l *labels) validProvider(provider string) bool {
 
 // validRung tells whether a series labelled rung may still be written.
 func (l *labels) validRung(rung string) bool {
-	if rung == StaticRung {
+	if rung == StaticRung || rung == CacheRung {
 		return true
 	}
 	provider, model, ok := strings.Cut(rung, "/") // provider names hold no '/'
@@ -207,8 +213,11 @@ func (l *labels) validRung(rung string) bool {
 // provider's answers and every refusal but two that never carry a
 // provider of the policy (tollgate_unknown_provider) or never reach the
 // metrics (tollgate_no_policy, answered without a policy).
-func outcomes() []string {
+func outcomes(validates bool) []string {
 	out := []string{outcomeSuccess, outcomeClientError, outcomeServerError, outcomeClientGone}
+	if validates {
+		out = append(out, outcomeInvalidOutput)
+	}
 	for _, code := range llmclient.RefusalCodes() {
 		if code != llmclient.CodeUnknownProvider && code != llmclient.CodeNoPolicy {
 			out = append(out, code)
