@@ -141,3 +141,27 @@ func containerPort(t *testing.T, c corev1.Container, name string) int32 {
 	require.Failf(t, "no such port", "container %s has no port %s (it has %s)", c.Name, name, strings.Join(names, ", "))
 	return 0
 }
+
+// TestREADME_DashboardsAndAlertsCommandInstallsAllFour renders the chart
+// with the values of the README's command under "Dashboards and alerts":
+// it must give each monitoring object, with the labels kube-prometheus-stack
+// selects.
+func TestREADME_DashboardsAndAlertsCommandInstallsAllFour(t *testing.T) {
+	lines := shellBlock(t, readFile(t, "README.md"), "### Dashboards and alerts")
+	command := strings.Fields(strings.ReplaceAll(strings.Join(lines, " "), `\`, ""))
+	prefix := strings.Fields("helm upgrade --install tollgate charts/tollgate -n " + operatorNamespace)
+	require.Equal(t, prefix, command[:len(prefix)], "the README's command installs release tollgate from charts/tollgate")
+
+	objects := helmTemplate(t, operatorNamespace, command[len(prefix):]...)
+	for _, kind := range []string{"ServiceMonitor", "PodMonitor", "PrometheusRule"} {
+		var found bool
+		for _, o := range objects {
+			if o.GetKind() == kind {
+				found = true
+				assert.Equal(t, "kube-prometheus-stack", o.GetLabels()["release"], "%s carries the label the Prometheus operator selects by", id(o))
+			}
+		}
+		assert.True(t, found, "the README's command installs no %s", kind)
+	}
+	find(t, objects, "ConfigMap", "tollgate-dashboard")
+}
