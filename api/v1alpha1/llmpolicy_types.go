@@ -8,6 +8,7 @@ import (
 // providers.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.fallbacks) || self.fallbacks.all(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider))",messageExpression="'spec.fallbacks[' + ['0', '1', '2', '3', '4', '5', '6', '7'][self.fallbacks.map(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider)).indexOf(false)] + '].provider ' + self.fallbacks[self.fallbacks.map(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider)).indexOf(false)].provider + ' is not declared in spec.providers; fix the name or declare the provider'",fieldPath=".fallbacks",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.fallbacks) || !has(self.cache) || (has(self.cache.enabled) && !self.cache.enabled) || !has(self.cache.ttl) || !self.cache.ttl.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') || self.fallbacks.all(f, !has(f.cachedResponse) || !has(f.cachedResponse.maxStale) || !f.cachedResponse.maxStale.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') || duration(f.cachedResponse.maxStale) > duration(self.cache.ttl))",message="a cachedResponse rung's maxStale must be longer than cache.ttl: answers younger than the ttl are served by the cache before any attempt; raise maxStale or lower cache.ttl",fieldPath=".fallbacks",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.budget) || !has(self.budget.downgradeTo) || self.providers.exists(p, p.name == self.budget.downgradeTo.provider)",messageExpression="'spec.budget.downgradeTo.provider ' + self.budget.downgradeTo.provider + ' is not declared in spec.providers; add it or name a declared provider'",fieldPath=".budget.downgradeTo.provider",reason=FieldValueInvalid
 type LLMPolicySpec struct {
 	// PodSelector selects the pods of this namespace the policy applies to.
@@ -59,9 +60,14 @@ type LLMPolicySpec struct {
 	Budget *Budget `json:"budget,omitempty"`
 
 	// Fallbacks are tried in order when a request fails after its retries or
-	// its circuit breaker is open. The last rung may be a static response.
+	// its circuit breaker is open: other providers and models, the last
+	// good answer to the same request (one cachedResponse rung), and, as
+	// the last rung, a static response. A typical ladder is the primary,
+	// then cachedResponse, then a cheaper model, then staticResponse; a
+	// request no rung answers gets a clear error.
 	//
 	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:XValidation:rule="self.filter(f, has(f.cachedResponse)).size() <= 1",message="cachedResponse may only be used once in spec.fallbacks; keep one cachedResponse rung"
 	// +kubebuilder:validation:XValidation:rule="self.all(f, !has(f.staticResponse)) || (has(self[size(self) - 1].staticResponse) && self.filter(f, has(f.staticResponse)).size() == 1)",message="staticResponse may only be used once, as the last fallback rung; move it to the end of spec.fallbacks"
 	// +optional
 	Fallbacks []FallbackRung `json:"fallbacks,omitempty"`

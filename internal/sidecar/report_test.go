@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,6 +49,14 @@ func TestLogRequest_ReportsCacheWritesAndWhetherUsageIsKnown(t *testing.T) {
 			},
 			wantField: map[string]any{"usage_known": false},
 			wantNone:  []string{"cost_usd", "cache_write_tokens", "cache_write_1h_tokens"},
+		},
+		"the cachedResponse rung's answer": {
+			report: func(*testing.T) *llmclient.Report {
+				return &llmclient.Report{RequestID: "req-3", Status: 200, End: "complete", Failure: "none", Attempts: 2,
+					Rung: 1, Stale: true, StaleAge: 90*time.Minute + 59*time.Second, Priced: true}
+			},
+			wantField: map[string]any{"served_by": "cache", "fallback_rung": 1.0, "cache_age_s": 5459.0, "cost_usd": "0", "usage_known": false, "level": "info"},
+			wantNone:  []string{"error_type"},
 		},
 	}
 	for name, tc := range tests {

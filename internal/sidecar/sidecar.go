@@ -262,7 +262,11 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	}
 	switch {
 	case r.Static:
-		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", "static"))
+		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", llmclient.FallbackStatic))
+	case r.Stale:
+		// The last good answer to the request, from memory: how old it is.
+		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", llmclient.FallbackCache),
+			zap.Int64("cache_age_s", int64(r.StaleAge/time.Second)))
 	case r.Rung > 0:
 		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", r.Served.String()))
 	}

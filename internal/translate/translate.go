@@ -136,10 +136,16 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 		out.Budget = bc
 	}
 
-	for _, f := range s.Fallbacks {
+	for i, f := range s.Fallbacks {
 		fc := proxyconfig.Fallback{Provider: f.Provider, Model: f.Model}
 		if f.StaticResponse != nil {
 			fc.StaticResponse = f.StaticResponse.Content
+		}
+		if c := f.CachedResponse; c != nil {
+			fc.CachedResponse = &proxyconfig.CachedResponse{
+				MaxStale:   d.parse(fmt.Sprintf("fallbacks[%d].cachedResponse.maxStale", i), c.MaxStale),
+				MaxEntries: int(c.MaxEntries),
+			}
 		}
 		out.Fallbacks = append(out.Fallbacks, fc)
 	}

@@ -42,6 +42,9 @@ type exchange struct {
 	// cacheKey is the key of the answer in the cache, or "" when the
 	// request is not cached.
 	cacheKey string
+	// freshCache tells that the response cache serves the request (it is
+	// keyed for the cachedResponse rung alone otherwise).
+	freshCache bool
 }
 
 // call describes the exchange to the policy: its targets, how to attempt
@@ -56,13 +59,19 @@ func (ex *exchange) call() *policy.Call {
 		c.Primary = *ex.downgrade
 	}
 	for _, f := range ex.t.set.Policy().Fallbacks {
-		if f.StaticResponse != "" {
+		switch {
+		case f.StaticResponse != "":
 			content := f.StaticResponse
 			c.Static = func() (*http.Response, error) { return ex.static(content) }
 			c.Rungs = append(c.Rungs, nil)
-			continue
+		case f.CachedResponse != nil:
+			if ex.cacheKey != "" {
+				c.Cached = ex.kept
+			}
+			c.Rungs = append(c.Rungs, nil)
+		default:
+			c.Rungs = append(c.Rungs, ex.rung(f))
 		}
-		c.Rungs = append(c.Rungs, ex.rung(f))
 	}
 	return c
 }
@@ -229,12 +238,12 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 	// Only the answer of the target the app asked for is cached, not a
 	// fallback's, a downgrade's or the static one.
 	cacheable := ex.cacheKey != "" && res.Rung == 0 && !res.Static && ex.downgrade == nil && resp.StatusCode/100 == 2
-	if ex.cacheKey != "" {
+	if ex.freshCache {
 		resp.Header.Set(cache.HeaderCache, cache.Miss)
 	}
 	switch {
 	case res.Static:
-		resp.Header.Set(HeaderFallback, "static")
+		resp.Header.Set(HeaderFallback, FallbackStatic)
 	case res.Rung > 0:
 		resp.Header.Set(HeaderFallback, res.Target.String())
 	}

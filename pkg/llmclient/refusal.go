@@ -49,6 +49,15 @@ const (
 	HeaderRequest  = "X-Request-Id"
 )
 
+// Values of HeaderFallback besides a rung's provider/model.
+const (
+	// FallbackStatic marks the policy's static response.
+	FallbackStatic = "static"
+	// FallbackCache marks the cachedResponse rung's answer: the last good
+	// answer to the same request, from the sidecar's memory.
+	FallbackCache = "cache"
+)
+
 // refusal is one of Tollgate's own answers.
 type refusal struct {
 	status     int

@@ -47,6 +47,11 @@ type Report struct {
 	Rung int
 	// Static is true when the answer was the static response.
 	Static bool
+	// Stale is true when the answer was the cachedResponse rung's: the
+	// last good answer to the same request, from memory, StaleAge old.
+	// Like a cache hit it costs nothing and reports no usage.
+	Stale    bool
+	StaleAge time.Duration
 	// Status is the HTTP status the app got.
 	Status int
 	// Attempts counts the attempts sent upstream.

@@ -81,7 +81,9 @@ type Transport struct {
 	buffers   *BufferBudget
 	budget    budget.Gate   // nil without a budget
 	local     *budget.Local // budget when it is local, carried over on reload
-	cache     *cache.Store  // nil without a cache
+	cache     *cache.Store  // nil without a cache or a cachedResponse rung
+	// stale is the policy's cachedResponse rung, nil without one.
+	stale *proxyconfig.CachedResponse
 }
 
 // route is one provider of the policy, served under /<name>, ready for use.
@@ -144,6 +146,7 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	}
 	t.budget, t.local = budgetFor(p, opts)
 	t.cache = cacheFor(p, opts.Previous)
+	t.stale = t.set.Policy().CachedRung()
 	t.upstream = opts.Upstream
 	if t.upstream == nil {
 		t.upstream = upstreamFor(p.Timeouts.Connect.D(), opts.Previous)
@@ -223,10 +226,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A cached answer costs nothing: it is served before the budget and
 	// the rate limits are asked.
 	if rq.Shape != provider.ShapeOther {
-		ex.cacheKey = t.cacheKey(req, prov, rest, body)
+		ex.cacheKey, ex.freshCache = t.cacheKey(req, prov, rest, body)
 	}
-	if ex.cacheKey != "" {
-		if e, ok := t.cache.Get(ex.cacheKey); ok {
+	if ex.freshCache {
+		if e, ok := t.cache.Within(ex.cacheKey, t.set.Policy().Cache.TTL.D()); ok {
 			return t.serveHit(req, rep, e), nil
 		}
 		rep.Cache = CacheMiss
@@ -265,6 +268,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// a fallback.
 	rep.BreakerState = t.set.BreakerState(policy.Target{Provider: name, Model: rq.Model}).String()
 
+	if res.Cached {
+		// The last good answer, from memory: no spend, no tokens, and
+		// nothing held while the app reads it.
+		cancel()
+		reservation.Release()
+		admission.Done(0)
+		return ex.serveKept(res), nil
+	}
 	if res.Response == nil {
 		cancel()
 		admission.Done(-1)

@@ -7,7 +7,10 @@
 //
 //	Fallback(static) ∘ Fallback(rung n) ∘ … ∘ Fallback(rung 1) ∘ target(primary)
 //
-// where each target (a provider and model) runs
+// where a rung is another target, or the cachedResponse rung, which makes
+// no attempt: it answers with what Call.Cached returns (the last good
+// answer to the request, from memory) or, when that is nothing, hands the
+// failure so far to the next rung. Each target (a provider and model) runs
 //
 //	Retry ∘ CircuitBreaker(provider, model) ∘ Timeout(first token) ∘ attempt
 //

@@ -41,6 +41,11 @@ type Call struct {
 	// Static, when the policy ends in a static response, renders it for
 	// this request; nil when the request's shape has none.
 	Static func() (*http.Response, error)
+	// Cached, when the policy has a cachedResponse rung, returns the last
+	// good answer to this request young enough to serve, or nil when there
+	// is none (the chain then goes on to the next rung). Nil when the
+	// request cannot have one.
+	Cached func() *http.Response
 }
 
 // Result is how a request fared.
@@ -59,6 +64,9 @@ type Result struct {
 	Rung int
 	// Static is true when the answer is the static response.
 	Static bool
+	// Cached is true when the answer is the cachedResponse rung's: the
+	// last good answer to the same request, from memory.
+	Cached bool
 	// Attempts counts the attempts sent upstream, over all rungs.
 	Attempts int
 }
@@ -71,6 +79,7 @@ type outcome struct {
 	target        Target
 	rung          int
 	static        bool
+	cached        bool
 	retryAfter    time.Duration
 	hasRetryAfter bool
 }
@@ -113,7 +122,7 @@ func (s *Set) Execute(ctx context.Context, c *Call) Result {
 
 	res := Result{Attempts: st.attempts, Failure: failureOf(o, err)}
 	if o != nil {
-		res.Response, res.Target, res.Rung, res.Static = o.resp, o.target, o.rung, o.static
+		res.Response, res.Target, res.Rung, res.Static, res.Cached = o.resp, o.target, o.rung, o.static, o.cached
 	}
 	if res.Response == nil {
 		res.Err = err
@@ -187,10 +196,14 @@ func (s *Set) buildFallbacks() failsafe.Executor[*outcome] {
 	for i := len(rungs) - 1; i >= 0; i-- {
 		rung := i + 1
 		static := rungs[i].StaticResponse != ""
+		cached := rungs[i].CachedResponse != nil
 		policies = append(policies, fallback.NewBuilderWithFunc(func(exec failsafe.Execution[*outcome]) (*outcome, error) {
 			st := exec.Context().Value(callStateKey{}).(*callState)
-			if static {
+			switch {
+			case static:
 				return st.static(exec, rung)
+			case cached:
+				return st.cached(exec, rung)
 			}
 			if i >= len(st.call.Rungs) || st.call.Rungs[i] == nil {
 				return exec.LastResult(), exec.LastError()
@@ -212,6 +225,22 @@ func (st *callState) static(exec failsafe.Execution[*outcome], rung int) (*outco
 		return exec.LastResult(), exec.LastError()
 	}
 	o := &outcome{resp: resp, rung: rung, static: true, failure: NoFailure}
+	st.answered = append(st.answered, o)
+	st.cancels = append(st.cancels, func() {})
+	return o, nil
+}
+
+// cached answers with the last good answer to the request, when there is
+// one young enough; otherwise the failure so far goes on to the next rung.
+func (st *callState) cached(exec failsafe.Execution[*outcome], rung int) (*outcome, error) {
+	if st.call.Cached == nil {
+		return exec.LastResult(), exec.LastError()
+	}
+	resp := st.call.Cached()
+	if resp == nil {
+		return exec.LastResult(), exec.LastError()
+	}
+	o := &outcome{resp: resp, rung: rung, cached: true, failure: NoFailure}
 	st.answered = append(st.answered, o)
 	st.cancels = append(st.cancels, func() {})
 	return o, nil

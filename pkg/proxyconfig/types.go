@@ -301,18 +301,45 @@ type ModelRef struct {
 }
 
 // Fallback is one rung of the fallback chain: a provider (and optionally a
-// model), or a static response.
+// model), the last good answer to the same request, or a static response.
 //
-// Exactly one of Provider and StaticResponse is set.
+// Exactly one of Provider, CachedResponse and StaticResponse is set.
 type Fallback struct {
 	// Provider is the name of a provider of the policy to send the request
 	// to.
 	Provider string `json:"provider,omitempty"`
 	// Model is the model to ask Provider for; empty keeps the request's.
 	Model string `json:"model,omitempty"`
+	// CachedResponse, when set, answers with the last good answer of the
+	// app's provider and model to the same request, up to MaxStale old; on
+	// one rung at most.
+	CachedResponse *CachedResponse `json:"cachedResponse,omitempty"`
 	// StaticResponse is text answered in the provider's own shape (JSON or
 	// SSE); only on the last rung.
 	StaticResponse string `json:"staticResponse,omitempty"`
+}
+
+// CachedResponse configures the fallback rung that serves kept answers.
+// With it, the sidecar keeps the primary's complete 2xx answers whether or
+// not Policy.Cache is set.
+type CachedResponse struct {
+	// MaxStale is how old a kept answer may be and still be served;
+	// positive.
+	MaxStale Duration `json:"maxStale"`
+	// MaxEntries caps the answers kept; the least recently used go first.
+	// At least 1.
+	MaxEntries int `json:"maxEntries"`
+}
+
+// CachedRung returns the settings of p's cachedResponse rung, or nil when
+// its chain has none.
+func (p *Policy) CachedRung() *CachedResponse {
+	for i := range p.Fallbacks {
+		if c := p.Fallbacks[i].CachedResponse; c != nil {
+			return c
+		}
+	}
+	return nil
 }
 
 // Cache configures the response cache.

@@ -143,15 +143,29 @@ func (p *Policy) Validate() error {
 			v.add("budget.whenLedgerUnreachable", fmt.Sprintf("%q is not one of Block, Allow", b.WhenLedgerUnreachable))
 		}
 	}
+	cached := 0
 	for i, f := range p.Fallbacks {
 		path := fmt.Sprintf("fallbacks[%d]", i)
+		kinds := 0
+		for _, set := range []bool{f.Provider != "", f.CachedResponse != nil, f.StaticResponse != ""} {
+			if set {
+				kinds++
+			}
+		}
 		switch {
-		case (f.Provider != "") == (f.StaticResponse != ""):
-			v.add(path, "set exactly one of provider and staticResponse")
+		case kinds != 1:
+			v.add(path, "set exactly one of provider, cachedResponse and staticResponse")
 		case f.StaticResponse != "" && i != len(p.Fallbacks)-1:
 			v.add(path+".staticResponse", "is only allowed on the last rung")
 		case f.Provider != "" && !declared[f.Provider]:
 			v.add(path+".provider", fmt.Sprintf("%q is not a declared provider", f.Provider))
+		case f.CachedResponse != nil:
+			cached++
+			if cached > 1 {
+				v.add(path+".cachedResponse", "is allowed on one rung only")
+			}
+			v.positive(path+".cachedResponse.maxStale", f.CachedResponse.MaxStale)
+			v.atLeast(path+".cachedResponse.maxEntries", f.CachedResponse.MaxEntries, 1)
 		}
 	}
 	if c := p.Cache; c != nil {

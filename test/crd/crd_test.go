@@ -117,6 +117,29 @@ spec:
   retry: {maxAttempts: null, backoff: null, retryOn: null}
   cache: {ttl: null, maxEntries: null}
 `)
+	manifests["a ladder with a cached rung and the cache off gets its defaults"] = []byte(`
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: ladder}
+spec:
+  providers: [{name: openai, type: OpenAI}]
+  cache: {enabled: false}
+  fallbacks:
+    - cachedResponse: {}
+    - {provider: openai, model: gpt-4o-mini}
+    - staticResponse: {content: "busy"}
+`)
+	manifests["a cached rung next to the cache keeps what is set"] = []byte(`
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: ladder-with-cache}
+spec:
+  providers: [{name: openai, type: OpenAI}]
+  cache: {ttl: 10m}
+  fallbacks:
+    - {provider: openai, model: gpt-4o-mini}
+    - cachedResponse: {maxStale: 10m1s, maxEntries: 50}
+`)
 	manifests["an explicit empty retryOn is kept"] = []byte(`
 apiVersion: tollgate.dev/v1alpha1
 kind: LLMPolicy
@@ -159,19 +182,34 @@ spec:
 }
 
 func TestExplain_ShowsFieldDocs(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, env.Kubectl, "--kubeconfig", env.Kubeconfig, "explain", "llmpolicy.spec.retry").CombinedOutput()
-	require.NoError(t, err, "kubectl explain: %s", out)
-	for _, want := range []string{
-		"Retry re-sends failed requests",
-		"maxAttempts",
-		"MaxAttempts is the most times a request is sent, the first attempt",
-		"retryOn",
-		"HonorRetryAfter makes the sidecar wait",
-		"BudgetPercent caps retries",
+	for field, wants := range map[string][]string{
+		"llmpolicy.spec.retry": {
+			"Retry re-sends failed requests",
+			"maxAttempts",
+			"MaxAttempts is the most times a request is sent, the first attempt",
+			"retryOn",
+			"HonorRetryAfter makes the sidecar wait",
+			"BudgetPercent caps retries",
+		},
+		"llmpolicy.spec.fallbacks.cachedResponse": {
+			"with the last good answer the provider gave",
+			"whether or not spec.cache is enabled",
+			"never served across keys",
+			"X-Tollgate-Fallback: cache",
+			"MaxStale is how old a kept answer may be",
+			"Default 24h. Between 1s and 720h.",
+			"MaxEntries caps the answers each sidecar keeps",
+		},
 	} {
-		assert.Contains(t, string(out), want)
+		t.Run(field, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, env.Kubectl, "--kubeconfig", env.Kubeconfig, "explain", field).CombinedOutput()
+			require.NoError(t, err, "kubectl explain: %s", out)
+			for _, want := range wants {
+				assert.Contains(t, string(out), want)
+			}
+		})
 	}
 }
 

@@ -207,13 +207,75 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 			mutate: func(p *v1alpha1.LLMPolicy) {
 				p.Spec.Fallbacks[1].Provider = "anthropic"
 			},
-			wantErrors: []string{"spec.fallbacks[1]", "each fallback rung sets exactly one of provider (with an optional model) or staticResponse"},
+			wantErrors: []string{"spec.fallbacks[1]", "each fallback rung sets exactly one of provider (with an optional model), cachedResponse or staticResponse"},
 		},
 		"a rung with a model but no provider": {
 			mutate: func(p *v1alpha1.LLMPolicy) {
 				p.Spec.Fallbacks[0].Provider = ""
 			},
 			wantErrors: []string{"spec.fallbacks[0].model", "a fallback rung with a model must also name its provider"},
+		},
+		"a rung with both a provider and a cached response": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Fallbacks[0].CachedResponse = &v1alpha1.CachedResponse{}
+			},
+			wantErrors: []string{"spec.fallbacks[0]", "each fallback rung sets exactly one of provider (with an optional model), cachedResponse or staticResponse"},
+		},
+		"a rung with both a cached and a static response": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Fallbacks[1].CachedResponse = &v1alpha1.CachedResponse{}
+			},
+			wantErrors: []string{"spec.fallbacks[1]", "each fallback rung sets exactly one of provider (with an optional model), cachedResponse or staticResponse"},
+		},
+		"an empty rung": {
+			edit: func(obj map[string]any) {
+				spec := obj["spec"].(map[string]any)
+				spec["fallbacks"] = append(spec["fallbacks"].([]any)[:1:1], map[string]any{}, spec["fallbacks"].([]any)[1])
+			},
+			wantErrors: []string{"spec.fallbacks[1]", "each fallback rung sets exactly one of provider (with an optional model), cachedResponse or staticResponse"},
+		},
+		"two cached response rungs": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "1h"}, v1alpha1.CachedResponse{MaxStale: "2h"}),
+			wantErrors: []string{"spec.fallbacks", "cachedResponse may only be used once in spec.fallbacks; keep one cachedResponse rung"},
+		},
+		"a maxStale over 30 days": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "721h"}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxStale", "cachedResponse.maxStale must be between 1s and 720h (30 days)"},
+		},
+		"a maxStale under a second": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "500ms"}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxStale", "cachedResponse.maxStale must be between 1s and 720h (30 days)"},
+		},
+		"a maxStale in days": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "2d"}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxStale", "must be a positive duration such as 500ms, 5s or 2m"},
+		},
+		"an explicit empty maxStale": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "1h"}),
+			edit:       setRung(0, "cachedResponse", map[string]any{"maxStale": ""}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxStale", "must be a positive duration"},
+		},
+		"an explicit zero cachedResponse maxEntries": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "1h"}),
+			edit:       setRung(0, "cachedResponse", map[string]any{"maxEntries": 0}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxEntries", "must be between 1 and 1000000"},
+		},
+		"too many cached answers": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "1h", MaxEntries: 1000001}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxEntries", "must be between 1 and 1000000"},
+		},
+		"a maxStale no longer than the cache's ttl": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				withCachedRungs(v1alpha1.CachedResponse{MaxStale: "1m"})(p) // the cache's ttl is 1m
+			},
+			wantErrors: []string{"spec.fallbacks", "a cachedResponse rung's maxStale must be longer than cache.ttl", "raise maxStale or lower cache.ttl"},
+		},
+		"a default maxStale shorter than a long ttl": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				withCachedRungs(v1alpha1.CachedResponse{})(p)
+				p.Spec.Cache.TTL = "48h"
+			},
+			wantErrors: []string{"spec.fallbacks", "a cachedResponse rung's maxStale must be longer than cache.ttl"},
 		},
 		"a price with a currency sign": {
 			mutate: func(p *v1alpha1.LLMPolicy) {
@@ -303,6 +365,34 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 				assert.Contains(t, goErr.Error(), want, "policy-file loader")
 			}
 		})
+	}
+}
+
+// withCachedRungs puts a cachedResponse rung for each of rungs at the head
+// of the fallback chain.
+func withCachedRungs(rungs ...v1alpha1.CachedResponse) func(p *v1alpha1.LLMPolicy) {
+	return func(p *v1alpha1.LLMPolicy) {
+		var head []v1alpha1.FallbackRung
+		for _, r := range rungs {
+			head = append(head, v1alpha1.FallbackRung{CachedResponse: r.DeepCopy()})
+		}
+		p.Spec.Fallbacks = append(head, p.Spec.Fallbacks...)
+	}
+}
+
+// setRung returns an edit that sets field of the i-th fallback rung of a
+// manifest to the members of v, over what the field held.
+func setRung(i int, name string, v map[string]any) func(obj map[string]any) {
+	return func(obj map[string]any) {
+		rung := obj["spec"].(map[string]any)["fallbacks"].([]any)[i].(map[string]any)
+		f, ok := rung[name].(map[string]any)
+		if !ok {
+			f = map[string]any{}
+			rung[name] = f
+		}
+		for k, x := range v {
+			f[k] = x
+		}
 	}
 }
 

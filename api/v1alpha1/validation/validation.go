@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 
@@ -72,9 +73,12 @@ const (
 	msgBreakerMode     = "set exactly one of circuitBreaker.failureRateThreshold and circuitBreaker.consecutiveFailures"
 	msgRateLimitEmpty  = "set at least one of rateLimit.requestsPerMinute, rateLimit.tokensPerMinute and rateLimit.maxConcurrent, or remove rateLimit"
 	msgDowngradeTo     = "budget.downgradeTo is required when budget.onExhausted is Downgrade, and must be omitted otherwise"
-	msgRungKind        = "each fallback rung sets exactly one of provider (with an optional model) or staticResponse"
+	msgRungKind        = "each fallback rung sets exactly one of provider (with an optional model), cachedResponse or staticResponse"
 	msgRungModel       = "a fallback rung with a model must also name its provider"
 	msgStaticLast      = "staticResponse may only be used once, as the last fallback rung; move it to the end of spec.fallbacks"
+	msgCachedOnce      = "cachedResponse may only be used once in spec.fallbacks; keep one cachedResponse rung"
+	msgMaxStaleRange   = "cachedResponse.maxStale must be between 1s and 720h (30 days)"
+	msgMaxStaleTTL     = "a cachedResponse rung's maxStale must be longer than cache.ttl: answers younger than the ttl are served by the cache before any attempt; raise maxStale or lower cache.ttl"
 	msgMatchExpression = "operators In and NotIn need values; Exists and DoesNotExist take none"
 	msgLabelKey        = "must be a label key: an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, e.g. app or app.kubernetes.io/name"
 	msgLabelKeys       = "each key " + msgLabelKey
@@ -106,6 +110,7 @@ func ValidateSpec(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
 		errs = append(errs, validateBudget(s.Budget, path.Child("budget"), declared)...)
 	}
 	errs = append(errs, validateFallbacks(s.Fallbacks, path.Child("fallbacks"), s.Providers)...)
+	errs = append(errs, validateMaxStale(s, path.Child("fallbacks"))...)
 	if s.Cache != nil {
 		errs = append(errs, validateCache(s.Cache, path.Child("cache"))...)
 	}
@@ -376,10 +381,16 @@ func validateFallbacks(rungs []v1alpha1.FallbackRung, path *field.Path, provider
 		errs = append(errs, field.TooMany(path, len(rungs), 8))
 	}
 	undeclared := -1
-	statics := 0
+	statics, cached := 0, 0
 	for i, r := range rungs {
 		rp := path.Index(i)
-		if (r.Provider != "") == (r.StaticResponse != nil) {
+		kinds := 0
+		for _, set := range []bool{r.Provider != "", r.StaticResponse != nil, r.CachedResponse != nil} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
 			errs = append(errs, field.Invalid(rp, "", msgRungKind))
 		}
 		if r.Model != "" && r.Provider == "" {
@@ -398,6 +409,13 @@ func validateFallbacks(rungs []v1alpha1.FallbackRung, path *field.Path, provider
 			statics++
 			errs = append(errs, validateString(rp.Child("staticResponse", "content"), r.StaticResponse.Content, 8192)...)
 		}
+		if r.CachedResponse != nil {
+			cached++
+			errs = append(errs, validateCachedResponse(r.CachedResponse, rp.Child("cachedResponse"))...)
+		}
+	}
+	if cached > 1 {
+		errs = append(errs, field.Invalid(path, "", msgCachedOnce))
 	}
 	if statics > 0 && (statics > 1 || rungs[len(rungs)-1].StaticResponse == nil) {
 		errs = append(errs, field.Invalid(path, "", msgStaticLast))
@@ -408,6 +426,47 @@ func validateFallbacks(rungs []v1alpha1.FallbackRung, path *field.Path, provider
 			undeclared, rungs[undeclared].Provider)))
 	}
 	return errs
+}
+
+// Bounds of a cachedResponse rung's maxStale, as the CRD's rule states
+// them.
+const (
+	minMaxStale = time.Second
+	maxMaxStale = 720 * time.Hour
+)
+
+func validateCachedResponse(c *v1alpha1.CachedResponse, path *field.Path) field.ErrorList {
+	errs := validateDurations(path, map[string]v1alpha1.Duration{"maxStale": c.MaxStale})
+	if len(errs) == 0 && c.MaxStale != "" {
+		if d, _ := c.MaxStale.Parse(); d < minMaxStale || d > maxMaxStale {
+			errs = append(errs, field.Invalid(path.Child("maxStale"), c.MaxStale, msgMaxStaleRange))
+		}
+	}
+	return append(errs, validateRange(path.Child("maxEntries"), int64(c.MaxEntries), 1, 1000000)...)
+}
+
+// validateMaxStale checks that a cachedResponse rung can serve an answer
+// the enabled cache would not: one older than cache.ttl. Values that are
+// not durations fail their own fields' checks and are skipped here.
+func validateMaxStale(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
+	c := s.Cache
+	if c == nil || (c.Enabled != nil && !*c.Enabled) || c.TTL == "" || !durationSyntax.MatchString(string(c.TTL)) {
+		return nil
+	}
+	ttl, err := c.TTL.Parse()
+	if err != nil {
+		return nil
+	}
+	for _, r := range s.Fallbacks {
+		cr := r.CachedResponse
+		if cr == nil || cr.MaxStale == "" || !durationSyntax.MatchString(string(cr.MaxStale)) {
+			continue
+		}
+		if maxStale, err := cr.MaxStale.Parse(); err == nil && maxStale <= ttl {
+			return field.ErrorList{field.Invalid(path, "", msgMaxStaleTTL)}
+		}
+	}
+	return nil
 }
 
 func validateCache(c *v1alpha1.Cache, path *field.Path) field.ErrorList {

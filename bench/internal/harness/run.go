@@ -60,7 +60,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*report.Report, er
 }
 
 func (b *bench) run(ctx context.Context, root string) (*report.Report, error) {
-	rep := &report.Report{StartedAt: time.Now().UTC(), Settings: b.settings()}
+	rep := &report.Report{Header: report.Header{StartedAt: time.Now().UTC()}, Settings: b.settings()}
 	if b.o.Pin && runtime.NumCPU() >= 2 {
 		b.taskset = fleet.Taskset()
 	}

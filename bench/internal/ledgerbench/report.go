@@ -1,9 +1,8 @@
 package ledgerbench
 
 import (
-	"time"
-
 	"tollgate.dev/tollgate/bench/internal/fleet"
+	"tollgate.dev/tollgate/bench/internal/report"
 	"tollgate.dev/tollgate/bench/internal/stats"
 )
 
@@ -13,12 +12,9 @@ const Schema = 1
 
 // Report is one run of the ledger benchmark.
 type Report struct {
-	// Schema is the Schema the report was written with.
-	Schema int `json:"schema"`
-	// StartedAt is when the run began.
-	StartedAt time.Time `json:"started_at"`
-	// Machine is where the run took place; nothing is pinned.
-	Machine fleet.Machine `json:"machine"`
+	// Header is the Schema the report was written with, when the run
+	// began and where it took place (nothing is pinned).
+	report.Header
 	// Settings are the run's parameters.
 	Settings Settings `json:"settings"`
 	// Scenarios are the measurements, one per policy count and client.
@@ -26,7 +22,7 @@ type Report struct {
 	// Table is the summary table, as printed: a column per scenario.
 	Table []Row `json:"table"`
 	// Targets are the checks against the issue's bounds.
-	Targets []Target `json:"targets"`
+	Targets []report.Target `json:"targets"`
 	// Notes point out what a reader of the table should know.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -177,14 +173,4 @@ type Second struct {
 	Syncs int     `json:"syncs"`
 	P99Ms float64 `json:"p99_ms"`
 	MaxMs float64 `json:"max_ms"`
-}
-
-// Target is one check of a measurement against a bound.
-type Target struct {
-	// Name says what is checked and against what bound.
-	Name string `json:"name"`
-	// Value is what was measured.
-	Value string `json:"value"`
-	// Met tells whether the bound held.
-	Met bool `json:"met"`
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tollgate.dev/tollgate/bench/internal/fleet"
+	"tollgate.dev/tollgate/bench/internal/report"
 )
 
 // settleWait bounds how long the check waits for status to show what the
@@ -58,7 +59,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 }
 
 func (b *bench) run(ctx context.Context, root string) (*Report, error) {
-	rep := &Report{StartedAt: time.Now().UTC(), Machine: fleet.DescribeMachine(false), Settings: Settings{
+	rep := &Report{Header: report.Header{StartedAt: time.Now().UTC(), Machine: fleet.DescribeMachine(false)}, Settings: Settings{
 		Quick: b.o.Quick, Pods: b.o.Pods, Interval: b.o.Interval.Seconds(), Commit: b.o.Commit.Seconds(),
 		Warmup: b.o.Warmup.Seconds(), Duration: b.o.Duration.Seconds(),
 		RequestsPerInterval: requestsPerInterval, RequestCost: requestCost.String(), Bundles: b.o.Bundles,

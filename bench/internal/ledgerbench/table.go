@@ -6,23 +6,13 @@ import (
 	"strings"
 
 	"tollgate.dev/tollgate/bench/internal/fleet"
-)
-
-// Units of table rows.
-const (
-	UnitMillis  = "ms"
-	UnitBound   = "≤ ms" // an upper bound from a histogram bucket
-	UnitPerSec  = "/s"
-	UnitCores   = "cores"
-	UnitSeconds = "s"
-	UnitMiB     = "MiB"
-	UnitKiB     = "KiB"
-	UnitYesNo   = "yes/no" // 1 yes, 0 no
+	"tollgate.dev/tollgate/bench/internal/report"
 )
 
 // Row is one line of the summary table: a value per scenario, nil where it
-// was not measured. A value of unit UnitBound is the upper bound of a
-// histogram bucket; a negative one, -b, says beyond the last bound, b.
+// was not measured, in one of report's units (a report.report.UnitBound value is
+// the upper bound of a histogram bucket; a negative one, -b, says beyond
+// the last bound, b).
 type Row struct {
 	Measurement string     `json:"measurement"`
 	Unit        string     `json:"unit"`
@@ -69,31 +59,31 @@ func (r *Report) buildTable() []Row {
 		}
 	}
 	return []Row{
-		each("syncs per second, all sidecars", UnitPerSec, always(func(s Scenario) float64 { return s.SyncsPerSecond })),
-		each("sync latency p50 (sidecar's view)", UnitMillis, always(func(s Scenario) float64 { return s.Latency.P50 })),
-		each("sync latency p99 (sidecar's view)", UnitMillis, always(func(s Scenario) float64 { return s.Latency.P99 })),
-		each("sync latency max (sidecar's view)", UnitMillis, always(func(s Scenario) float64 { return s.Latency.Max })),
-		each("ledger: commit wait, mean", UnitMillis, always(func(s Scenario) float64 { return s.Server.MeanMs - s.Server.ProcessingMeanMs })),
-		each("ledger: time per sync without the commit wait, mean", UnitMillis, always(func(s Scenario) float64 { return s.Server.ProcessingMeanMs })),
-		each("ledger: time per sync without the commit wait, p99", UnitBound, func(s Scenario) (float64, bool) {
+		each("syncs per second, all sidecars", report.UnitPerSec, always(func(s Scenario) float64 { return s.SyncsPerSecond })),
+		each("sync latency p50 (sidecar's view)", report.UnitMillis, always(func(s Scenario) float64 { return s.Latency.P50 })),
+		each("sync latency p99 (sidecar's view)", report.UnitMillis, always(func(s Scenario) float64 { return s.Latency.P99 })),
+		each("sync latency max (sidecar's view)", report.UnitMillis, always(func(s Scenario) float64 { return s.Latency.Max })),
+		each("ledger: commit wait, mean", report.UnitMillis, always(func(s Scenario) float64 { return s.Server.MeanMs - s.Server.ProcessingMeanMs })),
+		each("ledger: time per sync without the commit wait, mean", report.UnitMillis, always(func(s Scenario) float64 { return s.Server.ProcessingMeanMs })),
+		each("ledger: time per sync without the commit wait, p99", report.UnitBound, func(s Scenario) (float64, bool) {
 			if s.Server.ProcessingP99Beyond {
 				return -s.Server.ProcessingP99BoundMs, true
 			}
 			return s.Server.ProcessingP99BoundMs, s.Server.Syncs > 0
 		}),
-		each("operator CPU", UnitCores, always(func(s Scenario) float64 { return s.Operator.Cores })),
-		each("operator CPU per 1000 syncs", UnitSeconds, always(func(s Scenario) float64 { return s.Operator.CPUSecondsPer1000Syncs })),
-		each("operator VmRSS (peak sampled)", UnitMiB, mib(func(m fleet.Memory) int64 { return m.RSS })),
-		each("operator VmHWM", UnitMiB, mib(func(m fleet.Memory) int64 { return m.HWM })),
-		each("kube-apiserver CPU", UnitCores, always(func(s Scenario) float64 { return s.APIServer.Cores })),
-		each("etcd CPU", UnitCores, always(func(s Scenario) float64 { return s.Etcd.Cores })),
-		each("the simulated sidecars' CPU (this process)", UnitCores, always(func(s Scenario) float64 { return s.Sidecars.Cores })),
-		each("operator's TokenReviews (POST) per second", UnitPerSec, always(func(s Scenario) float64 { return s.Server.APIRequestsPerSecond["POST"] })),
-		each("status writes per second, all policies", UnitPerSec, always(func(s Scenario) float64 { return s.StatusWrites.PerSecond })),
-		each("status writes per second, per policy", UnitPerSec, always(func(s Scenario) float64 { return s.StatusWrites.PerPolicyPerSecond })),
-		each("status of the largest policy (JSON)", UnitKiB, always(func(s Scenario) float64 { return float64(s.StatusBytes) / 1024 })),
-		each("that policy's object, managedFields included", UnitKiB, always(func(s Scenario) float64 { return float64(s.ObjectBytes) / 1024 })),
-		each("status.budget.spent = what the sidecars reported", UnitYesNo, always(func(s Scenario) float64 {
+		each("operator CPU", report.UnitCores, always(func(s Scenario) float64 { return s.Operator.Cores })),
+		each("operator CPU per 1000 syncs", report.UnitSeconds, always(func(s Scenario) float64 { return s.Operator.CPUSecondsPer1000Syncs })),
+		each("operator VmRSS (peak sampled)", report.UnitMiB, mib(func(m fleet.Memory) int64 { return m.RSS })),
+		each("operator VmHWM", report.UnitMiB, mib(func(m fleet.Memory) int64 { return m.HWM })),
+		each("kube-apiserver CPU", report.UnitCores, always(func(s Scenario) float64 { return s.APIServer.Cores })),
+		each("etcd CPU", report.UnitCores, always(func(s Scenario) float64 { return s.Etcd.Cores })),
+		each("the simulated sidecars' CPU (this process)", report.UnitCores, always(func(s Scenario) float64 { return s.Sidecars.Cores })),
+		each("operator's TokenReviews (POST) per second", report.UnitPerSec, always(func(s Scenario) float64 { return s.Server.APIRequestsPerSecond["POST"] })),
+		each("status writes per second, all policies", report.UnitPerSec, always(func(s Scenario) float64 { return s.StatusWrites.PerSecond })),
+		each("status writes per second, per policy", report.UnitPerSec, always(func(s Scenario) float64 { return s.StatusWrites.PerPolicyPerSecond })),
+		each("status of the largest policy (JSON)", report.UnitKiB, always(func(s Scenario) float64 { return float64(s.StatusBytes) / 1024 })),
+		each("that policy's object, managedFields included", report.UnitKiB, always(func(s Scenario) float64 { return float64(s.ObjectBytes) / 1024 })),
+		each("status.budget.spent = what the sidecars reported", report.UnitYesNo, always(func(s Scenario) float64 {
 			if s.Check.Match {
 				return 1
 			}
@@ -104,11 +94,11 @@ func (r *Report) buildTable() []Row {
 
 // checkTargets checks the issue's bound on status writes and the ledger's
 // exactness in each scenario.
-func (r *Report) checkTargets() []Target {
-	var out []Target
+func (r *Report) checkTargets() []report.Target {
+	var out []report.Target
 	for _, s := range r.Scenarios {
 		bound := maxWrites(s.Seconds, r.Settings.Commit)
-		out = append(out, Target{
+		out = append(out, report.Target{
 			Name: fmt.Sprintf("%s: status writes per policy at most one per commit interval (%gs)", s.Name, r.Settings.Commit),
 			Value: fmt.Sprintf("%.2f/s per policy: %d writes of %d %s in %.1f s, at most %d of one (bound %d)",
 				s.StatusWrites.PerPolicyPerSecond, s.StatusWrites.Watched, s.Policies, plural(s.Policies, "policy", "policies"), s.Seconds, s.StatusWrites.MostOfAPolicy, bound),
@@ -122,7 +112,7 @@ func (r *Report) checkTargets() []Target {
 		if len(parts) > 3 {
 			value = strings.Join(parts[:3], ", ") + fmt.Sprintf(" and %d more", len(parts)-3)
 		}
-		out = append(out, Target{
+		out = append(out, report.Target{
 			Name:  fmt.Sprintf("%s: status.budget.spent and requests equal what the sidecars reported", s.Name),
 			Value: "status/reported: " + value,
 			Met:   s.Check.Match,

@@ -27,6 +27,9 @@ const (
 	OtherModel = "(other)"
 	// StaticRung is the rung of answers from the static response.
 	StaticRung = "static"
+	// CacheRung is the rung of answers from the cachedResponse rung: the
+	// last good answer to the same request, from memory.
+	CacheRung = "cache"
 )
 
 // labels are the label values one loaded policy allows. They are built
@@ -160,6 +163,8 @@ func (l *labels) initialRungs(provider string) []string {
 		switch {
 		case f.StaticResponse != "":
 			rungs = append(rungs, StaticRung)
+		case f.CachedResponse != nil:
+			rungs = append(rungs, CacheRung)
 		case f.Model != "":
 			rungs = append(rungs, l.rung(policy.Target{Provider: f.Provider, Model: f.Model}))
 		default:
@@ -190,7 +195,7 @@ func (l *labels) validProvider(provider string) bool {
 
 // validRung tells whether a series labelled rung may still be written.
 func (l *labels) validRung(rung string) bool {
-	if rung == StaticRung {
+	if rung == StaticRung || rung == CacheRung {
 		return true
 	}
 	provider, model, ok := strings.Cut(rung, "/") // provider names hold no '/'

@@ -101,7 +101,7 @@ func New() *Sidecar {
 		}, []string{"provider", "model", "reason"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_fallbacks_total",
-			Help: "Requests answered by a fallback rung, by the provider asked and the rung that answered (provider/model, or static).",
+			Help: "Requests answered by a fallback rung, by the provider asked and the rung that answered (provider/model, cache for the cachedResponse rung, or static).",
 		}, []string{"provider", "rung"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tollgate_request_duration_seconds",
@@ -183,6 +183,8 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 	switch {
 	case r.Static:
 		m.fallbacks.WithLabelValues(provider, StaticRung).Inc()
+	case r.Stale:
+		m.fallbacks.WithLabelValues(provider, CacheRung).Inc()
 	case r.Rung > 0:
 		m.fallbacks.WithLabelValues(provider, l.rung(r.Served)).Inc()
 	}

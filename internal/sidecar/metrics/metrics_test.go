@@ -221,3 +221,25 @@ func TestConfigure_KeepsTheStateOfBreakersAReloadKeeps(t *testing.T) {
 	assert.Zero(t, testutil.ToFloat64(m.breaker.WithLabelValues("openai", "gpt-4o")), "new breakers start closed")
 	assert.Zero(t, testutil.ToFloat64(m.breaker.WithLabelValues("openai", OtherModel)))
 }
+
+func TestRequest_ACachedRungsAnswerCountsAsTheCacheRungAndCostsNothing(t *testing.T) {
+	m := New()
+	m.Configure(transport(t, `
+  providers:
+    - {name: openai, type: OpenAI, baseURL: "http://127.0.0.1:9"}
+  fallbacks:
+    - cachedResponse: {}
+    - {provider: openai, model: gpt-4o-mini}
+    - staticResponse: {content: busy}
+`))
+	rung := m.fallbacks.WithLabelValues("openai", CacheRung)
+	assert.Contains(t, seriesOf(t, m, "tollgate_fallbacks_total"), prometheus.Labels{"provider": "openai", "rung": CacheRung}, "the series exists from the load")
+	assert.Zero(t, testutil.ToFloat64(rung))
+
+	m.Request(&llmclient.Report{Provider: "openai", Model: "gpt-4o", Status: 200, Failure: "none", Attempts: 3, Rung: 1, Stale: true, Priced: true, End: "complete"})
+	assert.Equal(t, 1.0, testutil.ToFloat64(rung))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.requests.WithLabelValues("openai", "gpt-4o", "success")))
+	assert.Zero(t, testutil.ToFloat64(m.cost.WithLabelValues("openai", "gpt-4o")))
+	assert.Zero(t, testutil.ToFloat64(m.tokens.WithLabelValues("openai", "gpt-4o", "output")))
+	assert.Empty(t, seriesOf(t, m, "tollgate_cache_requests_total"), "no spec.cache: no hit or miss to count")
+}
