@@ -114,7 +114,7 @@ const errUnexpectedRegistry = registryError("controller-runtime's metrics.Regist
 
 // sidecarPolicy turns on everything that adds a metric or a label value:
 // two providers, retries on every failure, a breaker, the cache, fallback
-// rungs (a model and the static answer), prices and a budget.
+// rungs (the last good answer, a model and the static answer) and a budget.
 const sidecarPolicy = `apiVersion: tollgate.dev/v1alpha1
 kind: LLMPolicy
 metadata: {name: everything, namespace: shop}
@@ -126,6 +126,7 @@ spec:
   circuitBreaker: {consecutiveFailures: 5, openDuration: 30s}
   cache: {enabled: true}
   fallbacks:
+    - cachedResponse: {}
     - {provider: claude, model: claude-haiku-4-5}
     - staticResponse: {content: busy}
   budget: {limit: "100"}
