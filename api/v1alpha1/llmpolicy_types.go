@@ -78,6 +78,26 @@ type LLMPolicySpec struct {
 	// +optional
 	Cache *Cache `json:"cache,omitempty"`
 
+	// Validation checks that answers to requests asking for structured
+	// output are what they asked for: with OpenAI's response_format (or the
+	// Responses API's text.format) of type json_object or json_schema,
+	// Anthropic's output_config.format (or output_format), or Gemini's
+	// responseMimeType application/json with responseJsonSchema, the
+	// assistant's text must be JSON, and valid against the request's own
+	// schema (Gemini's responseSchema: JSON syntax only). Refusals and tool
+	// calls are not judged. An answer that fails is a failure of class
+	// InvalidOutput: retried when retry.retryOn names it (by default), then
+	// sent to the fallbacks, and never counted by circuit breakers. Every
+	// answer is paid for and charged, exactly once. When no rung answers
+	// validly the app gets the last answer with X-Tollgate-Validation:
+	// failed and X-Tollgate-Validation-Reason; checked answers carry
+	// passed, unchecked ones skipped with the reason (a schema that refers
+	// outside itself, or is over 256 KiB, is skipped, never fetched).
+	// Absent means no validation: answers pass through unchecked.
+	//
+	// +optional
+	Validation *OutputValidation `json:"validation,omitempty"`
+
 	// Pricing overrides the built-in price table for the named models, and
 	// prices models the table does not know.
 	//
@@ -117,7 +137,7 @@ type LLMPolicyStatus struct {
 
 // LLMPolicy declares reliability and cost policy for the LLM traffic of the
 // pods it selects: timeouts, retries, circuit breaking, rate limits, budgets,
-// fallbacks and caching. An injected sidecar enforces it.
+// fallbacks, caching and the validation of structured output. An injected sidecar enforces it.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

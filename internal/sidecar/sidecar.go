@@ -248,6 +248,26 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	if r.Cache != "" {
 		fields = append(fields, zap.String("cache", r.Cache))
 	}
+	if r.Validation != "" {
+		// Reason codes and schema keywords are fixed sets; the checker's
+		// message, which may quote the answer, goes to the app alone.
+		fields = append(fields, zap.String("validation", r.Validation))
+		if r.ValidationReason != "" {
+			fields = append(fields, zap.String("validation_reason", r.ValidationReason))
+		}
+		if r.ValidationKeyword != "" {
+			fields = append(fields, zap.String("validation_keyword", schemaKeyword(r.ValidationKeyword)))
+		}
+	}
+	if len(r.Discarded) > 0 {
+		// Answers paid for and not given to the app (invalid outputs
+		// retried or fallen back from): charged on top of cost_usd.
+		var cost proxyconfig.USD
+		for _, d := range r.Discarded {
+			cost = cost.Add(d.CostUSD)
+		}
+		fields = append(fields, zap.Int("discarded_answers", len(r.Discarded)), zap.Stringer("discarded_cost_usd", cost))
+	}
 	if r.BudgetState != "" {
 		fields = append(fields, zap.String("budget", r.BudgetState))
 	}
@@ -282,6 +302,21 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 		return
 	}
 	log.Info("request", fields...)
+}
+
+// schemaKeyword is kw if it is a JSON Schema keyword, else "(other)": a
+// custom keyword is the app's text.
+func schemaKeyword(kw string) string {
+	switch kw {
+	case "type", "enum", "const", "required", "properties", "additionalProperties", "patternProperties",
+		"propertyNames", "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies",
+		"items", "prefixItems", "additionalItems", "contains", "minContains", "maxContains", "minItems", "maxItems",
+		"uniqueItems", "unevaluatedItems", "unevaluatedProperties", "minLength", "maxLength", "pattern", "format",
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "allOf", "anyOf", "oneOf", "not",
+		"if", "then", "else", "$ref", "false", "contentEncoding", "contentMediaType", "contentSchema":
+		return kw
+	}
+	return "(other)"
 }
 
 // logNotices logs what deserves a line of its own, once: the first request

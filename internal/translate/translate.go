@@ -159,6 +159,11 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 		}
 	}
 
+	// Disabled validation is no validation, as for the cache.
+	if v := s.Validation; v != nil && (v.Enabled == nil || *v.Enabled) {
+		out.Validation = &proxyconfig.Validation{BufferStreams: v.Streams == v1alpha1.StreamBuffer}
+	}
+
 	for i, p := range s.Pricing {
 		path := fmt.Sprintf("pricing[%d].", i)
 		mp := proxyconfig.ModelPrice{

@@ -45,6 +45,10 @@ type exchange struct {
 	// freshCache tells that the response cache serves the request (it is
 	// keyed for the cachedResponse rung alone otherwise).
 	freshCache bool
+	// validation is what the answers are checked for; nil when nothing
+	// is (the policy does not validate, or the request asks for no
+	// structured output).
+	validation *validation
 }
 
 // call describes the exchange to the policy: its targets, how to attempt
@@ -169,7 +173,11 @@ func (ex *exchange) upstreamRequest(ctx context.Context, target policy.Target) (
 func (ex *exchange) classify(target policy.Target, resp *http.Response) policy.Failure {
 	p := ex.t.providers[target.Provider]
 	if resp.StatusCode < 400 || p == nil {
-		return p.adapter.Classify(resp.StatusCode, resp.Header, nil)
+		f := p.adapter.Classify(resp.StatusCode, resp.Header, nil)
+		if v := ex.validation; f == policy.NoFailure && v != nil && v.skip == "" && resp.StatusCode/100 == 2 {
+			return ex.judge(target, resp)
+		}
+		return f
 	}
 	peek, err := io.ReadAll(io.LimitReader(resp.Body, errorPeekBytes))
 	if err != nil && len(peek) == 0 {
@@ -237,7 +245,10 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 	}
 	// Only the answer of the target the app asked for is cached, not a
 	// fallback's, a downgrade's or the static one.
-	cacheable := ex.cacheKey != "" && res.Rung == 0 && !res.Static && ex.downgrade == nil && resp.StatusCode/100 == 2
+	// Nor an answer that failed its check.
+	cacheable := ex.cacheKey != "" && res.Rung == 0 && !res.Static && ex.downgrade == nil && resp.StatusCode/100 == 2 &&
+		res.Failure != policy.InvalidOutput
+	ex.validation.setHeaders(resp.Header, resp, res.Static, ex.rep)
 	if ex.freshCache {
 		resp.Header.Set(cache.HeaderCache, cache.Miss)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"tollgate.dev/tollgate/pkg/budget"
 	"tollgate.dev/tollgate/pkg/cache"
+	"tollgate.dev/tollgate/pkg/outputcheck"
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/pricing"
 	"tollgate.dev/tollgate/pkg/provider"
@@ -84,6 +85,9 @@ type Transport struct {
 	cache     *cache.Store  // nil without a cache or a cachedResponse rung
 	// stale is the policy's cachedResponse rung, nil without one.
 	stale *proxyconfig.CachedResponse
+	// checker judges structured output; nil when the policy does not
+	// validate. Carried over on reload, with its compiled schemas.
+	checker *outputcheck.Checker
 }
 
 // route is one provider of the policy, served under /<name>, ready for use.
@@ -147,6 +151,13 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	t.budget, t.local = budgetFor(p, opts)
 	t.cache = cacheFor(p, opts.Previous)
 	t.stale = t.set.Policy().CachedRung()
+	if p.Validation != nil {
+		if prev := opts.Previous; prev != nil && prev.checker != nil {
+			t.checker = prev.checker
+		} else {
+			t.checker = outputcheck.New(outputcheck.DefaultMaxEntries, outputcheck.DefaultMaxBytes)
+		}
+	}
 	t.upstream = opts.Upstream
 	if t.upstream == nil {
 		t.upstream = upstreamFor(p.Timeouts.Connect.D(), opts.Previous)
@@ -222,7 +233,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}), nil
 	}
 
-	ex := &exchange{t: t, in: req, prov: prov, rest: rest, rq: rq, body: body, rep: rep}
+	ex := &exchange{t: t, in: req, prov: prov, rest: rest, rq: rq, body: body, rep: rep, validation: t.validationFor(rq)}
 	// A cached answer costs nothing: it is served before the budget and
 	// the rate limits are asked.
 	if rq.Shape != provider.ShapeOther {
@@ -264,6 +275,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ex.ctx = ctx
 	res := t.set.Execute(ctx, ex.call())
 	rep.Attempts, rep.Rung, rep.Static, rep.Served, rep.Failure = res.Attempts, res.Rung, res.Static, res.Target, res.Failure.String()
+	if v := ex.validation; v != nil {
+		// Answers read whole to be judged and not given to the app were
+		// paid for all the same; their bodies are closed and their room
+		// given back now.
+		t.chargeDiscarded(rep, rq, v, res.Response)
+		v.releaseExcept(t.buffers, res.Response)
+		for _, j := range v.judged {
+			rep.Checks = append(rep.Checks, Check{Target: j.target, Result: j.result, Reason: j.reason})
+		}
+	}
 	// The breaker of the target the app asked for: the one that explains
 	// a fallback.
 	rep.BreakerState = t.set.BreakerState(policy.Target{Provider: name, Model: rq.Model}).String()
@@ -286,12 +307,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.done(rep)
 			return nil, req.Context().Err()
 		}
-		reservation.Release()
+		reservation.Settle(rep.discardedCost()) // nothing, unless answers were read and discarded
 		return t.refuse(rep, prov.adapter, rq, ex.refusalFor(res)), nil
 	}
 	answering = true
 	return ex.answer(res, func(u provider.Usage) {
 		cancel()
+		ex.validation.releaseExcept(t.buffers, nil)
 		release()
 		rep.Usage = u
 		t.settle(rep, rq, reservation)

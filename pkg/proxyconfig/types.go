@@ -68,6 +68,10 @@ type Policy struct {
 	// Pricing overrides the built-in price table for the models it names,
 	// on every provider of the policy.
 	Pricing []ModelPrice `json:"pricing,omitempty"`
+	// Validation, when set, checks answers to requests that ask for
+	// structured output; nil (or a policy's validation.enabled: false)
+	// checks nothing.
+	Validation *Validation `json:"validation,omitempty"`
 }
 
 // Ref is how the policy is named in headers and logs: namespace/name.
@@ -177,6 +181,7 @@ const (
 	RetryOnConnectionError RetryCondition = "ConnectionError"
 	RetryOnRateLimited     RetryCondition = "RateLimited"
 	RetryOnServerError     RetryCondition = "ServerError"
+	RetryOnInvalidOutput   RetryCondition = "InvalidOutput"
 )
 
 // Retry re-sends failed attempts.
@@ -351,6 +356,14 @@ type Cache struct {
 	MaxEntries int `json:"maxEntries"`
 	// OnlyDeterministic caches only requests with temperature 0.
 	OnlyDeterministic bool `json:"onlyDeterministic"`
+}
+
+// Validation configures the checking of structured output.
+type Validation struct {
+	// BufferStreams holds a streamed answer to a request asking for
+	// structured output whole, checks it, and only then sends it to the
+	// app; false streams it through unchecked.
+	BufferStreams bool `json:"bufferStreams,omitempty"`
 }
 
 // ModelPrice is a model's price in USD per million tokens, as decimals.

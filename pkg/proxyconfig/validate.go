@@ -93,8 +93,8 @@ func (p *Policy) Validate() error {
 			v.add("retry.backoff.jitter", fmt.Sprintf("%q is not one of None, Full, Equal", r.Jitter))
 		}
 		for i, c := range r.RetryOn {
-			if !slices.Contains([]RetryCondition{RetryOnTimeout, RetryOnConnectionError, RetryOnRateLimited, RetryOnServerError}, c) {
-				v.add(fmt.Sprintf("retry.retryOn[%d]", i), fmt.Sprintf("%q is not one of Timeout, ConnectionError, RateLimited, ServerError", c))
+			if !slices.Contains([]RetryCondition{RetryOnTimeout, RetryOnConnectionError, RetryOnRateLimited, RetryOnServerError, RetryOnInvalidOutput}, c) {
+				v.add(fmt.Sprintf("retry.retryOn[%d]", i), fmt.Sprintf("%q is not one of Timeout, ConnectionError, RateLimited, ServerError, InvalidOutput", c))
 			}
 		}
 		v.positive("retry.maxRetryAfter", r.MaxRetryAfter)

@@ -332,6 +332,24 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 			},
 			wantErrors: []string{"spec.podSelector.matchExpressions[0].values[1]: Too long", "63"},
 		},
+		"an unknown stream validation mode": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Validation.Streams = "Sometimes" },
+			wantErrors: []string{`spec.validation.streams: Unsupported value: "Sometimes"`, `"PassThrough"`, `"Buffer"`},
+		},
+		"an explicit empty stream validation mode": {
+			edit:       set("spec.validation.streams", ""),
+			wantErrors: []string{`spec.validation.streams: Unsupported value: ""`},
+		},
+		"a misspelt validation field": {
+			edit:       set("spec.validation.stream", "Buffer"),
+			wantErrors: []string{`unknown field "spec.validation.stream"`},
+		},
+		"an unknown retry condition next to InvalidOutput": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Retry.RetryOn = []v1alpha1.RetryCondition{v1alpha1.RetryOnInvalidOutput, "InvalidJSON"}
+			},
+			wantErrors: []string{`spec.retry.retryOn[1]: Unsupported value: "InvalidJSON"`, `"InvalidOutput"`},
+		},
 		"a cache with no room": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.MaxEntries = -1 },
 			wantErrors: []string{"spec.cache.maxEntries", "must be between 1 and 1000000"},
@@ -467,7 +485,8 @@ func validPolicy() *v1alpha1.LLMPolicy {
 				{Provider: "anthropic", Model: "claude-haiku-4-5"},
 				{StaticResponse: &v1alpha1.StaticResponse{Content: "busy"}},
 			},
-			Cache: &v1alpha1.Cache{TTL: "1m"},
+			Cache:      &v1alpha1.Cache{TTL: "1m"},
+			Validation: &v1alpha1.OutputValidation{Streams: v1alpha1.StreamBuffer},
 			Pricing: []v1alpha1.ModelPrice{{
 				Model: "my-claude", InputPerMillion: "3", OutputPerMillion: "15", CachedInputPerMillion: "0.30",
 				CacheWritePerMillion: "3.75", CacheWrite1hPerMillion: "6",

@@ -114,6 +114,9 @@ func ValidateSpec(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
 	if s.Cache != nil {
 		errs = append(errs, validateCache(s.Cache, path.Child("cache"))...)
 	}
+	if s.Validation != nil {
+		errs = append(errs, validateOutputValidation(s.Validation, path.Child("validation"))...)
+	}
 	errs = append(errs, validatePricing(s.Pricing, path.Child("pricing"))...)
 	return errs
 }
@@ -472,6 +475,14 @@ func validateMaxStale(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorLi
 func validateCache(c *v1alpha1.Cache, path *field.Path) field.ErrorList {
 	errs := validateDurations(path, map[string]v1alpha1.Duration{"ttl": c.TTL})
 	return append(errs, validateRange(path.Child("maxEntries"), int64(c.MaxEntries), 1, 1000000)...)
+}
+
+func validateOutputValidation(v *v1alpha1.OutputValidation, path *field.Path) field.ErrorList {
+	modes := []v1alpha1.StreamValidation{v1alpha1.StreamPassThrough, v1alpha1.StreamBuffer}
+	if !slices.Contains(modes, v.Streams) {
+		return field.ErrorList{field.NotSupported(path.Child("streams"), v.Streams, modes)}
+	}
+	return nil
 }
 
 func validatePricing(prices []v1alpha1.ModelPrice, path *field.Path) field.ErrorList {

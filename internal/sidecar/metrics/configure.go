@@ -34,7 +34,7 @@ func (m *Sidecar) Configure(t *llmclient.Transport) {
 
 // initialise creates the series of l's providers and models.
 func (m *Sidecar) initialise(l *labels, loaded bool) {
-	outs := outcomes()
+	outs := outcomes(l.validates)
 	for _, provider := range l.order {
 		for _, model := range l.initialModels(provider) {
 			for _, o := range outs {
@@ -54,6 +54,11 @@ func (m *Sidecar) initialise(l *labels, loaded bool) {
 			m.unpriced.WithLabelValues(provider, model)
 			for _, reason := range estimateReasons {
 				m.estimated.WithLabelValues(provider, model, reason)
+			}
+			if l.validates {
+				for _, result := range validationResults {
+					m.validated.WithLabelValues(provider, model, result)
+				}
 			}
 		}
 		for _, rung := range l.initialRungs(provider) {
@@ -78,6 +83,8 @@ func (m *Sidecar) dropStale(l *labels) {
 	for _, v := range []vec{m.requests, m.attempts, m.duration, m.ttft, m.tokens, m.cost, m.unpriced, m.estimated} {
 		deleteUnless(v, byModel)
 	}
+	deleteUnless(m.requests, func(s prometheus.Labels) bool { return l.validates || s["outcome"] != outcomeInvalidOutput })
+	deleteUnless(m.validated, func(s prometheus.Labels) bool { return l.validates && byModel(s) })
 	deleteUnless(m.retries, func(s prometheus.Labels) bool { return l.retried[s["reason"]] && byModel(s) })
 	deleteUnless(m.breaker, func(s prometheus.Labels) bool {
 		_, declared := l.providers[s["provider"]]

@@ -41,8 +41,9 @@ type labels struct {
 	order     []string
 	// fallbacks are the policy's fallback rungs.
 	fallbacks []proxyconfig.Fallback
-	// breakers, cache: the policy has a circuit breaker, a cache.
-	breakers, cache bool
+	// breakers, cache, validates: the policy has a circuit breaker, a
+	// cache, validation.
+	breakers, cache, validates bool
 	// retryReasons are the failures retries are scheduled for; retried
 	// holds them too.
 	retryReasons []string
@@ -104,6 +105,7 @@ func newLabels(p *proxyconfig.Policy, set *policy.Set) *labels {
 	l.fallbacks = p.Fallbacks
 	l.breakers = p.CircuitBreaker != nil
 	l.cache = p.Cache != nil
+	l.validates = p.Validation != nil
 	if set != nil {
 		for _, f := range set.RetryOn() {
 			l.retryReasons = append(l.retryReasons, f.String())
@@ -206,8 +208,11 @@ func (l *labels) validRung(rung string) bool {
 // provider's answers and every refusal but two that never carry a
 // provider of the policy (tollgate_unknown_provider) or never reach the
 // metrics (tollgate_no_policy, answered without a policy).
-func outcomes() []string {
+func outcomes(validates bool) []string {
 	out := []string{outcomeSuccess, outcomeClientError, outcomeServerError, outcomeClientGone}
+	if validates {
+		out = append(out, outcomeInvalidOutput)
+	}
 	for _, code := range llmclient.RefusalCodes() {
 		if code != llmclient.CodeUnknownProvider && code != llmclient.CodeNoPolicy {
 			out = append(out, code)
