@@ -114,7 +114,8 @@ const errUnexpectedRegistry = registryError("controller-runtime's metrics.Regist
 
 // sidecarPolicy turns on everything that adds a metric or a label value:
 // two providers, retries on every failure, a breaker, the cache, fallback
-// rungs (the last good answer, a model and the static answer) and a budget.
+// rungs (the last good answer, a model and the static answer), a budget
+// and the check of structured output.
 const sidecarPolicy = `apiVersion: tollgate.dev/v1alpha1
 kind: LLMPolicy
 metadata: {name: everything, namespace: shop}
@@ -130,6 +131,7 @@ spec:
     - {provider: claude, model: claude-haiku-4-5}
     - staticResponse: {content: busy}
   budget: {limit: "100"}
+  validation: {}
 `
 
 // sidecarRegistry returns the registry of the sidecar's metrics after it
