@@ -20,21 +20,33 @@ KUBEBUILDER_ASSETS := $(BIN)/k8s/$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 HELM_VERSION ?= v3.22.0
 HELM := $(BIN)/helm-$(HELM_VERSION)
 
-# Images (this machine cannot build them: no Docker engine; CI or a
-# developer machine can).
+# Images: `make images` writes REGISTRY/tollgate-<name>:TAG, by default the
+# names the chart runs (values.yaml's repositories, Chart.yaml's appVersion).
 REGISTRY ?= ghcr.io/tollgate-dev
 TAG ?= $(shell awk '/^appVersion:/ {gsub(/"/, "", $$2); print $$2}' charts/tollgate/Chart.yaml)
-CONTAINER_TOOL ?= docker
+# One platform per build, this machine's architecture by default (a kind
+# node's). No multi-platform index: the archive format that kind, ctr and
+# crane all read (docker-archive, see internal/images/doc.go) holds one
+# image per tag; build and push each architecture with its own PLATFORM
+# and TAG, e.g. PLATFORM=linux/arm64 TAG=0.1.0-arm64.
+PLATFORM ?= linux/$(shell $(GO) env GOARCH)
+# The images' created time, and so their digests: the last commit's time, so
+# that building a commit again gives the same digests.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+IMAGES_DIR := $(BIN)/images
+# crane at the version of go-containerregistry in go.mod (evaluated only when used).
+CRANE = $(GO) run github.com/google/go-containerregistry/cmd/crane@$(shell $(GO) list -m -f '{{.Version}}' github.com/google/go-containerregistry)
 
 # How long each fuzz target runs in `make fuzz` (part of `make test`).
 FUZZTIME ?= 8s
 # package:FuzzTarget pairs run by `make fuzz`.
 FUZZ_TARGETS := ./pkg/wire:FuzzEventReader ./pkg/wire:FuzzPicker ./pkg/provider:FuzzStreamObserver ./pkg/provider:FuzzParseRequest \
-	./internal/sidecar/loader:FuzzParse ./pkg/cache:FuzzKey ./pkg/cache:FuzzReplay
+	./internal/sidecar/loader:FuzzParse ./pkg/cache:FuzzKey ./pkg/cache:FuzzReplay ./pkg/semantic:FuzzSplit
 
 # Files `make generate manifests` owns; verify-generated checks them.
 GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases/tollgate.dev_llmpolicies.yaml \
-	charts/tollgate/crds/tollgate.dev_llmpolicies.yaml config/default/crd/tollgate.dev_llmpolicies.yaml
+	charts/tollgate/crds/tollgate.dev_llmpolicies.yaml config/default/crd/tollgate.dev_llmpolicies.yaml \
+	api/v1alpha1/validation/tollgate.dev_llmpolicies.yaml
 
 ##@ General
 
@@ -54,8 +66,9 @@ manifests: $(CONTROLLER_GEN) ## Generate the LLMPolicy CRD (and the Helm chart's
 	@$(MAKE) --no-print-directory chart-crds
 
 .PHONY: chart-crds
-chart-crds: ## Copy the generated CRDs into charts/tollgate/crds and config/default/crd.
+chart-crds: ## Copy the generated CRDs into charts/tollgate/crds and config/default/crd, and the LLMPolicy CRD where Go defaulting embeds it.
 	@for d in charts/tollgate/crds config/default/crd; do mkdir -p $$d; rm -f $$d/*.yaml; cp config/crd/bases/*.yaml $$d/; done
+	@cp config/crd/bases/tollgate.dev_llmpolicies.yaml api/v1alpha1/validation/
 
 .PHONY: verify-generated
 verify-generated: ## Fail if generated files differ from `make generate manifests`.
@@ -97,9 +110,16 @@ bench: ## Benchmark the sidecar against direct calls and a plain ReverseProxy (3
 bench-quick: ## Smoke-run the benchmark (~30 s; numbers not to quote).
 	$(GO) run ./bench/cmd/tollgate-bench -quick -out ""
 
+.PHONY: bench-ledger bench-ledger-quick
+bench-ledger: control-plane ## Benchmark the operator's budget ledger under 1000 simulated sidecars against a real API server (~8 min); JSON to bench/results/ledger-latest.json.
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./bench/cmd/tollgate-ledger-bench -out bench/results/ledger-latest.json $(BENCH_ARGS)
+
+bench-ledger-quick: control-plane ## Smoke-run the ledger benchmark (~1 min; numbers not to quote).
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./bench/cmd/tollgate-ledger-bench -quick -out ""
+
 .PHONY: demo
-demo: control-plane ## Run Tollgate end to end on this machine, narrated (DEMO_FLAGS=-v shows the processes' logs).
-	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./hack/demo $(DEMO_FLAGS)
+demo: control-plane ## Run Tollgate end to end on this machine, narrated (KEEP=1 keeps it running until Ctrl-C; DEMO_FLAGS=-v shows the processes' logs).
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) $(GO) run ./hack/demo $(if $(KEEP),-keep) $(DEMO_FLAGS)
 
 .PHONY: test-short
 test-short: control-plane helm ## Run the tests without -race (faster while developing).
@@ -115,6 +135,13 @@ control-plane: ## Build kube-apiserver, kubectl and etcd for envtest (once; cach
 
 ##@ Tools
 
+.PHONY: tools
+tools: control-plane helm ## Put helm and kubectl (built from the Go module proxy) in bin/tools, for PATH.
+	@mkdir -p $(BIN)/tools
+	@ln -sf $(HELM) $(BIN)/tools/helm
+	@ln -sf $(KUBEBUILDER_ASSETS)/kubectl $(BIN)/tools/kubectl
+	@echo 'helm and kubectl are in bin/tools: export PATH="$$PWD/bin/tools:$$PATH"'
+
 $(CONTROLLER_GEN):
 	@mkdir -p $(BIN)
 	@echo "installing controller-gen $(CONTROLLER_GEN_VERSION)"
@@ -122,12 +149,17 @@ $(CONTROLLER_GEN):
 
 ##@ Images
 
-.PHONY: docker-build
-docker-build: ## Build the operator and sidecar images (needs a container engine).
-	$(CONTAINER_TOOL) build -f Dockerfile.operator -t $(REGISTRY)/tollgate-operator:$(TAG) .
-	$(CONTAINER_TOOL) build -f Dockerfile.sidecar -t $(REGISTRY)/tollgate-sidecar:$(TAG) .
+.PHONY: images
+images: ## Build the operator and sidecar images as archives in bin/images/ (no container engine needed).
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./hack/images -registry $(REGISTRY) -tag $(TAG) -platform $(PLATFORM) -out $(IMAGES_DIR)
 
-.PHONY: docker-push
-docker-push: ## Push the images.
-	$(CONTAINER_TOOL) push $(REGISTRY)/tollgate-operator:$(TAG)
-	$(CONTAINER_TOOL) push $(REGISTRY)/tollgate-sidecar:$(TAG)
+.PHONY: images-push
+images-push: images ## Push the images to REGISTRY with crane; log in first: make crane ARGS='auth login <host> -u <user> --password-stdin'.
+	@for name in tollgate-operator tollgate-sidecar; do \
+	  echo "crane push $(IMAGES_DIR)/$$name.tar $(REGISTRY)/$$name:$(TAG)"; \
+	  $(CRANE) push $(IMAGES_DIR)/$$name.tar $(REGISTRY)/$$name:$(TAG); \
+	done
+
+.PHONY: crane
+crane: ## Run crane at go.mod's go-containerregistry version: make crane ARGS='...'.
+	$(CRANE) $(ARGS)

@@ -18,7 +18,11 @@ STAGING_VERSION="v0.${KUBE_VERSION#v1.}"
 
 log() { printf '[control-plane] %s\n' "$*" >&2; }
 
-if [[ -x "${ASSETS}/kube-apiserver" && -x "${ASSETS}/kubectl" && -x "${ASSETS}/etcd" ]]; then
+# A cached build is reused only if it reports its real version: builds from
+# before the version was stamped say v0.0.0-master, which breaks helm and
+# `kubectl version`, and are rebuilt.
+if [[ -x "${ASSETS}/kube-apiserver" && -x "${ASSETS}/kubectl" && -x "${ASSETS}/etcd" ]] &&
+  [[ "$("${ASSETS}/kube-apiserver" --version 2>/dev/null)" == "Kubernetes ${KUBE_VERSION}" ]]; then
   log "cached: ${ASSETS}"
   echo "${ASSETS}"
   exit 0
@@ -52,24 +56,38 @@ GO
 # Build the upstream main package directly; the blank import above only makes
 # `go mod tidy` record its dependencies.
 go mod tidy >&2
+# Stamp the release version, as the Kubernetes release build does (it reads
+# it from git, which a module download has not): the server then reports
+# v1.37.2 in /version rather than v0.0.0-master.
+minor="${KUBE_VERSION#v1.}"
+minor="${minor%%.*}"
+stamp=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  stamp+=" -X ${pkg}.gitVersion=${KUBE_VERSION} -X ${pkg}.gitMajor=1 -X ${pkg}.gitMinor=${minor}"
+  stamp+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
+done
+ldflags="-s -w${stamp}"
 log "building kube-apiserver ${KUBE_VERSION} (first time only; takes several minutes)"
 start=$(date +%s)
-go build -trimpath -ldflags='-s -w' -o "${ASSETS}/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+go build -trimpath -ldflags="${ldflags}" -o "${ASSETS}/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
 mv "${ASSETS}/kube-apiserver.tmp" "${ASSETS}/kube-apiserver"
 log "kube-apiserver built in $(( $(date +%s) - start ))s"
 # kubectl from the same module graph, so tests drive the server with a client
 # of the same version whatever kubectl the machine has.
 log "building kubectl ${KUBE_VERSION}"
 start=$(date +%s)
-go build -trimpath -ldflags='-s -w' -o "${ASSETS}/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl
+go build -trimpath -ldflags="${ldflags}" -o "${ASSETS}/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl
 mv "${ASSETS}/kubectl.tmp" "${ASSETS}/kubectl"
 log "kubectl built in $(( $(date +%s) - start ))s"
 
-log "building etcd ${ETCD_VERSION}"
-mkdir -p "${work}/etcd"
-cd "${work}/etcd"
-go mod init tollgate.dev/hack/etcd >/dev/null 2>&1
-cat > main.go <<'GO'
+if [[ -x "${ASSETS}/etcd" ]]; then
+  log "etcd cached"
+else
+  log "building etcd ${ETCD_VERSION}"
+  mkdir -p "${work}/etcd"
+  cd "${work}/etcd"
+  go mod init tollgate.dev/hack/etcd >/dev/null 2>&1
+  cat > main.go <<'GO'
 // Command etcd is the etcd server, built from its Go module.
 package main
 
@@ -81,11 +99,12 @@ import (
 
 func main() { etcdmain.Main(os.Args) }
 GO
-go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >&2
-go mod tidy >&2
-start=$(date +%s)
-go build -trimpath -ldflags='-s -w' -o "${ASSETS}/etcd.tmp" .
-mv "${ASSETS}/etcd.tmp" "${ASSETS}/etcd"
-log "etcd built in $(( $(date +%s) - start ))s"
+  go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >&2
+  go mod tidy >&2
+  start=$(date +%s)
+  go build -trimpath -ldflags='-s -w' -o "${ASSETS}/etcd.tmp" .
+  mv "${ASSETS}/etcd.tmp" "${ASSETS}/etcd"
+  log "etcd built in $(( $(date +%s) - start ))s"
+fi
 
 echo "${ASSETS}"

@@ -64,6 +64,7 @@ type Budget struct {
 	// SoftLimitPercent is the share of Limit at which the sidecar warns: it
 	// logs once per period and marks responses with
 	// x-tollgate-budget: soft-limit. Default 80.
+	// Between 1 and 100.
 	//
 	// +kubebuilder:default=80
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100",message="must be between 1 and 100"

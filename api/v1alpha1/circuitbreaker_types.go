@@ -9,12 +9,14 @@ package v1alpha1
 // tollgate_circuit_open.
 //
 // Failures are what retry.retryOn names (timeouts, connection errors, 429 and
-// 5xx answers), whether or not retries are on.
+// 5xx answers), whether or not retries are on; never InvalidOutput (an
+// answer that misses the request's schema is no sign of a failing provider).
 //
 // +kubebuilder:validation:XValidation:rule="has(self.failureRateThreshold) != has(self.consecutiveFailures)",message="set exactly one of circuitBreaker.failureRateThreshold and circuitBreaker.consecutiveFailures"
 type CircuitBreaker struct {
 	// FailureRateThreshold opens the breaker when at least this percentage
 	// of the requests within Window failed, once MinimumRequests were made.
+	// Between 1 and 100.
 	//
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100",message="must be between 1 and 100"
 	// +optional
@@ -22,6 +24,7 @@ type CircuitBreaker struct {
 
 	// MinimumRequests is how many requests Window must hold before
 	// FailureRateThreshold is judged. Default 10.
+	// Between 1 and 10000.
 	//
 	// +kubebuilder:default=10
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 10000",message="must be between 1 and 10000"
@@ -37,6 +40,7 @@ type CircuitBreaker struct {
 
 	// ConsecutiveFailures opens the breaker after this many failures in a
 	// row.
+	// Between 1 and 1000.
 	//
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 1000",message="must be between 1 and 1000"
 	// +optional
@@ -51,6 +55,7 @@ type CircuitBreaker struct {
 
 	// HalfOpenRequests is how many trial requests a half-open breaker lets
 	// through; all of them must succeed for it to close. Default 1.
+	// Between 1 and 100.
 	//
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100",message="must be between 1 and 100"

@@ -52,6 +52,7 @@ type ModelPrice struct {
 	// answer: a request that sets no max tokens reserves this much output
 	// under a budget. Defaults to the built-in table's figure for the
 	// models it knows, else 4096.
+	// Between 1 and 10000000.
 	//
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 10000000",message="must be between 1 and 10000000"
 	// +optional

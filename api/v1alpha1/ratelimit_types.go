@@ -7,6 +7,7 @@ package v1alpha1
 // +kubebuilder:validation:XValidation:rule="has(self.requestsPerMinute) || has(self.tokensPerMinute) || has(self.maxConcurrent)",message="set at least one of rateLimit.requestsPerMinute, rateLimit.tokensPerMinute and rateLimit.maxConcurrent, or remove rateLimit"
 type RateLimit struct {
 	// RequestsPerMinute caps requests started per minute.
+	// Between 1 and 1000000.
 	//
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 1000000",message="must be between 1 and 1000000"
 	// +optional
@@ -15,6 +16,7 @@ type RateLimit struct {
 	// TokensPerMinute caps tokens per minute. A request is admitted on an
 	// estimate (its prompt plus its max output tokens) and charged its actual
 	// usage once it completes.
+	// Between 1 and 1000000000.
 	//
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 1000000000",message="must be between 1 and 1000000000"
 	// +optional
@@ -22,6 +24,7 @@ type RateLimit struct {
 
 	// MaxConcurrent caps requests in flight at once; a stream counts until it
 	// ends.
+	// Between 1 and 100000.
 	//
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100000",message="must be between 1 and 100000"
 	// +optional

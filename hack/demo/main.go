@@ -15,10 +15,11 @@ import (
 
 func main() {
 	verbose := flag.Bool("v", false, "show the logs of the operator and the sidecars")
+	keep := flag.Bool("keep", false, "once every step behaved, keep everything running until Ctrl-C")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opts := demo.Options{}
+	opts := demo.Options{Keep: *keep}
 	if *verbose {
 		opts.Logs = os.Stderr
 	}

@@ -70,11 +70,11 @@ func (d *demo) sharedBudget(ctx context.Context) (string, error) {
 	answers := make([]answer, len(order))
 	for i, p := range order {
 		answers[i] = p.app.chat(ctx, primaryModel)
-		line := fmt.Sprintf("request %d via %s: %s", i+1, p.name, answers[i])
+		line := fmt.Sprintf("request %d: %s", i+1, answers[i])
 		if answers[i].err == nil {
 			line += fmt.Sprintf("; cost $%s", answers[i].cost)
 		}
-		d.say.block(line)
+		d.say.app(p.name, "%s", line)
 	}
 	for i, a := range answers[:2] {
 		if err := a.ok(primaryModel); err != nil {

@@ -54,7 +54,7 @@ func (d *demo) startControlPlane(ctx context.Context) (string, error) {
 		ClientConfig:      admissionregistrationv1.WebhookClientConfig{URL: ptr.To(fmt.Sprintf("https://127.0.0.1:%d%s", port, webhook.Path))},
 	})
 	d.say.say("kube-apiserver and etcd come from bin/k8s/ (`make control-plane` builds them once), started as the tests start them;")
-	d.say.say("envtest makes a serving certificate for 127.0.0.1 and installs the chart's MutatingWebhookConfiguration with a URL there.")
+	d.say.say("envtest makes a serving certificate for 127.0.0.1 and installs the chart's MutatingWebhookConfiguration with a URL there and that certificate's CA: the operator uses those files (--cert-management=external).")
 	env, err := testenv.StartWithWebhooks(envtest.WebhookInstallOptions{
 		LocalServingHost: "127.0.0.1",
 		LocalServingPort: port,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -31,6 +32,10 @@ type Options struct {
 	// Logs, when set, receives every line the operator and the sidecar log,
 	// prefixed with the process's name.
 	Logs io.Writer
+	// Keep leaves everything running once every step behaved, prints how
+	// to use it, and cleans up only when ctx ends (Ctrl-C): `make demo
+	// KEEP=1`. Ending a kept demo so is not a failure.
+	Keep bool
 }
 
 // Step timeouts: building the binaries on a cold cache takes minutes;
@@ -128,17 +133,47 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 
 	results := d.play(ctx, d.steps())
 	stopBuild()
+	interrupted := ctx.Err()
+	if opts.Keep && interrupted == nil && passed(results) {
+		d.keep(ctx)
+	}
 	cleanup := d.cleanupStep()
 	results = append(results, d.runStep(context.WithoutCancel(ctx), len(results)+1, cleanup))
 
 	if err := writeTable(out, results); err != nil {
 		return err
 	}
-	if err := outcome(results, ctx.Err()); err != nil {
+	if err := outcome(results, interrupted); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "\nEvery step behaved. Read config/samples/demo/ for the manifests, and run the $ commands above to do it by hand.")
 	return nil
+}
+
+// passed reports whether every step behaved.
+func passed(results []result) bool {
+	for _, r := range results {
+		if r.outcome != markPassed {
+			return false
+		}
+	}
+	return true
+}
+
+// keep says how to use what the demo started, and waits for ctx to end.
+func (d *demo) keep(ctx context.Context) {
+	fmt.Fprintln(d.say.out, "\n[kept running]")
+	d.say.say("the control plane, the operator with its ledger, the mock provider and both pods' sidecars keep running; in another shell:")
+	d.say.command("export KUBECONFIG=%s", d.env.Kubeconfig)
+	d.say.command(`export PATH="$PWD/%s:$PATH"   # a kubectl of the server's version`, filepath.Dir(d.relative(d.env.Kubectl)))
+	d.say.command("kubectl -n %s get llmpolicies,pods,configmaps", demoNamespace)
+	for _, p := range d.pods {
+		d.say.command(`curl -s http://%s/openai/v1/chat/completions -H 'content-type: application/json' -d '{"model":"%s","messages":[{"role":"user","content":"hi"}]}'   # %s's sidecar`,
+			p.proxyAddr, primaryModel, p.name)
+	}
+	d.say.command("curl -s http://%s/metrics | grep ^tollgate_   # %s's sidecar's metrics", d.pods[0].adminAddr, d.pods[0].name)
+	d.say.say("press Ctrl-C to stop everything and remove the demo's files")
+	<-ctx.Done()
 }
 
 // outcome is Run's error: nil when every step passed, else which steps

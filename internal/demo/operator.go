@@ -24,8 +24,8 @@ const sidecarImage = "tollgate-sidecar:demo"
 
 // startOperator runs the operator binary against the control plane,
 // serving the webhook where the webhook configuration points, with the
-// certificate envtest made (--cert-management=cert-manager: the files and
-// the caBundle come from elsewhere), and the budget ledger on a free port
+// certificate envtest made (--cert-management=external: the files and the
+// caBundle come from elsewhere, here envtest), and the budget ledger on a free port
 // of 127.0.0.1, with a certificate of the demo's.
 func (d *demo) startOperator(ctx context.Context) (string, error) {
 	var built buildResult
@@ -62,7 +62,9 @@ func (d *demo) startOperator(ctx context.Context) (string, error) {
 		"--webhook-host=127.0.0.1",
 		"--webhook-port=" + strconv.Itoa(wh.LocalServingPort),
 		"--webhook-cert-dir=" + wh.LocalServingCertDir,
-		"--cert-management=cert-manager",
+		// envtest issued the webhook's certificate for 127.0.0.1 and put
+		// its CA into the webhook configuration.
+		"--cert-management=external",
 		"--sidecar-image=" + sidecarImage,
 		"--ledger-bind-address=" + d.ledgerAddr,
 		"--ledger-url=https://" + d.ledgerAddr,

@@ -135,7 +135,7 @@ func (d *demo) hotReload(ctx context.Context) (string, error) {
 	}
 	for _, rp := range d.pods {
 		a := rp.app.chat(ctx, primaryModel)
-		d.say.block(fmt.Sprintf("via %s: %s", rp.name, a))
+		d.say.app(rp.name, "%s", a)
 		if err := a.ok(primaryModel); err != nil {
 			return "", fmt.Errorf("after the reload, via %s: %w", rp.name, err)
 		}

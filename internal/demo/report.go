@@ -47,6 +47,12 @@ func (n *narrator) say(format string, args ...any) {
 	fmt.Fprintf(n.out, "    %s\n", fmt.Sprintf(format, args...))
 }
 
+// app shows what an app's request got back through its sidecar: a line of
+// its own, so that it never reads as the output of the command above it.
+func (n *narrator) app(pod, format string, args ...any) {
+	fmt.Fprintf(n.out, "    %s's app (openai-go) got: %s\n", pod, fmt.Sprintf(format, args...))
+}
+
 // block shows a command's output or an excerpt of an object, indented.
 func (n *narrator) block(text string) {
 	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {

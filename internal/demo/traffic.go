@@ -28,7 +28,7 @@ func (d *demo) normalCompletion(ctx context.Context) (string, error) {
 	d.say.say("(the SDK's own retries are off, so that what follows is the sidecar's doing)")
 	d.say.command(`curl -i %s/chat/completions -H 'content-type: application/json' -d '{"model":"%s","messages":[{"role":"user","content":"Say hello"}]}'`, app.baseURL, primaryModel)
 	a := app.chat(ctx, primaryModel)
-	d.say.block(a.String())
+	d.say.app(app.pod, "%s", a)
 	if err := a.ok(primaryModel); err != nil {
 		return "", err
 	}
@@ -55,7 +55,7 @@ func (d *demo) retries(ctx context.Context) (string, error) {
 		return "", err
 	}
 	a := d.first().app.chat(ctx, primaryModel)
-	d.say.block(a.String())
+	d.say.app(d.first().app.pod, "%s", a)
 	if err := a.ok(primaryModel); err != nil {
 		return "", err
 	}
@@ -86,7 +86,7 @@ func (d *demo) breakerAndFallback(ctx context.Context) (string, error) {
 	p := d.first()
 
 	first := p.app.chat(ctx, primaryModel)
-	d.say.block("request 1: " + first.String())
+	d.say.app(d.first().app.pod, "request 1: %s", first)
 	if err := first.ok(fallbackModel); err != nil {
 		return "", fmt.Errorf("request 1: %w", err)
 	}
@@ -100,7 +100,7 @@ func (d *demo) breakerAndFallback(ctx context.Context) (string, error) {
 	}
 
 	second := p.app.chat(ctx, primaryModel)
-	d.say.block("request 2: " + second.String())
+	d.say.app(d.first().app.pod, "request 2: %s", second)
 	if err := second.ok(fallbackModel); err != nil {
 		return "", fmt.Errorf("request 2: %w", err)
 	}
@@ -119,7 +119,7 @@ func (d *demo) breakerAndFallback(ctx context.Context) (string, error) {
 		return "", ctx.Err()
 	}
 	third := p.app.chat(ctx, primaryModel)
-	d.say.block("request 3: " + third.String())
+	d.say.app(d.first().app.pod, "request 3: %s", third)
 	if err := third.ok(primaryModel); err != nil {
 		return "", fmt.Errorf("request 3, after openDuration: %w", err)
 	}

@@ -13,10 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	"tollgate.dev/tollgate/internal/operator/inject"
 	"tollgate.dev/tollgate/internal/operator/ledger"
@@ -27,8 +28,13 @@ const (
 	// CertSelf: the operator keeps a CA and serving certificate in a Secret
 	// and patches the webhook's caBundle, rotating before expiry.
 	CertSelf = "self"
-	// CertManager: cert-manager issues the certificate and injects the
-	// caBundle; the operator only reads the mounted files.
+	// CertExternal: someone else puts tls.crt and tls.key into
+	// --webhook-cert-dir and the CA into the webhook's caBundle (you, or
+	// a tool); the operator only reads the files.
+	CertExternal = "external"
+	// CertManager is CertExternal where cert-manager issues the
+	// certificate (the chart's webhook.certManager.enabled) and its CA
+	// injector fills the caBundle.
 	CertManager = "cert-manager"
 )
 
@@ -52,6 +58,12 @@ type Options struct {
 	WebhookService    string
 	WebhookConfig     string
 	WebhookCertSecret string
+
+	// SecretNamespaces, when set, are the only namespaces whose Secrets the
+	// operator watches (metadata only) to check policies' credentials; nil
+	// watches every namespace. Policies elsewhere have their Secrets
+	// unchecked (the kubelet still checks them when a pod starts).
+	SecretNamespaces []string
 
 	// Sidecar is how the sidecar is injected.
 	Sidecar inject.Config
@@ -95,6 +107,11 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	o := Options{Sidecar: inject.DefaultConfig()}
 	fs := flag.NewFlagSet("tollgate-operator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	// --kubeconfig is controller-runtime's own flag: RegisterFlags binds it
+	// to the variable ctrl.GetConfig reads (which falls back to $KUBECONFIG,
+	// the in-cluster config, then ~/.kube/config). Its init() registers it
+	// on flag.CommandLine only, which the operator does not parse.
+	config.RegisterFlags(fs)
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "`address` of the Prometheus /metrics endpoint; \"0\" turns it off")
 	fs.StringVar(&o.HealthProbeAddr, "health-probe-bind-address", ":8081", "`address` of /healthz and /readyz")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas, so one reconciles at a time")
@@ -104,10 +121,12 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.WebhookHost, "webhook-host", "", "`address` the injection webhook listens on (default: every interface, as the API server reaches it through a Service)")
 	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "`port` of the injection webhook (HTTPS)")
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "`directory` holding the webhook's tls.crt and tls.key")
-	fs.StringVar(&o.CertManagement, "cert-management", CertSelf, "who issues the webhook certificate: self (the operator) or cert-manager")
+	fs.StringVar(&o.CertManagement, "cert-management", CertSelf, "who issues the webhook certificate: self (the operator), cert-manager, or external (files put into --webhook-cert-dir by you)")
 	fs.StringVar(&o.WebhookService, "webhook-service-name", "tollgate-webhook", "`name` of the webhook's Service (the certificate's DNS name)")
 	fs.StringVar(&o.WebhookConfig, "webhook-config-name", "tollgate-sidecar-injector", "`name` of the MutatingWebhookConfiguration whose caBundle the operator keeps")
 	fs.StringVar(&o.WebhookCertSecret, "webhook-cert-secret", "tollgate-webhook-cert", "`name` of the Secret holding the webhook's CA and certificate")
+
+	secretNamespaces := fs.String("secret-namespaces", "", "comma-separated `namespaces` whose Secrets the operator watches (metadata only) to check that policies' credentials Secrets exist; empty: every namespace")
 
 	fs.StringVar(&o.Sidecar.Image, "sidecar-image", o.Sidecar.Image, "`image` of the injected sidecar")
 	pull := fs.String("sidecar-image-pull-policy", string(o.Sidecar.ImagePullPolicy), "imagePullPolicy of the sidecar: Always, IfNotPresent or Never")
@@ -181,8 +200,10 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	if err := o.Sidecar.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if o.CertManagement != CertSelf && o.CertManagement != CertManager {
-		errs = append(errs, fmt.Errorf("--cert-management %q: use %s or %s", o.CertManagement, CertSelf, CertManager))
+	switch o.CertManagement {
+	case CertSelf, CertManager, CertExternal:
+	default:
+		errs = append(errs, fmt.Errorf("--cert-management %q: use %s, %s or %s", o.CertManagement, CertSelf, CertManager, CertExternal))
 	}
 	if o.EnableWebhook && o.CertManagement == CertSelf && o.Namespace == "" {
 		errs = append(errs, errors.New("--namespace is required to manage webhook certificates: set it or POD_NAMESPACE (the Helm chart sets POD_NAMESPACE)"))
@@ -213,6 +234,16 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 			errs = append(errs, fmt.Errorf("--budget-when-ledger-unreachable %q: use Block or Allow", o.Ledger.Unreachable))
 		}
 		o.Sidecar.LedgerURLs, o.Sidecar.LedgerUnreachable = o.Ledger.URLs, o.Ledger.Unreachable
+	}
+	for _, ns := range strings.Split(*secretNamespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns == "" {
+			continue
+		}
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("--secret-namespaces: %q is not a namespace name: %s", ns, strings.Join(msgs, "; ")))
+			continue
+		}
+		o.SecretNamespaces = append(o.SecretNamespaces, ns)
 	}
 	if o.WebhookPort <= 0 || o.WebhookPort > 65535 {
 		errs = append(errs, fmt.Errorf("--webhook-port %d is not a port", o.WebhookPort))

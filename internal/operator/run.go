@@ -6,31 +6,26 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/go-logr/zapr"
-	"github.com/open-policy-agent/cert-controller/pkg/rotator"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -43,8 +38,8 @@ import (
 )
 
 // Main runs the operator with the given command line against the cluster
-// of the in-cluster config or $KUBECONFIG, until SIGINT or SIGTERM. It
-// returns the process exit code.
+// of --kubeconfig, $KUBECONFIG or the in-cluster config, until SIGINT or
+// SIGTERM. It returns the process exit code.
 func Main(args []string) int {
 	opts, err := Parse(args, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -55,11 +50,17 @@ func Main(args []string) int {
 		return 2
 	}
 	log := NewLogger(os.Stderr, opts.LogLevel)
+	// client-go logs through klog (leader election, watch failures):
+	// the same JSON lines.
+	klog.SetLogger(log)
+	// --kubeconfig (registered by Parse), else $KUBECONFIG, else the
+	// in-cluster config, else ~/.kube/config.
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
-		log.Error(err, "no Kubernetes API server to talk to: run in a cluster or set KUBECONFIG")
+		log.Error(err, "no Kubernetes API server to talk to: run in a cluster, pass --kubeconfig or set KUBECONFIG")
 		return 1
 	}
+	log.Info("Kubernetes API server", "host", cfg.Host)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Run(ctx, cfg, opts, log); err != nil {
@@ -67,17 +68,6 @@ func Main(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// NewLogger returns a zap JSON logger at level as a logr.Logger, and makes
-// it controller-runtime's.
-func NewLogger(out io.Writer, level zapcore.Level) logr.Logger {
-	enc := zap.NewProductionEncoderConfig()
-	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(out), level)
-	log := zapr.NewLogger(zap.New(core))
-	ctrl.SetLogger(log)
-	return log
 }
 
 // Scheme knows Kubernetes' built-in types and LLMPolicy.
@@ -103,8 +93,12 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 	return mgr.Start(ctx)
 }
 
+// skipControllerNameValidation lets tests run several operators in one
+// process; controller names must be unique per process otherwise.
+var skipControllerNameValidation = false
+
 // NewManager wires the reconciler, and unless disabled the injection
-// webhook with its certificates, into a manager.
+// webhook with its certificates and the budget ledger, into a manager.
 func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manager, error) {
 	scheme, err := Scheme()
 	if err != nil {
@@ -112,20 +106,18 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 	}
 	mopts := ctrl.Options{
 		Scheme:                  scheme,
-		Logger:                  log,
+		Logger:                  managerLogger(log),
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
-		HealthProbeBindAddress:  opts.HealthProbeAddr,
 		LeaderElection:          opts.LeaderElect,
 		LeaderElectionID:        opts.LeaderElectionID,
 		LeaderElectionNamespace: opts.Namespace,
 		// A replica that stops (a rollout, SIGTERM) hands the lead, and the
 		// ledger, to another at once rather than after the lease.
 		LeaderElectionReleaseOnCancel: true,
-		// Cache only the ConfigMaps the operator renders, not every
-		// ConfigMap of the cluster.
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(controller.ManagedConfigMaps())},
-		}},
+		// Only the ConfigMaps the operator renders, and Secrets' metadata.
+		Cache: cache.Options{ByObject: controller.CacheByObject(opts.SecretNamespaces)},
+		// HealthProbeBindAddress stays unset: addProbes serves the probes.
+		Controller: config.Controller{SkipNameValidation: ptr.To(skipControllerNameValidation)},
 	}
 	if opts.EnableWebhook {
 		mopts.WebhookServer = crwebhook.NewServer(crwebhook.Options{Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.WebhookCertDir})
@@ -135,7 +127,7 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
 
-	r := &controller.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tollgate-operator")}
+	r := &controller.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("tollgate-operator"), SecretNamespaces: opts.SecretNamespaces}
 	if opts.Ledger.Addr != "0" {
 		caFile := filepath.Join(opts.Ledger.CertDir, "ca.crt")
 		r.LedgerCA = func() []byte {
@@ -146,61 +138,52 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up the LLMPolicy controller: %w", err)
 	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return nil, err
-	}
 	if !opts.EnableWebhook {
-		if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
-			return nil, err
-		}
 		if err := addLedger(mgr, cfg, opts, log, nil); err != nil {
 			return nil, err
 		}
-		return mgr, nil
+		return mgr, addProbes(mgr, opts.HealthProbeAddr, nil)
 	}
 
-	certsReady := make(chan struct{})
-	if opts.CertManagement == CertSelf {
-		if err := ensureCertSecret(cfg, scheme, opts); err != nil {
-			return nil, err
-		}
-		if err := addCertRotator(mgr, opts, certsReady); err != nil {
-			return nil, err
-		}
-	} else {
-		close(certsReady)
+	certs, err := addWebhookCerts(mgr, cfg, scheme, opts, log)
+	if err != nil {
+		return nil, err
 	}
-	// The webhook server starts only once its certificate files exist;
-	// until then the readiness check fails and the Service sends nothing.
-	// The injector reads policies and namespaces live: a policy applied just
-	// before a pod must not be missed for a stale cache.
+	// The webhook server starts (GetWebhookServer adds it to the manager)
+	// only once its certificate files exist; until then the readiness
+	// check fails and the Service sends nothing. Every replica registers
+	// it, leader or not: the Service sends admissions to all of them.
+	// The injector reads policies and namespaces live: a policy applied
+	// just before a pod must not be missed for a stale cache.
 	injector := webhook.NewInjector(mgr.GetAPIReader(), opts.Sidecar, log.WithName("webhook"))
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+	registered := make(chan struct{})
+	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
 		select {
-		case <-certsReady:
+		case <-certs.ready:
 		case <-ctx.Done():
 			return nil
 		}
 		mgr.GetWebhookServer().Register(webhook.Path, &admission.Webhook{Handler: injector})
+		close(registered)
 		log.Info("injection webhook registered", "path", webhook.Path)
 		return nil
 	})); err != nil {
 		return nil, err
 	}
-	if err := addLedger(mgr, cfg, opts, log, certsReadyFor(opts, certsReady)); err != nil {
+	if err := addLedger(mgr, cfg, opts, log, certsReadyFor(opts, certs.ready)); err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("webhook", func(req *http.Request) error {
+	return mgr, addProbes(mgr, opts.HealthProbeAddr, []readyCheck{{name: "webhook", check: func(req *http.Request) error {
+		if what := certs.waitingFor(); what != "" {
+			return errors.New("waiting for " + what)
+		}
 		select {
-		case <-certsReady:
+		case <-registered:
 			return mgr.GetWebhookServer().StartedChecker()(req)
 		default:
-			return errors.New("webhook certificate not ready yet")
+			return errors.New("waiting for the injection webhook to be registered")
 		}
-	}); err != nil {
-		return nil, err
-	}
-	return mgr, nil
+	}}})
 }
 
 // certsReadyFor is what the ledger waits for: the rotator's files when the
@@ -251,63 +234,6 @@ func labelLeader(ctx context.Context, c client.Client, opts Options, leader bool
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: opts.Ledger.PodName, Namespace: opts.Namespace}}
 	if err := c.Patch(ctx, pod, client.RawPatch(types.MergePatchType, patch)); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("label pod %s/%s %s=%v: %w (the operator needs patch on pods in its namespace)", opts.Namespace, opts.Ledger.PodName, LeaderLabel, value, err)
-	}
-	return nil
-}
-
-// addCertRotator has cert-controller keep the webhook's CA and serving
-// certificate in a Secret of the operator's namespace, write them to the
-// cert dir and patch the MutatingWebhookConfiguration's caBundle, renewing
-// them before they expire. certsReady closes once the files are in place.
-func addCertRotator(mgr manager.Manager, opts Options, certsReady chan struct{}) error {
-	dns := fmt.Sprintf("%s.%s.svc", opts.WebhookService, opts.Namespace)
-	err := rotator.AddRotator(mgr, &rotator.CertRotator{
-		SecretKey:      types.NamespacedName{Namespace: opts.Namespace, Name: opts.WebhookCertSecret},
-		CertDir:        opts.WebhookCertDir,
-		CAName:         "tollgate-ca",
-		CAOrganization: "tollgate",
-		DNSName:        dns,
-		ExtraDNSNames:  extraDNSNames(opts, dns),
-		IsReady:        certsReady,
-		Webhooks:       []rotator.WebhookInfo{{Name: opts.WebhookConfig, Type: rotator.Mutating}},
-		// Every replica serves the webhook and waits for the Secret's
-		// files (mounted at CertDir by the chart), so every replica runs
-		// the rotator; an update conflict on the Secret is retried.
-		RequireLeaderElection: false,
-	})
-	if err != nil {
-		return fmt.Errorf("set up webhook certificate rotation: %w", err)
-	}
-	return nil
-}
-
-// extraDNSNames are the certificate's other names: the webhook Service's
-// longer and shorter forms, and the ledger Service's, which the same
-// certificate serves.
-func extraDNSNames(opts Options, dns string) []string {
-	names := []string{dns + ".cluster.local", opts.WebhookService + "." + opts.Namespace}
-	if opts.Ledger.Addr != "0" {
-		ledger := fmt.Sprintf("%s.%s.svc", opts.Ledger.Service, opts.Namespace)
-		names = append(names, ledger, ledger+".cluster.local", opts.Ledger.Service+"."+opts.Namespace)
-	}
-	return names
-}
-
-// ensureCertSecret creates the (empty) webhook certificate Secret when it
-// does not exist yet: the rotator fills it but does not create it, and the
-// operator's Deployment mounts it (optional) as its cert dir.
-func ensureCertSecret(cfg *rest.Config, scheme *k8sruntime.Scheme, opts Options) error {
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: opts.WebhookCertSecret, Namespace: opts.Namespace,
-		Labels: map[string]string{controller.ManagedByLabel: controller.ManagedByValue}}}
-	err = c.Create(ctx, secret)
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create webhook certificate Secret %s/%s: %w (the operator needs create on secrets in its namespace)", opts.Namespace, opts.WebhookCertSecret, err)
 	}
 	return nil
 }

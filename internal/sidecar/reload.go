@@ -78,6 +78,7 @@ func (r *reloader) load() error {
 	data, err := os.ReadFile(r.opts.PolicyFile)
 	if errors.Is(err, fs.ErrNotExist) && r.opts.AllowMissingPolicy {
 		if cur := r.current.Load(); cur == nil || cur.transport != nil || cur.reason == "" {
+			r.metrics.Configure(nil)
 			r.swap(&state{reason: fmt.Sprintf("the policy file %s does not exist yet: no LLMPolicy of this namespace has been rendered", r.opts.PolicyFile), loadedAt: time.Now()})
 			r.log.Info("no policy file yet; refusing LLM requests until one appears", zap.String("file", r.opts.PolicyFile))
 		}
@@ -154,6 +155,8 @@ func (r *reloader) apply(data []byte, source string) error {
 		}
 	}
 	r.lastHash = h
+	// The labels of the new policy are in place before its first request.
+	r.metrics.Configure(next.transport)
 	r.swap(next)
 	r.metrics.Reload(nil)
 	fields := []zap.Field{zap.String("file", source), zap.String("source", res.Source)}

@@ -3,7 +3,10 @@ package sidecar
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,6 +50,14 @@ func TestLogRequest_ReportsCacheWritesAndWhetherUsageIsKnown(t *testing.T) {
 			wantField: map[string]any{"usage_known": false},
 			wantNone:  []string{"cost_usd", "cache_write_tokens", "cache_write_1h_tokens"},
 		},
+		"the cachedResponse rung's answer": {
+			report: func(*testing.T) *llmclient.Report {
+				return &llmclient.Report{RequestID: "req-3", Status: 200, End: "complete", Failure: "none", Attempts: 2,
+					Rung: 1, Stale: true, StaleAge: 90*time.Minute + 59*time.Second, Priced: true}
+			},
+			wantField: map[string]any{"served_by": "cache", "fallback_rung": 1.0, "cache_age_s": 5459.0, "cost_usd": "0", "usage_known": false, "level": "info"},
+			wantNone:  []string{"error_type"},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -62,4 +73,18 @@ func TestLogRequest_ReportsCacheWritesAndWhetherUsageIsKnown(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLogNotices_WarnsOfBoundedlyManyUnpricedModels(t *testing.T) {
+	var out bytes.Buffer
+	log := newLogger(&out, zap.InfoLevel)
+	unpriced := &warned{}
+	for i := range maxWarned + 50 {
+		for range 2 {
+			logNotices(log, &llmclient.Report{Provider: "openai", Model: fmt.Sprintf("m-%d", i), Usage: provider.Usage{Known: true}}, unpriced)
+		}
+	}
+	assert.Equal(t, maxWarned, strings.Count(out.String(), "model has no price"), "each model once, up to the limit")
+	assert.Equal(t, 1, strings.Count(out.String(), "more models have no price"))
+	assert.Len(t, unpriced.seen, maxWarned)
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -61,11 +62,11 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 	if opts.MaxBufferedBytes > 0 {
 		r.buffers = llmclient.NewBufferBudget(opts.MaxBufferedBytes)
 	}
-	var unpriced sync.Map // provider/model already warned about
+	unpriced := &warned{} // unpriced models already warned about
 	r.onDone = func(rep *llmclient.Report) {
 		m.Request(rep)
 		logRequest(log, rep)
-		logNotices(log, rep, &unpriced)
+		logNotices(log, rep, unpriced)
 	}
 	ledgerCtx, stopLedger := context.WithCancel(context.Background())
 	defer stopLedger()
@@ -248,6 +249,29 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	if r.Cache != "" {
 		fields = append(fields, zap.String("cache", r.Cache))
 	}
+	if s := r.Semantic; s != nil {
+		fields = append(fields, semanticFields(s)...)
+	}
+	if r.Validation != "" {
+		// Reason codes and schema keywords are fixed sets; the checker's
+		// message, which may quote the answer, goes to the app alone.
+		fields = append(fields, zap.String("validation", r.Validation))
+		if r.ValidationReason != "" {
+			fields = append(fields, zap.String("validation_reason", r.ValidationReason))
+		}
+		if r.ValidationKeyword != "" {
+			fields = append(fields, zap.String("validation_keyword", schemaKeyword(r.ValidationKeyword)))
+		}
+	}
+	if len(r.Discarded) > 0 {
+		// Answers paid for and not given to the app (invalid outputs
+		// retried or fallen back from): charged on top of cost_usd.
+		var cost proxyconfig.USD
+		for _, d := range r.Discarded {
+			cost = cost.Add(d.CostUSD)
+		}
+		fields = append(fields, zap.Int("discarded_answers", len(r.Discarded)), zap.Stringer("discarded_cost_usd", cost))
+	}
 	if r.BudgetState != "" {
 		fields = append(fields, zap.String("budget", r.BudgetState))
 	}
@@ -262,7 +286,11 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	}
 	switch {
 	case r.Static:
-		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", "static"))
+		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", llmclient.FallbackStatic))
+	case r.Stale:
+		// The last good answer to the request, from memory: how old it is.
+		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", llmclient.FallbackCache),
+			zap.Int64("cache_age_s", int64(r.StaleAge/time.Second)))
 	case r.Rung > 0:
 		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", r.Served.String()))
 	}
@@ -280,10 +308,54 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	log.Info("request", fields...)
 }
 
+// semanticFields describe the semantic cache's lookup and the embedding
+// call it took: never the message or its vector.
+func semanticFields(s *llmclient.SemanticReport) []zap.Field {
+	fields := []zap.Field{zap.String("semantic", s.Result)}
+	if s.Similarity != 0 {
+		// Four decimals, as the threshold is written.
+		fields = append(fields, zap.Float64("similarity", math.Round(s.Similarity*1e4)/1e4))
+	}
+	if s.Guard != "" {
+		fields = append(fields, zap.String("semantic_guard", s.Guard))
+	}
+	if s.EmbeddingError != "" {
+		fields = append(fields, zap.String("embedding_error", s.EmbeddingError))
+	}
+	if s.Attempts > 0 {
+		fields = append(fields, zap.Int("embedding_attempts", s.Attempts), zap.Int64("embedding_ms", s.Latency.Milliseconds()))
+	}
+	if s.Usage.Known {
+		fields = append(fields, zap.Int64("embedding_tokens", s.Usage.InputTokens))
+	}
+	if s.Priced && (s.Attempts > 0 || s.CostUSD.IsPositive()) {
+		fields = append(fields, zap.Stringer("embedding_cost_usd", s.CostUSD))
+	}
+	if s.Estimated != "" {
+		fields = append(fields, zap.String("embedding_estimate_reason", s.Estimated))
+	}
+	return fields
+}
+
+// schemaKeyword is kw if it is a JSON Schema keyword, else "(other)": a
+// custom keyword is the app's text.
+func schemaKeyword(kw string) string {
+	switch kw {
+	case "type", "enum", "const", "required", "properties", "additionalProperties", "patternProperties",
+		"propertyNames", "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies",
+		"items", "prefixItems", "additionalItems", "contains", "minContains", "maxContains", "minItems", "maxItems",
+		"uniqueItems", "unevaluatedItems", "unevaluatedProperties", "minLength", "maxLength", "pattern", "format",
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "allOf", "anyOf", "oneOf", "not",
+		"if", "then", "else", "$ref", "false", "contentEncoding", "contentMediaType", "contentSchema":
+		return kw
+	}
+	return "(other)"
+}
+
 // logNotices logs what deserves a line of its own, once: the first request
 // of a budget period past the soft limit or the hard limit, and the first
 // answer of a model without a price.
-func logNotices(log *zap.Logger, r *llmclient.Report, unpriced *sync.Map) {
+func logNotices(log *zap.Logger, r *llmclient.Report, unpriced *warned) {
 	switch r.BudgetNotice {
 	case llmclient.NoticeSoftLimit:
 		log.Warn("budget soft limit reached: answers now carry x-tollgate-budget: soft-limit", zap.String("policy", r.Policy), zap.String("budget", r.BudgetState))
@@ -298,9 +370,50 @@ func logNotices(log *zap.Logger, r *llmclient.Report, unpriced *sync.Map) {
 		if served.Model == "" {
 			served.Model = r.Model
 		}
-		if _, seen := unpriced.LoadOrStore(served.String(), true); !seen {
+		switch unpriced.first(served.String()) {
+		case firstTime:
 			log.Warn("model has no price: its cost is unknown; add it to spec.pricing (under a budget such requests are refused)",
 				zap.String("policy", r.Policy), zap.String("provider", served.Provider), zap.String("model", served.Model))
+		case firstPastLimit:
+			log.Warn("more models have no price; they are not named one by one (tollgate_unpriced_tokens_total counts their tokens)",
+				zap.String("policy", r.Policy), zap.Int("named", maxWarned))
 		}
 	}
+}
+
+// maxWarned bounds the models warned about one by one: apps choose model
+// names, and remembering (and logging) each would grow without end.
+const maxWarned = 100
+
+// warned remembers the keys already warned about, up to maxWarned.
+type warned struct {
+	mu   sync.Mutex // guards seen and full
+	seen map[string]bool
+	full bool
+}
+
+// Whether a key is to be warned about (warned.first).
+const (
+	seenBefore = iota
+	firstTime
+	firstPastLimit // the first key past maxWarned: say that others follow
+)
+
+func (w *warned) first(key string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.seen[key]:
+		return seenBefore
+	case len(w.seen) < maxWarned:
+		if w.seen == nil {
+			w.seen = map[string]bool{}
+		}
+		w.seen[key] = true
+		return firstTime
+	case !w.full:
+		w.full = true
+		return firstPastLimit
+	}
+	return seenBefore
 }

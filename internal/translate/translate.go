@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -136,10 +137,16 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 		out.Budget = bc
 	}
 
-	for _, f := range s.Fallbacks {
+	for i, f := range s.Fallbacks {
 		fc := proxyconfig.Fallback{Provider: f.Provider, Model: f.Model}
 		if f.StaticResponse != nil {
 			fc.StaticResponse = f.StaticResponse.Content
+		}
+		if c := f.CachedResponse; c != nil {
+			fc.CachedResponse = &proxyconfig.CachedResponse{
+				MaxStale:   d.parse(fmt.Sprintf("fallbacks[%d].cachedResponse.maxStale", i), c.MaxStale),
+				MaxEntries: int(c.MaxEntries),
+			}
 		}
 		out.Fallbacks = append(out.Fallbacks, fc)
 	}
@@ -150,7 +157,13 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 			TTL:               d.parse("cache.ttl", c.TTL),
 			MaxEntries:        int(c.MaxEntries),
 			OnlyDeterministic: c.OnlyDeterministic == nil || *c.OnlyDeterministic,
+			Semantic:          d.semantic(c.Semantic),
 		}
+	}
+
+	// Disabled validation is no validation, as for the cache.
+	if v := s.Validation; v != nil && (v.Enabled == nil || *v.Enabled) {
+		out.Validation = &proxyconfig.Validation{BufferStreams: v.Streams == v1alpha1.StreamBuffer}
 	}
 
 	for i, p := range s.Pricing {
@@ -174,11 +187,12 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 
 // File reads a policy the way the API server and the operator would, for a
 // policy that did not come through them (the standalone sidecar's policy
-// file): it fills in the defaults, validates, translates, and checks the
-// result against the contract. Its errors are the API server's, with field
-// paths.
+// file): it validates, translates, and checks the result against the
+// contract. Its errors are the API server's, with field paths. p must
+// carry its defaults: read a file with validation.Decode, which applies
+// them as the API server does (or call validation.Default on a policy
+// built in Go).
 func File(p *v1alpha1.LLMPolicy) (proxyconfig.Policy, error) {
-	validation.Default(p)
 	errs := validation.Validate(p)
 	if p.Name == "" {
 		// The API server requires a name of every object; a file may forget it.
@@ -298,6 +312,28 @@ func (d *parser) limit(path, v string) proxyconfig.USD {
 		d.errs = append(d.errs, field.Invalid(spec.Child(path), v, validation.MsgPositive))
 	}
 	return u
+}
+
+// semantic translates the semantic cache, parsing its threshold.
+func (d *parser) semantic(sc *v1alpha1.SemanticCache) *proxyconfig.SemanticCache {
+	if sc == nil {
+		return nil
+	}
+	t, err := strconv.ParseFloat(sc.Threshold, 64)
+	if err != nil || t <= 0 || t > 1 {
+		d.errs = append(d.errs, field.Invalid(spec.Child("cache.semantic.threshold"), sc.Threshold, validation.MsgThreshold))
+	}
+	return &proxyconfig.SemanticCache{
+		Embedding: proxyconfig.Embedding{
+			Provider: sc.Embedding.Provider,
+			Model:    sc.Embedding.Model,
+			Timeout:  d.parse("cache.semantic.embedding.timeout", sc.Embedding.Timeout),
+		},
+		Threshold:      t,
+		MaxEntries:     int(sc.MaxEntries),
+		TTL:            d.parse("cache.semantic.ttl", sc.TTL),
+		AllowToolCalls: sc.AllowToolCalls != nil && *sc.AllowToolCalls,
+	}
 }
 
 // optionalPrice parses a price per million tokens that may be omitted:

@@ -108,23 +108,27 @@ func TestBundle_LeavesOutABadPolicyAndKeepsTheGoodOnes(t *testing.T) {
 	assert.ErrorContains(t, invalid["bad-limit"], `spec.budget.limit: Invalid value: "1e3": must be a USD amount`)
 }
 
-func TestFile_DefaultsValidatesAndTranslates(t *testing.T) {
+func TestFile_ValidatesAndTranslates(t *testing.T) {
 	p := readPolicy(t, "testdata/minimal.yaml")
+	validation.Default(p)
 	out, err := File(p)
 	require.NoError(t, err)
 	assert.Equal(t, proxyconfig.Duration(10*time.Minute), out.Timeouts.Total, "defaults are applied")
 
 	p = readPolicy(t, "testdata/minimal.yaml")
+	validation.Default(p)
 	p.Spec.Retry = &v1alpha1.Retry{MaxAttempts: 11}
 	_, err = File(p)
 	assert.ErrorContains(t, err, "spec.retry.maxAttempts")
 
 	p = readPolicy(t, "testdata/minimal.yaml")
+	validation.Default(p)
 	p.Spec.Pricing = []v1alpha1.ModelPrice{{Model: "m", InputPerMillion: "2,50", OutputPerMillion: "1"}}
 	_, err = File(p)
 	assert.ErrorContains(t, err, `spec.pricing[0].inputPerMillion: Invalid value: "2,50": must be a USD price per million tokens`)
 
 	p = readPolicy(t, "testdata/minimal.yaml")
+	validation.Default(p)
 	p.Spec.Pricing = []v1alpha1.ModelPrice{{Model: "m", InputPerMillion: "3", OutputPerMillion: "15", CacheWritePerMillion: "-3.75", CacheWrite1hPerMillion: "6e0"}}
 	_, err = File(p)
 	assert.ErrorContains(t, err, `spec.pricing[0].cacheWritePerMillion: Invalid value: "-3.75": must be a USD price per million tokens`)

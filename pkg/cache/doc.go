@@ -55,4 +55,13 @@
 // Store is an LRU with a TTL (hashicorp/golang-lru/v2 expirable), bounded
 // by entry count and total bytes. Entries expire TTL after they were
 // stored; a hit does not extend them.
+//
+// # Stale answers
+//
+// The cachedResponse fallback rung serves the last good answer to a
+// request when the providers fail, up to its maxStale old. It reads the
+// same Store as the response cache: the caller builds the Store with the
+// longer of the two ages as its TTL, and each reader asks for answers no
+// older than its own (Store.Within). Such an answer is marked
+// X-Tollgate-Cache: stale instead of hit.
 package cache

@@ -21,6 +21,9 @@ const (
 	Hit = "hit"
 	// Miss marks an answer from the provider to a cacheable request.
 	Miss = "miss"
+	// Stale marks an answer the cachedResponse fallback rung served
+	// because the providers failed: older than the cache's TTL, perhaps.
+	Stale = "stale"
 )
 
 // keptHeaders are the only headers of an answer that are stored and

@@ -120,6 +120,19 @@ func (s *Store) Get(key string) (*Entry, bool) {
 	return s.lru.Get(key)
 }
 
+// Within returns the answer stored under key when it was stored at most
+// maxAge ago, and marks it recently used. One Store can so serve readers
+// that accept answers of different ages: the response cache its TTL's,
+// the cachedResponse fallback rung its maxStale's. Nothing outlives the
+// Store's own TTL, whatever maxAge. The Entry is shared, as Get's.
+func (s *Store) Within(key string, maxAge time.Duration) (*Entry, bool) {
+	e, ok := s.lru.Get(key)
+	if !ok || time.Since(e.StoredAt) > maxAge {
+		return nil, false
+	}
+	return e, true
+}
+
 // Add stores a copy of e under key, replacing what was there, and sets
 // the copy's StoredAt. Only the headers in keptHeaders are kept. It
 // refuses, with an error wrapping one of ErrNotSuccess, ErrTooLarge,

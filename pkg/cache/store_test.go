@@ -156,6 +156,31 @@ func TestStore_HitsDoNotExtendTheTTL(t *testing.T) {
 	}, 5*time.Second, 5*time.Millisecond)
 }
 
+func TestStore_WithinServesEachReaderAnswersNoOlderThanItAsks(t *testing.T) {
+	s := New(10, time.Hour) // the longer of the two ages: the stale rung's
+	require.NoError(t, s.Add("k", jsonEntry(`{"id":"1"}`)))
+	e, ok := s.Within("k", time.Hour)
+	require.True(t, ok, "a reader that takes answers up to an hour old")
+	assert.Equal(t, `{"id":"1"}`, string(e.Body))
+	require.Eventually(t, func() bool {
+		_, ok := s.Within("k", 20*time.Millisecond)
+		return !ok
+	}, 5*time.Second, 5*time.Millisecond, "a reader that takes answers up to 20ms old misses once the answer is older")
+	_, ok = s.Within("k", time.Hour)
+	assert.True(t, ok, "the answer is still there for the reader that takes older ones")
+	_, ok = s.Within("other", time.Hour)
+	assert.False(t, ok)
+}
+
+func TestStore_WithinFindsNothingPastTheStoresTTL(t *testing.T) {
+	s := New(10, 30*time.Millisecond)
+	require.NoError(t, s.Add("k", jsonEntry(`{}`)))
+	require.Eventually(t, func() bool {
+		_, ok := s.Within("k", time.Hour)
+		return !ok
+	}, 5*time.Second, 5*time.Millisecond)
+}
+
 func TestStore_EvictsTheLeastRecentlyUsedBeyondMaxEntries(t *testing.T) {
 	s := New(2, time.Hour)
 	require.NoError(t, s.Add("a", jsonEntry(`"a"`)))

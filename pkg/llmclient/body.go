@@ -211,6 +211,22 @@ func isTerminal(ev wire.Event) bool {
 	return bytes.Equal(bytes.TrimSpace(ev.Data), []byte("[DONE]"))
 }
 
+// whole tells whether an answer that ended cleanly is the whole answer:
+// a stream of a shape that ends with a terminating event must have sent
+// it. A stream that stops early with a clean end of body (a provider or a
+// proxy on the way giving up) must not be kept and replayed as if it were
+// complete. Gemini's streams have no terminating event: they just end.
+func (b *observedBody) whole() bool {
+	if !b.o.sse || b.terminal {
+		return true
+	}
+	switch b.o.req.Shape {
+	case provider.ShapeOpenAIChat, provider.ShapeOpenAIResponses, provider.ShapeAnthropicMessages:
+		return false
+	}
+	return true
+}
+
 // readEvent hands out the current event, reading the next one kept for the
 // app when the current one is done.
 func (b *observedBody) readEvent(p []byte) (int, error) {
@@ -288,7 +304,7 @@ func (b *observedBody) finish(end string) {
 			}
 		}
 		var body []byte
-		if b.o.keep && !b.overflow && end == "complete" {
+		if b.o.keep && !b.overflow && end == "complete" && b.whole() {
 			body = b.capture
 		}
 		ttft := b.firstAt

@@ -42,6 +42,15 @@ type exchange struct {
 	// cacheKey is the key of the answer in the cache, or "" when the
 	// request is not cached.
 	cacheKey string
+	// semantic is where the semantic cache stores the answer, or nil.
+	semantic *semanticPending
+	// freshCache tells that the response cache serves the request (it is
+	// keyed for the cachedResponse rung alone otherwise).
+	freshCache bool
+	// validation is what the answers are checked for; nil when nothing
+	// is (the policy does not validate, or the request asks for no
+	// structured output).
+	validation *validation
 }
 
 // call describes the exchange to the policy: its targets, how to attempt
@@ -56,13 +65,19 @@ func (ex *exchange) call() *policy.Call {
 		c.Primary = *ex.downgrade
 	}
 	for _, f := range ex.t.set.Policy().Fallbacks {
-		if f.StaticResponse != "" {
+		switch {
+		case f.StaticResponse != "":
 			content := f.StaticResponse
 			c.Static = func() (*http.Response, error) { return ex.static(content) }
 			c.Rungs = append(c.Rungs, nil)
-			continue
+		case f.CachedResponse != nil:
+			if ex.cacheKey != "" {
+				c.Cached = ex.kept
+			}
+			c.Rungs = append(c.Rungs, nil)
+		default:
+			c.Rungs = append(c.Rungs, ex.rung(f))
 		}
-		c.Rungs = append(c.Rungs, ex.rung(f))
 	}
 	return c
 }
@@ -160,7 +175,11 @@ func (ex *exchange) upstreamRequest(ctx context.Context, target policy.Target) (
 func (ex *exchange) classify(target policy.Target, resp *http.Response) policy.Failure {
 	p := ex.t.providers[target.Provider]
 	if resp.StatusCode < 400 || p == nil {
-		return p.adapter.Classify(resp.StatusCode, resp.Header, nil)
+		f := p.adapter.Classify(resp.StatusCode, resp.Header, nil)
+		if v := ex.validation; f == policy.NoFailure && v != nil && v.skip == "" && resp.StatusCode/100 == 2 {
+			return ex.judge(target, resp)
+		}
+		return f
 	}
 	peek, err := io.ReadAll(io.LimitReader(resp.Body, errorPeekBytes))
 	if err != nil && len(peek) == 0 {
@@ -228,13 +247,16 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 	}
 	// Only the answer of the target the app asked for is cached, not a
 	// fallback's, a downgrade's or the static one.
-	cacheable := ex.cacheKey != "" && res.Rung == 0 && !res.Static && ex.downgrade == nil && resp.StatusCode/100 == 2
-	if ex.cacheKey != "" {
+	// Nor an answer that failed its check.
+	cacheable := ex.cacheKey != "" && res.Rung == 0 && !res.Static && ex.downgrade == nil && resp.StatusCode/100 == 2 &&
+		res.Failure != policy.InvalidOutput
+	ex.validation.setHeaders(resp.Header, resp, res.Static, ex.rep)
+	if ex.freshCache {
 		resp.Header.Set(cache.HeaderCache, cache.Miss)
 	}
 	switch {
 	case res.Static:
-		resp.Header.Set(HeaderFallback, "static")
+		resp.Header.Set(HeaderFallback, FallbackStatic)
 	case res.Rung > 0:
 		resp.Header.Set(HeaderFallback, res.Target.String())
 	}
@@ -265,6 +287,7 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 		onFinish: func(u provider.Usage, ttft time.Duration, end string, body []byte, sent int64) {
 			if cacheable {
 				ex.t.store(ex.cacheKey, resp, sse, body, u)
+				ex.t.storeSemantic(ex, resp, sse, body, u)
 			}
 			ex.rep.AnswerBytes = sent
 			ex.finish(u, ttft, end, finish)

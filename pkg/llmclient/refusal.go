@@ -30,6 +30,16 @@ const (
 	CodeOverloaded = "tollgate_overloaded"
 )
 
+// RefusalCodes returns every refusal code, in the order above: what
+// Report.Refusal may be.
+func RefusalCodes() []string {
+	return []string{
+		CodeUnknownProvider, CodeBadRequest, CodeModelNotAllowed, CodeRateLimited, CodeBudgetExhausted,
+		CodeCircuitOpen, CodeTimeout, CodeUpstreamUnavailable, CodeRetryBudget, CodeNoPolicy,
+		CodeModelUnpriced, CodeBudgetUnavailable, CodeOverloaded,
+	}
+}
+
 // Headers Tollgate adds to answers.
 const (
 	HeaderPolicy   = "X-Tollgate-Policy"
@@ -37,6 +47,15 @@ const (
 	HeaderFallback = "X-Tollgate-Fallback"
 	HeaderAttempts = "X-Tollgate-Attempts"
 	HeaderRequest  = "X-Request-Id"
+)
+
+// Values of HeaderFallback besides a rung's provider/model.
+const (
+	// FallbackStatic marks the policy's static response.
+	FallbackStatic = "static"
+	// FallbackCache marks the cachedResponse rung's answer: the last good
+	// answer to the same request, from the sidecar's memory.
+	FallbackCache = "cache"
 )
 
 // refusal is one of Tollgate's own answers.

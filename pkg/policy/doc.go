@@ -7,7 +7,10 @@
 //
 //	Fallback(static) ∘ Fallback(rung n) ∘ … ∘ Fallback(rung 1) ∘ target(primary)
 //
-// where each target (a provider and model) runs
+// where a rung is another target, or the cachedResponse rung, which makes
+// no attempt: it answers with what Call.Cached returns (the last good
+// answer to the request, from memory) or, when that is nothing, hands the
+// failure so far to the next rung. Each target (a provider and model) runs
 //
 //	Retry ∘ CircuitBreaker(provider, model) ∘ Timeout(first token) ∘ attempt
 //
@@ -16,6 +19,12 @@
 // retries against its own breaker. Retries share one retry budget per
 // policy. The total timeout is the deadline of the request's context, which
 // also bounds the streaming of the answer after Execute returns.
+//
+// An answer the caller's Classify judges InvalidOutput (validation: not the
+// structured output the request asked for) is retried when retry.retryOn
+// names it and falls back like any failure, but never counts against a
+// breaker. When every rung fails and some answer was invalid, the last
+// invalid answer is the result, not an error: it is complete, and paid for.
 //
 // Admission (requests and tokens per minute, concurrency) happens before
 // Execute, through Limits, because a stream holds its concurrency slot and

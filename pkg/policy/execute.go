@@ -41,6 +41,11 @@ type Call struct {
 	// Static, when the policy ends in a static response, renders it for
 	// this request; nil when the request's shape has none.
 	Static func() (*http.Response, error)
+	// Cached, when the policy has a cachedResponse rung, returns the last
+	// good answer to this request young enough to serve, or nil when there
+	// is none (the chain then goes on to the next rung). Nil when the
+	// request cannot have one.
+	Cached func() *http.Response
 }
 
 // Result is how a request fared.
@@ -59,6 +64,9 @@ type Result struct {
 	Rung int
 	// Static is true when the answer is the static response.
 	Static bool
+	// Cached is true when the answer is the cachedResponse rung's: the
+	// last good answer to the same request, from memory.
+	Cached bool
 	// Attempts counts the attempts sent upstream, over all rungs.
 	Attempts int
 }
@@ -71,6 +79,7 @@ type outcome struct {
 	target        Target
 	rung          int
 	static        bool
+	cached        bool
 	retryAfter    time.Duration
 	hasRetryAfter bool
 }
@@ -109,11 +118,18 @@ func (s *Set) Execute(ctx context.Context, c *Call) Result {
 		// be retried (the provider's own error), not a bare refusal.
 		o, err = st.answered[len(st.answered)-1], nil
 	}
+	if f := failureOf(o, err); f != NoFailure && f != InvalidOutput && f != Canceled {
+		// A rung after an invalid answer failed outright: the app gets the
+		// last complete answer, which was paid for, rather than an error.
+		if last := st.lastInvalid(); last != nil {
+			o, err = last, nil
+		}
+	}
 	st.release(o)
 
 	res := Result{Attempts: st.attempts, Failure: failureOf(o, err)}
 	if o != nil {
-		res.Response, res.Target, res.Rung, res.Static = o.resp, o.target, o.rung, o.static
+		res.Response, res.Target, res.Rung, res.Static, res.Cached = o.resp, o.target, o.rung, o.static, o.cached
 	}
 	if res.Response == nil {
 		res.Err = err
@@ -134,12 +150,35 @@ func (s *Set) runTarget(st *callState, t Target, rung int) (*outcome, error) {
 	})
 }
 
-// attempt sends one attempt. Its upstream context is a child of the
+// attempt sends one attempt under the first-token timeout, then judges its
+// answer (Call.Classify); under validation outside the timeout, since
+// judging may read the whole answer, whose first byte arrived in time.
+func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
+	var o *outcome
+	var err error
+	if s.timed == nil {
+		o, err = s.send(exec, st, t, rung) // exec is the timeout's
+	} else {
+		o, err = s.timed.WithContext(exec.Context()).GetWithExecution(func(timed failsafe.Execution[*outcome]) (*outcome, error) {
+			return s.send(timed, st, t, rung)
+		})
+	}
+	if err != nil || o == nil || o.resp == nil {
+		return o, err
+	}
+	o.failure = st.call.Classify(t, o.resp)
+	if o.failure != NoFailure {
+		o.retryAfter, o.hasRetryAfter = ParseRetryAfter(o.resp.Header, s.opts.Now())
+	}
+	return o, nil
+}
+
+// send sends one attempt. Its upstream context is a child of the
 // request's context rather than of exec's, because failsafe-go cancels
 // exec's context when the attempt returns, while the answer's body must
 // stay readable; exec's cancellation (a timeout) is forwarded only while the
 // attempt is under way.
-func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
+func (s *Set) send(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
 	st.attempts++
 	ctx, cancel := context.WithCancel(st.ctx)
 	stop := context.AfterFunc(exec.Context(), cancel)
@@ -159,13 +198,20 @@ func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target
 		}
 		return &outcome{failure: f, target: t, rung: rung}, err
 	}
-	o := &outcome{resp: resp, target: t, rung: rung, failure: st.call.Classify(t, resp)}
-	if o.failure != NoFailure {
-		o.retryAfter, o.hasRetryAfter = ParseRetryAfter(resp.Header, s.opts.Now())
-	}
+	o := &outcome{resp: resp, target: t, rung: rung}
 	st.answered = append(st.answered, o)
 	st.cancels = append(st.cancels, cancel)
 	return o, nil
+}
+
+// lastInvalid is the last answer classified InvalidOutput, or nil.
+func (st *callState) lastInvalid() *outcome {
+	for i := len(st.answered) - 1; i >= 0; i-- {
+		if st.answered[i].failure == InvalidOutput {
+			return st.answered[i]
+		}
+	}
+	return nil
 }
 
 // release closes the bodies of every answer but the final one.
@@ -187,10 +233,14 @@ func (s *Set) buildFallbacks() failsafe.Executor[*outcome] {
 	for i := len(rungs) - 1; i >= 0; i-- {
 		rung := i + 1
 		static := rungs[i].StaticResponse != ""
+		cached := rungs[i].CachedResponse != nil
 		policies = append(policies, fallback.NewBuilderWithFunc(func(exec failsafe.Execution[*outcome]) (*outcome, error) {
 			st := exec.Context().Value(callStateKey{}).(*callState)
-			if static {
+			switch {
+			case static:
 				return st.static(exec, rung)
+			case cached:
+				return st.cached(exec, rung)
 			}
 			if i >= len(st.call.Rungs) || st.call.Rungs[i] == nil {
 				return exec.LastResult(), exec.LastError()
@@ -217,12 +267,28 @@ func (st *callState) static(exec failsafe.Execution[*outcome], rung int) (*outco
 	return o, nil
 }
 
+// cached answers with the last good answer to the request, when there is
+// one young enough; otherwise the failure so far goes on to the next rung.
+func (st *callState) cached(exec failsafe.Execution[*outcome], rung int) (*outcome, error) {
+	if st.call.Cached == nil {
+		return exec.LastResult(), exec.LastError()
+	}
+	resp := st.call.Cached()
+	if resp == nil {
+		return exec.LastResult(), exec.LastError()
+	}
+	o := &outcome{resp: resp, rung: rung, cached: true, failure: NoFailure}
+	st.answered = append(st.answered, o)
+	st.cancels = append(st.cancels, func() {})
+	return o, nil
+}
+
 // needsFallback tells whether the next rung should be tried: the provider
 // failed in a way another provider might not (not the app's own error, and
 // not a request the app abandoned).
 func needsFallback(o *outcome, err error) bool {
 	switch failureOf(o, err) {
-	case Timeout, ConnectionError, RateLimited, ServerError:
+	case Timeout, ConnectionError, RateLimited, ServerError, InvalidOutput:
 		return true
 	}
 	return errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrRetryBudget)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -157,3 +158,111 @@ type trackedBody struct {
 }
 
 func (b *trackedBody) Close() error { b.closed = true; return nil }
+
+// ladderPolicy is primary → cachedResponse → backup → static.
+func ladderPolicy() proxyconfig.Policy {
+	p := basePolicy()
+	p.Retry = fastRetry(2)
+	p.Fallbacks = []proxyconfig.Fallback{
+		{CachedResponse: &proxyconfig.CachedResponse{MaxStale: proxyconfig.Duration(time.Hour), MaxEntries: 10}},
+		{Provider: "backup", Model: "m2"},
+		{StaticResponse: "sorry"},
+	}
+	return p
+}
+
+func cachedAnswer() *http.Response {
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("cached"))}
+}
+
+func TestFallback_TheCachedRungAnswersBeforeTheNextProvider(t *testing.T) {
+	tests := map[string]struct {
+		primary      []answer
+		cached       func() *http.Response // Call.Cached
+		wantBody     string
+		wantRung     int
+		wantCached   bool
+		wantAttempts int
+		wantBackup   int
+	}{
+		"a healthy primary answers without the cache": {
+			cached:   cachedAnswer,
+			wantBody: "primary/m1", wantAttempts: 1,
+		},
+		"after the primary's retries the cached answer": {
+			primary: []answer{{status: 503}, {status: 503}}, cached: cachedAnswer,
+			wantBody: "cached", wantRung: 1, wantCached: true, wantAttempts: 2,
+		},
+		"after connection errors the cached answer": {
+			primary: []answer{{err: errors.New("connection reset by peer")}, {err: errors.New("connection reset by peer")}}, cached: cachedAnswer,
+			wantBody: "cached", wantRung: 1, wantCached: true, wantAttempts: 2,
+		},
+		"no cached answer: the next provider": {
+			primary: []answer{{status: 503}, {status: 503}}, cached: func() *http.Response { return nil },
+			wantBody: "backup/m2", wantRung: 2, wantAttempts: 3, wantBackup: 1,
+		},
+		"a request that cannot have one: the next provider": {
+			primary:  []answer{{status: 503}, {status: 503}},
+			wantBody: "backup/m2", wantRung: 2, wantAttempts: 3, wantBackup: 1,
+		},
+		"an app error is the app's, not the cache's": {
+			primary: []answer{{status: 400}}, cached: cachedAnswer,
+			wantBody: "primary/m1", wantAttempts: 1,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := compile(t, ladderPolicy(), nil, Options{})
+			up := newUpstream().on(primary, tc.primary...)
+			call := up.call(primary, nil, &backup, nil)
+			call.Static = staticResponse
+			call.Cached = tc.cached
+			res := s.Execute(context.Background(), call)
+			assert.Equal(t, tc.wantBody, body(t, res))
+			assert.Equal(t, tc.wantRung, res.Rung)
+			assert.Equal(t, tc.wantCached, res.Cached)
+			assert.False(t, res.Static)
+			assert.Equal(t, tc.wantAttempts, res.Attempts)
+			assert.Equal(t, tc.wantBackup, up.count(backup))
+		})
+	}
+}
+
+func TestFallback_OpenBreakerGoesStraightToTheCachedAnswer(t *testing.T) {
+	p := ladderPolicy()
+	p.CircuitBreaker = &proxyconfig.CircuitBreaker{ConsecutiveFailures: 1, OpenDuration: proxyconfig.Duration(time.Hour), HalfOpenRequests: 1}
+	p.Retry.RetryOn = []proxyconfig.RetryCondition{proxyconfig.RetryOnServerError}
+	s := compile(t, p, nil, Options{})
+	up := newUpstream().on(primary, answer{status: 503})
+	call := func() *Call {
+		c := up.call(primary, nil, &backup, nil)
+		c.Cached = cachedAnswer
+		return c
+	}
+	first := s.Execute(context.Background(), call())
+	require.True(t, first.Cached, "the failure that opens the breaker is answered from the cache")
+	require.Equal(t, 1, up.count(primary))
+
+	res := s.Execute(context.Background(), call())
+	assert.Equal(t, "cached", body(t, res))
+	assert.True(t, res.Cached)
+	assert.Equal(t, 0, res.Attempts, "no attempt: the breaker is open and the cache answers")
+	assert.Equal(t, 1, up.count(primary))
+	assert.Equal(t, 0, up.count(backup))
+}
+
+func TestExecute_ClosesTheFailedAnswerWhenTheCacheAnswers(t *testing.T) {
+	s := compile(t, ladderPolicy(), nil, Options{})
+	var bodies []*trackedBody
+	call := &Call{Primary: primary, Rungs: []*Target{nil, &backup, nil}, Classify: classify, Cached: cachedAnswer,
+		Attempt: func(context.Context, Target) (*http.Response, error) {
+			b := &trackedBody{Reader: strings.NewReader("x")}
+			bodies = append(bodies, b)
+			return &http.Response{StatusCode: 503, Header: http.Header{}, Body: b}, nil
+		}}
+	res := s.Execute(context.Background(), call)
+	require.True(t, res.Cached)
+	require.Len(t, bodies, 2)
+	assert.True(t, bodies[0].closed)
+	assert.True(t, bodies[1].closed, "the provider's error answer is closed: the app gets the cached one")
+}

@@ -179,3 +179,16 @@ func TestRetry_BudgetCapsConcurrentRetries(t *testing.T) {
 	assert.Greater(t, refused.Load(), int32(0), "the budget refused no retry")
 	assert.LessOrEqual(t, retried.Load(), int32(3), "more retries ran at once than the budget allows")
 }
+
+func TestSet_RetryOnIsWhatRetriesAreScheduledFor(t *testing.T) {
+	p := basePolicy()
+	set, err := Compile(p, nil, Options{})
+	require.NoError(t, err)
+	assert.Nil(t, set.RetryOn(), "without a retry block nothing is retried")
+
+	p.Retry = fastRetry(2)
+	p.Retry.RetryOn = []proxyconfig.RetryCondition{proxyconfig.RetryOnRateLimited, proxyconfig.RetryOnServerError}
+	set, err = Compile(p, nil, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, []Failure{RateLimited, ServerError}, set.RetryOn())
+}

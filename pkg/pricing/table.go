@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -98,20 +99,53 @@ func (t *Table) WithOverrides(prices []proxyconfig.ModelPrice) (*Table, error) {
 // and false when neither the overrides nor the family's list prices know
 // the model. See the package documentation for how names match.
 func (t *Table) Lookup(providerType proxyconfig.ProviderType, model string) (Price, bool) {
-	if model == "" {
+	_, p, ok := t.find(providerType, model)
+	if !ok {
 		return Price{}, false
 	}
-	names := candidates(model)
+	return p.forType(providerType), true
+}
+
+// Entry returns the name of the entry that prices model on a provider of
+// type providerType, as Lookup finds it: an override's model, or a list
+// price's model or alias (gpt-4o for gpt-4o-2024-08-06); false when there
+// is none. The names are the table's, a bounded set whatever model names
+// apps send: metrics label models by them.
+func (t *Table) Entry(providerType proxyconfig.ProviderType, model string) (string, bool) {
+	name, _, ok := t.find(providerType, model)
+	return name, ok
+}
+
+// Models returns the names of every entry that prices models on providers
+// of type providerType, overrides first, then the family's list prices
+// with their aliases, each name once, sorted within each part.
+func (t *Table) Models(providerType proxyconfig.ProviderType) []string {
+	names := slices.Sorted(maps.Keys(t.overrides))
+	for _, name := range slices.Sorted(maps.Keys(t.builtin[Family(providerType)])) {
+		if _, ok := t.overrides[name]; !ok {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// find returns the entry that prices model and its price.
+func (t *Table) find(providerType proxyconfig.ProviderType, model string) (string, Price, bool) {
+	if model == "" {
+		return "", Price{}, false
+	}
+	var buf [maxCandidates]string
+	names := appendCandidates(buf[:0], model)
 	for _, name := range names {
 		if p, ok := t.overrides[name]; ok {
-			return p.forType(providerType), true
+			return name, p, true
 		}
 	}
 	prices := t.builtin[Family(providerType)]
 	for _, name := range names {
 		if p, ok := prices[name]; ok {
-			return p.forType(providerType), true
+			return name, p, true
 		}
 	}
-	return Price{}, false
+	return "", Price{}, false
 }

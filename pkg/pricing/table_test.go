@@ -1,6 +1,9 @@
 package pricing
 
 import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -122,5 +125,84 @@ func TestBuiltin_KnowsTheOutputLimitsOfChatModels(t *testing.T) {
 		p, ok := Builtin().Lookup(tc.pt, tc.model)
 		require.True(t, ok, tc.model)
 		assert.Equal(t, tc.want, p.MaxOutputTokens, tc.model)
+	}
+}
+
+func TestTable_EntryNamesWhatPricesAModel(t *testing.T) {
+	table, err := Builtin().WithOverrides([]proxyconfig.ModelPrice{{Model: "llama-3.1-8b"}})
+	require.NoError(t, err)
+	tests := map[string]struct {
+		provider proxyconfig.ProviderType
+		model    string
+		want     string // "" when nothing prices it
+	}{
+		"an exact list price":                       {proxyconfig.OpenAI, "gpt-4o", "gpt-4o"},
+		"a snapshot: the model it is priced as":     {proxyconfig.OpenAI, "gpt-4o-2024-08-06", "gpt-4o"},
+		"any number of made-up snapshots: one name": {proxyconfig.OpenAI, "gpt-4o-99999999", "gpt-4o"},
+		"an alias is its own entry":                 {proxyconfig.Anthropic, "claude-opus-4-0", "claude-opus-4-0"},
+		"an override, on any provider type":         {proxyconfig.OpenAICompatible, "llama-3.1-8b-20250101", "llama-3.1-8b"},
+		"an unknown model":                          {proxyconfig.OpenAI, "my-fine-tune", ""},
+		"another family's model":                    {proxyconfig.Anthropic, "gpt-4o", ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok := table.Entry(tc.provider, tc.model)
+			assert.Equal(t, tc.want != "", ok)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestTable_ModelsListsEveryEntryOnce(t *testing.T) {
+	table, err := Builtin().WithOverrides([]proxyconfig.ModelPrice{{Model: "gpt-4o"}, {Model: "llama-3.1-8b"}})
+	require.NoError(t, err)
+	models := table.Models(proxyconfig.OpenAI)
+	assert.Equal(t, []string{"gpt-4o", "llama-3.1-8b"}, models[:2], "overrides first")
+	assert.Contains(t, models, "gpt-4o-mini")
+	assert.Contains(t, models, "gpt-35-turbo", "aliases")
+	assert.NotContains(t, models, "claude-sonnet-4-5")
+	seen := map[string]bool{}
+	for _, m := range models {
+		assert.False(t, seen[m], "%s listed twice", m)
+		seen[m] = true
+		_, ok := table.Entry(proxyconfig.OpenAI, m)
+		assert.True(t, ok, "%s is priced", m)
+	}
+	for _, m := range Builtin().Models(proxyconfig.Anthropic) {
+		name, _ := Builtin().Entry(proxyconfig.Anthropic, m)
+		assert.Equal(t, m, name, "without overrides each listed name is its own entry")
+	}
+	assert.Equal(t, []string{"gpt-4o", "llama-3.1-8b"}, table.Models(proxyconfig.OpenAICompatible))
+}
+
+// versionSuffixRE is the regular expression versionSuffixAt stands for:
+// the oracle of TestVersionSuffixAt_IsTheRegularExpression.
+var versionSuffixRE = regexp.MustCompile(`-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|\d{3}|latest|preview(-\d{2}-\d{2}|-\d{2}-\d{4})?)$`)
+
+func TestVersionSuffixAt_IsTheRegularExpression(t *testing.T) {
+	parts := []string{"gpt", "4o", "mini", "2024", "08", "06", "20250929", "0613", "001", "latest", "preview", "17", "2025", "1", "12345", "x9", "", "exp"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 50000 {
+		var b strings.Builder
+		for j := range 1 + rng.IntN(6) {
+			if j > 0 || rng.IntN(4) == 0 {
+				b.WriteByte('-')
+			}
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		name := b.String()
+		want := -1
+		if loc := versionSuffixRE.FindStringIndex(name); loc != nil {
+			want = loc[0]
+		}
+		require.Equal(t, want, versionSuffixAt(name), "%q", name)
+	}
+}
+
+func TestTable_LookupAllocatesNothing(t *testing.T) {
+	table := Builtin()
+	for _, model := range []string{"gpt-4o-mini", "gpt-4o-mini-2024-07-18", "models/gemini-2.0-flash-001", "made-up-model"} {
+		allocs := testing.AllocsPerRun(100, func() { table.Lookup(proxyconfig.OpenAI, model) })
+		assert.Zero(t, allocs, model)
 	}
 }

@@ -67,8 +67,11 @@ func TestValidate_ReportsWhatIsWrongAndWhere(t *testing.T) {
 		Name:      "p",
 		Providers: []Provider{{Name: "openai", Type: OpenAI, BaseURL: "https://api.openai.com"}, {Name: "openai", Type: "Mistral", BaseURL: "ftp://x"}},
 		Timeouts:  Timeouts{Connect: Duration(time.Second), FirstToken: Duration(time.Minute), Total: Duration(time.Second)},
-		Fallbacks: []Fallback{{StaticResponse: "x"}, {Provider: "nope"}},
-		Budget:    &Budget{Period: Monthly, Limit: USD{}, SoftLimitPercent: 80, OnExhausted: Downgrade},
+		Fallbacks: []Fallback{
+			{StaticResponse: "x"}, {Provider: "nope"}, {CachedResponse: &CachedResponse{MaxEntries: 1}},
+			{CachedResponse: &CachedResponse{MaxStale: Duration(time.Hour)}}, {Provider: "openai", CachedResponse: &CachedResponse{}}, {},
+		},
+		Budget: &Budget{Period: Monthly, Limit: USD{}, SoftLimitPercent: 80, OnExhausted: Downgrade},
 	}
 	err := p.Validate()
 	require.Error(t, err)
@@ -79,11 +82,24 @@ func TestValidate_ReportsWhatIsWrongAndWhere(t *testing.T) {
 		"timeouts.firstToken: must not exceed timeouts.total",
 		"fallbacks[0].staticResponse: is only allowed on the last rung",
 		`fallbacks[1].provider: "nope" is not a declared provider`,
+		"fallbacks[2].cachedResponse.maxStale: must be a positive duration",
+		"fallbacks[3].cachedResponse: is allowed on one rung only",
+		"fallbacks[3].cachedResponse.maxEntries: is 0; must be at least 1",
+		"fallbacks[4]: set exactly one of provider, cachedResponse and staticResponse",
+		"fallbacks[5]: set exactly one of provider, cachedResponse and staticResponse",
 		"budget.limit: is 0; set a USD amount above zero",
 		"budget.downgradeTo: is required when onExhausted is Downgrade",
 	} {
 		assert.ErrorContains(t, err, want)
 	}
+}
+
+func TestPolicy_CachedRungIsTheCachedResponseRungsSettings(t *testing.T) {
+	p := Policy{Fallbacks: []Fallback{{Provider: "openai"}, {StaticResponse: "x"}}}
+	assert.Nil(t, p.CachedRung())
+	c := &CachedResponse{MaxStale: Duration(time.Hour), MaxEntries: 5}
+	p.Fallbacks = []Fallback{{Provider: "openai"}, {CachedResponse: c}, {StaticResponse: "x"}}
+	assert.Same(t, c, p.CachedRung())
 }
 
 func TestBundle_ValidateChecksTheVersion(t *testing.T) {

@@ -2,27 +2,95 @@ package crd
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/internal/sidecar/loader"
 	"tollgate.dev/tollgate/internal/translate"
 )
 
-// TestValidation_RejectsInvalidPolicies creates a valid policy changed by
-// each case's mutate, and expects both the API server (OpenAPI and CEL rules
-// of the CRD) and the Go validator of the standalone sidecar to reject it with
-// every wanted fragment: the field path and what to do.
+// TestValidation_RejectsInvalidPolicies writes a valid policy changed by
+// each case as a YAML manifest, and feeds the same bytes to the API server
+// (OpenAPI and CEL rules of the CRD, strict field validation, as kubectl
+// apply does) and to the standalone sidecar's policy-file loader. Both must
+// reject it with every wanted fragment: the field path and what to do.
+//
+// A case changes the typed policy (mutate) or the manifest itself (edit):
+// only the manifest can hold an explicit zero, an empty string, a null or an
+// unknown field, which a typed policy cannot tell from an absent one.
 func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 	tests := map[string]struct {
 		mutate     func(p *v1alpha1.LLMPolicy)
+		edit       func(obj map[string]any)
 		wantErrors []string
 	}{
+		"an explicit zero maxAttempts": {
+			edit:       set("spec.retry.maxAttempts", 0),
+			wantErrors: []string{"spec.retry.maxAttempts", "must be between 1 and 10"},
+		},
+		"an explicit zero budgetPercent": {
+			edit:       set("spec.retry.budgetPercent", 0),
+			wantErrors: []string{"spec.retry.budgetPercent", "must be between 1 and 100"},
+		},
+		"an explicit zero minimumRequests": {
+			edit:       set("spec.circuitBreaker.minimumRequests", 0),
+			wantErrors: []string{"spec.circuitBreaker.minimumRequests", "must be between 1 and 10000"},
+		},
+		"an explicit zero halfOpenRequests": {
+			edit:       set("spec.circuitBreaker.halfOpenRequests", 0),
+			wantErrors: []string{"spec.circuitBreaker.halfOpenRequests", "must be between 1 and 100"},
+		},
+		"an explicit zero softLimitPercent": {
+			edit:       set("spec.budget.softLimitPercent", 0),
+			wantErrors: []string{"spec.budget.softLimitPercent", "must be between 1 and 100"},
+		},
+		"an explicit zero maxEntries": {
+			edit:       set("spec.cache.maxEntries", 0),
+			wantErrors: []string{"spec.cache.maxEntries", "must be between 1 and 1000000"},
+		},
+		"an explicit empty budget period": {
+			edit:       set("spec.budget.period", ""),
+			wantErrors: []string{`spec.budget.period: Unsupported value: ""`},
+		},
+		"an explicit empty onExhausted": {
+			edit:       set("spec.budget.onExhausted", ""),
+			wantErrors: []string{`spec.budget.onExhausted: Unsupported value: ""`},
+		},
+		"an explicit empty jitter": {
+			edit:       set("spec.retry.backoff.jitter", ""),
+			wantErrors: []string{`spec.retry.backoff.jitter: Unsupported value: ""`},
+		},
+		"an explicit empty cache TTL": {
+			edit:       set("spec.cache.ttl", ""),
+			wantErrors: []string{"spec.cache.ttl", "must be a positive duration"},
+		},
+		"an explicit empty connect timeout": {
+			edit:       set("spec.timeouts.connect", ""),
+			wantErrors: []string{"spec.timeouts.connect", "must be a positive duration"},
+		},
+		"a misspelt field": {
+			edit:       set("spec.retry.maxAttemps", 3),
+			wantErrors: []string{`unknown field "spec.retry.maxAttemps"`},
+		},
+		"a field of the wrong case": {
+			edit:       set("spec.Retry", map[string]any{}),
+			wantErrors: []string{`unknown field "spec.Retry"`},
+		},
+		"a number written as a string": {
+			edit:       set("spec.retry.maxAttempts", "3"),
+			wantErrors: []string{"spec.retry.maxAttempts"},
+		},
 		"a policy without providers": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Providers = nil },
 			wantErrors: []string{"spec.providers: Required value"},
@@ -139,13 +207,75 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 			mutate: func(p *v1alpha1.LLMPolicy) {
 				p.Spec.Fallbacks[1].Provider = "anthropic"
 			},
-			wantErrors: []string{"spec.fallbacks[1]", "each fallback rung sets exactly one of provider (with an optional model) or staticResponse"},
+			wantErrors: []string{"spec.fallbacks[1]", "each fallback rung sets exactly one of provider (with an optional model), cachedResponse or staticResponse"},
 		},
 		"a rung with a model but no provider": {
 			mutate: func(p *v1alpha1.LLMPolicy) {
 				p.Spec.Fallbacks[0].Provider = ""
 			},
 			wantErrors: []string{"spec.fallbacks[0].model", "a fallback rung with a model must also name its provider"},
+		},
+		"a rung with both a provider and a cached response": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Fallbacks[0].CachedResponse = &v1alpha1.CachedResponse{}
+			},
+			wantErrors: []string{"spec.fallbacks[0]", "each fallback rung sets exactly one of provider (with an optional model), cachedResponse or staticResponse"},
+		},
+		"a rung with both a cached and a static response": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Fallbacks[1].CachedResponse = &v1alpha1.CachedResponse{}
+			},
+			wantErrors: []string{"spec.fallbacks[1]", "each fallback rung sets exactly one of provider (with an optional model), cachedResponse or staticResponse"},
+		},
+		"an empty rung": {
+			edit: func(obj map[string]any) {
+				spec := obj["spec"].(map[string]any)
+				spec["fallbacks"] = append(spec["fallbacks"].([]any)[:1:1], map[string]any{}, spec["fallbacks"].([]any)[1])
+			},
+			wantErrors: []string{"spec.fallbacks[1]", "each fallback rung sets exactly one of provider (with an optional model), cachedResponse or staticResponse"},
+		},
+		"two cached response rungs": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "1h"}, v1alpha1.CachedResponse{MaxStale: "2h"}),
+			wantErrors: []string{"spec.fallbacks", "cachedResponse may only be used once in spec.fallbacks; keep one cachedResponse rung"},
+		},
+		"a maxStale over 30 days": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "721h"}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxStale", "cachedResponse.maxStale must be between 1s and 720h (30 days)"},
+		},
+		"a maxStale under a second": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "500ms"}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxStale", "cachedResponse.maxStale must be between 1s and 720h (30 days)"},
+		},
+		"a maxStale in days": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "2d"}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxStale", "must be a positive duration such as 500ms, 5s or 2m"},
+		},
+		"an explicit empty maxStale": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "1h"}),
+			edit:       setRung(0, "cachedResponse", map[string]any{"maxStale": ""}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxStale", "must be a positive duration"},
+		},
+		"an explicit zero cachedResponse maxEntries": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "1h"}),
+			edit:       setRung(0, "cachedResponse", map[string]any{"maxEntries": 0}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxEntries", "must be between 1 and 1000000"},
+		},
+		"too many cached answers": {
+			mutate:     withCachedRungs(v1alpha1.CachedResponse{MaxStale: "1h", MaxEntries: 1000001}),
+			wantErrors: []string{"spec.fallbacks[0].cachedResponse.maxEntries", "must be between 1 and 1000000"},
+		},
+		"a maxStale no longer than the cache's ttl": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				withCachedRungs(v1alpha1.CachedResponse{MaxStale: "1m"})(p) // the cache's ttl is 1m
+			},
+			wantErrors: []string{"spec.fallbacks", "a cachedResponse rung's maxStale must be longer than cache.ttl", "raise maxStale or lower cache.ttl"},
+		},
+		"a default maxStale shorter than a long ttl": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				withCachedRungs(v1alpha1.CachedResponse{})(p)
+				p.Spec.Cache.TTL = "48h"
+			},
+			wantErrors: []string{"spec.fallbacks", "a cachedResponse rung's maxStale must be longer than cache.ttl"},
 		},
 		"a price with a currency sign": {
 			mutate: func(p *v1alpha1.LLMPolicy) {
@@ -202,6 +332,80 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 			},
 			wantErrors: []string{"spec.podSelector.matchExpressions[0].values[1]: Too long", "63"},
 		},
+		"a semantic cache embedding with an undeclared provider": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Embedding.Provider = "mistral" },
+			wantErrors: []string{"spec.cache.semantic.embedding.provider", "spec.cache.semantic.embedding.provider mistral is not declared in spec.providers; add it or name a declared provider"},
+		},
+		"a semantic cache embedding with a provider that has no embeddings": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Embedding.Provider = "anthropic" },
+			wantErrors: []string{"spec.cache.semantic.embedding.provider", "is of type Anthropic, which has no embeddings endpoint; name an OpenAI, AzureOpenAI, Gemini or OpenAICompatible provider"},
+		},
+		"a semantic cache embedding without a model": {
+			edit:       set("spec.cache.semantic.embedding.model", ""),
+			wantErrors: []string{"spec.cache.semantic.embedding.model"},
+		},
+		"a semantic cache threshold above 1": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Threshold = "1.5" },
+			wantErrors: []string{"spec.cache.semantic.threshold", `must be a decimal between 0.5 and 1 with at most 4 decimals, such as "0.95"`},
+		},
+		"a semantic cache threshold of 1.01": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Threshold = "1.01" },
+			wantErrors: []string{"spec.cache.semantic.threshold", "must be a decimal between 0.5 and 1"},
+		},
+		"a semantic cache threshold below 0.5": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Threshold = "0.42" },
+			wantErrors: []string{"spec.cache.semantic.threshold", "must be a decimal between 0.5 and 1"},
+		},
+		"a semantic cache threshold that is not a number": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Threshold = "high" },
+			wantErrors: []string{"spec.cache.semantic.threshold", "must be a decimal between 0.5 and 1"},
+		},
+		"a semantic cache threshold with too many decimals": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Threshold = "0.95001" },
+			wantErrors: []string{"spec.cache.semantic.threshold: Too long: may not be more than 6 bytes"},
+		},
+		"an explicit empty semantic cache threshold": {
+			edit:       set("spec.cache.semantic.threshold", ""),
+			wantErrors: []string{"spec.cache.semantic.threshold", "must be a decimal between 0.5 and 1"},
+		},
+		"an explicit zero semantic cache maxEntries": {
+			edit:       set("spec.cache.semantic.maxEntries", 0),
+			wantErrors: []string{"spec.cache.semantic.maxEntries", "must be between 1 and 100000"},
+		},
+		"a semantic cache too large": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.MaxEntries = 200000 },
+			wantErrors: []string{"spec.cache.semantic.maxEntries", "must be between 1 and 100000"},
+		},
+		"an explicit empty semantic cache TTL": {
+			edit:       set("spec.cache.semantic.ttl", ""),
+			wantErrors: []string{"spec.cache.semantic.ttl", "must be a positive duration"},
+		},
+		"a zero embedding timeout": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Embedding.Timeout = "0s" },
+			wantErrors: []string{"spec.cache.semantic.embedding.timeout", "must be a positive duration"},
+		},
+		"a semantic cache without an embedding": {
+			edit:       set("spec.cache.semantic", map[string]any{"threshold": "0.9"}),
+			wantErrors: []string{"spec.cache.semantic.embedding"},
+		},
+		"an unknown stream validation mode": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Validation.Streams = "Sometimes" },
+			wantErrors: []string{`spec.validation.streams: Unsupported value: "Sometimes"`, `"PassThrough"`, `"Buffer"`},
+		},
+		"an explicit empty stream validation mode": {
+			edit:       set("spec.validation.streams", ""),
+			wantErrors: []string{`spec.validation.streams: Unsupported value: ""`},
+		},
+		"a misspelt validation field": {
+			edit:       set("spec.validation.stream", "Buffer"),
+			wantErrors: []string{`unknown field "spec.validation.stream"`},
+		},
+		"an unknown retry condition next to InvalidOutput": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.Retry.RetryOn = []v1alpha1.RetryCondition{v1alpha1.RetryOnInvalidOutput, "InvalidJSON"}
+			},
+			wantErrors: []string{`spec.retry.retryOn[1]: Unsupported value: "InvalidJSON"`, `"InvalidOutput"`},
+		},
 		"a cache with no room": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.MaxEntries = -1 },
 			wantErrors: []string{"spec.cache.maxEntries", "must be between 1 and 1000000"},
@@ -210,25 +414,108 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			p := validPolicy()
-			tc.mutate(p)
-
-			err := env.Client.Create(context.Background(), p)
-			if err == nil {
-				_ = env.Client.Delete(context.Background(), p)
+			if tc.mutate != nil {
+				tc.mutate(p)
 			}
-			require.Error(t, err, "the API server accepted an invalid policy")
+			obj := toObject(t, p)
+			if tc.edit != nil {
+				tc.edit(obj)
+			}
+			manifest, err := yaml.Marshal(obj)
+			require.NoError(t, err)
+
+			err = applyManifest(t, manifest)
+			require.Error(t, err, "the API server accepted an invalid policy:\n%s", manifest)
 			for _, want := range tc.wantErrors {
 				assert.Contains(t, err.Error(), want, "API server")
 			}
 
-			// The standalone policy file's path: defaulting, validation and
-			// translation, which parses durations and USD amounts.
-			_, goErr := translate.File(p)
-			require.Error(t, goErr, "the Go validator accepted a policy the API server rejects")
+			// The standalone sidecar's policy file: decoding with the CRD's
+			// defaults, validation and translation (which parses durations
+			// and USD amounts).
+			_, goErr := loader.Parse(manifest, nil)
+			require.Error(t, goErr, "the policy-file loader accepted a policy the API server rejects:\n%s", manifest)
 			for _, want := range tc.wantErrors {
-				assert.Contains(t, goErr.Error(), want, "Go validator")
+				assert.Contains(t, goErr.Error(), want, "policy-file loader")
 			}
 		})
+	}
+}
+
+// withCachedRungs puts a cachedResponse rung for each of rungs at the head
+// of the fallback chain.
+func withCachedRungs(rungs ...v1alpha1.CachedResponse) func(p *v1alpha1.LLMPolicy) {
+	return func(p *v1alpha1.LLMPolicy) {
+		var head []v1alpha1.FallbackRung
+		for _, r := range rungs {
+			head = append(head, v1alpha1.FallbackRung{CachedResponse: r.DeepCopy()})
+		}
+		p.Spec.Fallbacks = append(head, p.Spec.Fallbacks...)
+	}
+}
+
+// setRung returns an edit that sets field of the i-th fallback rung of a
+// manifest to the members of v, over what the field held.
+func setRung(i int, name string, v map[string]any) func(obj map[string]any) {
+	return func(obj map[string]any) {
+		rung := obj["spec"].(map[string]any)["fallbacks"].([]any)[i].(map[string]any)
+		f, ok := rung[name].(map[string]any)
+		if !ok {
+			f = map[string]any{}
+			rung[name] = f
+		}
+		for k, x := range v {
+			f[k] = x
+		}
+	}
+}
+
+// toObject is p as a manifest a user would write.
+func toObject(t *testing.T, p *v1alpha1.LLMPolicy) map[string]any {
+	t.Helper()
+	p = p.DeepCopy()
+	p.APIVersion, p.Kind = v1alpha1.GroupVersion.String(), "LLMPolicy"
+	if p.Name == "" {
+		p.Name = p.GenerateName + rand.String(5)
+		p.GenerateName = ""
+	}
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal(data, &obj))
+	delete(obj, "status")
+	delete(obj["metadata"].(map[string]any), "creationTimestamp")
+	return obj
+}
+
+// applyManifest creates the manifest as kubectl apply would, rejecting
+// unknown fields, and deletes it again if the API server accepted it.
+func applyManifest(t *testing.T, manifest []byte) error {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	require.NoError(t, yaml.Unmarshal(manifest, &u.Object))
+	u.SetNamespace(namespace)
+	err := env.Client.Create(context.Background(), u, client.FieldValidation("Strict"))
+	if err == nil {
+		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), u) })
+	}
+	return err
+}
+
+// set returns an edit that sets the field at a dotted path of a manifest,
+// creating the objects on the way.
+func set(path string, v any) func(obj map[string]any) {
+	return func(obj map[string]any) {
+		keys := strings.Split(path, ".")
+		for _, k := range keys[:len(keys)-1] {
+			next, ok := obj[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				obj[k] = next
+			}
+			obj = next
+		}
+		obj[keys[len(keys)-1]] = v
 	}
 }
 
@@ -254,7 +541,10 @@ func validPolicy() *v1alpha1.LLMPolicy {
 				{Provider: "anthropic", Model: "claude-haiku-4-5"},
 				{StaticResponse: &v1alpha1.StaticResponse{Content: "busy"}},
 			},
-			Cache: &v1alpha1.Cache{TTL: "1m"},
+			Cache: &v1alpha1.Cache{TTL: "1m", Semantic: &v1alpha1.SemanticCache{
+				Embedding: v1alpha1.SemanticEmbedding{Provider: "openai", Model: "text-embedding-3-small"},
+			}},
+			Validation: &v1alpha1.OutputValidation{Streams: v1alpha1.StreamBuffer},
 			Pricing: []v1alpha1.ModelPrice{{
 				Model: "my-claude", InputPerMillion: "3", OutputPerMillion: "15", CachedInputPerMillion: "0.30",
 				CacheWritePerMillion: "3.75", CacheWrite1hPerMillion: "6",

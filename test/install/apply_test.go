@@ -37,8 +37,10 @@ func TestChart_RendersAreAcceptedByTheAPIServer(t *testing.T) {
 		// left out, and checked by TestCertificates_*.
 		"cert-manager mode":         {namespace: "tollgate-template-cm", set: []string{"webhook.certManager.enabled=true"}},
 		"without the budget ledger": {namespace: "tollgate-template-noledger", set: []string{"ledger.enabled=false"}},
-		// Nor the Prometheus operator's: the PrometheusRule is checked by
-		// TestPrometheusRule_*.
+		// Nor the Prometheus operator's: the PrometheusRule, ServiceMonitor
+		// and PodMonitor are checked by TestPrometheusRule_*,
+		// TestServiceMonitor_* and TestPodMonitor_*. The dashboard's
+		// ConfigMap is applied.
 		"every optional object and scheduling value": {
 			namespace: "tollgate-template-full",
 			set: []string{
@@ -47,6 +49,7 @@ func TestChart_RendersAreAcceptedByTheAPIServer(t *testing.T) {
 				"tolerations[0].key=dedicated", "tolerations[0].operator=Exists",
 				"webhook.failurePolicy=Fail", "webhook.port=10250", "replicaCount=3",
 				"ledger.port=9000", "budget.whenLedgerUnreachable=Allow", "prometheusRule.enabled=true",
+				"serviceMonitor.enabled=true", "podMonitor.enabled=true", "grafanaDashboard.enabled=true",
 			},
 		},
 	}
@@ -140,6 +143,10 @@ type installed struct {
 	selfManagedCerts bool
 	// ledger: the operator serves the budget ledger.
 	ledger bool
+	// secretNamespaces: the only namespaces where the operator may list and
+	// watch Secrets (chart value credentialsSecrets.namespaces); empty:
+	// every namespace.
+	secretNamespaces []string
 }
 
 // checkOperatorAccess asks the API server's RBAC authorizer what the
@@ -158,7 +165,6 @@ func checkOperatorAccess(t *testing.T, namespace string, install installed) {
 		{verb: "delete", resource: "configmaps", namespace: "shop"},
 		{verb: "list", resource: "pods"},
 		{verb: "watch", resource: "namespaces"},
-		{verb: "get", resource: "secrets", name: "openai-credentials", namespace: "shop"},
 		{verb: "create", resource: "events", namespace: "shop"},
 		{verb: "patch", group: "events.k8s.io", resource: "events", namespace: "shop"},
 		{verb: "watch", group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations"},
@@ -171,9 +177,11 @@ func checkOperatorAccess(t *testing.T, namespace string, install installed) {
 	denied := []access{
 		{verb: "update", group: "tollgate.dev", resource: "llmpolicies", namespace: "shop"},
 		{verb: "delete", group: "tollgate.dev", resource: "llmpolicies", namespace: "shop"},
-		{verb: "list", resource: "secrets", namespace: "shop"},
-		{verb: "watch", resource: "secrets"},
+		// Secrets are listed and watched (metadata only), never fetched one
+		// by one, nor written outside the operator's namespace.
+		{verb: "get", resource: "secrets", name: "openai-credentials", namespace: "shop"},
 		{verb: "create", resource: "secrets", namespace: "shop"},
+		{verb: "update", resource: "secrets", namespace: "shop"},
 		{verb: "delete", resource: "secrets", namespace: own},
 		{verb: "create", resource: "pods", namespace: "shop"},
 		{verb: "patch", resource: "pods", namespace: "shop"},
@@ -197,6 +205,18 @@ func checkOperatorAccess(t *testing.T, namespace string, install installed) {
 	ledgerWrites := []access{
 		{verb: "create", group: "authentication.k8s.io", resource: "tokenreviews"},
 		{verb: "patch", resource: "pods", namespace: own},
+	}
+	if len(install.secretNamespaces) == 0 {
+		allowed = append(allowed,
+			access{verb: "list", resource: "secrets"}, access{verb: "watch", resource: "secrets"},
+			access{verb: "list", resource: "secrets", namespace: "shop"}, access{verb: "watch", resource: "secrets", namespace: "shop"})
+	} else {
+		for _, ns := range install.secretNamespaces {
+			allowed = append(allowed, access{verb: "list", resource: "secrets", namespace: ns}, access{verb: "watch", resource: "secrets", namespace: ns})
+		}
+		denied = append(denied,
+			access{verb: "list", resource: "secrets"}, access{verb: "watch", resource: "secrets"},
+			access{verb: "list", resource: "secrets", namespace: "not-listed"}, access{verb: "watch", resource: "secrets", namespace: "not-listed"})
 	}
 	if install.selfManagedCerts {
 		allowed = append(allowed, certWrites...)

@@ -2,14 +2,6 @@ package install
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,8 +13,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
@@ -34,7 +24,7 @@ import (
 // upgrade that keeps the CA the operator wrote, and helm uninstall.
 func TestHelm_InstallFollowTheNotesUpgradeUninstall(t *testing.T) {
 	const namespace = "tollgate-helm"
-	kubeconfig := versionProxy(t)
+	kubeconfig := env.Kubeconfig
 	helmArgs := func(args ...string) []string {
 		return append(args, "--namespace", namespace, "--kubeconfig", kubeconfig)
 	}
@@ -135,55 +125,4 @@ func notesCommands(t *testing.T, notes string) []notesCommand {
 	}
 	require.NotEmpty(t, commands, "the notes show no kubectl command:\n%s", notes)
 	return commands
-}
-
-// versionProxy serves the test API server on 127.0.0.1 and returns a
-// kubeconfig for it. The control plane that hack/build-control-plane.sh
-// builds carries no version stamp (/version says v0.0.0-master), and helm
-// refuses to install a chart with a kubeVersion constraint on a server it
-// cannot place; the proxy answers /version with the server's own major and
-// minor as v<major>.<minor>.0 and forwards every other request unchanged.
-func versionProxy(t *testing.T) string {
-	t.Helper()
-	dc, err := discovery.NewDiscoveryClientForConfig(env.Config)
-	require.NoError(t, err)
-	info, err := dc.ServerVersion()
-	require.NoError(t, err)
-	require.NotEmpty(t, info.Minor, "the API server reports no minor version")
-	info.GitVersion = fmt.Sprintf("v%s.%s.0", info.Major, strings.TrimSuffix(info.Minor, "+"))
-	version, err := json.Marshal(info)
-	require.NoError(t, err)
-
-	target, err := url.Parse(env.Config.Host)
-	require.NoError(t, err)
-	transport, err := rest.TransportFor(env.Config)
-	require.NoError(t, err)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/version", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(version)
-	})
-	mux.Handle("/", &httputil.ReverseProxy{
-		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) },
-		Transport: transport,
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	require.NoError(t, os.WriteFile(kubeconfig, fmt.Appendf(nil, `apiVersion: v1
-kind: Config
-clusters:
-  - name: test
-    cluster:
-      server: %s
-users:
-  - name: proxy
-    user: {}
-contexts:
-  - name: test
-    context: {cluster: test, user: proxy}
-current-context: test
-`, srv.URL), 0o600))
-	return kubeconfig
 }

@@ -136,7 +136,8 @@ func TestBudget_ASidecarKilledWithUnacknowledgedSpendReportsItOnceWhenItComesBac
 	}
 	// The app has the last answer's bytes a moment before the sidecar
 	// journals its spend (the report must not delay the answer's end): a
-	// kill within that moment loses the answer's spend with the request.
+	// kill within that moment charges the request what it reserved
+	// (TestBudget_ARequestInFlightWhenTheSidecarIsKilledIsChargedItsReservation).
 	// What is tested here is spend settled and not acknowledged.
 	require.Eventually(t, func() bool { return s.requestsLogged() == answered }, 10*time.Second, 5*time.Millisecond,
 		"the sidecar settles every answer: %d answered\n%s", answered, s.process.Tail(5))

@@ -29,6 +29,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/api/v1alpha1/validation"
 	"tollgate.dev/tollgate/internal/operator/controller"
 	operatorledger "tollgate.dev/tollgate/internal/operator/ledger"
 	sidecarledger "tollgate.dev/tollgate/internal/sidecar/ledger"
@@ -135,7 +136,9 @@ func budgetPolicy(ns, name, limit, mockURL string) *v1alpha1.LLMPolicy {
 func createPolicy(t *testing.T, p *v1alpha1.LLMPolicy) proxyconfig.Policy {
 	t.Helper()
 	require.NoError(t, env.Client.Create(context.Background(), p.DeepCopy()))
-	out, err := translate.File(p.DeepCopy())
+	defaulted := p.DeepCopy()
+	validation.Default(defaulted)
+	out, err := translate.File(defaulted)
 	require.NoError(t, err)
 	return out
 }

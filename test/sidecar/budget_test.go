@@ -56,8 +56,11 @@ func TestCost_AnUnpricedModelIsCountedAsUnknownAndWarnedOnce(t *testing.T) {
 	for range 2 {
 		require.NoError(t, chat(t, c, "my-finetune-7").err)
 	}
-	s.awaitMetric(30.0, "tollgate_unpriced_tokens_total", "model", "my-finetune-7")
+	// A model the policy does not name and no price covers is counted
+	// under (other); the warning names it.
+	s.awaitMetric(30.0, "tollgate_unpriced_tokens_total", "model", "(other)")
 	assert.Equal(t, 1, countLines(s.logs.String(), "model has no price"))
+	assert.Contains(t, s.logs.Around("model has no price", 1), `"model":"my-finetune-7"`)
 }
 
 func countLines(logs, substr string) int {

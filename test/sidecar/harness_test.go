@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"tollgate.dev/tollgate/internal/testkit/jsonlog"
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	"tollgate.dev/tollgate/internal/testkit/proc"
 )
@@ -127,6 +128,10 @@ func launch(t *testing.T, path string, args ...string) *sidecar {
 			t.Errorf("the sidecar exited during the test: %v", p.State())
 		case errors.Is(err, proc.ErrUncleanExit), errors.Is(err, proc.ErrKilled):
 			t.Errorf("the sidecar did not exit cleanly on SIGTERM: %v", p.State())
+		}
+		// Every JSON line has each key once, whatever the test did.
+		for _, problem := range jsonlog.Check(s.logs.String(), jsonlog.Options{}) {
+			t.Errorf("sidecar log: %s", problem)
 		}
 		if t.Failed() {
 			t.Logf("sidecar log (%s %s):\n%s", sidecarBin, strings.Join(argv, " "), s.logs)

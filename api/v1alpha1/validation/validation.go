@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 
@@ -56,6 +57,9 @@ const (
 	MsgUSDPrice = `must be a USD price per million tokens as a decimal string with at most 6 decimals, such as "2.50"`
 	// MsgPositive is the message of a budget limit of zero.
 	MsgPositive = "must be greater than zero"
+	// MsgThreshold is the message of a semantic cache threshold that is
+	// not a decimal between 0.5 and 1.
+	MsgThreshold = `must be a decimal between 0.5 and 1 with at most 4 decimals, such as "0.95"`
 )
 
 // Messages shared with the CRD's CEL rules; keep them identical.
@@ -72,9 +76,12 @@ const (
 	msgBreakerMode     = "set exactly one of circuitBreaker.failureRateThreshold and circuitBreaker.consecutiveFailures"
 	msgRateLimitEmpty  = "set at least one of rateLimit.requestsPerMinute, rateLimit.tokensPerMinute and rateLimit.maxConcurrent, or remove rateLimit"
 	msgDowngradeTo     = "budget.downgradeTo is required when budget.onExhausted is Downgrade, and must be omitted otherwise"
-	msgRungKind        = "each fallback rung sets exactly one of provider (with an optional model) or staticResponse"
+	msgRungKind        = "each fallback rung sets exactly one of provider (with an optional model), cachedResponse or staticResponse"
 	msgRungModel       = "a fallback rung with a model must also name its provider"
 	msgStaticLast      = "staticResponse may only be used once, as the last fallback rung; move it to the end of spec.fallbacks"
+	msgCachedOnce      = "cachedResponse may only be used once in spec.fallbacks; keep one cachedResponse rung"
+	msgMaxStaleRange   = "cachedResponse.maxStale must be between 1s and 720h (30 days)"
+	msgMaxStaleTTL     = "a cachedResponse rung's maxStale must be longer than cache.ttl: answers younger than the ttl are served by the cache before any attempt; raise maxStale or lower cache.ttl"
 	msgMatchExpression = "operators In and NotIn need values; Exists and DoesNotExist take none"
 	msgLabelKey        = "must be a label key: an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, e.g. app or app.kubernetes.io/name"
 	msgLabelKeys       = "each key " + msgLabelKey
@@ -106,8 +113,12 @@ func ValidateSpec(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
 		errs = append(errs, validateBudget(s.Budget, path.Child("budget"), declared)...)
 	}
 	errs = append(errs, validateFallbacks(s.Fallbacks, path.Child("fallbacks"), s.Providers)...)
+	errs = append(errs, validateMaxStale(s, path.Child("fallbacks"))...)
 	if s.Cache != nil {
-		errs = append(errs, validateCache(s.Cache, path.Child("cache"))...)
+		errs = append(errs, validateCache(s.Cache, path.Child("cache"), s.Providers)...)
+	}
+	if s.Validation != nil {
+		errs = append(errs, validateOutputValidation(s.Validation, path.Child("validation"))...)
 	}
 	errs = append(errs, validatePricing(s.Pricing, path.Child("pricing"))...)
 	return errs
@@ -376,10 +387,16 @@ func validateFallbacks(rungs []v1alpha1.FallbackRung, path *field.Path, provider
 		errs = append(errs, field.TooMany(path, len(rungs), 8))
 	}
 	undeclared := -1
-	statics := 0
+	statics, cached := 0, 0
 	for i, r := range rungs {
 		rp := path.Index(i)
-		if (r.Provider != "") == (r.StaticResponse != nil) {
+		kinds := 0
+		for _, set := range []bool{r.Provider != "", r.StaticResponse != nil, r.CachedResponse != nil} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
 			errs = append(errs, field.Invalid(rp, "", msgRungKind))
 		}
 		if r.Model != "" && r.Provider == "" {
@@ -398,6 +415,13 @@ func validateFallbacks(rungs []v1alpha1.FallbackRung, path *field.Path, provider
 			statics++
 			errs = append(errs, validateString(rp.Child("staticResponse", "content"), r.StaticResponse.Content, 8192)...)
 		}
+		if r.CachedResponse != nil {
+			cached++
+			errs = append(errs, validateCachedResponse(r.CachedResponse, rp.Child("cachedResponse"))...)
+		}
+	}
+	if cached > 1 {
+		errs = append(errs, field.Invalid(path, "", msgCachedOnce))
 	}
 	if statics > 0 && (statics > 1 || rungs[len(rungs)-1].StaticResponse == nil) {
 		errs = append(errs, field.Invalid(path, "", msgStaticLast))
@@ -410,9 +434,98 @@ func validateFallbacks(rungs []v1alpha1.FallbackRung, path *field.Path, provider
 	return errs
 }
 
-func validateCache(c *v1alpha1.Cache, path *field.Path) field.ErrorList {
-	errs := validateDurations(path, map[string]v1alpha1.Duration{"ttl": c.TTL})
+// Bounds of a cachedResponse rung's maxStale, as the CRD's rule states
+// them.
+const (
+	minMaxStale = time.Second
+	maxMaxStale = 720 * time.Hour
+)
+
+func validateCachedResponse(c *v1alpha1.CachedResponse, path *field.Path) field.ErrorList {
+	errs := validateDurations(path, map[string]v1alpha1.Duration{"maxStale": c.MaxStale})
+	if len(errs) == 0 && c.MaxStale != "" {
+		if d, _ := c.MaxStale.Parse(); d < minMaxStale || d > maxMaxStale {
+			errs = append(errs, field.Invalid(path.Child("maxStale"), c.MaxStale, msgMaxStaleRange))
+		}
+	}
 	return append(errs, validateRange(path.Child("maxEntries"), int64(c.MaxEntries), 1, 1000000)...)
+}
+
+// validateMaxStale checks that a cachedResponse rung can serve an answer
+// the enabled cache would not: one older than cache.ttl. Values that are
+// not durations fail their own fields' checks and are skipped here.
+func validateMaxStale(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
+	c := s.Cache
+	if c == nil || (c.Enabled != nil && !*c.Enabled) || c.TTL == "" || !durationSyntax.MatchString(string(c.TTL)) {
+		return nil
+	}
+	ttl, err := c.TTL.Parse()
+	if err != nil {
+		return nil
+	}
+	for _, r := range s.Fallbacks {
+		cr := r.CachedResponse
+		if cr == nil || cr.MaxStale == "" || !durationSyntax.MatchString(string(cr.MaxStale)) {
+			continue
+		}
+		if maxStale, err := cr.MaxStale.Parse(); err == nil && maxStale <= ttl {
+			return field.ErrorList{field.Invalid(path, "", msgMaxStaleTTL)}
+		}
+	}
+	return nil
+}
+
+func validateCache(c *v1alpha1.Cache, path *field.Path, providers []v1alpha1.Provider) field.ErrorList {
+	errs := validateDurations(path, map[string]v1alpha1.Duration{"ttl": c.TTL})
+	errs = append(errs, validateRange(path.Child("maxEntries"), int64(c.MaxEntries), 1, 1000000)...)
+	if c.Semantic != nil {
+		errs = append(errs, validateSemanticCache(c.Semantic, path.Child("semantic"), providers)...)
+	}
+	return errs
+}
+
+// threshold is the syntax of a semantic cache threshold: a decimal
+// between 0 and 1 with at most 4 decimals (the CRD's CEL rule also asks
+// for at least 0.5).
+var threshold = regexp.MustCompile(`^(0[.][0-9]{1,4}|1([.]0{1,4})?)$`)
+
+func validateSemanticCache(sc *v1alpha1.SemanticCache, path *field.Path, providers []v1alpha1.Provider) field.ErrorList {
+	var errs field.ErrorList
+	ep := path.Child("embedding")
+	errs = append(errs, validateString(ep.Child("provider"), sc.Embedding.Provider, 63)...)
+	errs = append(errs, validateString(ep.Child("model"), sc.Embedding.Model, 256)...)
+	errs = append(errs, validateDurations(ep, map[string]v1alpha1.Duration{"timeout": sc.Embedding.Timeout})...)
+	if name := sc.Embedding.Provider; name != "" {
+		i := slices.IndexFunc(providers, func(p v1alpha1.Provider) bool { return p.Name == name })
+		switch {
+		case i < 0:
+			errs = append(errs, field.Invalid(ep.Child("provider"), name,
+				fmt.Sprintf("spec.cache.semantic.embedding.provider %s is not declared in spec.providers; add it or name a declared provider", name)))
+		case providers[i].Type == v1alpha1.ProviderAnthropic:
+			errs = append(errs, field.Invalid(ep.Child("provider"), name,
+				fmt.Sprintf("spec.cache.semantic.embedding.provider %s is of type Anthropic, which has no embeddings endpoint; name an OpenAI, AzureOpenAI, Gemini or OpenAICompatible provider", name)))
+		}
+	}
+	tp := path.Child("threshold")
+	switch t := sc.Threshold; {
+	case len(t) > 6:
+		errs = append(errs, field.TooLong(tp, t, 6))
+	case !threshold.MatchString(t) || t < "0.5":
+		// Within the syntax, the string order of "0.dddd" is the order of
+		// the numbers, and "1..." is above "0.5".
+		errs = append(errs, field.Invalid(tp, t, MsgThreshold))
+	}
+	errs = append(errs, validateRange(path.Child("maxEntries"), int64(sc.MaxEntries), 1, 100000)...)
+	errs = append(errs, validateDurations(path, map[string]v1alpha1.Duration{"ttl": sc.TTL})...)
+	return errs
+}
+
+func validateOutputValidation(v *v1alpha1.OutputValidation, path *field.Path) field.ErrorList {
+	modes := []v1alpha1.StreamValidation{v1alpha1.StreamPassThrough, v1alpha1.StreamBuffer}
+	if !slices.Contains(modes, v.Streams) {
+		return field.ErrorList{field.NotSupported(path.Child("streams"), v.Streams, modes)}
+	}
+	return nil
 }
 
 func validatePricing(prices []v1alpha1.ModelPrice, path *field.Path) field.ErrorList {
@@ -461,10 +574,8 @@ func validatePricing(prices []v1alpha1.ModelPrice, path *field.Path) field.Error
 func validateDurations(path *field.Path, durations map[string]v1alpha1.Duration) field.ErrorList {
 	var errs field.ErrorList
 	for _, name := range sortedKeys(durations) {
+		// Every duration has a default, so an empty one was written so.
 		d := durations[name]
-		if d == "" {
-			continue
-		}
 		if _, err := d.Parse(); err != nil || !durationSyntax.MatchString(string(d)) {
 			errs = append(errs, field.Invalid(path.Child(name), d, msgDuration))
 		}

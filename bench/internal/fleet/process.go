@@ -26,6 +26,8 @@ type Spec struct {
 	// Path and Args are the program and its arguments.
 	Path string
 	Args []string
+	// Env is added to this process's environment, e.g. KUBECONFIG=...
+	Env []string
 	// CPU is the CPU to pin the process to with taskset, or NoCPU.
 	CPU int
 	// Taskset is the path of taskset; "" runs the process unpinned.
@@ -63,7 +65,7 @@ const stopGrace = 5 * time.Second
 // nothing.
 func Start(ctx context.Context, spec Spec) (*Process, error) {
 	logPath := filepath.Join(spec.LogDir, spec.Name+".log")
-	ps := proc.Spec{Name: spec.Name, Path: spec.Path, Args: spec.Args, LogFile: logPath, FirstLine: spec.PrintsURL}
+	ps := proc.Spec{Name: spec.Name, Path: spec.Path, Args: spec.Args, Env: spec.Env, LogFile: logPath, FirstLine: spec.PrintsURL}
 	if spec.CPU != NoCPU && spec.Taskset != "" {
 		ps.Taskset, ps.CPU = spec.Taskset, spec.CPU
 	}

@@ -2,63 +2,26 @@ package harness
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os/signal"
-	"path/filepath"
 	"runtime"
-	"syscall"
 
+	"tollgate.dev/tollgate/bench/internal/cli"
 	"tollgate.dev/tollgate/bench/internal/fleet"
+	"tollgate.dev/tollgate/bench/internal/report"
 )
 
 // Main runs the benchmark with the command line args, prints the table to
 // stdout and progress to stderr, writes the JSON report, and returns the
 // exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	o, err := Parse(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "tollgate-bench: %v\n", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if ts := fleet.Taskset(); o.Pin && ts != "" && runtime.NumCPU() >= 2 {
-		// Keep the load generator off the proxies' CPU.
-		if err := fleet.PinSelf(ts, cpuLoad); err != nil {
-			fmt.Fprintf(stderr, "tollgate-bench: the load generator runs unpinned: %v\n", err)
-		}
-	}
-	rep, err := Run(ctx, o, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "tollgate-bench: %v\n", err)
-		return 1
-	}
-	if o.Out != "" {
-		out := o.Out
-		if !filepath.IsAbs(out) {
-			// Relative to the repository, wherever the benchmark runs from.
-			root, err := fleet.FindRoot(o.Repo)
-			if err != nil {
-				fmt.Fprintf(stderr, "tollgate-bench: %v\n", err)
-				return 1
+	return cli.Main(command, args, stdout, stderr, func(ctx context.Context, o Options, progress io.Writer) (*report.Report, error) {
+		if ts := fleet.Taskset(); o.Pin && ts != "" && runtime.NumCPU() >= 2 {
+			// Keep the load generator off the proxies' CPU.
+			if err := fleet.PinSelf(ts, cpuLoad); err != nil {
+				fmt.Fprintf(progress, "%s: the load generator runs unpinned: %v\n", command.Name, err)
 			}
-			out = filepath.Join(root, out)
 		}
-		if err := rep.WriteJSON(out); err != nil {
-			fmt.Fprintf(stderr, "tollgate-bench: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stderr, "wrote %s\n", out)
-	}
-	if err := rep.WriteMarkdown(stdout); err != nil {
-		fmt.Fprintf(stderr, "tollgate-bench: %v\n", err)
-		return 1
-	}
-	return 0
+		return Run(ctx, o, progress)
+	})
 }

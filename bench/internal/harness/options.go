@@ -4,16 +4,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"strconv"
-	"strings"
 	"time"
+
+	"tollgate.dev/tollgate/bench/internal/cli"
 )
 
 // Options are the benchmark's settings.
 type Options struct {
-	// Quick is a smoke run: short measurements, numbers not to quote.
-	Quick bool
+	// Common are -quick, -repo and -out.
+	cli.Common
 	// Warmup is sent before each measurement and not measured.
 	Warmup time.Duration
 	// Duration is the length of each measurement.
@@ -49,16 +49,13 @@ type Options struct {
 	Timeout time.Duration
 	// Pin pins the processes to CPUs with taskset, when it exists.
 	Pin bool
-	// Repo is a directory inside the repository to build from.
-	Repo string
-	// Out is where the JSON report is written; "" writes none.
-	Out string
 }
 
 // Defaults are the settings of a full run, about 3 to 4 minutes on two
 // cores.
 func Defaults() Options {
 	return Options{
+		Common:            cli.Common{Repo: ".", Out: "bench/results/latest.json"},
 		Warmup:            time.Second,
 		Duration:          10 * time.Second,
 		Rates:             []int{200, 500, 1000},
@@ -74,8 +71,6 @@ func Defaults() Options {
 		IdleSettle:        time.Second,
 		Timeout:           30 * time.Second,
 		Pin:               true,
-		Repo:              ".",
-		Out:               "bench/results/latest.json",
 	}
 }
 
@@ -91,25 +86,26 @@ func quick(o *Options) {
 	o.IdleSettle = 500 * time.Millisecond
 }
 
-// Parse reads the command line. -quick sets short defaults that the other
-// flags still override.
-func Parse(args []string, stderr io.Writer) (Options, error) {
-	o := Defaults()
-	fs := flag.NewFlagSet("tollgate-bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tollgate-bench [flags]\n\nMeasures what tollgate-sidecar adds to LLM calls, against calling the mock provider directly\nand through a plain httputil.ReverseProxy. Run it from the repository; it builds what it runs.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	rates := intList{&o.Rates}
-	lats := durationList{&o.UpstreamLatencies}
-	fs.BoolVar(&o.Quick, "quick", false, "smoke run of about 30s: 1s measurements, shorter streams (numbers not to quote)")
+// command is tollgate-bench's command line.
+var command = cli.Command[Options]{
+	Name: "tollgate-bench",
+	About: "Measures what tollgate-sidecar adds to LLM calls, against calling the mock provider directly\n" +
+		"and through a plain httputil.ReverseProxy. Run it from the repository; it builds what it runs.",
+	QuickUsage: "smoke run of about 30s: 1s measurements, shorter streams (numbers not to quote)",
+	Defaults:   Defaults,
+	Quick:      quick,
+	Common:     func(o *Options) *cli.Common { return &o.Common },
+	Flags:      flags,
+}
+
+// flags defines tollgate-bench's own flags, over o's values.
+func flags(fs *flag.FlagSet, o *Options) {
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "unmeasured load before each measurement")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each measurement")
-	fs.Var(rates, "rates", "open-loop `rates` in requests per second, comma-separated")
+	fs.Var(cli.Ints(&o.Rates), "rates", "open-loop `rates` in requests per second, comma-separated")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "turns each target takes per measurement, alternating targets")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "closed-loop workers for the max req/s runs")
-	fs.Var(lats, "upstream-latencies", "mock `delays` before answering in the max req/s runs, comma-separated")
+	fs.Var(cli.Durations(&o.UpstreamLatencies), "upstream-latencies", "mock `delays` before answering in the max req/s runs, comma-separated")
 	fs.IntVar(&o.Streams, "streams", o.Streams, "concurrent SSE streams")
 	fs.IntVar(&o.StreamRounds, "stream-rounds", o.StreamRounds, "turns each target takes at the streams, alternating targets")
 	fs.IntVar(&o.StreamChunks, "stream-chunks", o.StreamChunks, "content deltas per stream")
@@ -118,41 +114,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.DurationVar(&o.StallGap, "stall-gap", o.StallGap, "a pause between two stream events longer than this is a stall")
 	fs.DurationVar(&o.IdleSettle, "idle-settle", o.IdleSettle, "rest after the first request before reading idle memory")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on each request and stream")
-	noPin := fs.Bool("no-pin", false, "do not pin processes to CPUs even if taskset exists")
-	fs.StringVar(&o.Repo, "repo", o.Repo, "`directory` inside the tollgate repository to build from")
-	fs.StringVar(&o.Out, "out", o.Out, "`file` to write the JSON report to (\"\": none)")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q: every setting is a flag, see -help", fs.Arg(0))
-	}
-	o.Pin = !*noPin
-	if o.Quick {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		q := o
-		quick(&q)
-		keep := func(name string, dst *time.Duration, v time.Duration) {
-			if !set[name] {
-				*dst = v
-			}
-		}
-		keep("warmup", &o.Warmup, q.Warmup)
-		keep("duration", &o.Duration, q.Duration)
-		keep("ramp", &o.Ramp, q.Ramp)
-		keep("idle-settle", &o.IdleSettle, q.IdleSettle)
-		if !set["stream-chunks"] {
-			o.StreamChunks = q.StreamChunks
-		}
-		if !set["rounds"] {
-			o.Rounds = q.Rounds
-		}
-		if !set["stream-rounds"] {
-			o.StreamRounds = q.StreamRounds
-		}
-	}
-	return o, o.Validate()
+	fs.Var(noPin{&o.Pin}, "no-pin", "do not pin processes to CPUs even if taskset exists")
 }
 
 // Validate says what is wrong with o, if anything.
@@ -186,56 +148,23 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// intList is a flag of comma-separated integers.
-type intList struct{ dst *[]int }
+// noPin is the -no-pin flag: a bool that, set, turns Options.Pin off.
+type noPin struct{ pin *bool }
 
-func (l intList) String() string {
-	if l.dst == nil {
-		return ""
+func (f noPin) IsBoolFlag() bool { return true }
+
+func (f noPin) String() string {
+	if f.pin == nil {
+		return "false"
 	}
-	parts := make([]string, len(*l.dst))
-	for i, n := range *l.dst {
-		parts[i] = strconv.Itoa(n)
-	}
-	return strings.Join(parts, ",")
+	return strconv.FormatBool(!*f.pin)
 }
 
-func (l intList) Set(s string) error {
-	var out []int
-	for part := range strings.SplitSeq(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(part))
-		if err != nil {
-			return fmt.Errorf("%q is not a whole number", part)
-		}
-		out = append(out, n)
+func (f noPin) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("parse error") // as flag says it of any bool
 	}
-	*l.dst = out
-	return nil
-}
-
-// durationList is a flag of comma-separated durations; a bare 0 is zero.
-type durationList struct{ dst *[]time.Duration }
-
-func (l durationList) String() string {
-	if l.dst == nil {
-		return ""
-	}
-	parts := make([]string, len(*l.dst))
-	for i, d := range *l.dst {
-		parts[i] = d.String()
-	}
-	return strings.Join(parts, ",")
-}
-
-func (l durationList) Set(s string) error {
-	var out []time.Duration
-	for part := range strings.SplitSeq(s, ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(part))
-		if err != nil {
-			return fmt.Errorf("%q is not a duration such as 20ms", part)
-		}
-		out = append(out, d)
-	}
-	*l.dst = out
+	*f.pin = !v
 	return nil
 }

@@ -60,7 +60,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*report.Report, er
 }
 
 func (b *bench) run(ctx context.Context, root string) (*report.Report, error) {
-	rep := &report.Report{StartedAt: time.Now().UTC(), Settings: b.settings()}
+	rep := &report.Report{Header: report.Header{StartedAt: time.Now().UTC()}, Settings: b.settings()}
 	if b.o.Pin && runtime.NumCPU() >= 2 {
 		b.taskset = fleet.Taskset()
 	}
@@ -207,9 +207,9 @@ func (b *bench) streams(ctx context.Context, rep *report.Report) error {
 	var memErr error
 	mem := map[string]fleet.Memory{}
 	res, cpu, err := inTurns(b, streamBody, b.o.Streams+16, b.o.StreamRounds, func(_ int, client *http.Client, t target) load.StreamResult {
-		sampler := startSampler(t.proc)
+		sampler := fleet.StartSampler(t.proc)
 		res := st.Run(ctx, client, t.req)
-		m, err := sampler.stop()
+		m, err := sampler.Stop()
 		if err != nil && memErr == nil {
 			memErr = err
 		}

@@ -1,27 +1,27 @@
-// Package report holds what a benchmark run measured, derives the table of
-// ratios and the checks against the targets from it, and writes both as
-// JSON and as a markdown table.
+// Package report holds what a run of the sidecar benchmark measured,
+// derives the table of ratios and the checks against the targets from it,
+// and writes both as JSON and as a markdown table.
+//
+// It also holds what every benchmark's report is made of, for the others
+// to share: the Header and the Target, the cells' formatting by unit
+// (Cell), the machine line, the targets and notes sections, and the JSON
+// file (WriteJSON).
 package report
 
 import (
-	"time"
-
 	"tollgate.dev/tollgate/bench/internal/fleet"
 	"tollgate.dev/tollgate/bench/internal/load"
 )
 
-// Schema is the version of the JSON layout; it changes when a field
+// Schema is the version of Report's JSON layout; it changes when a field
 // changes meaning.
 const Schema = 1
 
 // Report is one benchmark run.
 type Report struct {
-	// Schema is the Schema the report was written with.
-	Schema int `json:"schema"`
-	// StartedAt is when the run began.
-	StartedAt time.Time `json:"started_at"`
-	// Machine is where the run took place.
-	Machine fleet.Machine `json:"machine"`
+	// Header is the Schema the report was written with, when the run
+	// began and where it took place.
+	Header
 	// Settings are the run's parameters.
 	Settings Settings `json:"settings"`
 	// Latency has one open-loop run per rate.

@@ -8,15 +8,6 @@ import (
 	"tollgate.dev/tollgate/bench/internal/stats"
 )
 
-// Units of table rows.
-const (
-	UnitMillis = "ms"
-	UnitMicros = "µs"
-	UnitPerSec = "req/s"
-	UnitMiB    = "MiB"
-	UnitCount  = "count"
-)
-
 // Row is one line of the summary table. A nil value is a cell that does
 // not apply (the direct call has no process of its own to measure; a
 // ratio of a non-positive number says nothing).
@@ -95,7 +86,7 @@ func (r *Report) buildTable() []Row {
 		)
 	}
 	for _, t := range r.Throughput {
-		rows = append(rows, trioRow(fmt.Sprintf("max req/s, %d concurrent, %g ms upstream", t.Concurrency, t.UpstreamLatency), UnitPerSec,
+		rows = append(rows, trioRow(fmt.Sprintf("max req/s, %d concurrent, %g ms upstream", t.Concurrency, t.UpstreamLatency), UnitRequestsPerSec,
 			pick(t.Results, func(x load.Result) float64 { return x.Rate })))
 	}
 	s := r.Streams.Results

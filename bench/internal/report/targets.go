@@ -19,16 +19,6 @@ const (
 	MaxStreamsRSSOverReverseProxy = 1.5
 )
 
-// Target is one check of a measurement against a target.
-type Target struct {
-	// Name says what is checked and against what limit.
-	Name string `json:"name"`
-	// Value is what was measured, in words and numbers.
-	Value string `json:"value"`
-	// Met tells whether the target was met.
-	Met bool `json:"met"`
-}
-
 // checkTargets compares the measurements with the targets.
 func (r *Report) checkTargets() []Target {
 	var out []Target
@@ -37,12 +27,12 @@ func (r *Report) checkTargets() []Target {
 		sc := l.Results.Sidecar.Latency.P99 - l.Results.Direct.Latency.P99
 		t := Target{Name: fmt.Sprintf("added p99 @ %d req/s within %g× the ReverseProxy's", l.Rate, MaxAddedP99OverReverseProxy)}
 		if rp > 0 {
-			t.Value = fmt.Sprintf("%s vs %s (%.2f×)", fmtMillis(sc), fmtMillis(rp), sc/rp)
+			t.Value = fmt.Sprintf("%s vs %s (%.2f×)", Millis(sc), Millis(rp), sc/rp)
 			t.Met = sc <= MaxAddedP99OverReverseProxy*rp
 		} else {
 			// The ReverseProxy added nothing measurable: noise hid its
 			// cost, and only a sidecar that added nothing either meets it.
-			t.Value = fmt.Sprintf("%s vs %s (no ratio: the ReverseProxy added nothing measurable)", fmtMillis(sc), fmtMillis(rp))
+			t.Value = fmt.Sprintf("%s vs %s (no ratio: the ReverseProxy added nothing measurable)", Millis(sc), Millis(rp))
 			t.Met = sc <= 0
 		}
 		out = append(out, t)

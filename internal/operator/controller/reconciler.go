@@ -33,18 +33,23 @@ const (
 	BundleHashAnnotation = "tollgate.dev/bundle-hash"
 )
 
-// CredentialsRecheck is how often a policy whose credentials Secret is
-// missing is checked again.
-var CredentialsRecheck = 30 * time.Second
+// LedgerCARecheck is how often a namespace is reconciled again while the
+// ledger's CA file is not there yet, to publish it once it is.
+var LedgerCARecheck = 30 * time.Second
+
+// ConflictRetry is how soon a reconcile whose write met an update conflict
+// runs again: long enough for the cache to see the newer object.
+var ConflictRetry = 200 * time.Millisecond
 
 // Reconciler renders each namespace's LLMPolicies into its bundle
 // ConfigMap and writes their status.
 type Reconciler struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
-	// APIReader reads from the API server directly: Secrets are checked
-	// with it so the operator need not cache (or list) every Secret.
-	APIReader client.Reader
+	// SecretNamespaces are the namespaces whose Secrets the cache watches
+	// (CacheByObject's argument); empty: every namespace. The credentials
+	// of a policy elsewhere are not checked.
+	SecretNamespaces []string
 	// Recorder emits Events on policies.
 	Recorder events.EventRecorder
 	// LedgerCA, when set, returns the CA certificate (PEM) sidecars trust
@@ -58,16 +63,37 @@ type Reconciler struct {
 	uninjected map[string]int
 }
 
-// Reconcile brings the namespace req.Namespace to its desired state.
+// Reconcile brings the namespace req.Namespace to its desired state, and
+// tells what went wrong from what did not: an update conflict (the object
+// changed since the cache showed it, often by this operator's own last
+// status write) is how optimistic concurrency works, so the namespace is
+// reconciled again on a fresh copy, quietly; a reconcile cut short by the
+// operator's shutdown is redone by the next start, which reconciles every
+// namespace. Either is logged at debug level, not as a reconcile error.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	ns := req.Namespace
-	log := ctrl.LoggerFrom(ctx).WithValues("namespace", ns)
-	result := "success"
-	defer func() { reconcileTotal.WithLabelValues(result).Inc() }()
+	res, err := r.reconcile(ctx, req.Namespace)
+	// controller-runtime's logger already names the request (namespace,
+	// name): lines add what it does not say.
+	log := ctrl.LoggerFrom(ctx)
+	switch {
+	case err == nil:
+		reconcileTotal.WithLabelValues("success").Inc()
+		return res, nil
+	case apierrors.IsConflict(err):
+		reconcileTotal.WithLabelValues("conflict").Inc()
+		log.V(1).Info("write conflicted with a newer version; reconciling again", "reason", err.Error())
+		return ctrl.Result{RequeueAfter: ConflictRetry}, nil
+	case ctx.Err() != nil:
+		log.V(1).Info("reconcile stopped by shutdown", "reason", err.Error())
+		return ctrl.Result{}, nil
+	}
+	reconcileTotal.WithLabelValues("error").Inc()
+	return ctrl.Result{}, err
+}
 
+func (r *Reconciler) reconcile(ctx context.Context, ns string) (ctrl.Result, error) {
 	var policies v1alpha1.LLMPolicyList
 	if err := r.Client.List(ctx, &policies, client.InNamespace(ns)); err != nil {
-		result = "error"
 		return ctrl.Result{}, fmt.Errorf("list LLMPolicies in %s: %w", ns, err)
 	}
 	live := policies.Items[:0]
@@ -78,46 +104,32 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	podMeta, err := r.pods(ctx, ns)
 	if err != nil {
-		result = "error"
 		return ctrl.Result{}, err
 	}
 	if err := r.checkUninjected(ctx, ns, podMeta); err != nil {
-		result = "error"
 		return ctrl.Result{}, err
 	}
 	if len(live) == 0 {
-		if err := r.deleteBundle(ctx, ns); err != nil {
-			result = "error"
-			return ctrl.Result{}, err
-		}
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.deleteBundle(ctx, ns)
 	}
 
 	pl := makePlan(ns, live, podLabelsOf(podMeta))
 	hash, err := r.applyBundle(ctx, ns, pl.Bundle, live)
 	if err != nil {
-		result = "error"
 		return ctrl.Result{}, err
 	}
-	log.V(1).Info("bundle rendered", "policies", len(pl.Bundle.Policies), "hash", hash)
+	ctrl.LoggerFrom(ctx).V(1).Info("bundle rendered", "policies", len(pl.Bundle.Policies), "hash", hash)
 
-	recheck := false
+	// A missing credentials Secret needs no requeue: its creation is
+	// watched (SetupWithManager).
 	for i := range live {
-		missing, err := r.writeStatus(ctx, &live[i], pl, hash)
-		if err != nil {
-			result = "error"
+		if err := r.writeStatus(ctx, &live[i], pl, hash); err != nil {
 			return ctrl.Result{}, err
 		}
-		recheck = recheck || missing
-	}
-	if recheck {
-		// Secrets are not watched (the operator may only get them), so a
-		// missing one is looked for again.
-		return ctrl.Result{RequeueAfter: CredentialsRecheck}, nil
 	}
 	if r.LedgerCA != nil && len(r.LedgerCA()) == 0 {
 		// The certificate is not issued yet: publish its CA once it is.
-		return ctrl.Result{RequeueAfter: CredentialsRecheck}, nil
+		return ctrl.Result{RequeueAfter: LedgerCARecheck}, nil
 	}
 	return ctrl.Result{}, nil
 }
@@ -190,7 +202,7 @@ func (r *Reconciler) applyBundle(ctx context.Context, ns string, b proxyconfig.B
 		return "", fmt.Errorf("write ConfigMap %s/%s: %w", ns, inject.ConfigMapName, err)
 	}
 	if op != controllerutil.OperationResultNone {
-		ctrl.LoggerFrom(ctx).Info("bundle written", "namespace", ns, "configMap", inject.ConfigMapName, "operation", op, "hash", hash, "policies", len(b.Policies))
+		ctrl.LoggerFrom(ctx).Info("bundle written", "configMap", inject.ConfigMapName, "operation", op, "hash", hash, "policies", len(b.Policies))
 	}
 	return hash, nil
 }
@@ -212,6 +224,6 @@ func (r *Reconciler) deleteBundle(ctx context.Context, ns string) error {
 	if err := r.Client.Delete(ctx, &cm); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete ConfigMap %s/%s: %w", ns, inject.ConfigMapName, err)
 	}
-	ctrl.LoggerFrom(ctx).Info("bundle deleted: no LLMPolicy left", "namespace", ns, "configMap", inject.ConfigMapName)
+	ctrl.LoggerFrom(ctx).Info("bundle deleted: no LLMPolicy left", "configMap", inject.ConfigMapName)
 	return nil
 }

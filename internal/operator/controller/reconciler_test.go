@@ -17,7 +17,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -42,17 +41,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	controller.CredentialsRecheck = 200 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(controller.ManagedConfigMaps())},
-		}},
+		Cache:   cache.Options{ByObject: controller.CacheByObject(nil)},
 	})
 	if err == nil {
-		err = (&controller.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tollgate-operator")}).SetupWithManager(mgr)
+		err = (&controller.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("tollgate-operator")}).SetupWithManager(mgr)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -71,6 +67,11 @@ func TestMain(m *testing.M) {
 }
 
 const wait, tick = 10 * time.Second, 50 * time.Millisecond
+
+// secretBound is how soon a policy must follow its Secret's creation or
+// deletion: far under the 30s the controller polled with before it watched
+// Secrets.
+const secretBound = 5 * time.Second
 
 func newNamespace(t *testing.T) string {
 	t.Helper()
@@ -217,7 +218,11 @@ func TestReconcile_OverlapMarksNewerPolicyConflicted(t *testing.T) {
 	assert.Equal(t, "everything", b.Policies[0].Name, "the oldest policy comes first: it wins")
 }
 
-func TestReconcile_MissingCredentialsSecretIsReportedUntilCreated(t *testing.T) {
+// A policy naming a Secret that does not exist is not Ready; the Secret's
+// creation and deletion are watched (metadata only), so the policy follows
+// within moments, not at the next poll. The key cannot be seen in metadata:
+// the condition says the kubelet checks it.
+func TestReconcile_CredentialsSecretCreatedOrDeletedTurnsThePolicyReadyOrNot(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	p := newPolicy(ns, "keyed", nil)
@@ -228,21 +233,50 @@ func TestReconcile_MissingCredentialsSecretIsReportedUntilCreated(t *testing.T) 
 		ready := condition(getPolicy(t, ns, "keyed"), v1alpha1.ConditionReady)
 		assert.Equal(c, metav1.ConditionFalse, ready.Status)
 		assert.Equal(c, v1alpha1.ReasonCredentialsNotFound, ready.Reason)
-		assert.Contains(c, ready.Message, "Secret openai-key")
+		assert.Contains(c, ready.Message, "Secret openai-key (spec.providers[openai].credentialsSecretRef) does not exist")
 		assert.Contains(c, ready.Message, `"apiKey"`)
 	}, wait, tick)
 	requireEvent(t, ns, "keyed", v1alpha1.ReasonCredentialsNotFound, "openai-key")
-	assert.NotNil(t, bundle(t, ns), "the bundle is rendered anyway; only the key is missing")
+	assert.NotNil(t, bundle(t, ns), "the bundle is rendered anyway; only the Secret is missing")
 
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "openai-key", Namespace: ns}, Data: map[string][]byte{"apiKey": []byte("sk-test")}}
 	require.NoError(t, env.Client.Create(ctx, secret))
-	require.Eventually(t, func() bool {
-		return condition(getPolicy(t, ns, "keyed"), v1alpha1.ConditionReady).Status == metav1.ConditionTrue
-	}, wait, tick)
+	created := time.Now()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		ready := condition(getPolicy(t, ns, "keyed"), v1alpha1.ConditionReady)
+		assert.Equal(c, metav1.ConditionTrue, ready.Status)
+		assert.Contains(c, ready.Message, `credentials: Secret openai-key exists (key "apiKey"); the kubelet checks the keys`)
+	}, secretBound, tick, "Ready within %s of the Secret's creation", secretBound)
+	t.Logf("Secret created → Ready in %s", time.Since(created).Round(time.Millisecond))
 
 	var cm corev1.ConfigMap
 	require.NoError(t, env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm))
 	assert.NotContains(t, cm.Data[inject.BundleKey], "sk-test", "keys never reach the ConfigMap")
+
+	require.NoError(t, env.Client.Delete(ctx, secret))
+	deleted := time.Now()
+	require.Eventually(t, func() bool {
+		return condition(getPolicy(t, ns, "keyed"), v1alpha1.ConditionReady).Reason == v1alpha1.ReasonCredentialsNotFound
+	}, secretBound, tick, "not Ready within %s of the Secret's deletion", secretBound)
+	t.Logf("Secret deleted → CredentialsNotFound in %s", time.Since(deleted).Round(time.Millisecond))
+}
+
+// A Secret no policy names enqueues nothing: most of a cluster's Secrets
+// are not credentials.
+func TestReconcile_SecretsNoPolicyNamesAreIgnored(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	require.NoError(t, env.Client.Create(ctx, newPolicy(ns, "p", nil)))
+	require.Eventually(t, func() bool {
+		return condition(getPolicy(t, ns, "p"), v1alpha1.ConditionReady).Status == metav1.ConditionTrue
+	}, wait, tick)
+	time.Sleep(500 * time.Millisecond) // let the policy's own events settle
+	before := controller.Reconciles()
+	for i := range 5 {
+		require.NoError(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("unrelated-%d", i), Namespace: ns}}))
+	}
+	time.Sleep(time.Second)
+	assert.Equal(t, before, controller.Reconciles(), "no reconcile for Secrets no policy names")
 }
 
 func TestReconcile_DeletingLastPolicyRemovesBundle(t *testing.T) {

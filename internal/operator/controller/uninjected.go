@@ -61,8 +61,9 @@ func (r *Reconciler) checkUninjected(ctx context.Context, ns string, pods []meta
 		if len(names) > maxNamedPods {
 			names = append(names[:maxNamedPods], fmt.Sprintf("and %d more", len(names)-maxNamedPods))
 		}
+		// The reconciler's logger names the namespace already.
 		ctrl.LoggerFrom(ctx).Info("pods opted in to the sidecar but run without it; was the webhook unavailable when they were created? Delete them (or roll their Deployment) to inject",
-			"namespace", ns, "pods", names)
+			"pods", names)
 	}
 	return nil
 }

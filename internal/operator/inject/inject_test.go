@@ -201,3 +201,42 @@ func TestConfig_Validate(t *testing.T) {
 		})
 	}
 }
+
+// The operator sees only Secrets' metadata, so the key a policy names is
+// checked by the kubelet: each key is projected by name, and the volume is
+// not optional, so a missing key (or Secret) fails the pod's mount with an
+// event naming it (`MountVolume.SetUp failed for volume
+// "tollgate-credentials" : references non-existent secret key: apiKey`)
+// rather than starting a sidecar that sends no key.
+func TestInject_ACredentialsKeyIsProjectedByNameSoAMissingOneStopsThePod(t *testing.T) {
+	policy := &proxyconfig.Policy{Providers: []proxyconfig.Provider{
+		{Name: "openai", Credentials: &proxyconfig.SecretRef{Name: "openai-key", Key: "apiKey"}},
+		{Name: "openai-backup", Credentials: &proxyconfig.SecretRef{Name: "openai-key", Key: "backupKey"}},
+		{Name: "local"},
+	}}
+	out, err := Inject(plainPod(), policy, testConfig())
+	require.NoError(t, err)
+
+	var creds *corev1.Volume
+	for i := range out.Spec.Volumes {
+		if out.Spec.Volumes[i].Name == CredentialsVolume {
+			creds = &out.Spec.Volumes[i]
+		}
+	}
+	require.NotNil(t, creds)
+	require.NotNil(t, creds.Projected)
+	require.Len(t, creds.Projected.Sources, 1, "one source per Secret")
+	s := creds.Projected.Sources[0].Secret
+	require.NotNil(t, s)
+	assert.Equal(t, "openai-key", s.Name)
+	require.NotNil(t, s.Optional)
+	assert.False(t, *s.Optional, "a missing Secret or key must fail the mount")
+	assert.Equal(t, []corev1.KeyToPath{{Key: "apiKey", Path: "openai"}, {Key: "backupKey", Path: "openai-backup"}}, s.Items,
+		"every key is named: the kubelet refuses a mount whose named key is missing")
+	assert.Contains(t, sidecarOf(t, out).VolumeMounts, corev1.VolumeMount{Name: CredentialsVolume, MountPath: CredentialsDir, ReadOnly: true})
+	for _, c := range out.Spec.Containers {
+		for _, m := range c.VolumeMounts {
+			assert.NotEqual(t, CredentialsVolume, m.Name, "the app container %s never mounts the keys", c.Name)
+		}
+	}
+}

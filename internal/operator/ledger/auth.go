@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +31,10 @@ const saPrefix = "system:serviceaccount:"
 
 // reviewCacheTTL bounds how long a token's review is trusted without asking
 // the API server again; a deleted pod's token stops working within it.
+// Each review is trusted for a random time between half of it and all of
+// it: sidecars that first synced together (a rollout, a restart of the
+// operator) would otherwise all be reviewed again in the same second, a
+// thousand TokenReviews holding up a thousand syncs.
 const reviewCacheTTL = time.Minute
 
 // maxCachedReviews bounds the review cache.
@@ -100,7 +105,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Caller,
 	if err != nil {
 		return Caller{}, err
 	}
-	expires := now.Add(reviewCacheTTL)
+	expires := now.Add(reviewCacheTTL/2 + rand.N(reviewCacheTTL/2))
 	if hasExp && exp.Before(expires) {
 		expires = exp
 	}

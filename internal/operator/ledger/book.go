@@ -47,6 +47,11 @@ type Book struct {
 	last *period
 	// pods are the reporting pods, by UID.
 	pods map[string]*account
+	// held is the sum of the pods' allowances, kept with every change
+	// (setAllowance, startPeriod, Expire, Restore): every sync asks what is
+	// free, and summing a thousand pods' decimals each time cost a
+	// thousand allocations under the policy's lock.
+	held proxyconfig.USD
 	// version counts changes; the committer persists up to a version.
 	version uint64
 }
@@ -157,7 +162,14 @@ func (b *Book) startPeriod(start time.Time) {
 	for _, a := range b.pods {
 		a.allowance = proxyconfig.USD{} // allowances are per period
 	}
+	b.held = proxyconfig.USD{}
 	b.version++
+}
+
+// setAllowance sets a's allowance to v, keeping the sum held.
+func (b *Book) setAllowance(a *account, v proxyconfig.USD) {
+	b.held = b.held.Sub(a.allowance).Add(v)
+	a.allowance = v
 }
 
 // ErrOutOfOrder is returned by Sync for a batch that skips sequence
@@ -226,7 +238,7 @@ func (b *Book) apply(a *account, periods []ledgerapi.PeriodSpend) {
 		if p == &b.cur {
 			// Spend beyond the allowance (a request that cost more than its
 			// reservation, or unverified spend) leaves nothing held.
-			a.allowance = proxyconfig.MaxUSD(a.allowance.Sub(ps.Spent.USD).Sub(ps.Released.USD), proxyconfig.USD{})
+			b.setAllowance(a, proxyconfig.MaxUSD(a.allowance.Sub(ps.Spent.USD).Sub(ps.Released.USD), proxyconfig.USD{}))
 		}
 	}
 }
@@ -260,8 +272,11 @@ func totalCur(periods []ledgerapi.PeriodSpend, start time.Time) proxyconfig.USD 
 // grant tops up a's allowance to its target, or to what a waiting request
 // needs, out of what no pod holds.
 func (b *Book) grant(a *account, need proxyconfig.USD, now time.Time) {
-	wanted := a.allowance.Add(need)
-	defer func() { a.short = proxyconfig.MaxUSD(wanted.Sub(a.allowance), proxyconfig.USD{}) }()
+	a.short = proxyconfig.USD{}
+	if need.IsPositive() {
+		wanted := a.allowance.Add(need)
+		defer func() { a.short = proxyconfig.MaxUSD(wanted.Sub(a.allowance), proxyconfig.USD{}) }()
+	}
 	if need.IsPositive() && a.allowance.Add(need).GreaterThan(b.cur.needHint) {
 		// The pod is short of need with its allowance: a request costs about
 		// both together.
@@ -278,7 +293,7 @@ func (b *Book) grant(a *account, need proxyconfig.USD, now time.Time) {
 	}
 	want := proxyconfig.MaxUSD(b.target(a, now), a.allowance.Add(need))
 	if more := want.Sub(a.allowance); more.IsPositive() {
-		a.allowance = a.allowance.Add(proxyconfig.MinUSD(more, free))
+		b.setAllowance(a, a.allowance.Add(proxyconfig.MinUSD(more, free)))
 		b.version++
 	}
 }
@@ -288,18 +303,9 @@ func (b *Book) remaining() proxyconfig.USD {
 	return proxyconfig.MaxUSD(b.settings.Limit.Sub(b.cur.spent), proxyconfig.USD{})
 }
 
-// held is what the pods hold.
-func (b *Book) held() proxyconfig.USD {
-	var h proxyconfig.USD
-	for _, a := range b.pods {
-		h = h.Add(a.allowance)
-	}
-	return h
-}
-
 // free is what remains and no pod holds.
 func (b *Book) free() proxyconfig.USD {
-	return b.remaining().Sub(b.held())
+	return b.remaining().Sub(b.held)
 }
 
 // target is the allowance a should hold: what it spends over horizon at
@@ -364,6 +370,7 @@ func (b *Book) Expire(now time.Time, alive func(uid, pod string) bool) bool {
 	changed := false
 	for uid, a := range b.pods {
 		if now.Sub(a.lastSync) > b.timing.Lease && !alive(uid, a.pod) {
+			b.held = b.held.Sub(a.allowance)
 			delete(b.pods, uid)
 			changed = true
 		}

@@ -39,6 +39,11 @@ var (
 		Help:    "Time to answer a sidecar sync, the wait for its status write included.",
 		Buckets: []float64{.005, .01, .05, .1, .25, .5, 1, 2, 3, 5, 10},
 	})
+	syncProcessingSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "tollgate_ledger_sync_processing_seconds",
+		Help:    "Time to answer a sidecar sync without its waits: the token's review (cached for a minute), the policy and pod checks and the book's update. What is left of tollgate_ledger_sync_duration_seconds is the wait for the next commit (expedited for a sync a request waits on) and, for such a sync, for allowance another pod gives back.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+	})
 	statusWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tollgate_ledger_status_writes_total",
 		Help: "Writes of a policy's status.budget by the ledger, by result.",
@@ -46,7 +51,12 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(spentUSD, limitUSD, budgetState, unverifiedUSD, syncs, syncSeconds, statusWrites)
+	metrics.Registry.MustRegister(spentUSD, limitUSD, budgetState, unverifiedUSD, syncs, syncSeconds, syncProcessingSeconds, statusWrites)
+	// Both of result's values from the start: the chart alerts on the
+	// rate of errors.
+	for _, r := range []string{"success", "error"} {
+		statusWrites.WithLabelValues(r)
+	}
 }
 
 // observe exports a policy's budget as written to status.

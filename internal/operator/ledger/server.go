@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/internal/operator/controller"
@@ -29,6 +30,14 @@ const durableWait = 15 * time.Second
 // canceled.
 const resultCanceled = "canceled"
 
+// readOnly reads an object from the manager's cache without copying it,
+// for the reads of every sync and bundle poll, which only look: a policy
+// whose status lists a thousand reporters (and as many managedFields
+// entries) costs 300 KB to copy, and a thousand bundle polls read the
+// bundle ConfigMap ten times a second each. What is read this way must
+// never be changed: it is the cache's own object.
+const readOnly = client.UnsafeDisableDeepCopy
+
 // Handler serves the ledger's HTTP API (pkg/ledgerapi).
 func (l *Ledger) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -39,8 +48,10 @@ func (l *Ledger) Handler() http.Handler {
 
 func (l *Ledger) serveSync(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	reply, err := l.sync(r)
-	syncSeconds.Observe(time.Since(start).Seconds())
+	reply, waited, err := l.sync(r)
+	took := time.Since(start)
+	syncSeconds.Observe(took.Seconds())
+	syncProcessingSeconds.Observe((took - waited).Seconds())
 	if err != nil && r.Context().Err() != nil {
 		// The sidecar gave up on this sync (it stopped, or sent it again
 		// with more): nothing is wrong, and what the batch held counts or
@@ -60,33 +71,34 @@ func (l *Ledger) serveSync(w http.ResponseWriter, r *http.Request) {
 }
 
 // sync authenticates, checks and applies one sync, and waits until the
-// answer is durable.
-func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, error) {
+// answer is durable. It returns how long it waited: for allowance to come
+// free (a sync a request waits on) and for the status write.
+func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, time.Duration, error) {
 	caller, err := l.caller(r)
 	if err != nil {
-		return ledgerapi.SyncReply{}, err
+		return ledgerapi.SyncReply{}, 0, err
 	}
 	var req ledgerapi.SyncRequest
 	if err := decode(r, &req); err != nil {
-		return ledgerapi.SyncReply{}, err
+		return ledgerapi.SyncReply{}, 0, err
 	}
 	if req.PodUID != caller.PodUID {
-		return ledgerapi.SyncReply{}, refusal(http.StatusForbidden, ledgerapi.CodeForbidden,
+		return ledgerapi.SyncReply{}, 0, refusal(http.StatusForbidden, ledgerapi.CodeForbidden,
 			"podUID %q is not the pod of the token (%s/%s); a sidecar reports for its own pod only", req.PodUID, caller.Namespace, caller.Pod)
 	}
 	if req.Batch != nil {
 		if err := checkBatch(req.Batch); err != nil {
-			return ledgerapi.SyncReply{}, err
+			return ledgerapi.SyncReply{}, 0, err
 		}
 	}
 	ctx := r.Context()
 	policy, pod, err := l.authorize(ctx, caller, req.Policy)
 	if err != nil {
-		return ledgerapi.SyncReply{}, err
+		return ledgerapi.SyncReply{}, 0, err
 	}
 	e, err := l.entryFor(ctx, policy)
 	if err != nil {
-		return ledgerapi.SyncReply{}, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v", err)
+		return ledgerapi.SyncReply{}, 0, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v", err)
 	}
 	id := Identity{PodUID: caller.PodUID, Pod: caller.Pod, Workload: WorkloadOf(pod)}
 	urgent := req.Need.IsPositive() // a request waits on this sync
@@ -102,11 +114,13 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, error) {
 	e.mu.Unlock()
 	var order ErrOutOfOrder
 	if errors.As(err, &order) {
-		return ledgerapi.SyncReply{}, refusal(http.StatusConflict, ledgerapi.CodeOutOfOrder, "%v", err)
+		return ledgerapi.SyncReply{}, 0, refusal(http.StatusConflict, ledgerapi.CodeOutOfOrder, "%v", err)
 	}
 	if err != nil {
-		return ledgerapi.SyncReply{}, err
+		return ledgerapi.SyncReply{}, 0, err
 	}
+	// What follows waits: for allowance to come free, for the status write.
+	waitStart := time.Now()
 	if urgent {
 		reply, version = l.awaitAllowance(ctx, e, id.PodUID, changed, reply, version)
 	}
@@ -115,15 +129,17 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, error) {
 	}
 	wait, cancel := context.WithTimeout(ctx, durableWait)
 	defer cancel()
-	if err := e.waitDurable(wait, version, l.closed); err != nil {
-		return ledgerapi.SyncReply{}, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v; send the same batch again", err)
+	err = e.waitDurable(wait, version, l.closed)
+	waited := time.Since(waitStart)
+	if err != nil {
+		return ledgerapi.SyncReply{}, waited, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v; send the same batch again", err)
 	}
 	e.mu.Lock()
 	reply.Target = ledgerapi.NewAmount(e.book.TargetOf(id.PodUID, l.opts.Now()))
 	e.mu.Unlock()
 	reply.CommitMillis = l.opts.Commit.Milliseconds()
 	reply.BundleHash = l.bundleHash(ctx, caller.Namespace)
-	return reply, nil
+	return reply, waited, nil
 }
 
 // checkBatch refuses a batch whose fields cannot be meant.
@@ -168,7 +184,7 @@ func (l *Ledger) authorize(ctx context.Context, c Caller, name string) (*v1alpha
 		return nil, nil, refusal(http.StatusBadRequest, ledgerapi.CodeBadRequest, "policy is required")
 	}
 	var p v1alpha1.LLMPolicy
-	err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: name}, &p)
+	err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: name}, &p, readOnly)
 	if apierrors.IsNotFound(err) {
 		return nil, nil, refusal(http.StatusNotFound, ledgerapi.CodeUnknownPolicy, "no LLMPolicy %s in namespace %s (the pod's)", name, c.Namespace)
 	}
@@ -192,7 +208,7 @@ func (l *Ledger) authorize(ctx context.Context, c Caller, name string) (*v1alpha
 func (l *Ledger) pod(ctx context.Context, ns, name string) (*metav1.PartialObjectMetadata, error) {
 	pod := &metav1.PartialObjectMetadata{}
 	pod.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
-	if err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, pod); err != nil {
+	if err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, pod, readOnly); err != nil {
 		return nil, err
 	}
 	return pod, nil
@@ -230,7 +246,7 @@ func WorkloadOf(pod *metav1.PartialObjectMetadata) string {
 // bundleHash is the hash of the namespace's rendered bundle, or "".
 func (l *Ledger) bundleHash(ctx context.Context, ns string) string {
 	var cm corev1.ConfigMap
-	if err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm); err != nil {
+	if err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: inject.ConfigMapName}, &cm, readOnly); err != nil {
 		return ""
 	}
 	return cm.Annotations[controller.BundleHashAnnotation]
@@ -249,7 +265,7 @@ func (l *Ledger) serveBundle(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	for {
 		var cm corev1.ConfigMap
-		err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: caller.Namespace, Name: inject.ConfigMapName}, &cm)
+		err := l.opts.Client.Get(ctx, types.NamespacedName{Namespace: caller.Namespace, Name: inject.ConfigMapName}, &cm, readOnly)
 		switch {
 		case apierrors.IsNotFound(err):
 		case err != nil:

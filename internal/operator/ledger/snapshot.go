@@ -118,7 +118,11 @@ func Restore(st *v1alpha1.BudgetStatus, s Settings, t Timing, now time.Time) (*B
 			if err != nil {
 				return nil, fmt.Errorf("status.budget.ledger.reporters[%d].allowance: %w", i, err)
 			}
+			if old := b.pods[r.PodUID]; old != nil { // listed twice: the API server's listType=map forbids it
+				b.held = b.held.Sub(old.allowance)
+			}
 			b.pods[r.PodUID] = &account{pod: r.Pod, workload: r.Workload, epoch: r.Epoch, seq: uint64(max(r.Seq, 0)), allowance: allowance.USD, lastSync: now}
+			b.held = b.held.Add(allowance.USD)
 		}
 	}
 	// A status written before the period changed (the operator was down

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v1alpha1 "tollgate.dev/tollgate/api/v1alpha1"
+	"tollgate.dev/tollgate/api/v1alpha1/validation"
 	"tollgate.dev/tollgate/internal/translate"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
@@ -57,11 +58,11 @@ func parsePolicy(data []byte) (Result, error) {
 	if n := documents(data); n > 1 {
 		return Result{}, fmt.Errorf("the file holds %d YAML documents; a policy file holds exactly one LLMPolicy", n)
 	}
-	var p v1alpha1.LLMPolicy
-	if err := yaml.UnmarshalStrict(data, &p); err != nil {
+	p, err := validation.Decode(data)
+	if err != nil {
 		return Result{}, fmt.Errorf("LLMPolicy: %w", err)
 	}
-	out, err := translate.File(&p)
+	out, err := translate.File(p)
 	if err != nil {
 		return Result{}, err
 	}

@@ -3,6 +3,7 @@ package loader
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -64,7 +65,11 @@ func TestParse(t *testing.T) {
 		},
 		"a misspelt field is an error, not ignored": {
 			data:    policyYAML + "  retries: {}\n",
-			wantErr: `unknown field "retries"`,
+			wantErr: `unknown field "spec.retries"`,
+		},
+		"an explicit zero is judged, not taken for the default": {
+			data:    strings.Replace(policyYAML, "retry: {}", "retry: {maxAttempts: 0}", 1),
+			wantErr: "spec.retry.maxAttempts: Invalid value: 0: must be between 1 and 10",
 		},
 		"a bundle of another version": {
 			data:    `{"apiVersion":"proxyconfig.tollgate.dev/v2","kind":"Bundle","policies":[]}`,

@@ -1,4 +1,14 @@
 // Package metrics holds the sidecar's Prometheus metrics.
+//
+// Label values never come from what an app sends as they are: provider is
+// a provider of the loaded policy or UnknownProvider, model one the policy
+// names or the price table prices (or OtherModel), and the other labels
+// take fixed sets (outcomes, failures, token types, cache results,
+// estimate reasons). Configure, on every load of a policy, creates the
+// series of each provider and model the policy names at zero, so that
+// rates and alerts have a series before the first event, and deletes the
+// series the new policy can no longer produce, such as those of a removed
+// provider.
 package metrics
 
 import (
@@ -11,14 +21,31 @@ import (
 
 	"tollgate.dev/tollgate/pkg/llmclient"
 	"tollgate.dev/tollgate/pkg/policy"
+	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
-// maxModelsPerProvider bounds the model label values of one provider: apps
-// choose model names, and an unbounded label would grow the sidecar's
-// memory and the monitoring system's series without end. Later models are
-// counted as "other".
-const maxModelsPerProvider = 100
+// Outcomes of a request that are not a refusal of Tollgate's.
+const (
+	outcomeSuccess     = "success"
+	outcomeClientError = "client_error"
+	outcomeServerError = "server_error"
+	outcomeClientGone  = "client_gone"
+	// outcomeInvalidOutput: no rung gave the structured output the
+	// request asked for; the app got the last answer, marked failed.
+	outcomeInvalidOutput = "invalid_output"
+)
+
+// validationResults are the values of tollgate_output_validations_total's
+// result label.
+var validationResults = []string{llmclient.ValidationPassed, llmclient.ValidationFailed, llmclient.ValidationSkipped}
+
+// tokenTypes are the values of tollgate_tokens_total's type label.
+var tokenTypes = []string{"input", "cached_input", "cache_write", "cache_write_1h", "output"}
+
+// estimateReasons are the values of tollgate_usage_estimated_total's
+// reason label.
+var estimateReasons = []string{llmclient.EstimateNoUsage, llmclient.EstimateCutShort, llmclient.EstimateClientGone}
 
 // Sidecar is the sidecar's metrics, on a registry of their own.
 type Sidecar struct {
@@ -37,14 +64,36 @@ type Sidecar struct {
 	unpriced  *prometheus.CounterVec
 	cache     *prometheus.CounterVec
 	estimated *prometheus.CounterVec
+	// The semantic cache's: lookups by result, the similarity each found,
+	// embeddings that failed by reason.
+	semanticLookups    *prometheus.CounterVec
+	semanticSimilarity *prometheus.HistogramVec
+	embeddingErrors    *prometheus.CounterVec
+	validated          *prometheus.CounterVec
 	// The budget ledger's: syncs by result, the allowance held, spend
 	// admitted unverified.
 	ledgerSyncs *prometheus.CounterVec
 	allowance   prometheus.Gauge
 	unverified  prometheus.Counter
 
-	mu     sync.Mutex // guards models
-	models map[string]map[string]bool
+	// mu guards labels and open, and orders the writes of series against
+	// Configure: requests and retries count under the read lock, breaker
+	// changes and Configure under the write lock, so that a series
+	// Configure deleted is not written again under the labels it replaced.
+	mu     sync.RWMutex
+	labels *labels
+	// open holds the breakers that are not closed, by target, so that the
+	// gauge of a label shows the worst state of the breakers it stands for
+	// (OtherModel's stands for many). Bounded by the breakers the policy
+	// keeps (pkg/policy caps them per provider).
+	open map[policy.Target]openBreaker
+}
+
+// openBreaker is a breaker that is not closed: its gauge value and its
+// labels under the policy that was loaded when they were computed.
+type openBreaker struct {
+	value           float64
+	provider, model string
 }
 
 // New registers the sidecar's metrics, with Go runtime and process
@@ -54,7 +103,7 @@ func New() *Sidecar {
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_requests_total",
-			Help: "Requests the app made, by provider, model and outcome: success, client_error or server_error (the provider's answer), client_gone (the app left before the answer was complete), or the code of Tollgate's own refusal (tollgate_*).",
+			Help: "Requests the app made, by provider (of the policy, or (unknown)), model (named by the policy or priced by the price table, else (other)) and outcome: success, client_error or server_error (the provider's answer), client_gone (the app left before the answer was complete), or the code of Tollgate's own refusal (tollgate_*).",
 		}, []string{"provider", "model", "outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_upstream_attempts_total",
@@ -66,7 +115,7 @@ func New() *Sidecar {
 		}, []string{"provider", "model", "reason"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_fallbacks_total",
-			Help: "Requests answered by a fallback rung, by the provider asked and the rung that answered (provider/model, or static).",
+			Help: "Requests answered by a fallback rung, by the provider asked and the rung that answered (provider/model, cache for the cachedResponse rung, or static).",
 		}, []string{"provider", "rung"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tollgate_request_duration_seconds",
@@ -80,7 +129,7 @@ func New() *Sidecar {
 		}, []string{"provider", "model", "stream"}),
 		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tollgate_circuit_breaker_state",
-			Help: "State of each circuit breaker: 0 closed, 1 half-open, 2 open.",
+			Help: "State of each circuit breaker: 0 closed, 1 half-open, 2 open; for model (other), the worst state of the breakers of the models it stands for.",
 		}, []string{"provider", "model"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_tokens_total",
@@ -102,10 +151,27 @@ func New() *Sidecar {
 			Name: "tollgate_usage_estimated_total",
 			Help: "Answers whose usage was unknown or incomplete and that were charged a conservative estimate instead, by provider, model and reason: no_usage (none sent), cut_short (the answer broke off), client_gone (the app left).",
 		}, []string{"provider", "model", "reason"}),
+		validated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_output_validations_total",
+			Help: "Answers checked against the structured output their request asked for (spec.validation), one per answer judged (retries and fallbacks included), by the provider and model that gave it and result: passed, failed (retried, fallen back from, or given to the app with X-Tollgate-Validation: failed), skipped (not checked; the log line says why).",
+		}, []string{"provider", "model", "result"}),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_cache_requests_total",
-			Help: "Cacheable requests by result: hit (answered from the cache) or miss. Hit rate: rate(hit) / rate(hit + miss).",
+			Help: "Cacheable requests by result: hit (answered from the exact cache), semantic_hit (from the semantic cache) or miss. Hit rate: rate(hit) / rate(all results).",
 		}, []string{"provider", "result"}),
+		semanticLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_semantic_cache_lookups_total",
+			Help: "Requests looked up in the semantic cache (those that missed the exact cache and end with a user message of text), by provider and result: hit, miss, or error (the embedding failed and the request went on uncached; tollgate_semantic_cache_embedding_errors_total says why).",
+		}, []string{"provider", "result"}),
+		semanticSimilarity: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tollgate_semantic_cache_similarity",
+			Help:    "Cosine similarity of the most similar entry a semantic cache lookup found in its partition, served or not (lookups of empty partitions are not observed): where hits and near misses fall against the threshold.",
+			Buckets: []float64{.5, .6, .7, .8, .85, .9, .92, .94, .95, .96, .97, .98, .99, 1},
+		}, []string{"provider"}),
+		embeddingErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_semantic_cache_embedding_errors_total",
+			Help: "Embeddings the semantic cache could not get, so that the request went on uncached, by reason: timeout, connection_error, rate_limited, server_error, client_error, circuit_open, bad_answer, budget (exhausted or unverifiable), unpriced (under a budget), no_credentials (the embedding provider holds no key, and the request went to another provider).",
+		}, []string{"reason"}),
 		ledgerSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_ledger_syncs_total",
 			Help: "Syncs with the operator's budget ledger, by result: success, unreachable, or the ledger's refusal code.",
@@ -118,9 +184,11 @@ func New() *Sidecar {
 			Name: "tollgate_budget_unverified_usd_total",
 			Help: "USD of spend admitted without an allowance while the budget ledger could not be reached (whenLedgerUnreachable: Allow).",
 		}),
-		models: map[string]map[string]bool{},
+		labels: newLabels(nil, nil),
+		open:   map[policy.Target]openBreaker{},
 	}
-	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.ledgerSyncs, m.allowance, m.unverified,
+	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.validated, m.ledgerSyncs, m.allowance, m.unverified,
+		m.semanticLookups, m.semanticSimilarity, m.embeddingErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Show both reload results from the start, so that alerts on errors
 	// have a series to watch.
@@ -131,49 +199,96 @@ func New() *Sidecar {
 
 // Request counts one finished request.
 func (m *Sidecar) Request(r *llmclient.Report) {
-	model := m.model(r.Provider, r.Model)
-	m.requests.WithLabelValues(r.Provider, model, outcome(r)).Inc()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	l := m.labels
+	provider, model := l.provider(r.Provider), l.model(r.Provider, r.Model)
+	m.requests.WithLabelValues(provider, model, outcome(r)).Inc()
 	if r.Attempts > 0 {
-		m.attempts.WithLabelValues(r.Provider, model).Add(float64(r.Attempts))
+		m.attempts.WithLabelValues(provider, model).Add(float64(r.Attempts))
 	}
 	stream := strconv.FormatBool(r.Stream)
-	m.duration.WithLabelValues(r.Provider, model, stream).Observe(r.Latency.Seconds())
+	m.duration.WithLabelValues(provider, model, stream).Observe(r.Latency.Seconds())
 	if r.Refusal == "" {
-		m.ttft.WithLabelValues(r.Provider, model, stream).Observe(r.TTFT.Seconds())
+		m.ttft.WithLabelValues(provider, model, stream).Observe(r.TTFT.Seconds())
 	}
 	switch {
 	case r.Static:
-		m.fallbacks.WithLabelValues(r.Provider, "static").Inc()
+		m.fallbacks.WithLabelValues(provider, StaticRung).Inc()
+	case r.Stale:
+		m.fallbacks.WithLabelValues(provider, CacheRung).Inc()
 	case r.Rung > 0:
-		m.fallbacks.WithLabelValues(r.Provider, r.Served.Provider+"/"+m.model(r.Served.Provider, r.Served.Model)).Inc()
-	}
-	if u := r.Usage; u.Known {
-		served := r.Served
-		if served.Provider == "" {
-			served = policy.Target{Provider: r.Provider, Model: r.Model}
-		}
-		sm := m.model(served.Provider, served.Model)
-		m.tokens.WithLabelValues(served.Provider, sm, "input").Add(float64(u.InputTokens))
-		m.tokens.WithLabelValues(served.Provider, sm, "cached_input").Add(float64(u.CachedInputTokens))
-		m.tokens.WithLabelValues(served.Provider, sm, "cache_write").Add(float64(u.CacheWriteTokens))
-		m.tokens.WithLabelValues(served.Provider, sm, "cache_write_1h").Add(float64(u.CacheWrite1hTokens))
-		m.tokens.WithLabelValues(served.Provider, sm, "output").Add(float64(u.OutputTokens))
-		if !r.Priced && r.Cache != llmclient.CacheHit && !r.Static {
-			m.unpriced.WithLabelValues(served.Provider, sm).Add(float64(u.InputTokens + u.OutputTokens))
-		}
-	}
-	if r.Priced && r.CostUSD.IsPositive() {
-		served := r.Served
-		if served.Provider == "" {
-			served = policy.Target{Provider: r.Provider, Model: r.Model}
-		}
-		m.cost.WithLabelValues(served.Provider, m.model(served.Provider, served.Model)).Add(r.CostUSD.Float64())
+		m.fallbacks.WithLabelValues(provider, l.rung(r.Served)).Inc()
 	}
 	if r.Estimated != "" {
-		m.estimated.WithLabelValues(r.Provider, model, r.Estimated).Inc()
+		m.estimated.WithLabelValues(provider, model, r.Estimated).Inc()
 	}
-	if r.Cache != "" {
-		m.cache.WithLabelValues(r.Provider, r.Cache).Inc()
+	if r.Cache != "" && l.cache {
+		m.cache.WithLabelValues(provider, r.Cache).Inc()
+	}
+	if r.Semantic != nil && l.semantic {
+		m.semantic(l, provider, r.Semantic)
+	}
+	if l.validates {
+		for _, c := range r.Checks {
+			m.validated.WithLabelValues(l.provider(c.Target.Provider), l.model(c.Target.Provider, c.Target.Model), c.Result).Inc()
+		}
+		if len(r.Checks) == 0 && r.Validation == llmclient.ValidationSkipped {
+			m.validated.WithLabelValues(provider, model, llmclient.ValidationSkipped).Inc()
+		}
+	}
+	for _, d := range r.Discarded {
+		// Paid for, not given to the app: spend of the model that gave it.
+		dp, dm := l.provider(d.Served.Provider), l.model(d.Served.Provider, d.Served.Model)
+		m.countUsage(dp, dm, d.Usage, d.Priced, d.CostUSD, false)
+		if d.Estimated != "" {
+			m.estimated.WithLabelValues(provider, model, d.Estimated).Inc()
+		}
+	}
+	if !r.Usage.Known && !(r.Priced && r.CostUSD.IsPositive()) {
+		return
+	}
+	// Usage and cost are the model's that served the answer.
+	sp, sm := provider, model
+	if s := r.Served; s.Provider != "" {
+		sp, sm = l.provider(s.Provider), l.model(s.Provider, s.Model)
+	}
+	m.countUsage(sp, sm, r.Usage, r.Priced, r.CostUSD, r.Cache == llmclient.CacheHit || r.Static)
+}
+
+// countUsage counts an answer's tokens and cost under provider and model;
+// free answers (cache hits, static) are never unpriced.
+func (m *Sidecar) countUsage(provider, model string, u provider.Usage, priced bool, cost proxyconfig.USD, free bool) {
+	if u.Known {
+		m.tokens.WithLabelValues(provider, model, tokenTypes[0]).Add(float64(u.InputTokens))
+		m.tokens.WithLabelValues(provider, model, tokenTypes[1]).Add(float64(u.CachedInputTokens))
+		m.tokens.WithLabelValues(provider, model, tokenTypes[2]).Add(float64(u.CacheWriteTokens))
+		m.tokens.WithLabelValues(provider, model, tokenTypes[3]).Add(float64(u.CacheWrite1hTokens))
+		m.tokens.WithLabelValues(provider, model, tokenTypes[4]).Add(float64(u.OutputTokens))
+		if !priced && !free {
+			m.unpriced.WithLabelValues(provider, model).Add(float64(u.InputTokens + u.OutputTokens))
+		}
+	}
+	if priced && cost.IsPositive() {
+		m.cost.WithLabelValues(provider, model).Add(cost.Float64())
+	}
+}
+
+// semantic counts a semantic cache lookup of a request to provider (a
+// label value), and the usage and cost of its embedding under the
+// embedding's provider and model.
+func (m *Sidecar) semantic(l *labels, provider string, s *llmclient.SemanticReport) {
+	m.semanticLookups.WithLabelValues(provider, s.Result).Inc()
+	if s.Similarity != 0 {
+		m.semanticSimilarity.WithLabelValues(provider).Observe(s.Similarity)
+	}
+	if s.EmbeddingError != "" {
+		m.embeddingErrors.WithLabelValues(s.EmbeddingError).Inc()
+	}
+	ep, em := l.provider(s.Provider), l.model(s.Provider, s.Model)
+	m.countUsage(ep, em, s.Usage, s.Priced, s.CostUSD, false)
+	if s.Estimated != "" {
+		m.estimated.WithLabelValues(ep, em, s.Estimated).Inc()
 	}
 }
 
@@ -191,19 +306,46 @@ func (m *Sidecar) Unverified(u proxyconfig.USD) {
 
 // Retry counts one scheduled retry.
 func (m *Sidecar) Retry(t policy.Target, f policy.Failure) {
-	m.retries.WithLabelValues(t.Provider, m.model(t.Provider, t.Model), f.String()).Inc()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	l := m.labels
+	if !l.retried[f.String()] {
+		return // a retry of a request under a policy no longer loaded
+	}
+	m.retries.WithLabelValues(l.provider(t.Provider), l.model(t.Provider, t.Model), f.String()).Inc()
 }
 
 // BreakerState records a breaker's new state.
 func (m *Sidecar) BreakerState(t policy.Target, s circuitbreaker.State) {
-	v := 0.0
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.labels
+	b := openBreaker{value: breakerValue(s), provider: l.provider(t.Provider), model: l.model(t.Provider, t.Model)}
+	if b.value == 0 {
+		delete(m.open, t)
+	} else {
+		m.open[t] = b
+	}
+	if !l.breakers || b.provider == UnknownProvider {
+		return // a breaker of a policy no longer loaded
+	}
+	worst := 0.0
+	for _, o := range m.open {
+		if o.provider == b.provider && o.model == b.model {
+			worst = max(worst, o.value)
+		}
+	}
+	m.breaker.WithLabelValues(b.provider, b.model).Set(worst)
+}
+
+func breakerValue(s circuitbreaker.State) float64 {
 	switch s {
 	case circuitbreaker.HalfOpenState:
-		v = 1
+		return 1
 	case circuitbreaker.OpenState:
-		v = 2
+		return 2
 	}
-	m.breaker.WithLabelValues(t.Provider, m.model(t.Provider, t.Model)).Set(v)
+	return 0
 }
 
 // Reload counts one policy (re)load.
@@ -215,37 +357,22 @@ func (m *Sidecar) Reload(err error) {
 	m.reloads.WithLabelValues("success").Inc()
 }
 
-// model returns the label value for a model of provider.
-func (m *Sidecar) model(provider, model string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	seen := m.models[provider]
-	if seen == nil {
-		seen = map[string]bool{}
-		m.models[provider] = seen
-	}
-	if seen[model] {
-		return model
-	}
-	if len(seen) >= maxModelsPerProvider {
-		return "other"
-	}
-	seen[model] = true
-	return model
-}
-
+// outcome is r's outcome label value. Refusal codes are llmclient's
+// constants, a fixed set.
 func outcome(r *llmclient.Report) string {
 	switch {
 	case r.Refusal != "":
 		return r.Refusal
 	case r.End == "client_gone":
-		return "client_gone"
+		return outcomeClientGone
+	case r.Validation == llmclient.ValidationFailed:
+		return outcomeInvalidOutput
 	case r.Status >= 500:
-		return "server_error"
+		return outcomeServerError
 	case r.Status >= 400:
-		return "client_error"
+		return outcomeClientError
 	}
-	return "success"
+	return outcomeSuccess
 }
 
 // ReloadCounter returns the counter of reloads with result (success or

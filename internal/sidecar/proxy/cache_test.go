@@ -92,3 +92,16 @@ func TestCache_FailuresAndFallbackAnswersAreNotStored(t *testing.T) {
 	assert.Equal(t, "miss", again.Header.Get("X-Tollgate-Cache"), "a fallback's answer is not the primary's")
 	assert.Empty(t, again.Header.Get(llmclient.HeaderFallback))
 }
+
+func TestCache_AStreamThatEndsBeforeItsTerminatingEventIsNotStored(t *testing.T) {
+	h := newHarness(t, cacheSpec)
+	h.mock.Enqueue(mockprovider.Step{Fault: mockprovider.FaultCutStream, AfterEvents: 2})
+	cut := readAll(t, h.post("/openai/v1/chat/completions", deterministicStream))
+	require.NotContains(t, cut, "[DONE]", "the provider's body ended cleanly, without [DONE]")
+	require.Eventually(t, func() bool { return h.reportCount() == 1 }, waitFor, tick)
+
+	again := h.post("/openai/v1/chat/completions", deterministicStream)
+	assert.Contains(t, readAll(t, again), "[DONE]")
+	assert.Equal(t, "miss", again.Header.Get("X-Tollgate-Cache"), "the cut stream was not kept")
+	assert.Len(t, h.mock.Requests(), 2)
+}
