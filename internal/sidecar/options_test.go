@@ -52,3 +52,18 @@ func TestParse_Defaults(t *testing.T) {
 	assert.False(t, loopback("0.0.0.0:15000"))
 	assert.True(t, loopback("[::1]:15000"))
 }
+
+func TestParse_OpenTelemetryComesFromTheEnvironment(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	o, err := Parse([]string{"--policy", "p.yaml"}, io.Discard)
+	require.NoError(t, err)
+	assert.True(t, o.Telemetry.Traces.Enabled)
+	assert.True(t, o.Telemetry.Metrics.Enabled)
+	assert.Equal(t, "grpc", o.Telemetry.Traces.Protocol)
+
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+	_, err = Parse([]string{"--policy", "p.yaml"}, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `OpenTelemetry settings: OTEL_EXPORTER_OTLP_PROTOCOL "http/json": use grpc or http/protobuf`)
+}

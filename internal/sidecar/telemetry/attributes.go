@@ -29,6 +29,7 @@ const (
 	AttrBreaker       = attribute.Key("tollgate.circuit_breaker.state")
 	AttrEnd           = attribute.Key("tollgate.end")
 	AttrRequestID     = attribute.Key("tollgate.request_id")
+	AttrValidation    = attribute.Key("tollgate.validation")
 	AttrHTTPStatus    = semconv.HTTPResponseStatusCodeKey
 	cacheStale        = "stale"
 	maxAttributeBytes = 256
@@ -129,7 +130,7 @@ func served(r *llmclient.Report) (name string, upstream bool) {
 	if r.Served.Provider != "" {
 		name = r.Served.Provider
 	}
-	return name, !r.Static && !r.Stale && r.Cache != llmclient.CacheHit
+	return name, !r.Static && !r.Stale && r.Cache != llmclient.CacheHit && r.Cache != llmclient.CacheSemanticHit
 }
 
 // spanName is the span's name: "{gen_ai.operation.name}
@@ -220,6 +221,9 @@ func spanAttributes(r *llmclient.Report, op genaiconv.OperationNameAttr, srv ser
 	}
 	if r.BreakerState != "" {
 		attrs = append(attrs, AttrBreaker.String(r.BreakerState))
+	}
+	if r.Validation != "" {
+		attrs = append(attrs, AttrValidation.String(r.Validation))
 	}
 	if r.RequestID != "" {
 		attrs = append(attrs, AttrRequestID.String(bounded(r.RequestID)))

@@ -98,6 +98,14 @@ func TestSpanAttributes(t *testing.T) {
 			report: func(r *llmclient.Report) { r.Cache = llmclient.CacheHit },
 			want:   map[string]any{"tollgate.cache": "hit"},
 		},
+		"a semantic cache hit": {
+			report: func(r *llmclient.Report) { r.Cache = llmclient.CacheSemanticHit },
+			want:   map[string]any{"tollgate.cache": "semantic_hit"},
+		},
+		"structured output that failed its check": {
+			report: func(r *llmclient.Report) { r.Validation, r.Failure = llmclient.ValidationFailed, "invalid_output" },
+			want:   map[string]any{"tollgate.validation": "failed", "error.type": "invalid_output"},
+		},
 		"a budget's state": {
 			report: func(r *llmclient.Report) { r.BudgetState = "SoftLimit" },
 			want:   map[string]any{"tollgate.budget.state": "SoftLimit"},
@@ -132,6 +140,7 @@ func TestSpanAttributes_TollgateItselfIsNoServer(t *testing.T) {
 		"static":    func(r *llmclient.Report) { r.Static = true },
 		"stale":     func(r *llmclient.Report) { r.Stale = true },
 		"cache hit": func(r *llmclient.Report) { r.Cache = llmclient.CacheHit },
+		"semantic":  func(r *llmclient.Report) { r.Cache = llmclient.CacheSemanticHit },
 	} {
 		r := answered()
 		mutate(r)
