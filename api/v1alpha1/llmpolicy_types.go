@@ -78,6 +78,25 @@ type LLMPolicySpec struct {
 	// +optional
 	Cache *Cache `json:"cache,omitempty"`
 
+	// FailureRecords says what the failure records of the policy's
+	// requests hold. Every request that finally fails (after its retries
+	// and fallbacks) and every request a fallback rung answers leaves a
+	// JSON record in its sidecar: request id, time, provider, model, each
+	// attempt's status, error type and latency, the provider's error
+	// bodies (the first 4 KiB of each), and the rung that answered. The
+	// sidecar keeps the last records on the pod's disk (a bounded ring
+	// that survives a restart of the sidecar) and serves them, newest
+	// first, at its admin endpoint /failures on port 15020, to loopback
+	// clients: kubectl port-forward, or kubectl exec into the pod. Records
+	// never hold an API key: credential headers (Authorization, x-api-key,
+	// api-key, x-goog-api-key, cookies) and key-like query parameters are
+	// redacted, and every key seen in the request or held by the sidecar
+	// is scrubbed from the bodies recorded. Absent, records hold
+	// everything but the request body.
+	//
+	// +optional
+	FailureRecords *FailureRecords `json:"failureRecords,omitempty"`
+
 	// Pricing overrides the built-in price table for the named models, and
 	// prices models the table does not know.
 	//

@@ -159,6 +159,13 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 		}
 	}
 
+	if f := s.FailureRecords; f != nil {
+		out.FailureRecords = &proxyconfig.FailureRecords{
+			IncludeRequestBody: f.IncludeRequestBody != nil && *f.IncludeRequestBody,
+			MaxBodyBytes:       int(f.MaxBodyBytes),
+		}
+	}
+
 	for i, p := range s.Pricing {
 		path := fmt.Sprintf("pricing[%d].", i)
 		mp := proxyconfig.ModelPrice{

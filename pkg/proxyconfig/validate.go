@@ -172,6 +172,9 @@ func (p *Policy) Validate() error {
 		v.positive("cache.ttl", c.TTL)
 		v.atLeast("cache.maxEntries", c.MaxEntries, 1)
 	}
+	if f := p.FailureRecords; f != nil {
+		v.atLeast("failureRecords.maxBodyBytes", f.MaxBodyBytes, 1)
+	}
 	for i, pr := range p.Pricing {
 		path := fmt.Sprintf("pricing[%d]", i)
 		if pr.Model == "" {

@@ -140,6 +140,22 @@ spec:
     - {provider: openai, model: gpt-4o-mini}
     - cachedResponse: {maxStale: 10m1s, maxEntries: 50}
 `)
+	manifests["empty failureRecords get their defaults"] = []byte(`
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: failure-records-defaults}
+spec:
+  providers: [{name: openai, type: OpenAI}]
+  failureRecords: {}
+`)
+	manifests["failureRecords with a body keep what is set"] = []byte(`
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: failure-records-body}
+spec:
+  providers: [{name: openai, type: OpenAI}]
+  failureRecords: {includeRequestBody: true, maxBodyBytes: 65536}
+`)
 	manifests["an explicit empty retryOn is kept"] = []byte(`
 apiVersion: tollgate.dev/v1alpha1
 kind: LLMPolicy
@@ -199,6 +215,17 @@ func TestExplain_ShowsFieldDocs(t *testing.T) {
 			"MaxStale is how old a kept answer may be",
 			"Default 24h. Between 1s and 720h.",
 			"MaxEntries caps the answers each sidecar keeps",
+		},
+		"llmpolicy.spec.failureRecords": {
+			"Every request that finally fails",
+			"every request a fallback rung answers",
+			"/failures",
+			"kubectl port-forward",
+			"never hold an API key",
+			"IncludeRequestBody adds the app's request body",
+			"Default false.",
+			"MaxBodyBytes is how much of a request body a record keeps",
+			"Default 4096. Between 1 and 65536.",
 		},
 	} {
 		t.Run(field, func(t *testing.T) {

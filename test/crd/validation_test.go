@@ -332,6 +332,24 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 			},
 			wantErrors: []string{"spec.podSelector.matchExpressions[0].values[1]: Too long", "63"},
 		},
+		"an explicit zero failureRecords maxBodyBytes": {
+			edit:       set("spec.failureRecords.maxBodyBytes", 0),
+			wantErrors: []string{"spec.failureRecords.maxBodyBytes", "must be between 1 and 65536"},
+		},
+		"a failureRecords maxBodyBytes over 64 KiB": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.FailureRecords = &v1alpha1.FailureRecords{IncludeRequestBody: ptr.To(true), MaxBodyBytes: 65537}
+			},
+			wantErrors: []string{"spec.failureRecords.maxBodyBytes", "must be between 1 and 65536"},
+		},
+		"a negative failureRecords maxBodyBytes": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.FailureRecords = &v1alpha1.FailureRecords{MaxBodyBytes: -1} },
+			wantErrors: []string{"spec.failureRecords.maxBodyBytes", "must be between 1 and 65536"},
+		},
+		"an unknown failureRecords field": {
+			edit:       set("spec.failureRecords.includeHeaders", true),
+			wantErrors: []string{`unknown field "spec.failureRecords.includeHeaders"`},
+		},
 		"a cache with no room": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.MaxEntries = -1 },
 			wantErrors: []string{"spec.cache.maxEntries", "must be between 1 and 1000000"},

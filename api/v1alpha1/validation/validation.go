@@ -114,6 +114,9 @@ func ValidateSpec(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
 	if s.Cache != nil {
 		errs = append(errs, validateCache(s.Cache, path.Child("cache"))...)
 	}
+	if s.FailureRecords != nil {
+		errs = append(errs, validateFailureRecords(s.FailureRecords, path.Child("failureRecords"))...)
+	}
 	errs = append(errs, validatePricing(s.Pricing, path.Child("pricing"))...)
 	return errs
 }
@@ -472,6 +475,15 @@ func validateMaxStale(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorLi
 func validateCache(c *v1alpha1.Cache, path *field.Path) field.ErrorList {
 	errs := validateDurations(path, map[string]v1alpha1.Duration{"ttl": c.TTL})
 	return append(errs, validateRange(path.Child("maxEntries"), int64(c.MaxEntries), 1, 1000000)...)
+}
+
+// MaxFailureRecordBodyBytes is the most of a request body a failure
+// record may keep (failureRecords.maxBodyBytes), as the CRD's rule
+// states it.
+const MaxFailureRecordBodyBytes = 65536
+
+func validateFailureRecords(f *v1alpha1.FailureRecords, path *field.Path) field.ErrorList {
+	return validateRange(path.Child("maxBodyBytes"), int64(f.MaxBodyBytes), 1, MaxFailureRecordBodyBytes)
 }
 
 func validatePricing(prices []v1alpha1.ModelPrice, path *field.Path) field.ErrorList {
