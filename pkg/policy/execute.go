@@ -69,6 +69,8 @@ type Result struct {
 	Cached bool
 	// Attempts counts the attempts sent upstream, over all rungs.
 	Attempts int
+	// Trace is every attempt, and every target passed over, in order.
+	Trace []Attempt
 }
 
 // outcome is the result type of every failsafe-go policy here: one
@@ -94,6 +96,9 @@ type callState struct {
 	// closed when Execute returns.
 	answered []*outcome
 	cancels  []context.CancelFunc
+	// trace is what Result.Trace reports, in traceBuf while it fits.
+	trace    []Attempt
+	traceBuf [traceInline]Attempt
 }
 
 type callStateKey struct{}
@@ -120,7 +125,7 @@ func (s *Set) Execute(ctx context.Context, c *Call) Result {
 	}
 	st.release(o)
 
-	res := Result{Attempts: st.attempts, Failure: failureOf(o, err)}
+	res := Result{Attempts: st.attempts, Failure: failureOf(o, err), Trace: st.trace}
 	if o != nil {
 		res.Response, res.Target, res.Rung, res.Static, res.Cached = o.resp, o.target, o.rung, o.static, o.cached
 	}
@@ -138,9 +143,13 @@ func (s *Set) Execute(ctx context.Context, c *Call) Result {
 
 // runTarget runs the attempts for one target: Retry ∘ Breaker ∘ Timeout.
 func (s *Set) runTarget(st *callState, t Target, rung int) (*outcome, error) {
-	return s.executor(t).WithContext(st.ctx).GetWithExecution(func(exec failsafe.Execution[*outcome]) (*outcome, error) {
+	o, err := s.executor(t).WithContext(st.ctx).GetWithExecution(func(exec failsafe.Execution[*outcome]) (*outcome, error) {
 		return s.attempt(exec, st, t, rung)
 	})
+	if err != nil {
+		st.recordPassedOver(t, rung, err)
+	}
+	return o, err
 }
 
 // attempt sends one attempt. Its upstream context is a child of the
@@ -150,10 +159,12 @@ func (s *Set) runTarget(st *callState, t Target, rung int) (*outcome, error) {
 // attempt is under way.
 func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
 	st.attempts++
+	step := Attempt{N: st.attempts, Rung: rung, Target: t, Start: time.Now()}
 	ctx, cancel := context.WithCancel(st.ctx)
 	stop := context.AfterFunc(exec.Context(), cancel)
 	resp, err := st.call.Attempt(ctx, t)
 	timedOut := !stop()
+	step.Latency = time.Since(step.Start)
 	if err != nil || timedOut {
 		cancel()
 		if resp != nil {
@@ -166,9 +177,18 @@ func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target
 		if st.ctx.Err() != nil {
 			f = Canceled
 		}
+		step.Failure, step.Err = f, err
+		if timedOut && f != Canceled {
+			// The first-token timeout cut it: the timeout policy reports
+			// it as such to the retries.
+			step.Failure, step.Err = Timeout, ErrTimeout
+		}
+		st.record(step)
 		return &outcome{failure: f, target: t, rung: rung}, err
 	}
 	o := &outcome{resp: resp, target: t, rung: rung, failure: st.call.Classify(t, resp)}
+	step.Failure, step.Status = o.failure, resp.StatusCode
+	st.record(step)
 	if o.failure != NoFailure {
 		o.retryAfter, o.hasRetryAfter = ParseRetryAfter(resp.Header, s.opts.Now())
 	}
