@@ -45,6 +45,9 @@ type exchange struct {
 	// freshCache tells that the response cache serves the request (it is
 	// keyed for the cachedResponse rung alone otherwise).
 	freshCache bool
+	// attempts counts the calls of attempt: the number of the attempt
+	// classify judges, as policy.Attempt.N.
+	attempts int
 }
 
 // call describes the exchange to the policy: its targets, how to attempt
@@ -96,6 +99,7 @@ func (ex *exchange) rung(f proxyconfig.Fallback) *policy.Target {
 // attempt sends the request to target once; for a success it returns after
 // the first byte of the body arrived.
 func (ex *exchange) attempt(ctx context.Context, target policy.Target) (*http.Response, error) {
+	ex.attempts++
 	up, err := ex.upstreamRequest(ctx, target)
 	if err != nil {
 		return nil, err
@@ -172,6 +176,9 @@ func (ex *exchange) classify(target policy.Target, resp *http.Response) policy.F
 		return p.adapter.Classify(resp.StatusCode, resp.Header, nil)
 	}
 	peek, err := io.ReadAll(io.LimitReader(resp.Body, errorPeekBytes))
+	if ex.t.opts.Trace {
+		ex.keepErrorAnswer(ex.attempts, resp, peek, err == nil && len(peek) < errorPeekBytes)
+	}
 	if err != nil && len(peek) == 0 {
 		return policy.ConnectionError
 	}

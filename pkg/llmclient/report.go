@@ -1,6 +1,7 @@
 package llmclient
 
 import (
+	"net/http"
 	"time"
 
 	"tollgate.dev/tollgate/pkg/policy"
@@ -97,4 +98,18 @@ type Report struct {
 	// the total timeout), "upstream_error" (the provider broke off) or
 	// "client_gone".
 	End string
+	// Trace, when the Transport makes traces (Options.Trace), is what a
+	// failure record shows of a request that failed or fell back
+	// (FailedOrFellBack); nil for the others.
+	Trace *Trace
+
+	// What the trace is made of, kept only while the Transport makes
+	// traces and dropped before OnDone: the app's request, its body (when
+	// the policy's records include it), the attempts and the starts of
+	// their error answers.
+	in           *http.Request
+	body         []byte
+	attempts     []policy.Attempt
+	attemptsBuf  [1]policy.Attempt
+	errorAnswers []errorAnswer
 }

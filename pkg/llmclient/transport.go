@@ -60,6 +60,9 @@ type Options struct {
 	Budget budget.Gate
 	// Now is the clock of the local budget gate. Default: time.Now.
 	Now func() time.Time
+	// Trace fills Report.Trace for the requests that failed or fell back,
+	// for failure records.
+	Trace bool
 }
 
 // Transport is an http.RoundTripper that enforces a policy on requests to
@@ -192,6 +195,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	body, release, refused := t.readBody(req, rep.Start)
+	t.keepForTrace(rep, req, body)
 	if refused != nil {
 		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOther}, *refused), nil
 	}
@@ -263,6 +267,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), t.set.Policy().Timeouts.Total.D())
 	ex.ctx = ctx
 	res := t.set.Execute(ctx, ex.call())
+	t.keepAttempts(rep, res.Trace)
 	rep.Attempts, rep.Rung, rep.Static, rep.Served, rep.Failure = res.Attempts, res.Rung, res.Static, res.Target, res.Failure.String()
 	// The breaker of the target the app asked for: the one that explains
 	// a fallback.
@@ -321,6 +326,10 @@ func (t *Transport) refuse(rep *Report, a provider.Adapter, rq provider.Request,
 }
 
 func (t *Transport) done(rep *Report) {
+	if t.opts.Trace && rep.FailedOrFellBack() {
+		rep.Trace = t.trace(rep)
+	}
+	rep.in, rep.body, rep.attempts, rep.errorAnswers = nil, nil, nil, nil
 	if t.opts.OnDone != nil {
 		t.opts.OnDone(rep)
 	}
