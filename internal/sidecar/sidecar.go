@@ -270,14 +270,7 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	case r.Rung > 0:
 		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", r.Served.String()))
 	}
-	errorType := r.Refusal
-	if errorType == "" && r.Failure != "none" && r.Failure != "" {
-		errorType = r.Failure
-	}
-	if errorType == "" && r.End != "complete" {
-		errorType = r.End
-	}
-	if errorType != "" {
+	if errorType := r.ErrorType(); errorType != "" {
 		log.Warn("request", append(fields, zap.String("error_type", errorType))...)
 		return
 	}

@@ -113,3 +113,19 @@ type Report struct {
 	attemptsBuf  [1]policy.Attempt
 	errorAnswers []errorAnswer
 }
+
+// ErrorType names what went wrong with the request, as its log line and
+// its failure record say it: the code of Tollgate's refusal, else the
+// failure class of the final outcome, else how the answer ended when it
+// did not complete; "" for a request that went well.
+func (r *Report) ErrorType() string {
+	switch {
+	case r.Refusal != "":
+		return r.Refusal
+	case r.Failure != "none" && r.Failure != "":
+		return r.Failure
+	case r.End != "complete":
+		return r.End
+	}
+	return ""
+}

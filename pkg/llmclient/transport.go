@@ -44,7 +44,8 @@ type Options struct {
 	Buffers *BufferBudget
 	// OnDone is called once per request when it is over (for a stream,
 	// when the stream ended or was closed), from the goroutine that ended
-	// it.
+	// it. The report does not change afterwards: OnDone may hand it to
+	// another goroutine.
 	OnDone func(*Report)
 	// Policy tunes the compiled policy's callbacks.
 	Policy policy.Options
