@@ -15,6 +15,7 @@ import (
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"go.uber.org/zap"
 
+	"tollgate.dev/tollgate/internal/sidecar/failures"
 	"tollgate.dev/tollgate/internal/sidecar/ledger"
 	"tollgate.dev/tollgate/internal/sidecar/loader"
 	"tollgate.dev/tollgate/internal/sidecar/metrics"
@@ -49,6 +50,8 @@ type reloader struct {
 	// ledger shares budgets with the pod's other sidecars; nil keeps them
 	// local.
 	ledger *ledger.Ledger
+	// records keeps the failure records; nil keeps none.
+	records *failures.Store
 
 	mu       sync.Mutex // serialises reloads; guards lastHash and refusedHash
 	lastHash [sha256.Size]byte
@@ -135,6 +138,7 @@ func (r *reloader) apply(data []byte, source string) error {
 			MaxRequestBytes: r.opts.MaxRequestBytes,
 			Buffers:         r.buffers,
 			OnDone:          r.onDone,
+			Trace:           r.records != nil,
 			Previous:        prev,
 			Policy: policy.Options{
 				OnBreakerStateChange: func(t policy.Target, from, to circuitbreaker.State) {

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"tollgate.dev/tollgate/internal/sidecar/failures"
 	"tollgate.dev/tollgate/internal/sidecar/ledger"
 	"tollgate.dev/tollgate/internal/sidecar/metrics"
 	"tollgate.dev/tollgate/internal/sidecar/proxy"
@@ -61,11 +62,27 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 	if opts.MaxBufferedBytes > 0 {
 		r.buffers = llmclient.NewBufferBudget(opts.MaxBufferedBytes)
 	}
+	var records *failures.Store
+	if fr := opts.FailureRecords; fr.Dir != "" {
+		records = failures.Open(failures.Options{Dir: fr.Dir, MaxBytes: fr.MaxBytes, MaxCount: fr.MaxCount,
+			Log: log.Named("failures"), Observe: m.FailureRecord, DiskError: m.FailureRecordDiskError})
+		r.records = records
+		// Stops the writer on an early return too; a stalled disk holds it
+		// a second at most.
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			records.Close(ctx)
+		}()
+	}
 	unpriced := &warned{} // unpriced models already warned about
 	r.onDone = func(rep *llmclient.Report) {
 		m.Request(rep)
 		logRequest(log, rep)
 		logNotices(log, rep, unpriced)
+		if records != nil {
+			records.Add(rep)
+		}
 	}
 	ledgerCtx, stopLedger := context.WithCancel(context.Background())
 	defer stopLedger()
@@ -143,6 +160,9 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 	// The requests are done: report what they spent, then stop.
 	stopLedger()
 	<-ledgerDone
+	if records != nil {
+		records.Close(shutdownCtx)
+	}
 	_ = adminSrv.Shutdown(shutdownCtx)
 	return runErr
 }
@@ -170,9 +190,10 @@ func (r *reloader) noPolicy(w http.ResponseWriter, req *http.Request) {
 	}})
 }
 
-// adminMux serves /metrics, /healthz, /readyz and /config.
+// adminMux serves /metrics, /healthz, /readyz, /config and /failures.
 func (r *reloader) adminMux(m *metrics.Sidecar) *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.Handle("GET /failures", failures.Handler(r.records))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")

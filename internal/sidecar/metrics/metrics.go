@@ -61,6 +61,8 @@ type Sidecar struct {
 	ledgerSyncs *prometheus.CounterVec
 	allowance   prometheus.Gauge
 	unverified  prometheus.Counter
+	// failureRecords counts what became of the failure records.
+	failureRecords failureRecords
 
 	// mu guards labels and open, and orders the writes of series against
 	// Configure: requests and retries count under the read lock, breaker
@@ -158,6 +160,7 @@ func New() *Sidecar {
 	}
 	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.ledgerSyncs, m.allowance, m.unverified,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.failureRecords = newFailureRecords(m.Registry)
 	// Show both reload results from the start, so that alerts on errors
 	// have a series to watch.
 	m.reloads.WithLabelValues("success")
