@@ -43,9 +43,10 @@ type Record struct {
 	ErrorType string `json:"error_type,omitempty"`
 	End       string `json:"end"`
 	LatencyMS int64  `json:"latency_ms"`
-	// Rung is the fallback rung that answered, AnsweredBy what it is:
-	// provider/model, "cache" (the last good answer) or "static"; both
-	// empty when no rung answered.
+	// Rung is the fallback rung whose answer the app got (for a failure,
+	// its error), AnsweredBy what it is: provider/model, "cache" (the
+	// last good answer) or "static"; both empty when the app got the
+	// primary's answer or none.
 	Rung       int    `json:"rung,omitempty"`
 	AnsweredBy string `json:"answered_by,omitempty"`
 	// Attempts are the request's attempts, and the targets passed over, in

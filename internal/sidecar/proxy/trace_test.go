@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -102,4 +103,19 @@ spec:
 	assert.Equal(t, "key=[redacted]", tr.Query)
 	assert.Contains(t, string(tr.Attempts[0].ErrorBody), "bad key [redacted] and [redacted] and [redacted]")
 	assert.Contains(t, string(tr.Body), "my key is [redacted]")
+}
+
+func TestTrace_AStreamThatBreaksOffHasOne(t *testing.T) {
+	h := newHarnessWith(t, "", llmclient.Options{Trace: true})
+	h.mock.Enqueue(mockprovider.Step{Fault: mockprovider.FaultResetMidStream, AfterEvents: 2})
+	before := h.reportCount()
+	resp := h.post("/openai/v1/chat/completions", chatStream)
+	_, _ = io.ReadAll(resp.Body)
+	require.Eventually(t, func() bool { return h.reportCount() > before }, waitFor, tick)
+	rep := h.lastReport()
+	assert.Equal(t, "upstream_error", rep.End)
+	require.NotNil(t, rep.Trace, "a stream cut short is a failure")
+	require.Len(t, rep.Trace.Attempts, 1)
+	assert.Equal(t, 200, rep.Trace.Attempts[0].Status, "the attempt itself began well")
+	assert.Equal(t, "none", rep.Trace.Attempts[0].Reason)
 }
