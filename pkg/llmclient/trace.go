@@ -113,15 +113,18 @@ func diagnosticHeader(name string) bool {
 		strings.Contains(n, "request-id") || strings.Contains(n, "ratelimit")
 }
 
-// keepForTrace notes what the request's trace is made of, when the
-// Transport makes traces: the app's request, and its body when the
-// policy's failure records include it.
-func (t *Transport) keepForTrace(rep *Report, req *http.Request, body []byte) {
-	if !t.opts.Trace {
-		return
+// keepRequest notes the app's request for the trace, when the Transport
+// makes traces.
+func (t *Transport) keepRequest(rep *Report, req *http.Request) {
+	if t.opts.Trace {
+		rep.in = req
 	}
-	rep.in = req
-	if t.set.Policy().RecordedBodyBytes() > 0 {
+}
+
+// keepBody notes the request's body for the trace, when the Transport
+// makes traces and the policy's failure records include bodies.
+func (t *Transport) keepBody(rep *Report, body []byte) {
+	if t.opts.Trace && t.set.Policy().RecordedBodyBytes() > 0 {
 		rep.body = body
 	}
 }

@@ -175,6 +175,7 @@ func (t *Transport) CloseIdleConnections() {
 // RoundTrip runs one request under the policy.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	rep := &Report{Start: time.Now(), Policy: t.policyRef, RequestID: req.Header.Get(HeaderRequest)}
+	t.keepRequest(rep, req)
 	path, pathErr := canonicalPath(requestPath(req.URL))
 	if pathErr != nil {
 		path = requestPath(req.URL)
@@ -196,7 +197,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	body, release, refused := t.readBody(req, rep.Start)
-	t.keepForTrace(rep, req, body)
+	t.keepBody(rep, body)
 	if refused != nil {
 		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOther}, *refused), nil
 	}

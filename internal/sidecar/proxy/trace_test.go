@@ -119,3 +119,16 @@ func TestTrace_AStreamThatBreaksOffHasOne(t *testing.T) {
 	assert.Equal(t, 200, rep.Trace.Attempts[0].Status, "the attempt itself began well")
 	assert.Equal(t, "none", rep.Trace.Attempts[0].Reason)
 }
+
+func TestTrace_ARefusalBeforeAnyAttemptShowsTheRequest(t *testing.T) {
+	h := newHarnessWith(t, "", llmclient.Options{Trace: true})
+	before := h.reportCount()
+	resp := h.post("/nowhere/v1/chat/completions", chat, "Authorization", "Bearer sk-app-0123456789abcdefgh")
+	require.Equal(t, 404, resp.StatusCode)
+	require.Eventually(t, func() bool { return h.reportCount() > before }, waitFor, tick)
+	tr := h.lastReport().Trace
+	require.NotNil(t, tr)
+	assert.Equal(t, "/nowhere/v1/chat/completions", tr.Path)
+	assert.Equal(t, []string{llmclient.Redacted}, tr.Header["Authorization"])
+	assert.Empty(t, tr.Attempts)
+}
