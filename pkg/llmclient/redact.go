@@ -24,6 +24,11 @@ const minSecret = 8
 // that straddles the cut is found whole and not left half in the record.
 const secretMargin = 512
 
+// maxSecrets bounds the values a scrubber looks for, so that a request
+// with thousands of cookies cannot make its trace slow to make: the
+// credential headers themselves are redacted whole whatever their number.
+const maxSecrets = 64
+
 // credentialName tells whether a header or query parameter name says its
 // value is a credential: the headers providers read keys from
 // (credentialHeaders, also for the cache scope), cookies, and any name
@@ -72,7 +77,7 @@ type scrubber struct {
 // scheme (Bearer xyz) and the values of a cookie list, to scrub them.
 func (s *scrubber) add(value string) {
 	for _, v := range append([]string{value}, secretParts(value)...) {
-		if len(v) >= minSecret {
+		if len(v) >= minSecret && len(s.secrets) < maxSecrets {
 			s.secrets = append(s.secrets, []byte(v))
 		}
 	}

@@ -1,6 +1,7 @@
 package llmclient
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -117,4 +118,15 @@ func TestScrubber_RedactedHeaderReplacesCredentialsAndBoundsTheRest(t *testing.T
 	assert.True(t, strings.HasPrefix(debug, "echo [redacted] zzz"), debug)
 	assert.Len(t, debug, maxTraceHeaderBytes)
 	assert.Equal(t, "[redacted]", string(s.scrub([]byte("cookie-secret-12345"))), "a cookie's value is a secret too")
+}
+
+func TestScrubber_LooksForABoundedNumberOfSecrets(t *testing.T) {
+	var cookies []string
+	for i := range 10000 {
+		cookies = append(cookies, fmt.Sprintf("c%d=value-%08d", i, i))
+	}
+	s := &scrubber{}
+	s.learnHeader(http.Header{"Cookie": {strings.Join(cookies, "; ")}})
+	assert.Len(t, s.secrets, maxSecrets)
+	assert.Equal(t, []string{Redacted}, s.redactedHeader(http.Header{"Cookie": {"x"}}, nil)["Cookie"], "the header is still redacted whole")
 }

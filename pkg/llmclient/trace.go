@@ -18,6 +18,7 @@ import (
 type Trace struct {
 	// Method and Path are the app's request line, the route prefix
 	// included; Query is its raw query, key-like parameters Redacted.
+	// Path and Query are cut at 2 KiB each.
 	Method string
 	Path   string
 	Query  string
@@ -69,7 +70,8 @@ const (
 	TraceErrorBodyBytes = 4 << 10
 	// maxTraceErrorBytes bounds a connection error's message.
 	maxTraceErrorBytes = 1 << 10
-	// maxTracePathBytes bounds the path, which the app chooses.
+	// maxTracePathBytes bounds the path and the query, which the app
+	// chooses.
 	maxTracePathBytes = 2 << 10
 )
 
@@ -150,7 +152,8 @@ func (t *Transport) trace(rep *Report) *Trace {
 	if req := rep.in; req != nil {
 		// Every credential is learnt before anything is scrubbed.
 		s.learnHeader(req.Header)
-		tr.Query = s.redactedQuery(req.URL.RawQuery)
+		query, _ := s.prefix([]byte(s.redactedQuery(req.URL.RawQuery)), maxTracePathBytes)
+		tr.Query = string(query)
 		tr.Method = req.Method
 		path, _ := s.prefix([]byte(requestPath(req.URL)), maxTracePathBytes)
 		tr.Path = string(path)
