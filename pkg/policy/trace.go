@@ -52,7 +52,7 @@ func (a Attempt) Reason() string {
 
 // traceInline is how many steps a request's trace holds before it
 // allocates: most requests make one attempt.
-const traceInline = 2
+const traceInline = 1
 
 // record appends one step to the request's trace.
 func (st *callState) record(a Attempt) {
