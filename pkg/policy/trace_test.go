@@ -113,3 +113,17 @@ func TestExecute_TraceOfARequestNoProviderAnsweredSaysWhy(t *testing.T) {
 		assert.ErrorIs(t, a.Err, refused)
 	}
 }
+
+func TestExecute_TraceNotesInvalidOutputOnceTheAnswerIsJudged(t *testing.T) {
+	s := compile(t, validatingPolicy(proxyconfig.RetryOnInvalidOutput), nil, Options{})
+	up := newUpstream().on(primary, answer{status: statusInvalid}, answer{status: statusInvalid})
+	call := up.call(primary, &backup)
+	call.Classify = classifyValidated
+	res := s.Execute(context.Background(), call)
+	require.NotNil(t, res.Response)
+	assert.Equal(t, []step{
+		{n: 1, target: primary, status: statusInvalid, reason: "invalid_output"},
+		{n: 2, target: primary, status: statusInvalid, reason: "invalid_output"},
+		{n: 3, rung: 1, target: backup, status: 200, reason: "none"},
+	}, steps(res.Trace))
+}

@@ -64,7 +64,8 @@ type Attempt struct {
 	Status   int    `json:"status,omitempty"`
 	// ErrorType is "none" for a good answer, else what went wrong:
 	// server_error, rate_limited, client_error, timeout,
-	// connection_error, circuit_open, retry_budget_exhausted, canceled.
+	// connection_error, invalid_output, circuit_open,
+	// retry_budget_exhausted, canceled.
 	ErrorType string    `json:"error_type"`
 	Error     string    `json:"error,omitempty"`
 	Start     time.Time `json:"start"`
