@@ -94,6 +94,7 @@ func TestFailureRecords_AFallbackAndAFailureEachLeaveARecordOfEveryAttempt(t *te
 	res := chat(t, client, "gpt-4o-mini", requestID("fr-fallback"))
 	require.NoError(t, res.err)
 	assert.Equal(t, "claude/claude-haiku-4-5", res.header.Get(llmclient.HeaderFallback))
+	sc.failures(1) // before the next request's, whose record comes first then
 
 	mock.EnqueueFor("gpt-4o-mini", mockprovider.Step{Status: 500}, mockprovider.Step{Status: 500})
 	mock.EnqueueFor("claude-haiku-4-5", mockprovider.Step{Status: 529}, mockprovider.Step{Status: 529})
@@ -192,6 +193,7 @@ spec:
 	resp.Body.Close()
 	require.Equal(t, 401, resp.StatusCode)
 	require.Equal(t, "Bearer "+sidecarKey, mock.Requests()[0].Header.Get("Authorization"), "the sidecar sent its own key, which the provider echoed")
+	sc.failures(1) // before the next request's
 
 	// The Anthropic SDK's x-api-key, on a provider without a Secret, and
 	// a provider that echoes it (and the sidecar's key, which it holds).
@@ -279,9 +281,11 @@ func TestFailureRecords_AreBoundedByCountAndByBytesTheOldestDeletedFirst(t *test
 				id := fmt.Sprintf("fr-bound-%d", i)
 				ids = append(ids, id)
 				requireOpenAIError(t, chat(t, sc.openAI(), "gpt-4o-mini", requestID(id)).err, 500, "")
-				sc.failures(min(i+1, tc.wantKept)) // one at a time, so that the order is the requests'
+				// One record at a time, so that their order is the
+				// requests': a record is handed over once the answer's
+				// end was read, which may be after the app got it.
+				sc.awaitMetric(float64(i+1), "tollgate_failure_records_total", "result", "disk")
 			}
-			sc.awaitMetric(5, "tollgate_failure_records_total", "result", "disk")
 			page, _ := sc.failures(tc.wantKept)
 			assert.Equal(t, tc.wantKept, page.Stored)
 			assert.Equal(t, []string{ids[4], ids[3], ids[2]}[:tc.wantKept], requestIDsOf(page), "the newest, newest first")
@@ -305,11 +309,11 @@ func TestFailureRecords_SurviveARestartOfTheSidecar(t *testing.T) {
 	dir := recordsDir(t)
 	policy := withMock(policyHead, mock)
 	first := startWithPolicy(t, policy, "--failure-records-dir", dir)
-	for _, id := range []string{"fr-before-1", "fr-before-2"} {
+	for i, id := range []string{"fr-before-1", "fr-before-2"} {
 		mock.Enqueue(mockprovider.Step{Status: 503})
 		requireOpenAIError(t, chat(t, first.openAI(), "gpt-4o-mini", requestID(id)).err, 503, "")
+		first.failures(i + 1) // in the requests' order
 	}
-	first.failures(2)
 	first.sigterm()
 	select {
 	case <-first.process.Exited():
@@ -401,6 +405,7 @@ func TestFailureRecords_ADiskThatRefusesThemNeverFailsARequest(t *testing.T) {
 				require.NoError(t, res.err, "the request is answered as if records were fine")
 				assert.Equal(t, staticContent, res.completion.Choices[0].Message.Content)
 				assert.Less(t, res.took, 2*time.Second)
+				sc.failures(i + 1) // in the requests' order
 			}
 			res := chat(t, sc.openAI(), "gpt-4o-mini", requestID("fr-disk-ok"))
 			require.NoError(t, res.err)
