@@ -141,8 +141,9 @@ func TestFailureRecords_AFallbackAndAFailureEachLeaveARecordOfEveryAttempt(t *te
 		assert.Contains(t, failed.Attempts[i].ErrorBody, `"error"`)
 	}
 
-	assert.Len(t, recordFiles(t, dir), 2, "one file per record")
+	// /failures serves a record once the writer has it, its file follows.
 	sc.awaitMetric(2, "tollgate_failure_records_total", "result", "disk")
+	assert.Len(t, recordFiles(t, dir), 2, "one file per record")
 	assert.Equal(t, 0.0, sc.metric("tollgate_failure_records_total", "result", "memory"))
 }
 
@@ -217,6 +218,8 @@ spec:
 	assert.Contains(t, sdk.Attempts[0].ErrorBody, "overloaded for [redacted] ([redacted])")
 	assert.Contains(t, rawReq.Request.Body, "my key is [redacted] and [redacted]")
 
+	// /failures serves a record once the writer has it, its file follows.
+	sc.awaitMetric(2, "tollgate_failure_records_total", "result", "disk")
 	shown := map[string]string{"/failures": raw, "the log": sc.logs.String()}
 	for _, name := range recordFiles(t, dir) {
 		data, err := os.ReadFile(filepath.Join(dir, name))
