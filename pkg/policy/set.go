@@ -43,6 +43,11 @@ type Set struct {
 	timeout  timeout.Timeout[*outcome]
 	breakers *breakers // nil without a circuit breaker
 	limits   *Limits   // nil without rate limits
+	// dryRun observes the breakers instead of obeying them (see observe);
+	// timeoutOnly then runs each attempt under the first-token timeout,
+	// inside that observation.
+	dryRun      bool
+	timeoutOnly failsafe.Executor[*outcome]
 	// chain holds the fallback policies, outermost first; nil without
 	// fallbacks.
 	chain failsafe.Executor[*outcome]
@@ -67,6 +72,8 @@ func Compile(p proxyconfig.Policy, prev *Set, opts Options) (*Set, error) {
 	p = s.cfg
 	s.retryOn = failuresFor(p.Retry)
 	s.timeout = timeout.New[*outcome](p.Timeouts.FirstToken.D())
+	s.dryRun = p.DryRun()
+	s.timeoutOnly = failsafe.With[*outcome](s.timeout)
 
 	if r := p.Retry; r != nil {
 		if prev != nil && prev.cfg.Retry != nil && prev.cfg.Retry.BudgetPercent == r.BudgetPercent {
@@ -126,7 +133,13 @@ func (s *Set) BreakerState(t Target) circuitbreaker.State {
 	return circuitbreaker.ClosedState
 }
 
-// executor returns t's executor: Retry ∘ CircuitBreaker(t) ∘ Timeout.
+// DryRun reports whether s observes its breakers rather than obeying
+// them: the policy's mode is DryRun.
+func (s *Set) DryRun() bool { return s.dryRun }
+
+// executor returns t's executor: Retry ∘ CircuitBreaker(t) ∘ Timeout, or,
+// in DryRun mode with a breaker, Retry alone: runTarget then observes the
+// breaker around Timeout itself.
 func (s *Set) executor(t Target) failsafe.Executor[*outcome] {
 	if e, ok := s.executors.Load(t); ok {
 		return e.(failsafe.Executor[*outcome])
@@ -140,6 +153,10 @@ func (s *Set) executor(t Target) failsafe.Executor[*outcome] {
 	policies := make([]failsafe.Policy[*outcome], 0, 3)
 	if s.retry != nil {
 		policies = append(policies, s.retry)
+	}
+	if s.breakers != nil && s.dryRun {
+		e, _ := s.executors.LoadOrStore(t, failsafe.With(policies...))
+		return e.(failsafe.Executor[*outcome])
 	}
 	if s.breakers != nil {
 		policies = append(policies, s.breakers.get(t))
