@@ -225,6 +225,42 @@ func (g *Gate) Reserve(maxCost proxyconfig.USD) (*budget.Reservation, budget.Dec
 	}
 }
 
+// ReserveDryRun decides like Reserve, for a policy in DryRun mode, and
+// admits the request whatever it decides, without waiting: a request the
+// allowance does not cover asks the ledger for more (as Reserve does) and
+// goes ahead at once, so what Reserve would have decided after its wait is
+// not known. The decision is Reserve's as far as the pod can tell without
+// waiting: Block or Downgrade once the ledger said the budget is spent,
+// Unavailable or Unverified while the ledger cannot be reached (the spend
+// is reported as unverified then), else Allow. The spend is reported like
+// any other, beyond the pod's allowance when it must be.
+func (g *Gate) ReserveDryRun(maxCost proxyconfig.USD) (*budget.Reservation, budget.Decision) {
+	l := g.l
+	maxCost = proxyconfig.MaxUSD(maxCost, proxyconfig.USD{})
+	l.mu.Lock()
+	period := budget.PeriodStart(l.settings.Period, l.opts.Now())
+	d := l.decision(g.policy, period)
+	switch {
+	case l.availLocked(g.policy, period).GreaterThanOrEqual(maxCost):
+		d.Action = budget.Allow
+		return l.admit(g.policy, period, maxCost, false, d), d
+	case l.exhaustedLocked(g.policy, period):
+		d = l.exhaustedDecision(period, d)
+		return l.admit(g.policy, period, maxCost, false, d), d
+	case !l.reachableLocked():
+		if l.action == proxyconfig.LedgerAllow {
+			d.Action, d.Unverified = budget.Allow, true
+		} else {
+			d.Action, d.Unavailable = budget.Block, true
+		}
+		return l.admit(g.policy, period, maxCost, true, d), d
+	}
+	l.waiting = proxyconfig.MaxUSD(l.waiting, maxCost)
+	l.poke()
+	d.Action = budget.Allow
+	return l.admit(g.policy, period, maxCost, false, d), d
+}
+
 // decision is the part of a decision the ledger's view says. Called with
 // l.mu held.
 func (l *Ledger) decision(policy string, period time.Time) budget.Decision {
@@ -250,6 +286,19 @@ func (l *Ledger) admit(policy string, period time.Time, maxCost proxyconfig.USD,
 
 // exhausted decides a request the budget cannot cover, unlocking l.mu.
 func (l *Ledger) exhausted(policy string, period time.Time, maxCost proxyconfig.USD, d budget.Decision) (*budget.Reservation, budget.Decision) {
+	d = l.exhaustedDecision(period, d)
+	if d.Action == budget.Downgrade {
+		// A downgraded request is spend like any other: reserved and
+		// reported, beyond the limit by design.
+		return l.admit(policy, period, maxCost, false, d), d
+	}
+	l.mu.Unlock()
+	return nil, d
+}
+
+// exhaustedDecision completes the decision on a request the budget cannot
+// cover: the budget's onExhausted action. Called with l.mu held.
+func (l *Ledger) exhaustedDecision(period time.Time, d budget.Decision) budget.Decision {
 	d.State = budget.StateExhausted
 	if !l.exhaustedSeen.Equal(period) {
 		l.exhaustedSeen, d.FirstExhausted = period, true
@@ -258,13 +307,10 @@ func (l *Ledger) exhausted(policy string, period time.Time, maxCost proxyconfig.
 		d.Action = budget.Downgrade
 		to := *l.settings.DowngradeTo
 		d.DowngradeTo = &to
-		// A downgraded request is spend like any other: reserved and
-		// reported, beyond the limit by design.
-		return l.admit(policy, period, maxCost, false, d), d
+		return d
 	}
 	d.Action = budget.Block
-	l.mu.Unlock()
-	return nil, d
+	return d
 }
 
 // settle records what a request cost, in the period it was admitted in.
