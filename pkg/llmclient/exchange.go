@@ -235,6 +235,7 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 	if ex.budgetHeader != "" {
 		resp.Header.Set(HeaderBudget, ex.budgetHeader)
 	}
+	ex.rep.setDryRunHeader(resp.Header)
 	// Only the answer of the target the app asked for is cached, not a
 	// fallback's, a downgrade's or the static one.
 	cacheable := ex.cacheKey != "" && res.Rung == 0 && !res.Static && ex.downgrade == nil && resp.StatusCode/100 == 2

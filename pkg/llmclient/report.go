@@ -88,6 +88,11 @@ type Report struct {
 	// BudgetNotice is NoticeSoftLimit or NoticeExhausted for the one
 	// request of a budget period that first saw that state, else "".
 	BudgetNotice string
+	// DryRun is, under a policy in DryRun mode, what Enforce would have
+	// done to the request that was let through: the first check that would
+	// have refused or downgraded it. "" when nothing would have acted, and
+	// always under Enforce.
+	DryRun proxyconfig.DryRunAction
 	// Start is when the request arrived; Latency is how long it took to the
 	// end of the answer; TTFT how long to the first byte of the answer.
 	Start   time.Time
