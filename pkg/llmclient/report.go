@@ -93,6 +93,8 @@ type Report struct {
 	// have refused or downgraded it. "" when nothing would have acted, and
 	// always under Enforce.
 	DryRun proxyconfig.DryRunAction
+	// DryRunMode is true when the policy was in DryRun mode.
+	DryRunMode bool
 	// Start is when the request arrived; Latency is how long it took to the
 	// end of the answer; TTFT how long to the first byte of the answer.
 	Start   time.Time

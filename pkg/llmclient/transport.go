@@ -173,7 +173,7 @@ func (t *Transport) CloseIdleConnections() {
 
 // RoundTrip runs one request under the policy.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rep := &Report{Start: time.Now(), Policy: t.policyRef, RequestID: req.Header.Get(HeaderRequest)}
+	rep := &Report{Start: time.Now(), Policy: t.policyRef, RequestID: req.Header.Get(HeaderRequest), DryRunMode: t.set.DryRun()}
 	path, pathErr := canonicalPath(requestPath(req.URL))
 	if pathErr != nil {
 		path = requestPath(req.URL)

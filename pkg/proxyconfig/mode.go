@@ -62,9 +62,9 @@ func DryRunActions() []DryRunAction {
 }
 
 // DryRunActionsOf returns the actions p can count: those of the checks
-// its settings make. Unavailable counts only where a ledger shares the
-// budget (ledger true).
-func (p *Policy) DryRunActionsOf(ledger bool) []DryRunAction {
+// its settings make (budget_unavailable with any budget, although only a
+// budget the ledger shares can be unavailable).
+func (p *Policy) DryRunActionsOf() []DryRunAction {
 	var out []DryRunAction
 	for _, pr := range p.Providers {
 		if len(pr.Models) > 0 {
@@ -77,9 +77,7 @@ func (p *Policy) DryRunActionsOf(ledger bool) []DryRunAction {
 		if b.OnExhausted == Downgrade {
 			out = append(out, DryRunBudgetDowngrade)
 		}
-		if ledger {
-			out = append(out, DryRunBudgetUnavailable)
-		}
+		out = append(out, DryRunBudgetUnavailable)
 	}
 	if p.RateLimit != nil {
 		out = append(out, DryRunRateLimited)

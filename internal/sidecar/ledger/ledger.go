@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -64,6 +65,11 @@ type Options struct {
 	// OnUnverified, when set, is told of spend admitted without an
 	// allowance.
 	OnUnverified func(proxyconfig.USD)
+	// DryRun, when set, returns the dry-run counts to report for the
+	// policy named, or nil when it is not in DryRun mode. Syncs carry
+	// them; under a policy without a budget (FollowDryRun) a sync is made
+	// for them alone, when they changed.
+	DryRun func(policy string) *ledgerapi.DryRunReport
 }
 
 // Ledger is the sidecar's client of the budget ledger. Run drives it.
@@ -74,10 +80,15 @@ type Ledger struct {
 
 	mu sync.Mutex // guards every field below; never held across a network call
 	st *saved
-	// policy is the policy the pod follows, and its budget.
+	// policy is the policy the pod follows, and its budget. budgeted is
+	// false for a policy followed for its dry-run counts only.
 	policy   string
+	budgeted bool
 	settings budget.Settings
 	action   proxyconfig.LedgerUnreachableAction
+	// dryRunSent is the last dry-run report the ledger took in; a policy
+	// without a budget syncs again once its counts differ.
+	dryRunSent *ledgerapi.DryRunReport
 	// view is the ledger's last answer for policy.
 	view *view
 	// reserved is what admitted requests hold until they settle.
@@ -163,12 +174,30 @@ func (l *Ledger) Gate(name string, b proxyconfig.Budget) budget.Gate {
 		}
 		l.poke()
 	}
+	l.budgeted = true
 	l.settings = budget.SettingsFrom(b)
 	l.action = b.WhenLedgerUnreachable
 	if l.action == "" {
 		l.action = l.opts.Unreachable
 	}
 	return &Gate{l: l, policy: name}
+}
+
+// FollowDryRun makes policy name, which has no budget and is in DryRun
+// mode, the policy the pod follows: the sidecar syncs with the ledger to
+// report its dry-run counts (Options.DryRun), when they change, and for
+// nothing else. Spend not yet reported for an earlier policy is still
+// reported.
+func (l *Ledger) FollowDryRun(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.policy != name {
+		l.policy = name
+		l.view = nil
+		l.dryRunSent = nil
+		l.poke()
+	}
+	l.budgeted = false
 }
 
 // Gate is a budget.Gate drawing on the pod's allowance of one policy.
@@ -529,6 +558,14 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 		return nil
 	}
 	req := ledgerapi.SyncRequest{PodUID: l.opts.PodUID, Epoch: l.st.Epoch, Policy: policy, Batch: l.st.Unacked}
+	if l.opts.DryRun != nil {
+		req.DryRun = l.opts.DryRun(policy)
+	}
+	if policy == l.policy && !l.budgeted && req.Batch == nil && (req.DryRun == nil || sameReport(req.DryRun, l.dryRunSent)) {
+		// A policy followed for its dry-run counts: nothing new to say.
+		l.mu.Unlock()
+		return nil
+	}
 	waiting := l.waiting
 	if policy == l.policy && waiting.IsPositive() {
 		short := waiting.Sub(l.availLocked(policy, budget.PeriodStart(l.settings.Period, l.opts.Now())))
@@ -552,7 +589,12 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 	if b := l.st.Unacked; b != nil && reply.Acked >= b.Seq {
 		l.st.Unacked, l.st.UnackedPolicy = nil, ""
 	}
-	if policy == l.policy {
+	if req.DryRun != nil && policy == l.policy && reply.PeriodStart.Equal(req.DryRun.PeriodStart) {
+		// Taken in for the period it counts; a report of another period
+		// (the clocks disagree at a boundary) is sent again.
+		l.dryRunSent = req.DryRun
+	}
+	if policy == l.policy && l.budgeted {
 		l.view = &view{policy: policy, periodStart: reply.PeriodStart.UTC(), periodEnd: reply.PeriodEnd, allowance: reply.Allowance.USD,
 			target: reply.Target.USD, acked: reply.Acked, state: budget.State(reply.State), spent: reply.Spent.USD, limit: reply.Limit.USD}
 		if l.waiting.Equal(waiting) {
@@ -616,6 +658,15 @@ func resultOf(r *RefusedError) string {
 		return r.Code
 	}
 	return "error"
+}
+
+// sameReport reports whether a and b say the same: the same epoch,
+// period and counts.
+func sameReport(a, b *ledgerapi.DryRunReport) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Epoch == b.Epoch && a.PeriodStart.Equal(b.PeriodStart) && maps.Equal(a.Decisions, b.Decisions)
 }
 
 // sealLocked moves the open spend of one policy (the pod's, else any) into

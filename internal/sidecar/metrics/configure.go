@@ -64,6 +64,9 @@ func (m *Sidecar) initialise(l *labels, loaded bool) {
 			m.cache.WithLabelValues(provider, llmclient.CacheMiss)
 		}
 	}
+	for _, a := range l.dryRun {
+		m.dryRun.WithLabelValues(l.policy, a)
+	}
 	if loaded {
 		// What an app with a wrong base URL gets.
 		m.requests.WithLabelValues(UnknownProvider, "", llmclient.CodeUnknownProvider)
@@ -87,6 +90,7 @@ func (m *Sidecar) dropStale(l *labels) {
 		return l.validProvider(s["provider"]) && l.validRung(s["rung"])
 	})
 	deleteUnless(m.cache, func(s prometheus.Labels) bool { return l.cache && l.validProvider(s["provider"]) })
+	deleteUnless(m.dryRun, func(s prometheus.Labels) bool { return s["policy"] == l.policy && l.dryRunSet[s["action"]] })
 }
 
 // refreshBreakers sets every breaker gauge from the states of the
