@@ -103,6 +103,7 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, time.Duration, erro
 		reply := ledgerapi.SyncReply{PeriodStart: e.tally.PeriodStart(), PeriodEnd: e.tally.PeriodEnd(),
 			LeaseSeconds: int64(l.opts.Lease / time.Second), SyncSeconds: int64(l.opts.Sync / time.Second)}
 		e.mu.Unlock()
+		reply.BundleHash = l.bundleHash(ctx, caller.Namespace)
 		return reply, 0, nil
 	}
 	reply, err := e.book.Sync(id, req, req.Epoch, now)
