@@ -9,7 +9,8 @@ package v1alpha1
 // tollgate_circuit_open.
 //
 // Failures are what retry.retryOn names (timeouts, connection errors, 429 and
-// 5xx answers), whether or not retries are on.
+// 5xx answers), whether or not retries are on; never InvalidOutput (an
+// answer that misses the request's schema is no sign of a failing provider).
 //
 // +kubebuilder:validation:XValidation:rule="has(self.failureRateThreshold) != has(self.consecutiveFailures)",message="set exactly one of circuitBreaker.failureRateThreshold and circuitBreaker.consecutiveFailures"
 type CircuitBreaker struct {

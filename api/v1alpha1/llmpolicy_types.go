@@ -10,6 +10,8 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.fallbacks) || self.fallbacks.all(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider))",messageExpression="'spec.fallbacks[' + ['0', '1', '2', '3', '4', '5', '6', '7'][self.fallbacks.map(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider)).indexOf(false)] + '].provider ' + self.fallbacks[self.fallbacks.map(f, !has(f.provider) || self.providers.exists(p, p.name == f.provider)).indexOf(false)].provider + ' is not declared in spec.providers; fix the name or declare the provider'",fieldPath=".fallbacks",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.fallbacks) || !has(self.cache) || (has(self.cache.enabled) && !self.cache.enabled) || !has(self.cache.ttl) || !self.cache.ttl.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') || self.fallbacks.all(f, !has(f.cachedResponse) || !has(f.cachedResponse.maxStale) || !f.cachedResponse.maxStale.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') || duration(f.cachedResponse.maxStale) > duration(self.cache.ttl))",message="a cachedResponse rung's maxStale must be longer than cache.ttl: answers younger than the ttl are served by the cache before any attempt; raise maxStale or lower cache.ttl",fieldPath=".fallbacks",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.budget) || !has(self.budget.downgradeTo) || self.providers.exists(p, p.name == self.budget.downgradeTo.provider)",messageExpression="'spec.budget.downgradeTo.provider ' + self.budget.downgradeTo.provider + ' is not declared in spec.providers; add it or name a declared provider'",fieldPath=".budget.downgradeTo.provider",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.cache) || !has(self.cache.semantic) || self.providers.exists(p, p.name == self.cache.semantic.embedding.provider)",messageExpression="'spec.cache.semantic.embedding.provider ' + self.cache.semantic.embedding.provider + ' is not declared in spec.providers; add it or name a declared provider'",fieldPath=".cache.semantic.embedding.provider",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.cache) || !has(self.cache.semantic) || !self.providers.exists(p, p.name == self.cache.semantic.embedding.provider && p.type == 'Anthropic')",messageExpression="'spec.cache.semantic.embedding.provider ' + self.cache.semantic.embedding.provider + ' is of type Anthropic, which has no embeddings endpoint; name an OpenAI, AzureOpenAI, Gemini or OpenAICompatible provider'",fieldPath=".cache.semantic.embedding.provider",reason=FieldValueInvalid
 type LLMPolicySpec struct {
 	// Mode is Enforce (the default) or DryRun. In DryRun the sidecar
 	// evaluates the policy on every request as Enforce would — the
@@ -96,6 +98,26 @@ type LLMPolicySpec struct {
 	// +optional
 	Cache *Cache `json:"cache,omitempty"`
 
+	// Validation checks that answers to requests asking for structured
+	// output are what they asked for: with OpenAI's response_format (or the
+	// Responses API's text.format) of type json_object or json_schema,
+	// Anthropic's output_config.format (or output_format), or Gemini's
+	// responseMimeType application/json with responseJsonSchema, the
+	// assistant's text must be JSON, and valid against the request's own
+	// schema (Gemini's responseSchema: JSON syntax only). Refusals and tool
+	// calls are not judged. An answer that fails is a failure of class
+	// InvalidOutput: retried when retry.retryOn names it (by default), then
+	// sent to the fallbacks, and never counted by circuit breakers. Every
+	// answer is paid for and charged, exactly once. When no rung answers
+	// validly the app gets the last answer with X-Tollgate-Validation:
+	// failed and X-Tollgate-Validation-Reason; checked answers carry
+	// passed, unchecked ones skipped with the reason (a schema that refers
+	// outside itself, or is over 256 KiB, is skipped, never fetched).
+	// Absent means no validation: answers pass through unchecked.
+	//
+	// +optional
+	Validation *OutputValidation `json:"validation,omitempty"`
+
 	// Pricing overrides the built-in price table for the named models, and
 	// prices models the table does not know.
 	//
@@ -141,7 +163,7 @@ type LLMPolicyStatus struct {
 
 // LLMPolicy declares reliability and cost policy for the LLM traffic of the
 // pods it selects: timeouts, retries, circuit breaking, rate limits, budgets,
-// fallbacks and caching. An injected sidecar enforces it.
+// fallbacks, caching and the validation of structured output. An injected sidecar enforces it.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

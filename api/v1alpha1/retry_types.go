@@ -2,7 +2,7 @@ package v1alpha1
 
 // RetryCondition is a kind of failure that may be retried.
 //
-// +kubebuilder:validation:Enum=Timeout;ConnectionError;RateLimited;ServerError
+// +kubebuilder:validation:Enum=Timeout;ConnectionError;RateLimited;ServerError;InvalidOutput
 type RetryCondition string
 
 // Retry conditions.
@@ -15,6 +15,10 @@ const (
 	RetryOnRateLimited RetryCondition = "RateLimited"
 	// RetryOnServerError retries HTTP 5xx answers.
 	RetryOnServerError RetryCondition = "ServerError"
+	// RetryOnInvalidOutput retries answers that spec.validation found not
+	// to be the structured output the request asked for. Each such answer
+	// is paid for.
+	RetryOnInvalidOutput RetryCondition = "InvalidOutput"
 )
 
 // JitterMode is how retry delays are randomised.
@@ -53,11 +57,16 @@ type Retry struct {
 	Backoff *Backoff `json:"backoff,omitempty"`
 
 	// RetryOn lists the failures that are retried. Default: all of Timeout,
-	// ConnectionError, RateLimited (HTTP 429) and ServerError (HTTP 5xx).
+	// ConnectionError, RateLimited (HTTP 429), ServerError (HTTP 5xx) and
+	// InvalidOutput (an answer spec.validation rejected; it only occurs
+	// with spec.validation on). Each InvalidOutput retry is a paid answer:
+	// leave it out to send invalid answers straight to the fallbacks.
+	// Circuit breakers count the others only: an answer that misses its
+	// schema says nothing of the provider's health.
 	//
 	// +listType=set
-	// +kubebuilder:default={Timeout,ConnectionError,RateLimited,ServerError}
-	// +kubebuilder:validation:MaxItems=4
+	// +kubebuilder:default={Timeout,ConnectionError,RateLimited,ServerError,InvalidOutput}
+	// +kubebuilder:validation:MaxItems=5
 	// +optional
 	RetryOn []RetryCondition `json:"retryOn,omitempty"`
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -266,6 +267,29 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	if r.Cache != "" {
 		fields = append(fields, zap.String("cache", r.Cache))
 	}
+	if s := r.Semantic; s != nil {
+		fields = append(fields, semanticFields(s)...)
+	}
+	if r.Validation != "" {
+		// Reason codes and schema keywords are fixed sets; the checker's
+		// message, which may quote the answer, goes to the app alone.
+		fields = append(fields, zap.String("validation", r.Validation))
+		if r.ValidationReason != "" {
+			fields = append(fields, zap.String("validation_reason", r.ValidationReason))
+		}
+		if r.ValidationKeyword != "" {
+			fields = append(fields, zap.String("validation_keyword", schemaKeyword(r.ValidationKeyword)))
+		}
+	}
+	if len(r.Discarded) > 0 {
+		// Answers paid for and not given to the app (invalid outputs
+		// retried or fallen back from): charged on top of cost_usd.
+		var cost proxyconfig.USD
+		for _, d := range r.Discarded {
+			cost = cost.Add(d.CostUSD)
+		}
+		fields = append(fields, zap.Int("discarded_answers", len(r.Discarded)), zap.Stringer("discarded_cost_usd", cost))
+	}
 	if r.BudgetState != "" {
 		fields = append(fields, zap.String("budget", r.BudgetState))
 	}
@@ -304,6 +328,50 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 		return
 	}
 	log.Info("request", fields...)
+}
+
+// semanticFields describe the semantic cache's lookup and the embedding
+// call it took: never the message or its vector.
+func semanticFields(s *llmclient.SemanticReport) []zap.Field {
+	fields := []zap.Field{zap.String("semantic", s.Result)}
+	if s.Similarity != 0 {
+		// Four decimals, as the threshold is written.
+		fields = append(fields, zap.Float64("similarity", math.Round(s.Similarity*1e4)/1e4))
+	}
+	if s.Guard != "" {
+		fields = append(fields, zap.String("semantic_guard", s.Guard))
+	}
+	if s.EmbeddingError != "" {
+		fields = append(fields, zap.String("embedding_error", s.EmbeddingError))
+	}
+	if s.Attempts > 0 {
+		fields = append(fields, zap.Int("embedding_attempts", s.Attempts), zap.Int64("embedding_ms", s.Latency.Milliseconds()))
+	}
+	if s.Usage.Known {
+		fields = append(fields, zap.Int64("embedding_tokens", s.Usage.InputTokens))
+	}
+	if s.Priced && (s.Attempts > 0 || s.CostUSD.IsPositive()) {
+		fields = append(fields, zap.Stringer("embedding_cost_usd", s.CostUSD))
+	}
+	if s.Estimated != "" {
+		fields = append(fields, zap.String("embedding_estimate_reason", s.Estimated))
+	}
+	return fields
+}
+
+// schemaKeyword is kw if it is a JSON Schema keyword, else "(other)": a
+// custom keyword is the app's text.
+func schemaKeyword(kw string) string {
+	switch kw {
+	case "type", "enum", "const", "required", "properties", "additionalProperties", "patternProperties",
+		"propertyNames", "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies",
+		"items", "prefixItems", "additionalItems", "contains", "minContains", "maxContains", "minItems", "maxItems",
+		"uniqueItems", "unevaluatedItems", "unevaluatedProperties", "minLength", "maxLength", "pattern", "format",
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "allOf", "anyOf", "oneOf", "not",
+		"if", "then", "else", "$ref", "false", "contentEncoding", "contentMediaType", "contentSchema":
+		return kw
+	}
+	return "(other)"
 }
 
 // logNotices logs what deserves a line of its own, once: the first request

@@ -42,9 +42,15 @@ type exchange struct {
 	// cacheKey is the key of the answer in the cache, or "" when the
 	// request is not cached.
 	cacheKey string
+	// semantic is where the semantic cache stores the answer, or nil.
+	semantic *semanticPending
 	// freshCache tells that the response cache serves the request (it is
 	// keyed for the cachedResponse rung alone otherwise).
 	freshCache bool
+	// validation is what the answers are checked for; nil when nothing
+	// is (the policy does not validate, or the request asks for no
+	// structured output).
+	validation *validation
 }
 
 // call describes the exchange to the policy: its targets, how to attempt
@@ -169,7 +175,11 @@ func (ex *exchange) upstreamRequest(ctx context.Context, target policy.Target) (
 func (ex *exchange) classify(target policy.Target, resp *http.Response) policy.Failure {
 	p := ex.t.providers[target.Provider]
 	if resp.StatusCode < 400 || p == nil {
-		return p.adapter.Classify(resp.StatusCode, resp.Header, nil)
+		f := p.adapter.Classify(resp.StatusCode, resp.Header, nil)
+		if v := ex.validation; f == policy.NoFailure && v != nil && v.skip == "" && resp.StatusCode/100 == 2 {
+			return ex.judge(target, resp)
+		}
+		return f
 	}
 	peek, err := io.ReadAll(io.LimitReader(resp.Body, errorPeekBytes))
 	if err != nil && len(peek) == 0 {
@@ -238,7 +248,10 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 	ex.rep.setDryRunHeader(resp.Header)
 	// Only the answer of the target the app asked for is cached, not a
 	// fallback's, a downgrade's or the static one.
-	cacheable := ex.cacheKey != "" && res.Rung == 0 && !res.Static && ex.downgrade == nil && resp.StatusCode/100 == 2
+	// Nor an answer that failed its check.
+	cacheable := ex.cacheKey != "" && res.Rung == 0 && !res.Static && ex.downgrade == nil && resp.StatusCode/100 == 2 &&
+		res.Failure != policy.InvalidOutput
+	ex.validation.setHeaders(resp.Header, resp, res.Static, ex.rep)
 	if ex.freshCache {
 		resp.Header.Set(cache.HeaderCache, cache.Miss)
 	}
@@ -275,6 +288,7 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 		onFinish: func(u provider.Usage, ttft time.Duration, end string, body []byte, sent int64) {
 			if cacheable {
 				ex.t.store(ex.cacheKey, resp, sse, body, u)
+				ex.t.storeSemantic(ex, resp, sse, body, u)
 			}
 			ex.rep.AnswerBytes = sent
 			ex.finish(u, ttft, end, finish)

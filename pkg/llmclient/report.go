@@ -79,9 +79,12 @@ type Report struct {
 	Estimated string
 	// AnswerBytes counts the bytes of the answer handed to the app.
 	AnswerBytes int64
-	// Cache is CacheHit, CacheMiss, or "" when the policy has no cache or
-	// the request could not be cached.
+	// Cache is CacheHit, CacheSemanticHit, CacheMiss, or "" when the
+	// policy has no cache or the request could not be cached.
 	Cache string
+	// Semantic is what the semantic cache did, or nil when it was not
+	// asked.
+	Semantic *SemanticReport
 	// BudgetState is the state of the policy's budget when the request
 	// was admitted (Ok, SoftLimit, Exhausted), or "" without a budget.
 	BudgetState string
@@ -95,6 +98,19 @@ type Report struct {
 	DryRun proxyconfig.DryRunAction
 	// DryRunMode is true when the policy was in DryRun mode.
 	DryRunMode bool
+	// Discarded are the answers read whole, paid for and not given to the
+	// app (invalid outputs that were retried or fell back): each is
+	// charged too, at its own target's price, on top of CostUSD.
+	Discarded []Discarded
+	// Validation is how the answer fared against the structured output
+	// its request asked for (ValidationPassed, ValidationFailed,
+	// ValidationSkipped), or "" when nothing was checked;
+	// ValidationReason the reason code of failed and skipped, and
+	// ValidationKeyword the JSON Schema keyword a failed answer missed.
+	Validation, ValidationReason, ValidationKeyword string
+	// Checks are the results of every answer judged, in order: one per
+	// attempt whose answer was read whole.
+	Checks []Check
 	// Start is when the request arrived; Latency is how long it took to the
 	// end of the answer; TTFT how long to the first byte of the answer.
 	Start   time.Time
@@ -104,4 +120,27 @@ type Report struct {
 	// the total timeout), "upstream_error" (the provider broke off) or
 	// "client_gone".
 	End string
+}
+
+// Discarded is an answer paid for but not given to the app.
+type Discarded struct {
+	// Served is the target that gave it.
+	Served policy.Target
+	Usage  provider.Usage
+	// CostUSD is what it was charged; Priced is false when its model has
+	// no price; Estimated says why CostUSD is an estimate, as for Report.
+	CostUSD   proxyconfig.USD
+	Priced    bool
+	Estimated string
+	// Result is its check's result (ValidationFailed, mostly).
+	Result string
+}
+
+// Check is the result of judging one answer.
+type Check struct {
+	Target policy.Target
+	// Result is ValidationPassed, ValidationFailed or ValidationSkipped.
+	Result string
+	// Reason is the reason code of failed and skipped.
+	Reason string
 }

@@ -240,19 +240,23 @@ func downgradeProvider(d budget.Decision) string {
 // does a provider's error answer that reports no usage: providers do not
 // bill failed requests.
 func (t *Transport) settle(rep *Report, rq provider.Request, res *budget.Reservation) {
+	// The answers paid for and discarded (invalid outputs) are charged
+	// whatever the final answer costs.
+	discarded := rep.discardedCost()
+	charge := func(cost proxyconfig.USD) { res.Settle(cost.Add(discarded)) }
 	served := servedTarget(rep)
 	if rep.Static || rep.Cache == CacheHit {
 		rep.Priced = true
-		res.Release()
+		charge(proxyconfig.USD{})
 		return
 	}
 	if rep.Status >= 400 && !rep.Usage.Known {
-		res.Release()
+		charge(proxyconfig.USD{})
 		return
 	}
 	price, ok := t.priceOf(served.Provider, served.Model)
 	if !ok {
-		res.Release() // only without a budget: reserve refuses unpriced models
+		charge(proxyconfig.USD{}) // only without a budget: reserve refuses unpriced models
 		return
 	}
 	rep.Priced = true
@@ -261,7 +265,7 @@ func (t *Transport) settle(rep *Report, rq provider.Request, res *budget.Reserva
 		cost = proxyconfig.MaxUSD(cost, chargeUnknown(price, rq, rep.AnswerBytes))
 	}
 	rep.CostUSD = cost
-	res.Settle(cost)
+	charge(cost)
 }
 
 // settleAbandoned charges a request the app abandoned before any answer
@@ -269,18 +273,19 @@ func (t *Transport) settle(rep *Report, rq provider.Request, res *budget.Reserva
 // processed the prompt and generated an answer nobody read, and an app
 // must not be able to dodge its budget by hanging up early.
 func (t *Transport) settleAbandoned(rep *Report, rq provider.Request, res *budget.Reservation) {
+	discarded := rep.discardedCost()
 	if rep.Attempts == 0 {
-		res.Release()
+		res.Settle(discarded)
 		return
 	}
 	price, ok := t.priceOf(rep.Provider, rq.Model)
 	if !ok {
-		res.Release()
+		res.Settle(discarded)
 		return
 	}
 	rep.Priced, rep.Estimated = true, EstimateClientGone
 	rep.CostUSD = chargeUnknown(price, rq, 0)
-	res.Settle(rep.CostUSD)
+	res.Settle(rep.CostUSD.Add(discarded))
 }
 
 // estimateReason says why the answer's usage cannot be charged as it is,

@@ -13,10 +13,12 @@ import (
 
 	"tollgate.dev/tollgate/pkg/budget"
 	"tollgate.dev/tollgate/pkg/cache"
+	"tollgate.dev/tollgate/pkg/outputcheck"
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/pricing"
 	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
+	"tollgate.dev/tollgate/pkg/semantic"
 )
 
 // Memory defaults. They keep the sidecar under the 128 MiB memory limit its
@@ -79,11 +81,15 @@ type Transport struct {
 	policyRef string
 	prices    *pricing.Table
 	buffers   *BufferBudget
-	budget    budget.Gate   // nil without a budget
-	local     *budget.Local // budget when it is local, carried over on reload
-	cache     *cache.Store  // nil without a cache or a cachedResponse rung
+	budget    budget.Gate     // nil without a budget
+	local     *budget.Local   // budget when it is local, carried over on reload
+	cache     *cache.Store    // nil without a cache or a cachedResponse rung
+	semantic  *semantic.Store // nil without a semantic cache
 	// stale is the policy's cachedResponse rung, nil without one.
 	stale *proxyconfig.CachedResponse
+	// checker judges structured output; nil when the policy does not
+	// validate. Carried over on reload, with its compiled schemas.
+	checker *outputcheck.Checker
 }
 
 // route is one provider of the policy, served under /<name>, ready for use.
@@ -146,7 +152,15 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	}
 	t.budget, t.local = budgetFor(p, opts)
 	t.cache = cacheFor(p, opts.Previous)
+	t.semantic = semanticFor(p, opts.Previous)
 	t.stale = t.set.Policy().CachedRung()
+	if p.Validation != nil {
+		if prev := opts.Previous; prev != nil && prev.checker != nil {
+			t.checker = prev.checker
+		} else {
+			t.checker = outputcheck.New(outputcheck.DefaultMaxEntries, outputcheck.DefaultMaxBytes)
+		}
+	}
 	t.upstream = opts.Upstream
 	if t.upstream == nil {
 		t.upstream = upstreamFor(p.Timeouts.Connect.D(), opts.Previous)
@@ -230,7 +244,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 
-	ex := &exchange{t: t, in: req, prov: prov, rest: rest, rq: rq, body: body, rep: rep}
+	ex := &exchange{t: t, in: req, prov: prov, rest: rest, rq: rq, body: body, rep: rep, validation: t.validationFor(rq)}
 	// A cached answer costs nothing: it is served before the budget and
 	// the rate limits are asked.
 	if rq.Shape != provider.ShapeOther {
@@ -241,6 +255,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return t.serveHit(req, rep, e), nil
 		}
 		rep.Cache = CacheMiss
+		if resp := t.semanticLookup(ex); resp != nil {
+			return resp, nil
+		}
 	}
 	// Prepared once, in place of the app's body, so that memory holds one
 	// body, not one more per attempt.
@@ -280,6 +297,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if res.BreakerOpen {
 		rep.wouldHave(proxyconfig.DryRunCircuitOpen)
 	}
+	if v := ex.validation; v != nil {
+		// Answers read whole to be judged and not given to the app were
+		// paid for all the same; their bodies are closed and their room
+		// given back now.
+		t.chargeDiscarded(rep, rq, v, res.Response)
+		v.releaseExcept(t.buffers, res.Response)
+		for _, j := range v.judged {
+			rep.Checks = append(rep.Checks, Check{Target: j.target, Result: j.result, Reason: j.reason})
+		}
+	}
 	// The breaker of the target the app asked for: the one that explains
 	// a fallback.
 	rep.BreakerState = t.set.BreakerState(policy.Target{Provider: name, Model: rq.Model}).String()
@@ -302,12 +329,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.done(rep)
 			return nil, req.Context().Err()
 		}
-		reservation.Release()
+		reservation.Settle(rep.discardedCost()) // nothing, unless answers were read and discarded
 		return t.refuse(rep, prov.adapter, rq, ex.refusalFor(res)), nil
 	}
 	answering = true
 	return ex.answer(res, func(u provider.Usage) {
 		cancel()
+		ex.validation.releaseExcept(t.buffers, nil)
 		release()
 		rep.Usage = u
 		t.settle(rep, rq, reservation)

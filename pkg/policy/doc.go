@@ -20,6 +20,12 @@
 // policy. The total timeout is the deadline of the request's context, which
 // also bounds the streaming of the answer after Execute returns.
 //
+// An answer the caller's Classify judges InvalidOutput (validation: not the
+// structured output the request asked for) is retried when retry.retryOn
+// names it and falls back like any failure, but never counts against a
+// breaker. When every rung fails and some answer was invalid, the last
+// invalid answer is the result, not an error: it is complete, and paid for.
+//
 // Admission (requests and tokens per minute, concurrency) happens before
 // Execute, through Limits, because a stream holds its concurrency slot and
 // is charged its token usage after Execute has returned.

@@ -124,6 +124,13 @@ func (s *Set) Execute(ctx context.Context, c *Call) Result {
 		// be retried (the provider's own error), not a bare refusal.
 		o, err = st.answered[len(st.answered)-1], nil
 	}
+	if f := failureOf(o, err); f != NoFailure && f != InvalidOutput && f != Canceled {
+		// A rung after an invalid answer failed outright: the app gets the
+		// last complete answer, which was paid for, rather than an error.
+		if last := st.lastInvalid(); last != nil {
+			o, err = last, nil
+		}
+	}
 	st.release(o)
 
 	res := Result{Attempts: st.attempts, Failure: failureOf(o, err), BreakerOpen: st.breakerOpen}
@@ -168,21 +175,42 @@ func (s *Set) observe(exec failsafe.Execution[*outcome], st *callState, t Target
 	if !admitted {
 		st.breakerOpen = true
 	}
-	o, err := s.timeoutOnly.WithContext(exec.Context()).GetWithExecution(func(inner failsafe.Execution[*outcome]) (*outcome, error) {
-		return s.attempt(inner, st, t, rung)
-	})
+	o, err := s.attempt(exec, st, t, rung) // under the timeout: s.timed is set
 	if admitted {
 		s.breakers.record(cb, o, err)
 	}
 	return o, err
 }
 
-// attempt sends one attempt. Its upstream context is a child of the
+// attempt sends one attempt under the first-token timeout, then judges its
+// answer (Call.Classify); under validation outside the timeout, since
+// judging may read the whole answer, whose first byte arrived in time.
+func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
+	var o *outcome
+	var err error
+	if s.timed == nil {
+		o, err = s.send(exec, st, t, rung) // exec is the timeout's
+	} else {
+		o, err = s.timed.WithContext(exec.Context()).GetWithExecution(func(timed failsafe.Execution[*outcome]) (*outcome, error) {
+			return s.send(timed, st, t, rung)
+		})
+	}
+	if err != nil || o == nil || o.resp == nil {
+		return o, err
+	}
+	o.failure = st.call.Classify(t, o.resp)
+	if o.failure != NoFailure {
+		o.retryAfter, o.hasRetryAfter = ParseRetryAfter(o.resp.Header, s.opts.Now())
+	}
+	return o, nil
+}
+
+// send sends one attempt. Its upstream context is a child of the
 // request's context rather than of exec's, because failsafe-go cancels
 // exec's context when the attempt returns, while the answer's body must
 // stay readable; exec's cancellation (a timeout) is forwarded only while the
 // attempt is under way.
-func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
+func (s *Set) send(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
 	st.attempts++
 	ctx, cancel := context.WithCancel(st.ctx)
 	stop := context.AfterFunc(exec.Context(), cancel)
@@ -202,13 +230,20 @@ func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target
 		}
 		return &outcome{failure: f, target: t, rung: rung}, err
 	}
-	o := &outcome{resp: resp, target: t, rung: rung, failure: st.call.Classify(t, resp)}
-	if o.failure != NoFailure {
-		o.retryAfter, o.hasRetryAfter = ParseRetryAfter(resp.Header, s.opts.Now())
-	}
+	o := &outcome{resp: resp, target: t, rung: rung}
 	st.answered = append(st.answered, o)
 	st.cancels = append(st.cancels, cancel)
 	return o, nil
+}
+
+// lastInvalid is the last answer classified InvalidOutput, or nil.
+func (st *callState) lastInvalid() *outcome {
+	for i := len(st.answered) - 1; i >= 0; i-- {
+		if st.answered[i].failure == InvalidOutput {
+			return st.answered[i]
+		}
+	}
+	return nil
 }
 
 // release closes the bodies of every answer but the final one.
@@ -285,7 +320,7 @@ func (st *callState) cached(exec failsafe.Execution[*outcome], rung int) (*outco
 // not a request the app abandoned).
 func needsFallback(o *outcome, err error) bool {
 	switch failureOf(o, err) {
-	case Timeout, ConnectionError, RateLimited, ServerError:
+	case Timeout, ConnectionError, RateLimited, ServerError, InvalidOutput:
 		return true
 	}
 	return errors.Is(err, ErrCircuitOpen) || errors.Is(err, ErrRetryBudget)

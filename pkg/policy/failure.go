@@ -27,6 +27,13 @@ const (
 	// the app went away or the total timeout passed. It is nobody's fault
 	// upstream, so it is neither retried nor counted against a breaker.
 	Canceled
+	// InvalidOutput is a complete answer that is not the structured output
+	// its request asked for (policy validation judged it). It is retried
+	// when retry.retryOn names it and sent to the fallbacks, but never
+	// counted against a breaker: the provider answered, and a schema that
+	// is hard to meet is one request's problem, not the provider's. The
+	// provider was paid for it.
+	InvalidOutput
 )
 
 // String names the failure as logs and metrics report it.
@@ -46,6 +53,8 @@ func (f Failure) String() string {
 		return "server_error"
 	case Canceled:
 		return "canceled"
+	case InvalidOutput:
+		return "invalid_output"
 	}
 	return "unknown"
 }
@@ -61,6 +70,8 @@ func (f Failure) condition() proxyconfig.RetryCondition {
 		return proxyconfig.RetryOnRateLimited
 	case ServerError:
 		return proxyconfig.RetryOnServerError
+	case InvalidOutput:
+		return proxyconfig.RetryOnInvalidOutput
 	}
 	return ""
 }

@@ -36,18 +36,26 @@ type Set struct {
 	cfg  proxyconfig.Policy
 	opts Options
 
-	// retryOn holds the failures retries and breakers act on.
-	retryOn  []Failure
-	retry    retrypolicy.RetryPolicy[*outcome] // nil without retries
-	budget   budget.Budget                     // retry budget, nil without retries
-	timeout  timeout.Timeout[*outcome]
+	// retryOn holds the failures retries act on; breakerOn those breakers
+	// count: the same, without InvalidOutput.
+	retryOn   []Failure
+	breakerOn []Failure
+	retry     retrypolicy.RetryPolicy[*outcome] // nil without retries
+	budget    budget.Budget                     // retry budget, nil without retries
+	timeout   timeout.Timeout[*outcome]
+	// timed, under validation, runs one attempt under the first-token
+	// timeout, so that the answer is judged (Call.Classify) after it,
+	// outside the timeout: judging may read a whole answer whose first
+	// byte arrived in time. Nil without validation, where the timeout is
+	// the innermost policy of each target's executor (one execution per
+	// attempt fewer).
+	timed    failsafe.Executor[*outcome]
 	breakers *breakers // nil without a circuit breaker
 	limits   *Limits   // nil without rate limits
-	// dryRun observes the breakers instead of obeying them (see observe);
-	// timeoutOnly then runs each attempt under the first-token timeout,
-	// inside that observation.
-	dryRun      bool
-	timeoutOnly failsafe.Executor[*outcome]
+	// dryRun observes the breakers instead of obeying them (see
+	// Set.observe); with a breaker, timed is then set, so that the
+	// observation sees the timeout's verdict on each attempt.
+	dryRun bool
 	// chain holds the fallback policies, outermost first; nil without
 	// fallbacks.
 	chain failsafe.Executor[*outcome]
@@ -70,10 +78,13 @@ func Compile(p proxyconfig.Policy, prev *Set, opts Options) (*Set, error) {
 	}
 	s := &Set{cfg: p.Clone(), opts: opts}
 	p = s.cfg
-	s.retryOn = failuresFor(p.Retry)
+	s.retryOn = failuresFor(p.Retry, p.Validation != nil)
+	s.breakerOn = slices.DeleteFunc(slices.Clone(s.retryOn), func(f Failure) bool { return f == InvalidOutput })
 	s.timeout = timeout.New[*outcome](p.Timeouts.FirstToken.D())
 	s.dryRun = p.DryRun()
-	s.timeoutOnly = failsafe.With[*outcome](s.timeout)
+	if p.Validation != nil || (s.dryRun && p.CircuitBreaker != nil) {
+		s.timed = failsafe.With[*outcome](s.timeout)
+	}
 
 	if r := p.Retry; r != nil {
 		if prev != nil && prev.cfg.Retry != nil && prev.cfg.Retry.BudgetPercent == r.BudgetPercent {
@@ -85,10 +96,10 @@ func Compile(p proxyconfig.Policy, prev *Set, opts Options) (*Set, error) {
 	}
 
 	if cb := p.CircuitBreaker; cb != nil {
-		if prev != nil && prev.breakers != nil && reflect.DeepEqual(prev.cfg.CircuitBreaker, cb) && slices.Equal(prev.retryOn, s.retryOn) {
+		if prev != nil && prev.breakers != nil && reflect.DeepEqual(prev.cfg.CircuitBreaker, cb) && slices.Equal(prev.breakerOn, s.breakerOn) {
 			s.breakers = prev.breakers
 		} else {
-			s.breakers = newBreakers(*cb, s.retryOn, opts.OnBreakerStateChange)
+			s.breakers = newBreakers(*cb, s.breakerOn, opts.OnBreakerStateChange)
 		}
 	}
 
@@ -138,8 +149,10 @@ func (s *Set) BreakerState(t Target) circuitbreaker.State {
 func (s *Set) DryRun() bool { return s.dryRun }
 
 // executor returns t's executor: Retry ∘ CircuitBreaker(t) ∘ Timeout, or,
-// in DryRun mode with a breaker, Retry alone: runTarget then observes the
-// breaker around Timeout itself.
+// under validation, Retry ∘ CircuitBreaker(t) with each attempt run under
+// the timeout by Set.attempt; in DryRun mode with a breaker, Retry alone,
+// each attempt run by Set.observe, which observes the breaker around
+// Set.attempt.
 func (s *Set) executor(t Target) failsafe.Executor[*outcome] {
 	if e, ok := s.executors.Load(t); ok {
 		return e.(failsafe.Executor[*outcome])
@@ -154,24 +167,27 @@ func (s *Set) executor(t Target) failsafe.Executor[*outcome] {
 	if s.retry != nil {
 		policies = append(policies, s.retry)
 	}
-	if s.breakers != nil && s.dryRun {
-		e, _ := s.executors.LoadOrStore(t, failsafe.With(policies...))
-		return e.(failsafe.Executor[*outcome])
-	}
-	if s.breakers != nil {
+	if s.breakers != nil && !s.dryRun {
 		policies = append(policies, s.breakers.get(t))
 	}
-	policies = append(policies, s.timeout)
+	if s.timed == nil {
+		policies = append(policies, s.timeout)
+	}
 	e, _ := s.executors.LoadOrStore(t, failsafe.With(policies...))
 	return e.(failsafe.Executor[*outcome])
 }
 
 // failuresFor lists the failures retry.retryOn names; without a retry
 // block, every retryable failure (which is what breakers then count).
-func failuresFor(r *proxyconfig.Retry) []Failure {
+// InvalidOutput is left out of a policy that does not validate, where it
+// cannot happen.
+func failuresFor(r *proxyconfig.Retry, validates bool) []Failure {
 	all := []Failure{Timeout, ConnectionError, RateLimited, ServerError}
 	if r == nil {
 		return all
+	}
+	if validates {
+		all = append(all, InvalidOutput)
 	}
 	var out []Failure
 	for _, f := range all {

@@ -56,6 +56,13 @@ type Request struct {
 	// itself set stream_options.include_usage, so the final usage chunk is
 	// the app's and must reach it.
 	StreamUsageRequested bool
+	// Format is the raw JSON value of the request member that says what
+	// form the answer takes (response_format, text, output_config,
+	// output_format, generationConfig), nil when the request has none; a
+	// slice of the request body, read only with ParseOutputFormat, and
+	// only when the policy validates answers. FormatMember names it.
+	Format       []byte
+	FormatMember string
 	// StreamOptionsUnsupported is set by the Azure OpenAI adapter on chat
 	// requests to a deployment URL whose api-version predates
 	// stream_options (before 2024-09-01-preview), or names no version it

@@ -81,6 +81,17 @@ func parseAnthropicBody(method, path string, body []byte) (Request, error) {
 			system = wire.TextBytes(v)
 		case "messages":
 			messages = wire.TextBytes(v)
+		case "output_config":
+			// output_config.format replaced the beta output_format; a
+			// request with both is judged by the newer one, when it has
+			// a format.
+			if _, ok := wire.TopLevelValue(v, "format"); ok {
+				req.Format, req.FormatMember = v, "output_config"
+			}
+		case "output_format":
+			if req.FormatMember != "output_config" {
+				req.Format, req.FormatMember = v, "output_format"
+			}
 		}
 	})
 	if err != nil {

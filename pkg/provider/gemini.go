@@ -54,12 +54,16 @@ func (geminiAdapter) ParseRequest(method, path string, body []byte) (Request, er
 		case "systemInstruction", "system_instruction":
 			system = wire.TextBytes(v)
 		case "generationConfig", "generation_config":
+			config, member := v, string(key)
 			_ = eachMember(v, func(key, v []byte) {
 				switch string(key) {
 				case "maxOutputTokens", "max_output_tokens":
 					req.MaxTokens = jsonTokens(v)
 				case "temperature":
 					req.Temperature = jsonFloat(v)
+				case "responseMimeType", "response_mime_type":
+					// Only a config that names a MIME type may ask for JSON.
+					req.Format, req.FormatMember = config, member
 				}
 			})
 		}

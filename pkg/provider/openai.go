@@ -101,6 +101,14 @@ func parseOpenAIBody(method, path string, body []byte, shape Shape, pathModel st
 			instructions = wire.TextBytes(v)
 		case "input": // responses, embeddings
 			input = wire.TextBytes(v)
+		case "response_format": // chat
+			if shape == ShapeOpenAIChat {
+				req.Format, req.FormatMember = v, "response_format"
+			}
+		case "text": // responses: text.format
+			if shape == ShapeOpenAIResponses {
+				req.Format, req.FormatMember = v, "text"
+			}
 		}
 	})
 	if err != nil {

@@ -96,8 +96,8 @@ func (p *Policy) Validate() error {
 			v.add("retry.backoff.jitter", fmt.Sprintf("%q is not one of None, Full, Equal", r.Jitter))
 		}
 		for i, c := range r.RetryOn {
-			if !slices.Contains([]RetryCondition{RetryOnTimeout, RetryOnConnectionError, RetryOnRateLimited, RetryOnServerError}, c) {
-				v.add(fmt.Sprintf("retry.retryOn[%d]", i), fmt.Sprintf("%q is not one of Timeout, ConnectionError, RateLimited, ServerError", c))
+			if !slices.Contains([]RetryCondition{RetryOnTimeout, RetryOnConnectionError, RetryOnRateLimited, RetryOnServerError, RetryOnInvalidOutput}, c) {
+				v.add(fmt.Sprintf("retry.retryOn[%d]", i), fmt.Sprintf("%q is not one of Timeout, ConnectionError, RateLimited, ServerError, InvalidOutput", c))
 			}
 		}
 		v.positive("retry.maxRetryAfter", r.MaxRetryAfter)
@@ -174,6 +174,24 @@ func (p *Policy) Validate() error {
 	if c := p.Cache; c != nil {
 		v.positive("cache.ttl", c.TTL)
 		v.atLeast("cache.maxEntries", c.MaxEntries, 1)
+		if sc := c.Semantic; sc != nil {
+			e := sc.Embedding
+			switch pr := p.Provider(e.Provider); {
+			case pr == nil:
+				v.add("cache.semantic.embedding.provider", fmt.Sprintf("%q is not a declared provider", e.Provider))
+			case pr.Type == Anthropic:
+				v.add("cache.semantic.embedding.provider", fmt.Sprintf("%q is of type Anthropic, which has no embeddings endpoint", e.Provider))
+			}
+			if e.Model == "" {
+				v.add("cache.semantic.embedding.model", "is required")
+			}
+			v.positive("cache.semantic.embedding.timeout", e.Timeout)
+			if !(sc.Threshold > 0 && sc.Threshold <= 1) {
+				v.add("cache.semantic.threshold", fmt.Sprintf("is %v; must be above 0 and at most 1", sc.Threshold))
+			}
+			v.atLeast("cache.semantic.maxEntries", sc.MaxEntries, 1)
+			v.positive("cache.semantic.ttl", sc.TTL)
+		}
 	}
 	for i, pr := range p.Pricing {
 		path := fmt.Sprintf("pricing[%d]", i)

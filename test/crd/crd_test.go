@@ -69,6 +69,8 @@ func TestSample_IsAcceptedWithDefaultsFilledIn(t *testing.T) {
 	assert.Equal(t, int32(80), s.Budget.SoftLimitPercent)
 	assert.Equal(t, ptr.To(true), s.Cache.Enabled)
 	assert.Equal(t, ptr.To(true), s.Cache.OnlyDeterministic)
+	assert.Equal(t, ptr.To(true), s.Validation.Enabled)
+	assert.Equal(t, v1alpha1.StreamPassThrough, s.Validation.Streams)
 	// Values the sample sets are kept.
 	assert.Equal(t, v1alpha1.Duration("30s"), s.Timeouts.FirstToken)
 	assert.Equal(t, int32(5000), s.Cache.MaxEntries)
@@ -91,6 +93,7 @@ func TestDefaults_GoMatchesAPIServer(t *testing.T) {
 			s.RateLimit = &v1alpha1.RateLimit{MaxConcurrent: ptr.To[int32](4)}
 			s.Budget = &v1alpha1.Budget{Limit: "10"}
 			s.Cache = &v1alpha1.Cache{}
+			s.Validation = &v1alpha1.OutputValidation{}
 			return s
 		}(),
 		"partial blocks keep what is set": func() v1alpha1.LLMPolicySpec {
@@ -99,6 +102,7 @@ func TestDefaults_GoMatchesAPIServer(t *testing.T) {
 			s.Retry = &v1alpha1.Retry{MaxAttempts: 5, Backoff: &v1alpha1.Backoff{Jitter: v1alpha1.JitterEqual}, RetryOn: []v1alpha1.RetryCondition{v1alpha1.RetryOnRateLimited}}
 			s.Budget = &v1alpha1.Budget{Limit: "1.5", Period: v1alpha1.BudgetDaily}
 			s.Cache = &v1alpha1.Cache{Enabled: ptr.To(false), TTL: "1h"}
+			s.Validation = &v1alpha1.OutputValidation{Streams: v1alpha1.StreamBuffer}
 			return s
 		}(),
 	} {
@@ -212,14 +216,42 @@ func TestExplain_ShowsFieldDocs(t *testing.T) {
 		},
 	} {
 		t.Run(field, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			out, err := exec.CommandContext(ctx, env.Kubectl, "--kubeconfig", env.Kubeconfig, "explain", field).CombinedOutput()
-			require.NoError(t, err, "kubectl explain: %s", out)
+			out := explain(t, field)
 			for _, want := range wants {
 				assert.Contains(t, string(out), want)
 			}
 		})
+	}
+}
+
+// explain runs kubectl explain on field. The API server publishes a new
+// CRD's schema a moment after the CRD is established: until then kubectl
+// "couldn't find resource", which is waited out.
+func explain(t *testing.T, field string) []byte {
+	t.Helper()
+	var out []byte
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var err error
+		out, err = exec.CommandContext(ctx, env.Kubectl, "--kubeconfig", env.Kubeconfig, "explain", field).CombinedOutput()
+		assert.NoError(c, err, "kubectl explain %s: %s", field, out)
+	}, 30*time.Second, 200*time.Millisecond)
+	return out
+}
+
+func TestExplain_ShowsValidationDocs(t *testing.T) {
+	out := explain(t, "llmpolicy.spec.validation")
+	for _, want := range []string{
+		"Validation checks that answers to requests asking for structured",
+		"response_format",
+		"InvalidOutput",
+		"X-Tollgate-Validation: failed",
+		"streams",
+		"first-token latency",
+	} {
+		// kubectl wraps lines: compare words.
+		assert.Contains(t, strings.Join(strings.Fields(string(out)), " "), want)
 	}
 }
 

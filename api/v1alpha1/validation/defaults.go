@@ -204,5 +204,5 @@ func fromObject(obj map[string]any) (*v1alpha1.LLMPolicy, error) {
 
 // DefaultRetryOn is the default of retry.retryOn: every retryable failure.
 func DefaultRetryOn() []v1alpha1.RetryCondition {
-	return []v1alpha1.RetryCondition{v1alpha1.RetryOnTimeout, v1alpha1.RetryOnConnectionError, v1alpha1.RetryOnRateLimited, v1alpha1.RetryOnServerError}
+	return []v1alpha1.RetryCondition{v1alpha1.RetryOnTimeout, v1alpha1.RetryOnConnectionError, v1alpha1.RetryOnRateLimited, v1alpha1.RetryOnServerError, v1alpha1.RetryOnInvalidOutput}
 }

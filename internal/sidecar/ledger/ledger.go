@@ -93,6 +93,9 @@ type Ledger struct {
 	view *view
 	// reserved is what admitted requests hold until they settle.
 	reserved proxyconfig.USD
+	// lastID is the ID of the last admitted request (its journal entries'
+	// ID); IDs start again at each start, when no request is in flight.
+	lastID uint64
 	// waiting is the largest reservation of the requests waiting for an
 	// allowance.
 	waiting proxyconfig.USD
@@ -152,6 +155,14 @@ func New(opts Options) (*Ledger, error) {
 	}
 	if err != nil {
 		opts.Log.Error("budget ledger state lost; starting a new one", zap.Error(err))
+	}
+	if n := len(st.abandoned); n > 0 {
+		var charged proxyconfig.USD
+		for _, e := range st.abandoned {
+			charged = charged.Add(e.Cost.USD)
+		}
+		opts.Log.Warn("requests were in flight when the sidecar stopped: each is charged what it reserved, since what it cost is unknown",
+			zap.Int("requests", n), zap.String("chargedUSD", charged.String()))
 	}
 	l := &Ledger{opts: opts, client: c, store: s, st: st, replied: make(chan struct{}), kick: make(chan struct{}, 1), bundleKick: make(chan struct{}, 1)}
 	if h := st.Held; h != nil {
@@ -307,10 +318,22 @@ func (l *Ledger) decision(policy string, period time.Time) budget.Decision {
 }
 
 // admit reserves maxCost and returns the reservation, unlocking l.mu.
+// The admission is journaled before the request is sent, so that a
+// sidecar killed before it settles charges the reservation on restart.
 func (l *Ledger) admit(policy string, period time.Time, maxCost proxyconfig.USD, unverified bool, d budget.Decision) *budget.Reservation {
 	l.reserved = l.reserved.Add(maxCost)
+	l.lastID++
+	id := l.lastID
+	e := journalEntry{Policy: policy, Start: period, Cost: ledgerapi.NewAmount(maxCost), Unverified: unverified, ID: id, Admitted: true}
+	if err := l.store.append(e); err != nil {
+		l.opts.Log.Error("admission not journaled: were the sidecar killed before this request settles, its spend would be lost", zap.Error(err))
+	}
+	if l.st.InFlight == nil {
+		l.st.InFlight = map[uint64]journalEntry{}
+	}
+	l.st.InFlight[id] = e
 	l.mu.Unlock()
-	return budget.NewReservation(maxCost, func(actual proxyconfig.USD) { l.settle(policy, period, maxCost, actual, unverified) })
+	return budget.NewReservation(maxCost, func(actual proxyconfig.USD) { l.settle(id, policy, period, maxCost, actual, unverified) })
 }
 
 // exhausted decides a request the budget cannot cover, unlocking l.mu.
@@ -343,11 +366,12 @@ func (l *Ledger) exhaustedDecision(period time.Time, d budget.Decision) budget.D
 }
 
 // settle records what a request cost, in the period it was admitted in.
-func (l *Ledger) settle(policy string, period time.Time, maxCost, actual proxyconfig.USD, unverified bool) {
+func (l *Ledger) settle(id uint64, policy string, period time.Time, maxCost, actual proxyconfig.USD, unverified bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.reserved = proxyconfig.MaxUSD(l.reserved.Sub(maxCost), proxyconfig.USD{})
-	e := journalEntry{Policy: policy, Start: period, Cost: ledgerapi.NewAmount(actual), Unverified: unverified}
+	delete(l.st.InFlight, id)
+	e := journalEntry{Policy: policy, Start: period, Cost: ledgerapi.NewAmount(actual), Unverified: unverified, ID: id}
 	if err := l.store.append(e); err != nil {
 		l.opts.Log.Error("spend not journaled: a crash before the next batch would lose it", zap.Error(err))
 	}
@@ -605,7 +629,7 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 		l.releaseExcessLocked(now, waiting)
 		l.st.Held = &held{Policy: policy, PeriodStart: l.view.periodStart, Allowance: reply.Allowance, Acked: reply.Acked}
 	}
-	if err := l.store.write(l.st); err != nil {
+	if err := l.store.save(l.st); err != nil {
 		l.opts.Log.Error("budget ledger state not saved", zap.Error(err))
 	}
 	if reply.BundleHash != "" && reply.BundleHash != l.bundleHash {
@@ -630,7 +654,7 @@ func (l *Ledger) failedLocked(req ledgerapi.SyncRequest, err error, now time.Tim
 			l.opts.Log.Error("spend dropped: the budget ledger refuses it for good", zap.String("policy", req.Policy),
 				zap.Uint64("batch", req.Batch.Seq), zap.String("spent", totalSpent(req.Batch.Periods).String()), zap.Error(err))
 			l.st.Unacked, l.st.UnackedPolicy = nil, ""
-			_ = l.store.write(l.st)
+			_ = l.store.save(l.st)
 		} else if r.Code != ledgerapi.CodeUnauthenticated {
 			l.opts.Log.Error("the budget ledger refused a sync", zap.String("policy", req.Policy), zap.Error(err))
 		}
@@ -690,7 +714,7 @@ func (l *Ledger) sealLocked() {
 	l.st.Unacked = &ledgerapi.Batch{Seq: l.st.Seq, Periods: l.st.Open[policy]}
 	l.st.UnackedPolicy = policy
 	delete(l.st.Open, policy)
-	if err := l.store.seal(l.st); err != nil {
+	if err := l.store.save(l.st); err != nil {
 		l.opts.Log.Error("budget ledger state not saved", zap.Error(err))
 	}
 }

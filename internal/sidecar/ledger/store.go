@@ -29,8 +29,8 @@ const (
 // batch not yet acknowledged, the spend not yet sealed into a batch, and
 // the allowance it last held. Spend of a settled request is appended to a
 // journal at once (one small write), so a sidecar killed between two
-// batches loses none; the snapshot is rewritten when a batch is sealed or
-// acknowledged.
+// batches loses none; the snapshot is rewritten, with a new journal, when a batch
+// is sealed or acknowledged.
 type saved struct {
 	Epoch string `json:"epoch"`
 	// Seq is the sequence number of the last sealed batch.
@@ -47,6 +47,15 @@ type saved struct {
 	// Held is the allowance last granted, so a restart with the ledger
 	// down keeps enforcing it.
 	Held *held `json:"held,omitempty"`
+	// InFlight are the requests admitted and not settled yet, by ID, as
+	// of this snapshot; the journal adds and settles others. A sidecar
+	// killed while they ran cannot know what they cost: on restart each is
+	// charged what it reserved, its most (never free).
+	InFlight map[uint64]journalEntry `json:"inFlight,omitempty"`
+
+	// abandoned are the requests found in flight when the state was
+	// opened, now charged; for the log.
+	abandoned []journalEntry
 }
 
 // held is an allowance as the ledger last granted it.
@@ -65,6 +74,11 @@ type journalEntry struct {
 	Cost       ledgerapi.Amount `json:"c"`
 	Unverified bool             `json:"u,omitempty"`
 	Released   ledgerapi.Amount `json:"r"`
+	// ID names an admitted request: its admission (Admitted, with what
+	// it reserved as Cost) is journaled before the request is sent, its
+	// settlement under the same ID once it cost what it cost.
+	ID       uint64 `json:"i,omitempty"`
+	Admitted bool   `json:"a,omitempty"`
 }
 
 // store persists saved in a directory. Its methods are called with the
@@ -96,9 +110,10 @@ func openStore(dir string) (*store, *saved, error) {
 	if st.Open == nil {
 		st.Open = map[string][]ledgerapi.PeriodSpend{}
 	}
+	chargeAbandoned(st)
 	// The journal's entries are in Open now: a new generation starts, so
 	// that a second restart does not replay them again.
-	if serr := s.seal(st); serr != nil {
+	if serr := s.save(st); serr != nil {
 		return nil, nil, serr
 	}
 	return s, st, err
@@ -130,12 +145,38 @@ func (s *store) load() (*saved, error) {
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
 			continue // a line cut by a crash mid-write: the request was not settled in full
 		}
-		addSpend(st.Open, e)
+		replay(&st, e)
 	}
 	return &st, nil
 }
 
-// write replaces the snapshot atomically.
+// replay applies one journal entry to st.
+func replay(st *saved, e journalEntry) {
+	if e.Admitted {
+		if st.InFlight == nil {
+			st.InFlight = map[uint64]journalEntry{}
+		}
+		st.InFlight[e.ID] = e
+		return
+	}
+	if e.ID != 0 {
+		delete(st.InFlight, e.ID)
+	}
+	addSpend(st.Open, e)
+}
+
+// chargeAbandoned charges each request that was in flight when the
+// sidecar stopped what it reserved, as spend of the period it was admitted
+// in: its answer may have reached the app, and its cost is unknown.
+func chargeAbandoned(st *saved) {
+	for _, e := range st.InFlight {
+		addSpend(st.Open, journalEntry{Policy: e.Policy, Start: e.Start, Cost: e.Cost, Unverified: e.Unverified})
+		st.abandoned = append(st.abandoned, e)
+	}
+	st.InFlight = nil
+}
+
+// write replaces the snapshot atomically; only save calls it.
 func (s *store) write(st *saved) error {
 	data, err := json.Marshal(st)
 	if err != nil {
@@ -152,10 +193,12 @@ func (s *store) write(st *saved) error {
 	return nil
 }
 
-// seal writes st, whose Open was just sealed into a batch, with a new
-// journal generation, and switches appends to it. The old journal is
-// removed once the snapshot that folds it in is in place.
-func (s *store) seal(st *saved) error {
+// save writes st with a new journal generation and switches appends to
+// it; the old journal is removed once the snapshot that folds it in is in
+// place. Every save starts a new journal: st.Open already holds what the
+// current one recorded, and a snapshot that kept pointing at it would have
+// that spend replayed on top of itself after a crash.
+func (s *store) save(st *saved) error {
 	old := st.Journal
 	st.Journal++
 	if err := s.write(st); err != nil {
@@ -172,7 +215,7 @@ func (s *store) seal(st *saved) error {
 	return nil
 }
 
-// append records one settled request.
+// append records one admitted or settled request.
 func (s *store) append(e journalEntry) error {
 	line, err := json.Marshal(e)
 	if err != nil {

@@ -34,7 +34,7 @@ func (m *Sidecar) Configure(t *llmclient.Transport) {
 
 // initialise creates the series of l's providers and models.
 func (m *Sidecar) initialise(l *labels, loaded bool) {
-	outs := outcomes()
+	outs := outcomes(l.validates)
 	for _, provider := range l.order {
 		for _, model := range l.initialModels(provider) {
 			for _, o := range outs {
@@ -55,6 +55,11 @@ func (m *Sidecar) initialise(l *labels, loaded bool) {
 			for _, reason := range estimateReasons {
 				m.estimated.WithLabelValues(provider, model, reason)
 			}
+			if l.validates {
+				for _, result := range validationResults {
+					m.validated.WithLabelValues(provider, model, result)
+				}
+			}
 		}
 		for _, rung := range l.initialRungs(provider) {
 			m.fallbacks.WithLabelValues(provider, rung)
@@ -62,6 +67,17 @@ func (m *Sidecar) initialise(l *labels, loaded bool) {
 		if l.cache {
 			m.cache.WithLabelValues(provider, llmclient.CacheHit)
 			m.cache.WithLabelValues(provider, llmclient.CacheMiss)
+		}
+		if l.semantic {
+			m.cache.WithLabelValues(provider, llmclient.CacheSemanticHit)
+			for _, result := range []string{llmclient.SemanticHit, llmclient.SemanticMiss, llmclient.SemanticError} {
+				m.semanticLookups.WithLabelValues(provider, result)
+			}
+		}
+	}
+	if l.semantic {
+		for _, reason := range llmclient.EmbeddingErrors() {
+			m.embeddingErrors.WithLabelValues(reason)
 		}
 	}
 	for _, a := range l.dryRun {
@@ -81,6 +97,8 @@ func (m *Sidecar) dropStale(l *labels) {
 	for _, v := range []vec{m.requests, m.attempts, m.duration, m.ttft, m.tokens, m.cost, m.unpriced, m.estimated} {
 		deleteUnless(v, byModel)
 	}
+	deleteUnless(m.requests, func(s prometheus.Labels) bool { return l.validates || s["outcome"] != outcomeInvalidOutput })
+	deleteUnless(m.validated, func(s prometheus.Labels) bool { return l.validates && byModel(s) })
 	deleteUnless(m.retries, func(s prometheus.Labels) bool { return l.retried[s["reason"]] && byModel(s) })
 	deleteUnless(m.breaker, func(s prometheus.Labels) bool {
 		_, declared := l.providers[s["provider"]]
@@ -89,7 +107,13 @@ func (m *Sidecar) dropStale(l *labels) {
 	deleteUnless(m.fallbacks, func(s prometheus.Labels) bool {
 		return l.validProvider(s["provider"]) && l.validRung(s["rung"])
 	})
-	deleteUnless(m.cache, func(s prometheus.Labels) bool { return l.cache && l.validProvider(s["provider"]) })
+	deleteUnless(m.cache, func(s prometheus.Labels) bool {
+		return l.cache && l.validProvider(s["provider"]) && (l.semantic || s["result"] != llmclient.CacheSemanticHit)
+	})
+	for _, v := range []vec{m.semanticLookups, m.semanticSimilarity} {
+		deleteUnless(v, func(s prometheus.Labels) bool { return l.semantic && l.validProvider(s["provider"]) })
+	}
+	deleteUnless(m.embeddingErrors, func(prometheus.Labels) bool { return l.semantic })
 	deleteUnless(m.dryRun, func(s prometheus.Labels) bool { return s["policy"] == l.policy && l.dryRunSet[s["action"]] })
 }
 

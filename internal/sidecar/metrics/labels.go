@@ -41,8 +41,9 @@ type labels struct {
 	order     []string
 	// fallbacks are the policy's fallback rungs.
 	fallbacks []proxyconfig.Fallback
-	// breakers, cache: the policy has a circuit breaker, a cache.
-	breakers, cache bool
+	// breakers, cache, semantic, validates: the policy has a circuit
+	// breaker, a cache, a semantic cache, validation.
+	breakers, cache, semantic, validates bool
 	// retryReasons are the failures retries are scheduled for; retried
 	// holds them too.
 	retryReasons []string
@@ -60,8 +61,9 @@ type providerLabels struct {
 	typ    proxyconfig.ProviderType
 	prices *pricing.Table
 	// named are the models the policy names for the provider, in the
-	// order it names them: its allow-list, the models of fallback rungs
-	// and of the budget's downgrade to it, and, when it has no allow-list,
+	// order it names them: its allow-list, the models of fallback rungs,
+	// of the budget's downgrade to it and of the semantic cache's
+	// embedding on it, and, when it has no allow-list,
 	// the models of spec.pricing. Their series exist from the load on.
 	named []string
 	// own are named and every name of the price table for the provider's
@@ -98,6 +100,9 @@ func newLabels(p *proxyconfig.Policy, set *policy.Set) *labels {
 		if b := p.Budget; b != nil && b.DowngradeTo != nil && b.DowngradeTo.Provider == pc.Name {
 			named = append(named, b.DowngradeTo.Model)
 		}
+		if c := p.Cache; c != nil && c.Semantic != nil && c.Semantic.Embedding.Provider == pc.Name {
+			named = append(named, c.Semantic.Embedding.Model)
+		}
 		if len(pc.Models) == 0 {
 			for _, mp := range p.Pricing {
 				named = append(named, mp.Model)
@@ -117,6 +122,8 @@ func newLabels(p *proxyconfig.Policy, set *policy.Set) *labels {
 	l.fallbacks = p.Fallbacks
 	l.breakers = p.CircuitBreaker != nil
 	l.cache = p.Cache != nil
+	l.semantic = p.Cache != nil && p.Cache.Semantic != nil
+	l.validates = p.Validation != nil
 	if set != nil {
 		for _, f := range set.RetryOn() {
 			l.retryReasons = append(l.retryReasons, f.String())
@@ -219,8 +226,11 @@ func (l *labels) validRung(rung string) bool {
 // provider's answers and every refusal but two that never carry a
 // provider of the policy (tollgate_unknown_provider) or never reach the
 // metrics (tollgate_no_policy, answered without a policy).
-func outcomes() []string {
+func outcomes(validates bool) []string {
 	out := []string{outcomeSuccess, outcomeClientError, outcomeServerError, outcomeClientGone}
+	if validates {
+		out = append(out, outcomeInvalidOutput)
+	}
 	for _, code := range llmclient.RefusalCodes() {
 		if code != llmclient.CodeUnknownProvider && code != llmclient.CodeNoPolicy {
 			out = append(out, code)

@@ -21,6 +21,7 @@ import (
 
 	"tollgate.dev/tollgate/pkg/llmclient"
 	"tollgate.dev/tollgate/pkg/policy"
+	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -30,7 +31,14 @@ const (
 	outcomeClientError = "client_error"
 	outcomeServerError = "server_error"
 	outcomeClientGone  = "client_gone"
+	// outcomeInvalidOutput: no rung gave the structured output the
+	// request asked for; the app got the last answer, marked failed.
+	outcomeInvalidOutput = "invalid_output"
 )
+
+// validationResults are the values of tollgate_output_validations_total's
+// result label.
+var validationResults = []string{llmclient.ValidationPassed, llmclient.ValidationFailed, llmclient.ValidationSkipped}
 
 // tokenTypes are the values of tollgate_tokens_total's type label.
 var tokenTypes = []string{"input", "cached_input", "cache_write", "cache_write_1h", "output"}
@@ -56,6 +64,12 @@ type Sidecar struct {
 	unpriced  *prometheus.CounterVec
 	cache     *prometheus.CounterVec
 	estimated *prometheus.CounterVec
+	// The semantic cache's: lookups by result, the similarity each found,
+	// embeddings that failed by reason.
+	semanticLookups    *prometheus.CounterVec
+	semanticSimilarity *prometheus.HistogramVec
+	embeddingErrors    *prometheus.CounterVec
+	validated          *prometheus.CounterVec
 	// The budget ledger's: syncs by result, the allowance held, spend
 	// admitted unverified.
 	ledgerSyncs *prometheus.CounterVec
@@ -139,10 +153,27 @@ func New() *Sidecar {
 			Name: "tollgate_usage_estimated_total",
 			Help: "Answers whose usage was unknown or incomplete and that were charged a conservative estimate instead, by provider, model and reason: no_usage (none sent), cut_short (the answer broke off), client_gone (the app left).",
 		}, []string{"provider", "model", "reason"}),
+		validated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_output_validations_total",
+			Help: "Answers checked against the structured output their request asked for (spec.validation), one per answer judged (retries and fallbacks included), by the provider and model that gave it and result: passed, failed (retried, fallen back from, or given to the app with X-Tollgate-Validation: failed), skipped (not checked; the log line says why).",
+		}, []string{"provider", "model", "result"}),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_cache_requests_total",
-			Help: "Cacheable requests by result: hit (answered from the cache) or miss. Hit rate: rate(hit) / rate(hit + miss).",
+			Help: "Cacheable requests by result: hit (answered from the exact cache), semantic_hit (from the semantic cache) or miss. Hit rate: rate(hit) / rate(all results).",
 		}, []string{"provider", "result"}),
+		semanticLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_semantic_cache_lookups_total",
+			Help: "Requests looked up in the semantic cache (those that missed the exact cache and end with a user message of text), by provider and result: hit, miss, or error (the embedding failed and the request went on uncached; tollgate_semantic_cache_embedding_errors_total says why).",
+		}, []string{"provider", "result"}),
+		semanticSimilarity: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tollgate_semantic_cache_similarity",
+			Help:    "Cosine similarity of the most similar entry a semantic cache lookup found in its partition, served or not (lookups of empty partitions are not observed): where hits and near misses fall against the threshold.",
+			Buckets: []float64{.5, .6, .7, .8, .85, .9, .92, .94, .95, .96, .97, .98, .99, 1},
+		}, []string{"provider"}),
+		embeddingErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_semantic_cache_embedding_errors_total",
+			Help: "Embeddings the semantic cache could not get, so that the request went on uncached, by reason: timeout, connection_error, rate_limited, server_error, client_error, circuit_open, bad_answer, budget (exhausted or unverifiable), unpriced (under a budget), no_credentials (the embedding provider holds no key, and the request went to another provider).",
+		}, []string{"reason"}),
 		ledgerSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_ledger_syncs_total",
 			Help: "Syncs with the operator's budget ledger, by result: success, unreachable, or the ledger's refusal code.",
@@ -162,7 +193,8 @@ func New() *Sidecar {
 		labels: newLabels(nil, nil),
 		open:   map[policy.Target]openBreaker{},
 	}
-	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.ledgerSyncs, m.allowance, m.unverified, m.dryRun,
+	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.validated, m.ledgerSyncs, m.allowance, m.unverified, m.dryRun,
+		m.semanticLookups, m.semanticSimilarity, m.embeddingErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Show both reload results from the start, so that alerts on errors
 	// have a series to watch.
@@ -203,6 +235,25 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 	if r.Cache != "" && l.cache {
 		m.cache.WithLabelValues(provider, r.Cache).Inc()
 	}
+	if r.Semantic != nil && l.semantic {
+		m.semantic(l, provider, r.Semantic)
+	}
+	if l.validates {
+		for _, c := range r.Checks {
+			m.validated.WithLabelValues(l.provider(c.Target.Provider), l.model(c.Target.Provider, c.Target.Model), c.Result).Inc()
+		}
+		if len(r.Checks) == 0 && r.Validation == llmclient.ValidationSkipped {
+			m.validated.WithLabelValues(provider, model, llmclient.ValidationSkipped).Inc()
+		}
+	}
+	for _, d := range r.Discarded {
+		// Paid for, not given to the app: spend of the model that gave it.
+		dp, dm := l.provider(d.Served.Provider), l.model(d.Served.Provider, d.Served.Model)
+		m.countUsage(dp, dm, d.Usage, d.Priced, d.CostUSD, false)
+		if d.Estimated != "" {
+			m.estimated.WithLabelValues(provider, model, d.Estimated).Inc()
+		}
+	}
 	if !r.Usage.Known && !(r.Priced && r.CostUSD.IsPositive()) {
 		return
 	}
@@ -211,18 +262,42 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 	if s := r.Served; s.Provider != "" {
 		sp, sm = l.provider(s.Provider), l.model(s.Provider, s.Model)
 	}
-	if u := r.Usage; u.Known {
-		m.tokens.WithLabelValues(sp, sm, tokenTypes[0]).Add(float64(u.InputTokens))
-		m.tokens.WithLabelValues(sp, sm, tokenTypes[1]).Add(float64(u.CachedInputTokens))
-		m.tokens.WithLabelValues(sp, sm, tokenTypes[2]).Add(float64(u.CacheWriteTokens))
-		m.tokens.WithLabelValues(sp, sm, tokenTypes[3]).Add(float64(u.CacheWrite1hTokens))
-		m.tokens.WithLabelValues(sp, sm, tokenTypes[4]).Add(float64(u.OutputTokens))
-		if !r.Priced && r.Cache != llmclient.CacheHit && !r.Static {
-			m.unpriced.WithLabelValues(sp, sm).Add(float64(u.InputTokens + u.OutputTokens))
+	m.countUsage(sp, sm, r.Usage, r.Priced, r.CostUSD, r.Cache == llmclient.CacheHit || r.Static)
+}
+
+// countUsage counts an answer's tokens and cost under provider and model;
+// free answers (cache hits, static) are never unpriced.
+func (m *Sidecar) countUsage(provider, model string, u provider.Usage, priced bool, cost proxyconfig.USD, free bool) {
+	if u.Known {
+		m.tokens.WithLabelValues(provider, model, tokenTypes[0]).Add(float64(u.InputTokens))
+		m.tokens.WithLabelValues(provider, model, tokenTypes[1]).Add(float64(u.CachedInputTokens))
+		m.tokens.WithLabelValues(provider, model, tokenTypes[2]).Add(float64(u.CacheWriteTokens))
+		m.tokens.WithLabelValues(provider, model, tokenTypes[3]).Add(float64(u.CacheWrite1hTokens))
+		m.tokens.WithLabelValues(provider, model, tokenTypes[4]).Add(float64(u.OutputTokens))
+		if !priced && !free {
+			m.unpriced.WithLabelValues(provider, model).Add(float64(u.InputTokens + u.OutputTokens))
 		}
 	}
-	if r.Priced && r.CostUSD.IsPositive() {
-		m.cost.WithLabelValues(sp, sm).Add(r.CostUSD.Float64())
+	if priced && cost.IsPositive() {
+		m.cost.WithLabelValues(provider, model).Add(cost.Float64())
+	}
+}
+
+// semantic counts a semantic cache lookup of a request to provider (a
+// label value), and the usage and cost of its embedding under the
+// embedding's provider and model.
+func (m *Sidecar) semantic(l *labels, provider string, s *llmclient.SemanticReport) {
+	m.semanticLookups.WithLabelValues(provider, s.Result).Inc()
+	if s.Similarity != 0 {
+		m.semanticSimilarity.WithLabelValues(provider).Observe(s.Similarity)
+	}
+	if s.EmbeddingError != "" {
+		m.embeddingErrors.WithLabelValues(s.EmbeddingError).Inc()
+	}
+	ep, em := l.provider(s.Provider), l.model(s.Provider, s.Model)
+	m.countUsage(ep, em, s.Usage, s.Priced, s.CostUSD, false)
+	if s.Estimated != "" {
+		m.estimated.WithLabelValues(ep, em, s.Estimated).Inc()
 	}
 }
 
@@ -299,6 +374,8 @@ func outcome(r *llmclient.Report) string {
 		return r.Refusal
 	case r.End == "client_gone":
 		return outcomeClientGone
+	case r.Validation == llmclient.ValidationFailed:
+		return outcomeInvalidOutput
 	case r.Status >= 500:
 		return outcomeServerError
 	case r.Status >= 400:
