@@ -76,3 +76,25 @@ func TestDryRun_AnUnpricedModelUnderABudgetIsSentAndCounted(t *testing.T) {
 	assert.Equal(t, proxyconfig.DryRunModelUnpriced, r.DryRun)
 	assert.False(t, r.Priced, "its cost is unknown")
 }
+
+func TestDryRun_EmbeddingsPastTheBudgetAreMadeAndCharged(t *testing.T) {
+	h := newBudgetHarness(t, "  mode: DryRun\n"+semanticBudgetSpec)
+	h.spend() // $0.20
+	resp, _, r := h.servedAt("/openai/v1/chat/completions", chatAsking("How do I reset my password?"), "k")
+	assert.Equal(t, "miss", resp.Header.Get("X-Tollgate-Cache"))
+	assert.Equal(t, "0.05", r.Semantic.CostUSD.String())
+
+	// $0.45 spent: Enforce would send no embedding and refuse the request;
+	// DryRun looks the question up, answers from the cache, and charges
+	// the embedding.
+	embedded := len(embeddings(h.harness))
+	resp, _, r = h.servedAt("/openai/v1/chat/completions", chatAsking("how do i reset my password"), "k")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, llmclient.CacheSemanticHit, r.Cache)
+	assert.Equal(t, proxyconfig.DryRunBudgetExhausted, r.DryRun, "what Enforce would have done to the request")
+	assert.Equal(t, "budget_exhausted", resp.Header.Get(llmclient.HeaderDryRun))
+	assert.Empty(t, r.Semantic.EmbeddingError)
+	assert.Equal(t, embedded+1, len(embeddings(h.harness)))
+	assert.Equal(t, "0.05", r.Semantic.CostUSD.String())
+	assert.Equal(t, "0.5", h.current.Load().Budget().Status().Spent.String(), "$0.20 + $0.05 + $0.20 + $0.05")
+}
