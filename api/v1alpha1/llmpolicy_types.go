@@ -24,8 +24,9 @@ type LLMPolicySpec struct {
 	// would have been taken (metric tollgate_dryrun_decisions_total, the
 	// x-tollgate-dry-run header, one log line per action per minute, and
 	// the policy's DryRun condition and status.dryRun). Timeouts, retries,
-	// fallbacks and the cache, which only help a request, act in both
-	// modes. Use DryRun to see what a policy would do before enforcing it.
+	// fallbacks, the caches and output validation, which only help a
+	// request, act in both modes. Use DryRun to see what a policy would do
+	// before enforcing it.
 	//
 	// +kubebuilder:default=Enforce
 	// +optional

@@ -199,7 +199,8 @@ func TestExplain_ShowsFieldDocs(t *testing.T) {
 			"Mode is Enforce (the default) or DryRun",
 			"refuses nothing and never",
 			"Timeouts, retries,",
-			"fallbacks and the cache, which only help a request, act in both",
+			"which only help a",
+			"request, act in both modes",
 		},
 		"llmpolicy.status.dryRun": {
 			"DryRun is what the policy would have done in the current period",
