@@ -82,6 +82,8 @@ func (l *Local) reserve(maxCost proxyconfig.USD, dryRun bool) (*Reservation, Dec
 	if d.State == StateExhausted && !l.exhaustedReported {
 		l.exhaustedReported, d.FirstExhausted = true, true
 	}
+	// Exhausted below the limit: the reservations in flight hold the rest.
+	d.Held = d.State == StateExhausted && l.spent.LessThan(l.settings.Limit)
 	switch {
 	case d.State != StateExhausted:
 		d.Action = Allow

@@ -41,10 +41,15 @@ type Options struct {
 	// Sync is how soon a sidecar syncs again at the latest. Default
 	// DefaultSync.
 	Sync time.Duration
-	// Commit is how often a policy's status is written at most. Syncs wait
-	// for the next commit, so that what they are told is durable. Default
-	// DefaultCommit.
+	// Commit is how often a policy's status is written. Syncs wait for the
+	// next commit, so that what they are told is durable (those a request
+	// waits on for less: see Expedite). Default DefaultCommit.
 	Commit time.Duration
+	// Expedite is how soon a policy's status is written again, at the
+	// earliest, while a request waits on one of its syncs: such a sync
+	// does not wait for the next Commit. Default DefaultExpedite, and at
+	// most Commit.
+	Expedite time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -63,6 +68,8 @@ type Ledger struct {
 	// still waiting then will not become durable here.
 	closed    chan struct{}
 	closeOnce sync.Once
+	// hurried wakes the committer for a sync a request waits on.
+	hurried chan struct{}
 }
 
 // entry is one policy's book (of its budget) and tally (of its dry run),
@@ -88,6 +95,14 @@ type entry struct {
 	conditions map[string]string
 	// silent is how many silent pods the last write counted.
 	silent int
+	// changed is closed and replaced whenever the book may have freed
+	// allowance, waking the syncs that wait for some (awaitAllowance).
+	changed chan struct{}
+	// waiters counts the syncs a request waits on in flight; while there
+	// are any, the committer writes the book without waiting for Commit.
+	waiters int
+	// lastWrite is when the committer last tried to write the book.
+	lastWrite time.Time
 }
 
 // New returns a ledger; Run starts its committer.
@@ -101,14 +116,19 @@ func New(opts Options) *Ledger {
 	if opts.Commit <= 0 {
 		opts.Commit = DefaultCommit
 	}
+	if opts.Expedite <= 0 {
+		opts.Expedite = DefaultExpedite
+	}
+	opts.Expedite = min(opts.Expedite, opts.Commit)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	return &Ledger{
-		opts:   opts,
-		authn:  &Authenticator{Client: opts.Client, Now: opts.Now},
-		books:  map[types.NamespacedName]*entry{},
-		closed: make(chan struct{}),
+		opts:    opts,
+		authn:   &Authenticator{Client: opts.Client, Now: opts.Now},
+		books:   map[types.NamespacedName]*entry{},
+		closed:  make(chan struct{}),
+		hurried: make(chan struct{}, 1),
 	}
 }
 
@@ -134,6 +154,16 @@ func dryRunPeriod(p *v1alpha1.LLMPolicy) proxyconfig.BudgetPeriod {
 // when p has a budget, with a tally exactly when it is in DryRun mode.
 func (e *entry) fits(p *v1alpha1.LLMPolicy) bool {
 	return (e.book != nil) == (p.Spec.Budget != nil) && (e.tally != nil) == (p.Spec.Mode == v1alpha1.ModeDryRun)
+}
+
+// stopped reports whether the ledger stopped serving (close).
+func (l *Ledger) stopped() bool {
+	select {
+	case <-l.closed:
+		return true
+	default:
+		return false
+	}
 }
 
 // settingsOf returns the ledger's view of a policy's budget.
@@ -190,7 +220,7 @@ func (l *Ledger) entryFor(ctx context.Context, p *v1alpha1.LLMPolicy) (*entry, e
 	if err := l.opts.APIReader.Get(ctx, key, &fresh); err != nil {
 		return nil, fmt.Errorf("read LLMPolicy %s: %w", key, err)
 	}
-	e = &entry{written: make(chan struct{}), conditions: conditionsOf(&fresh)}
+	e = &entry{written: make(chan struct{}), changed: make(chan struct{}), conditions: conditionsOf(&fresh)}
 	if p.Spec.Budget != nil {
 		book, err := Restore(fresh.Status.Budget, settings, Timing{Lease: l.opts.Lease, Sync: l.opts.Sync}, l.opts.Now())
 		if err != nil {
@@ -237,11 +267,13 @@ func (e *entry) waitDurable(ctx context.Context, v uint64, closed <-chan struct{
 	}
 }
 
-// Run writes the books of every policy into status every Commit, gives
-// back the allowances of gone pods, and writes a last time when ctx ends.
+// Run writes the books of every policy into status every Commit (a book
+// a request waits on sooner, see commitHurried), gives back the
+// allowances of gone pods, and writes a last time when ctx ends.
 func (l *Ledger) Run(ctx context.Context) error {
 	tick := time.NewTicker(l.opts.Commit)
 	defer tick.Stop()
+	var soon <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -253,7 +285,10 @@ func (l *Ledger) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 			l.commitAll(ctx)
+		case <-l.hurried:
+		case <-soon:
 		}
+		soon = l.commitHurried(ctx)
 	}
 }
 
@@ -270,19 +305,28 @@ func (l *Ledger) commitAll(ctx context.Context) {
 		l.mu.Lock()
 		e := l.books[key]
 		l.mu.Unlock()
-		if e == nil {
-			continue
+		if e != nil {
+			l.commitOne(ctx, key, e)
 		}
-		if err := l.commit(ctx, key, e); err != nil {
-			if apierrors.IsNotFound(err) || errors.Is(err, errUntracked) {
-				l.mu.Lock()
-				delete(l.books, key) // the policy is gone
-				l.mu.Unlock()
-				forget(key)
-				continue
-			}
-			l.opts.Log.Error(err, "budget status not written; the syncs it holds wait for the next try", "policy", key.String())
-		}
+	}
+}
+
+// commitOne writes one entry, dropping it when its policy is gone or no
+// longer fits it (its budget or its dry run came or went).
+func (l *Ledger) commitOne(ctx context.Context, key types.NamespacedName, e *entry) {
+	err := l.commit(ctx, key, e)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		// Stopping: Run writes a last time on a context of its own, and the
+		// syncs this write would have answered wait for that one.
+	case apierrors.IsNotFound(err) || errors.Is(err, errUntracked):
+		l.mu.Lock()
+		delete(l.books, key) // the policy is gone
+		l.mu.Unlock()
+		forget(key)
+	default:
+		l.opts.Log.Error(err, "budget status not written; the syncs it holds wait for the next try", "policy", key.String())
 	}
 }
 
