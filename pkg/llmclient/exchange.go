@@ -252,6 +252,7 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 	if ex.budgetHeader != "" {
 		resp.Header.Set(HeaderBudget, ex.budgetHeader)
 	}
+	ex.rep.setDryRunHeader(resp.Header)
 	// Only the answer of the target the app asked for is cached, not a
 	// fallback's, a downgrade's or the static one.
 	// Nor an answer that failed its check.

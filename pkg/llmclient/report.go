@@ -92,6 +92,13 @@ type Report struct {
 	// BudgetNotice is NoticeSoftLimit or NoticeExhausted for the one
 	// request of a budget period that first saw that state, else "".
 	BudgetNotice string
+	// DryRun is, under a policy in DryRun mode, what Enforce would have
+	// done to the request that was let through: the first check that would
+	// have refused or downgraded it. "" when nothing would have acted, and
+	// always under Enforce.
+	DryRun proxyconfig.DryRunAction
+	// DryRunMode is true when the policy was in DryRun mode.
+	DryRunMode bool
 	// Discarded are the answers read whole, paid for and not given to the
 	// app (invalid outputs that were retried or fell back): each is
 	// charged too, at its own target's price, on top of CostUSD.

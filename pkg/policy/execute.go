@@ -71,6 +71,10 @@ type Result struct {
 	Attempts int
 	// Trace is every attempt, and every target passed over, in order.
 	Trace []Attempt
+	// BreakerOpen is set in DryRun mode when an attempt went to a target
+	// whose breaker was open (or half-open with its trials taken): Enforce
+	// would have skipped that target, for the next rung or a refusal.
+	BreakerOpen bool
 }
 
 // outcome is the result type of every failsafe-go policy here: one
@@ -102,6 +106,8 @@ type callState struct {
 	// trace is what Result.Trace reports, in traceBuf while it fits.
 	trace    []Attempt
 	traceBuf [traceInline]Attempt
+	// breakerOpen is Result.BreakerOpen.
+	breakerOpen bool
 }
 
 type callStateKey struct{}
@@ -135,7 +141,7 @@ func (s *Set) Execute(ctx context.Context, c *Call) Result {
 	}
 	st.release(o)
 
-	res := Result{Attempts: st.attempts, Failure: failureOf(o, err), Trace: st.trace}
+	res := Result{Attempts: st.attempts, Failure: failureOf(o, err), BreakerOpen: st.breakerOpen, Trace: st.trace}
 	if o != nil {
 		res.Response, res.Target, res.Rung, res.Static, res.Cached = o.resp, o.target, o.rung, o.static, o.cached
 	}
@@ -151,13 +157,40 @@ func (s *Set) Execute(ctx context.Context, c *Call) Result {
 	return res
 }
 
-// runTarget runs the attempts for one target: Retry ∘ Breaker ∘ Timeout.
+// runTarget runs the attempts for one target: Retry ∘ Breaker ∘ Timeout,
+// or in DryRun mode Retry ∘ observe(Breaker) ∘ Timeout.
 func (s *Set) runTarget(st *callState, t Target, rung int) (*outcome, error) {
-	o, err := s.executor(t).WithContext(st.ctx).GetWithExecution(func(exec failsafe.Execution[*outcome]) (*outcome, error) {
+	run := func(exec failsafe.Execution[*outcome]) (*outcome, error) {
 		return s.attempt(exec, st, t, rung)
-	})
+	}
+	if s.dryRun && s.breakers != nil {
+		run = func(exec failsafe.Execution[*outcome]) (*outcome, error) {
+			return s.observe(exec, st, t, rung)
+		}
+	}
+	o, err := s.executor(t).WithContext(st.ctx).GetWithExecution(run)
 	if err != nil {
 		st.recordPassedOver(t, rung, err)
+	}
+	return o, err
+}
+
+// observe runs one attempt to t under the first-token timeout, past t's
+// breaker whatever its state, and tells the breaker how it went exactly
+// as the breaker's own policy would: an attempt it would have admitted is
+// recorded (a failure when it counts one), one it would have refused is
+// sent anyway but not recorded, and marks the request. The breaker so
+// moves through closed, open and half-open as it would in Enforce mode,
+// without ever keeping a request from its provider.
+func (s *Set) observe(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
+	cb := s.breakers.get(t)
+	admitted := cb.TryAcquirePermit()
+	if !admitted {
+		st.breakerOpen = true
+	}
+	o, err := s.attempt(exec, st, t, rung) // under the timeout: s.timed is set
+	if admitted {
+		s.breakers.record(cb, o, err)
 	}
 	return o, err
 }

@@ -42,6 +42,10 @@ type Policy struct {
 	// Generation is the LLMPolicy's metadata.generation.
 	Generation int64 `json:"generation,omitempty"`
 
+	// Mode is ModeEnforce or ModeDryRun; empty is ModeEnforce, so that a
+	// bundle of an operator that knows no modes enforces.
+	Mode Mode `json:"mode,omitempty"`
+
 	// Selector picks the pods the policy applies to; nil selects all.
 	Selector *Selector `json:"selector,omitempty"`
 

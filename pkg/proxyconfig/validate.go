@@ -46,6 +46,9 @@ func (p *Policy) Validate() error {
 	if p.Name == "" {
 		v.add("name", "is required")
 	}
+	if !slices.Contains([]Mode{"", ModeEnforce, ModeDryRun}, p.Mode) {
+		v.add("mode", fmt.Sprintf("%q is not one of Enforce, DryRun", p.Mode))
+	}
 	if p.Selector != nil {
 		for i, r := range p.Selector.MatchExpressions {
 			ok := (slices.Contains([]string{"In", "NotIn"}, r.Operator) && len(r.Values) > 0) ||

@@ -48,7 +48,7 @@ func TestCRD_IsEstablishedWithNamesAndPrinterColumns(t *testing.T) {
 	for _, c := range v.AdditionalPrinterColumns {
 		columns = append(columns, c.Name)
 	}
-	assert.Equal(t, []string{"Ready", "Budget", "Spent", "Limit", "Pods", "Age"}, columns)
+	assert.Equal(t, []string{"Ready", "Mode", "Budget", "Spent", "Limit", "Pods", "Age"}, columns)
 }
 
 func TestSample_IsAcceptedWithDefaultsFilledIn(t *testing.T) {
@@ -210,6 +210,17 @@ func TestExplain_ShowsFieldDocs(t *testing.T) {
 			"retryOn",
 			"HonorRetryAfter makes the sidecar wait",
 			"BudgetPercent caps retries",
+		},
+		"llmpolicy.spec.mode": {
+			"Mode is Enforce (the default) or DryRun",
+			"refuses nothing and never",
+			"Timeouts, retries,",
+			"which only help a",
+			"request, act in both modes",
+		},
+		"llmpolicy.status.dryRun": {
+			"DryRun is what the policy would have done in the current period",
+			"Decisions counts the requests of the period that Enforce would have",
 		},
 		"llmpolicy.spec.fallbacks.cachedResponse": {
 			"with the last good answer the provider gave",

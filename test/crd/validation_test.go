@@ -79,6 +79,18 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 			edit:       set("spec.timeouts.connect", ""),
 			wantErrors: []string{"spec.timeouts.connect", "must be a positive duration"},
 		},
+		"an explicit empty mode": {
+			edit:       set("spec.mode", ""),
+			wantErrors: []string{`spec.mode: Unsupported value: ""`, `"Enforce"`, `"DryRun"`},
+		},
+		"an unknown mode": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Mode = "Shadow" },
+			wantErrors: []string{`spec.mode: Unsupported value: "Shadow"`, `"Enforce"`, `"DryRun"`},
+		},
+		"a mode of the wrong case": {
+			edit:       set("spec.mode", "dryRun"),
+			wantErrors: []string{`spec.mode: Unsupported value: "dryRun"`},
+		},
 		"a misspelt field": {
 			edit:       set("spec.retry.maxAttemps", 3),
 			wantErrors: []string{`unknown field "spec.retry.maxAttemps"`},

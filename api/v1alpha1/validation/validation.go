@@ -91,6 +91,9 @@ const (
 // ValidateSpec checks the spec; path is where it sits in its object.
 func ValidateSpec(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
+	if modes := []v1alpha1.PolicyMode{v1alpha1.ModeEnforce, v1alpha1.ModeDryRun}; !slices.Contains(modes, s.Mode) {
+		errs = append(errs, field.NotSupported(path.Child("mode"), s.Mode, modes))
+	}
 	errs = append(errs, validatePodSelector(s, path)...)
 	errs = append(errs, validateProviders(s.Providers, path.Child("providers"))...)
 	declared := sets.New[string]()
