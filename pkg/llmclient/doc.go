@@ -11,6 +11,6 @@
 //
 // Tracing is the caller's: a request whose context carries a recording
 // OpenTelemetry span gets a child span per attempt sent upstream, and
-// Report.Span hands the span back when the request is over (see trace.go).
+// Report.Span hands the span back when the request is over (see tracing.go).
 // No trace context is forwarded to providers.
 package llmclient

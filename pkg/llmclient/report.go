@@ -1,6 +1,7 @@
 package llmclient
 
 import (
+	"net/http"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -97,6 +98,13 @@ type Report struct {
 	// BudgetNotice is NoticeSoftLimit or NoticeExhausted for the one
 	// request of a budget period that first saw that state, else "".
 	BudgetNotice string
+	// DryRun is, under a policy in DryRun mode, what Enforce would have
+	// done to the request that was let through: the first check that would
+	// have refused or downgraded it. "" when nothing would have acted, and
+	// always under Enforce.
+	DryRun proxyconfig.DryRunAction
+	// DryRunMode is true when the policy was in DryRun mode.
+	DryRunMode bool
 	// Discarded are the answers read whole, paid for and not given to the
 	// app (invalid outputs that were retried or fell back): each is
 	// charged too, at its own target's price, on top of CostUSD.
@@ -119,20 +127,34 @@ type Report struct {
 	// the total timeout), "upstream_error" (the provider broke off) or
 	// "client_gone".
 	End string
-	// Span is the trace span of the request's context, a no-op span when
-	// the context has none: whoever traces the request ends it with the
-	// report. The attempts sent upstream are its child spans while it
-	// records (see the package documentation).
+	// Span is the OpenTelemetry span of the request's context, a no-op
+	// span when the context has none: whoever traces the request ends it
+	// with the report. The attempts sent upstream are its child spans
+	// while it records (see tracing.go).
 	Span trace.Span
+	// Trace, when the Transport makes traces (Options.Trace), is what a
+	// failure record shows of a request that failed or fell back
+	// (FailedOrFellBack); nil for the others.
+	Trace *Trace
+
+	// What the trace is made of, kept only while the Transport makes
+	// traces and dropped before OnDone: the app's request, its body (when
+	// the policy's records include it), the attempts and the starts of
+	// their error answers.
+	in           *http.Request
+	body         []byte
+	attempts     []policy.Attempt
+	attemptsBuf  [1]policy.Attempt
+	errorAnswers []errorAnswer
 }
 
-// ErrorType is the class of error the request ended with, or "" when it
-// ended well: the code of Tollgate's own refusal (tollgate_*); else the
-// failure of the final answer (rate_limited, server_error, client_error,
-// timeout, connection_error, canceled, invalid_output); else how the
-// answer broke off
-// (upstream_error, total_timeout, client_gone). A fixed set, for logs and
-// telemetry alike.
+// ErrorType names what went wrong with the request, as its log line, its
+// failure record and its OpenTelemetry span say it: the code of Tollgate's
+// refusal (tollgate_*), else the failure class of the final outcome
+// (rate_limited, server_error, client_error, timeout, connection_error,
+// canceled, invalid_output), else how the answer ended when it did not
+// complete (upstream_error, total_timeout, client_gone); "" for a request
+// that went well. A fixed set.
 func (r *Report) ErrorType() string {
 	switch {
 	case r.Refusal != "":

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,12 +108,38 @@ func startSidecar(t *testing.T, path string, args ...string) *sidecar {
 // launch starts the binary without waiting for it.
 func launch(t *testing.T, path string, args ...string) *sidecar {
 	t.Helper()
-	return launchWithEnv(t, path, nil, args...)
+	return launchWith(t, nil, nil, path, args...)
 }
 
 // launchWithEnv is launch with env (NAME=value) added to the process's
 // environment.
 func launchWithEnv(t *testing.T, path string, env []string, args ...string) *sidecar {
+	t.Helper()
+	return launchWith(t, nil, env, path, args...)
+}
+
+// startVia is startSidecar with the binary started by the command wrapper
+// (e.g. a shell that sets a resource limit, then execs the binary given
+// as its last argument, with the sidecar's arguments after it). The
+// wrapper must exec the binary, so that the process the test signals is
+// the sidecar.
+func startVia(t *testing.T, wrapper []string, path string, args ...string) *sidecar {
+	t.Helper()
+	s := launchVia(t, wrapper, path, args...)
+	s.waitStarted()
+	s.waitReady()
+	return s
+}
+
+// launchVia is launch through a wrapper; nil runs the binary itself.
+func launchVia(t *testing.T, wrapper []string, path string, args ...string) *sidecar {
+	t.Helper()
+	return launchWith(t, wrapper, nil, path, args...)
+}
+
+// launchWith starts the binary, through wrapper unless it is nil, with env
+// (NAME=value) added to the process's environment, without waiting for it.
+func launchWith(t *testing.T, wrapper, env []string, path string, args ...string) *sidecar {
 	t.Helper()
 	argv := append([]string{
 		"--policy", path,
@@ -121,8 +148,12 @@ func launchWithEnv(t *testing.T, path string, env []string, args ...string) *sid
 		"--admin", "127.0.0.1:0",
 		"--shutdown-grace", "2s",
 	}, args...)
+	bin, binArgs := sidecarBin, argv
+	if len(wrapper) > 0 {
+		bin, binArgs = wrapper[0], append(append(slices.Clone(wrapper[1:]), sidecarBin), argv...)
+	}
 	// The race detector sleeps a second at exit unless told not to.
-	p, err := proc.Start(proc.Spec{Name: "sidecar", Path: sidecarBin, Args: argv, Env: append([]string{proc.RaceEnv}, env...)})
+	p, err := proc.Start(proc.Spec{Name: "sidecar", Path: bin, Args: binArgs, Env: append([]string{proc.RaceEnv}, env...)})
 	require.NoError(t, err)
 	s := &sidecar{t: t, policyFile: path, process: p, logs: p.Log()}
 	t.Cleanup(func() {

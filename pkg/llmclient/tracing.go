@@ -1,0 +1,145 @@
+package llmclient
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"tollgate.dev/tollgate/pkg/policy"
+)
+
+// Tracing. A Transport starts no span for a request: the span of the
+// request's context stands for it (the sidecar's GenAI span, or a library
+// user's own), and Report.Span hands it to whoever ends it. While that
+// span records, each attempt sent upstream gets a child span of kind
+// CLIENT that follows OpenTelemetry's HTTP client conventions, which give
+// every physical request, each retry included, a span of its own: named
+// for its method, with http.request.method, server.address, server.port,
+// url.full (without its query, where Gemini's key may ride),
+// http.response.status_code and error.type, and Tollgate's
+// tollgate.attempt, tollgate.provider and tollgate.model. It carries no
+// gen_ai.* attribute: the request's span does, once, so that backends that
+// sum GenAI spans count a request's tokens once however many attempts it
+// took. The span of an attempt ends when its outcome is known: the first
+// byte of a successful answer (what the first-token timeout covers), the
+// headers of an error answer, or the failure.
+//
+// No trace context is sent upstream: providers are third parties, and the
+// app's traceparent, tracestate and baggage (which often carries user or
+// tenant ids) are dropped from every upstream request.
+
+// tracerName is the instrumentation scope of the attempt spans.
+const tracerName = "tollgate.dev/tollgate/pkg/llmclient"
+
+// Attribute keys of Tollgate's own.
+const (
+	// AttrAttempt is the number of an attempt among the request's, from 1,
+	// over every rung.
+	AttrAttempt = attribute.Key("tollgate.attempt")
+	// AttrProvider is a provider of the policy, by its name.
+	AttrProvider = attribute.Key("tollgate.provider")
+	// AttrModel is the model an attempt asked for.
+	AttrModel = attribute.Key("tollgate.model")
+)
+
+// traceHeaders are the W3C trace context headers, which never go upstream.
+var traceHeaders = []string{"Traceparent", "Tracestate", "Baggage"}
+
+// attemptSpan is the span of one attempt, nil when the request's span
+// does not record.
+type attemptSpan struct{ trace.Span }
+
+// startAttempt starts the span of the attempt about to send up to target,
+// when the request's span records.
+func (ex *exchange) startAttempt(ctx context.Context, target policy.Target, up *http.Request) attemptSpan {
+	parent := ex.rep.Span
+	if parent == nil || !parent.IsRecording() {
+		return attemptSpan{}
+	}
+	host, port := serverOf(up.URL)
+	u := *up.URL
+	u.RawQuery, u.ForceQuery, u.User = "", false, nil
+	_, span := parent.TracerProvider().Tracer(tracerName, trace.WithSchemaURL(semconv.SchemaURL)).Start(
+		ctx, up.Method, // ctx is the request's: its span is parent
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(
+			semconv.HTTPRequestMethodKey.String(up.Method),
+			semconv.ServerAddress(host),
+			semconv.ServerPort(port),
+			semconv.URLFull(u.String()),
+			AttrAttempt.Int(ex.attempts),
+			AttrProvider.String(target.Provider),
+			AttrModel.String(bounded(target.Model)),
+		))
+	return attemptSpan{span}
+}
+
+// end ends the span with the attempt's outcome: the answer's status, or
+// err.
+func (s attemptSpan) end(ex *exchange, ctx context.Context, resp *http.Response, err error) {
+	if s.Span == nil {
+		return
+	}
+	switch {
+	case err != nil:
+		s.SetAttributes(semconv.ErrorTypeKey.String(attemptError(ex, ctx)))
+		s.SetStatus(codes.Error, "")
+	case resp != nil:
+		s.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))
+		if resp.StatusCode >= 400 {
+			s.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
+			s.SetStatus(codes.Error, "")
+		}
+	}
+	s.End()
+}
+
+// attemptError classifies an attempt that got no answer, as policy.Failure
+// names it: cut by the first-token timeout (the attempt's context ended
+// while the request's did not) or the total timeout, abandoned by the app,
+// or failed to connect or to read.
+func attemptError(ex *exchange, ctx context.Context) string {
+	switch {
+	case ex.in.Context().Err() != nil:
+		return policy.Canceled.String()
+	case errors.Is(ex.ctx.Err(), context.DeadlineExceeded), ctx.Err() != nil:
+		return policy.Timeout.String()
+	}
+	return policy.ConnectionError.String()
+}
+
+// serverOf is the host and port u reaches.
+func serverOf(u *url.URL) (string, int) {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return u.Hostname(), p
+	}
+	if u.Scheme == "http" {
+		return u.Hostname(), 80
+	}
+	return u.Hostname(), 443
+}
+
+// maxAttributeBytes bounds what of a value the app chose (a model name) a
+// span carries.
+const maxAttributeBytes = 256
+
+// bounded is s cut to maxAttributeBytes, as valid UTF-8: an exporter
+// refuses a batch holding invalid UTF-8.
+func bounded(s string) string {
+	if len(s) > maxAttributeBytes {
+		s = s[:maxAttributeBytes]
+	}
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
