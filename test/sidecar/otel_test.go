@@ -17,8 +17,8 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	metricspb "go.opentelemetry.io/proto/slim/otlp/metrics/v1"
+	tracepb "go.opentelemetry.io/proto/slim/otlp/trace/v1"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	"tollgate.dev/tollgate/internal/testkit/otlpreceiver"
@@ -44,7 +44,7 @@ const (
 // (metrics).
 const exportWait = 10 * time.Second
 
-// startReceiver starts an OTLP receiver (gRPC and HTTP) in this process.
+// startReceiver starts an OTLP/HTTP receiver in this process.
 func startReceiver(t *testing.T) *otlpreceiver.Receiver {
 	t.Helper()
 	r, err := otlpreceiver.Start()
@@ -174,8 +174,8 @@ func assertNothingOf(t *testing.T, r *otlpreceiver.Receiver, texts ...string) {
 }
 
 // TestOTel_AChatIsAGenAISpanUnderTheAppsWithASpanPerAttempt sends a chat
-// with the app's trace context through a sidecar that exports over OTLP
-// gRPC: the provider fails once and answers the retry. The receiver gets
+// with the app's trace context through a sidecar that exports over
+// OTLP/HTTP: the provider fails once and answers the retry. The receiver gets
 // one GenAI client span, a child of the app's span, with the conventions'
 // and Tollgate's attributes, and under it one span per attempt; the token
 // and duration metrics; and nowhere the prompt or the answer. The provider
@@ -183,7 +183,7 @@ func assertNothingOf(t *testing.T, r *otlpreceiver.Receiver, texts ...string) {
 func TestOTel_AChatIsAGenAISpanUnderTheAppsWithASpanPerAttempt(t *testing.T) {
 	rcv := startReceiver(t)
 	mock := startMock(t)
-	sc := startOTelSidecar(t, mock, rcv.GRPCEndpoint(), "grpc", `  retry: {maxAttempts: 2, backoff: {initial: 10ms, max: 10ms}}
+	sc := startOTelSidecar(t, mock, rcv.HTTPEndpoint(), "http/protobuf", `  retry: {maxAttempts: 2, backoff: {initial: 10ms, max: 10ms}}
 `, "OTEL_RESOURCE_ATTRIBUTES=k8s.pod.name=chat-0,k8s.namespace.name=team-a")
 	mock.Enqueue(mockprovider.Step{Status: http.StatusInternalServerError},
 		mockprovider.Step{Content: answerSecret, Usage: &mockprovider.Usage{InputTokens: 21, CachedInputTokens: 5, OutputTokens: 9}})

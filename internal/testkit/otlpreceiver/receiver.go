@@ -1,9 +1,10 @@
 // Package otlpreceiver is an OpenTelemetry collector's receiving end for
-// tests: the OTLP gRPC TraceService and MetricsService, and OTLP/HTTP
-// (protobuf) on /v1/traces and /v1/metrics, on 127.0.0.1, decoding what
-// exporters send with the OTLP protobuf definitions
-// (go.opentelemetry.io/proto/otlp) and keeping it for the test to read. It
-// imports nothing of the SDK: what it holds is what went over the wire.
+// tests: OTLP/HTTP (protobuf) on /v1/traces and /v1/metrics, on 127.0.0.1,
+// decoding what exporters send with the OTLP protobuf definitions (their
+// gRPC-free build, go.opentelemetry.io/proto/slim/otlp: the same wire
+// format) and keeping it for the test to read. It imports nothing of the
+// SDK: what it holds is what went over the wire. It has no gRPC side: the
+// sidecar exports over HTTP only.
 package otlpreceiver
 
 import (
@@ -16,30 +17,25 @@ import (
 	"net/http"
 	"sync"
 
-	collmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
-	colltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
-	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/grpc"
+	collmetricspb "go.opentelemetry.io/proto/slim/otlp/collector/metrics/v1"
+	colltracepb "go.opentelemetry.io/proto/slim/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/slim/otlp/common/v1"
+	metricspb "go.opentelemetry.io/proto/slim/otlp/metrics/v1"
+	resourcepb "go.opentelemetry.io/proto/slim/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/slim/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 )
 
-// Receiver receives OTLP over gRPC and HTTP. It is safe for concurrent
-// use.
+// Receiver receives OTLP over HTTP. It is safe for concurrent use.
 type Receiver struct {
-	grpcServer *grpc.Server
 	httpServer *http.Server
-	grpcAddr   string
 	httpAddr   string
 
 	mu      sync.Mutex // guards the fields below
 	spans   []Span
 	metrics []Metric
 	// raw holds every export request as protobuf bytes: the body of an
-	// OTLP/HTTP request as it came (uncompressed), a gRPC request as
-	// marshalled again.
+	// OTLP/HTTP request as it came (uncompressed).
 	raw [][]byte
 	// changed is closed and replaced whenever something arrives.
 	changed chan struct{}
@@ -60,43 +56,27 @@ type Metric struct {
 	*metricspb.Metric
 }
 
-// Start serves gRPC and HTTP on two free loopback ports.
+// Start serves OTLP/HTTP on a free loopback port.
 func Start() (*Receiver, error) {
 	r := &Receiver{changed: make(chan struct{})}
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("otlpreceiver: listen for gRPC: %w", err)
-	}
 	hl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		_ = gl.Close()
 		return nil, fmt.Errorf("otlpreceiver: listen for HTTP: %w", err)
 	}
-	r.grpcAddr, r.httpAddr = gl.Addr().String(), hl.Addr().String()
-	r.grpcServer = grpc.NewServer()
-	colltracepb.RegisterTraceServiceServer(r.grpcServer, traceService{r: r})
-	collmetricspb.RegisterMetricsServiceServer(r.grpcServer, metricsService{r: r})
+	r.httpAddr = hl.Addr().String()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/traces", r.serveTraces)
 	mux.HandleFunc("POST /v1/metrics", r.serveMetrics)
 	r.httpServer = &http.Server{Handler: mux}
-	go func() { _ = r.grpcServer.Serve(gl) }()
 	go func() { _ = r.httpServer.Serve(hl) }()
 	return r, nil
 }
 
-// GRPCEndpoint is the OTEL_EXPORTER_OTLP_ENDPOINT of the gRPC receiver
-// (plain text).
-func (r *Receiver) GRPCEndpoint() string { return "http://" + r.grpcAddr }
-
-// HTTPEndpoint is the OTEL_EXPORTER_OTLP_ENDPOINT of the HTTP receiver.
+// HTTPEndpoint is the OTEL_EXPORTER_OTLP_ENDPOINT of the receiver.
 func (r *Receiver) HTTPEndpoint() string { return "http://" + r.httpAddr }
 
-// Close stops both servers.
-func (r *Receiver) Close() error {
-	r.grpcServer.Stop()
-	return r.httpServer.Close()
-}
+// Close stops the server.
+func (r *Receiver) Close() error { return r.httpServer.Close() }
 
 // Spans returns every span received so far, in arrival order.
 func (r *Receiver) Spans() []Span {
@@ -173,34 +153,6 @@ func (r *Receiver) arrived(raw []byte) {
 	r.raw = append(r.raw, raw)
 	close(r.changed)
 	r.changed = make(chan struct{})
-}
-
-type traceService struct {
-	colltracepb.UnimplementedTraceServiceServer
-	r *Receiver
-}
-
-func (s traceService) Export(_ context.Context, req *colltracepb.ExportTraceServiceRequest) (*colltracepb.ExportTraceServiceResponse, error) {
-	raw, err := proto.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	s.r.addTraces(req, raw)
-	return &colltracepb.ExportTraceServiceResponse{}, nil
-}
-
-type metricsService struct {
-	collmetricspb.UnimplementedMetricsServiceServer
-	r *Receiver
-}
-
-func (s metricsService) Export(_ context.Context, req *collmetricspb.ExportMetricsServiceRequest) (*collmetricspb.ExportMetricsServiceResponse, error) {
-	raw, err := proto.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	s.r.addMetrics(req, raw)
-	return &collmetricspb.ExportMetricsServiceResponse{}, nil
 }
 
 func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
