@@ -43,7 +43,6 @@ func TestParse_RefusesBadSettingsWithWhatToDo(t *testing.T) {
 		"bad sidecar log level":     {[]string{"--namespace=x", "--sidecar-log-level=loud"}, "sidecar log level \"loud\""},
 		"bad log level":             {[]string{"--namespace=x", "--log-level=loud"}, "--log-level \"loud\""},
 		"bad OTLP endpoint":         {[]string{"--namespace=x", "--sidecar-otel-endpoint=collector"}, "sidecar OpenTelemetry endpoint \"collector\" is not an http(s) URL"},
-		"bad OTLP protocol":         {[]string{"--namespace=x", "--sidecar-otel-endpoint=http://c:4318", "--sidecar-otel-protocol=json"}, "sidecar OpenTelemetry protocol \"json\""},
 		"positional argument":       {[]string{"run"}, "unexpected argument \"run\""},
 	}
 	for name, tc := range tests {

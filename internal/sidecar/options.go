@@ -103,7 +103,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: tollgate-sidecar --policy FILE [flags]\n\nEnforces an LLMPolicy on the LLM calls an app sends to http://<listen>/<provider>/...\n\nFlags:\n")
 		fs.PrintDefaults()
-		fmt.Fprintf(stderr, "\nOpenTelemetry traces and metrics (GenAI conventions, no prompts or answers) are exported over OTLP\nwhen OTEL_EXPORTER_OTLP_ENDPOINT is set; OTEL_EXPORTER_OTLP_PROTOCOL is grpc or http/protobuf (the default).\n")
+		fmt.Fprintf(stderr, "\nOpenTelemetry traces and metrics (GenAI conventions, no prompts or answers) are exported over OTLP/HTTP\n(http/protobuf, a collector's port 4318; not gRPC) when OTEL_EXPORTER_OTLP_ENDPOINT is set.\n")
 	}
 	fs.StringVar(&o.PolicyFile, "policy", "", "`file` holding an LLMPolicy manifest or an operator-rendered bundle (required); reloaded when it changes")
 	fs.StringVar(&o.PodLabelsFile, "pod-labels", "", "downward API `file` with this pod's labels, to pick its policy from a bundle")

@@ -60,16 +60,18 @@ func TestParse_Defaults(t *testing.T) {
 }
 
 func TestParse_OpenTelemetryComesFromTheEnvironment(t *testing.T) {
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")
-	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
 	o, err := Parse([]string{"--policy", "p.yaml"}, io.Discard)
 	require.NoError(t, err)
 	assert.True(t, o.Telemetry.Traces.Enabled)
 	assert.True(t, o.Telemetry.Metrics.Enabled)
-	assert.Equal(t, "grpc", o.Telemetry.Traces.Protocol)
+	assert.Equal(t, "http://collector:4318/v1/traces", o.Telemetry.Traces.OTLP.URL)
+}
 
-	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
-	_, err = Parse([]string{"--policy", "p.yaml"}, io.Discard)
+func TestParse_RefusesOTLPOverGRPCWithWhatToUse(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	_, err := Parse([]string{"--policy", "p.yaml"}, io.Discard)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `OpenTelemetry settings: OTEL_EXPORTER_OTLP_PROTOCOL "http/json": use grpc or http/protobuf`)
+	assert.Contains(t, err.Error(), `OpenTelemetry settings: OTEL_EXPORTER_OTLP_PROTOCOL "grpc": the sidecar exports OTLP over HTTP only, not gRPC: use http/protobuf, and the receiver's OTLP/HTTP port (an OpenTelemetry Collector's 4318)`)
 }

@@ -80,8 +80,8 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 				log.Warn("OpenTelemetry data still buffered at exit was not all sent", zap.Error(err))
 			}
 		}()
-		log.Info("exporting OpenTelemetry over OTLP", zap.Bool("traces", opts.Telemetry.Traces.Enabled), zap.Bool("metrics", opts.Telemetry.Metrics.Enabled),
-			zap.String("tracesProtocol", opts.Telemetry.Traces.Protocol), zap.String("metricsProtocol", opts.Telemetry.Metrics.Protocol))
+		log.Info("exporting OpenTelemetry over OTLP/HTTP", zap.Bool("traces", opts.Telemetry.Traces.Enabled), zap.Bool("metrics", opts.Telemetry.Metrics.Enabled),
+			zap.String("tracesEndpoint", opts.Telemetry.Traces.Endpoint()), zap.String("metricsEndpoint", opts.Telemetry.Metrics.Endpoint()))
 	}
 	var records *failures.Store
 	if fr := opts.FailureRecords; fr.Dir != "" {

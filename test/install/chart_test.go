@@ -76,7 +76,6 @@ func TestChart_DeploymentRunsTheOperatorWithTheSharedFlags(t *testing.T) {
 		"--sidecar-max-request-bytes=8Mi",
 		"--sidecar-max-buffered-bytes=32Mi",
 		"--sidecar-otel-endpoint=",
-		"--sidecar-otel-protocol=grpc",
 		"--ledger-bind-address=:8443",
 		"--ledger-service-name=tollgate-ledger",
 		"--ledger-lease=2m",
@@ -212,12 +211,14 @@ func TestChart_ValuesReachTheRender(t *testing.T) {
 				})
 			},
 		},
-		"the sidecars' OpenTelemetry export becomes flags": {
-			set: []string{"sidecar.otel.endpoint=https://otel-collector.observability:4318", "sidecar.otel.protocol=http/protobuf"},
+		"the sidecars' OpenTelemetry export becomes a flag": {
+			set: []string{"sidecar.otel.endpoint=https://otel-collector.observability:4318"},
 			check: func(t *testing.T, d *appsv1.Deployment, _ *admissionregistrationv1.MutatingWebhookConfiguration) {
-				assert.Subset(t, d.Spec.Template.Spec.Containers[0].Args, []string{
-					"--sidecar-otel-endpoint=https://otel-collector.observability:4318", "--sidecar-otel-protocol=http/protobuf",
-				})
+				args := d.Spec.Template.Spec.Containers[0].Args
+				assert.Contains(t, args, "--sidecar-otel-endpoint=https://otel-collector.observability:4318")
+				for _, a := range args {
+					assert.NotContains(t, a, "--sidecar-otel-protocol", "OTLP/HTTP is the only protocol")
+				}
 			},
 		},
 		"scheduling values reach the pod": {
@@ -411,9 +412,9 @@ func TestValuesSchema_RejectsBadValues(t *testing.T) {
 			set:        []string{"sidecar.otel.endpoint=otel-collector:4317"},
 			wantErrors: []string{"/sidecar/otel/endpoint", "does not match pattern"},
 		},
-		"an OpenTelemetry protocol the sidecar does not speak": {
-			set:        []string{"sidecar.otel.protocol=http/json"},
-			wantErrors: []string{"/sidecar/otel/protocol", "value must be one of 'grpc', 'http/protobuf'"},
+		"an OpenTelemetry protocol, which is no longer a choice": {
+			set:        []string{"sidecar.otel.protocol=grpc"},
+			wantErrors: []string{"/sidecar/otel", "additional properties 'protocol' not allowed"},
 		},
 		"leader election as a string": {
 			set:        []string{"leaderElection.enabled=yes"},
@@ -450,9 +451,9 @@ func TestValuesSchema_AcceptsTheDocumentedForms(t *testing.T) {
 		"durations in hours, seconds and milliseconds": {
 			"--set", "ledger.lease=1h30m", "--set", "ledger.commitInterval=1500ms",
 		},
-		"a fractional duration":                  {"--set", "ledger.commitInterval=2.5s"},
-		"the ledger off":                         {"--set", "ledger.enabled=false"},
-		"OpenTelemetry to a collector over gRPC": {"--set", "sidecar.otel.endpoint=http://otel-collector.observability:4317"},
+		"a fractional duration":                         {"--set", "ledger.commitInterval=2.5s"},
+		"the ledger off":                                {"--set", "ledger.enabled=false"},
+		"OpenTelemetry to a collector's OTLP/HTTP port": {"--set", "sidecar.otel.endpoint=http://otel-collector.observability:4318"},
 		"a PrometheusRule for kube-prometheus-stack": {
 			"--set", "prometheusRule.enabled=true", "--set", "prometheusRule.labels.release=kube-prometheus-stack",
 		},

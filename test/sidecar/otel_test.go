@@ -54,14 +54,13 @@ func startReceiver(t *testing.T) *otlpreceiver.Receiver {
 }
 
 // startOTelSidecar starts a sidecar enforcing policyHead plus spec that
-// exports to endpoint over protocol, quickly, with env added.
-func startOTelSidecar(t *testing.T, mock *mockprovider.Server, endpoint, protocol, spec string, env ...string) *sidecar {
+// exports to endpoint over OTLP/HTTP, quickly, with env added.
+func startOTelSidecar(t *testing.T, mock *mockprovider.Server, endpoint, spec string, env ...string) *sidecar {
 	t.Helper()
 	path := t.TempDir() + "/policy.yaml"
 	writeAtomically(t, path, withMock(policyHead+spec, mock))
 	s := launchWithEnv(t, path, append([]string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint,
-		"OTEL_EXPORTER_OTLP_PROTOCOL=" + protocol,
 		"OTEL_BSP_SCHEDULE_DELAY=50",
 		"OTEL_METRIC_EXPORT_INTERVAL=100",
 	}, env...))
@@ -183,7 +182,7 @@ func assertNothingOf(t *testing.T, r *otlpreceiver.Receiver, texts ...string) {
 func TestOTel_AChatIsAGenAISpanUnderTheAppsWithASpanPerAttempt(t *testing.T) {
 	rcv := startReceiver(t)
 	mock := startMock(t)
-	sc := startOTelSidecar(t, mock, rcv.HTTPEndpoint(), "http/protobuf", `  retry: {maxAttempts: 2, backoff: {initial: 10ms, max: 10ms}}
+	sc := startOTelSidecar(t, mock, rcv.HTTPEndpoint(), `  retry: {maxAttempts: 2, backoff: {initial: 10ms, max: 10ms}}
 `, "OTEL_RESOURCE_ATTRIBUTES=k8s.pod.name=chat-0,k8s.namespace.name=team-a")
 	mock.Enqueue(mockprovider.Step{Status: http.StatusInternalServerError},
 		mockprovider.Step{Content: answerSecret, Usage: &mockprovider.Usage{InputTokens: 21, CachedInputTokens: 5, OutputTokens: 9}})
@@ -286,17 +285,17 @@ func with(m map[string]any, k string, v any) map[string]any {
 	return out
 }
 
-// TestOTel_UsageFailuresAndRefusalsOverHTTP exports over OTLP/HTTP
-// protobuf: a real Anthropic stream that read its prompt from the cache, a
+// TestOTel_UsageFailuresAndRefusals exports over OTLP/HTTP protobuf,
+// gzipped: a real Anthropic stream that read its prompt from the cache, a
 // real OpenAI answer with reasoning tokens, a provider's error, a refusal,
 // and a model the policy does not know. Each has its span; the metrics
 // count the unknown model under (other), the stream's time to first
 // chunk, and the failure's error.type.
-func TestOTel_UsageFailuresAndRefusalsOverHTTP(t *testing.T) {
+func TestOTel_UsageFailuresAndRefusals(t *testing.T) {
 	rcv := startReceiver(t)
 	mock := startMock(t)
-	sc := startOTelSidecar(t, mock, rcv.HTTPEndpoint(), "http/protobuf", `  retry: {maxAttempts: 1}
-`)
+	sc := startOTelSidecar(t, mock, rcv.HTTPEndpoint(), `  retry: {maxAttempts: 1}
+`, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "OTEL_EXPORTER_OTLP_COMPRESSION=gzip")
 	cacheRead := loadCapture(t, "anthropic-sonnet45-stream-cache-read")
 	c, claude := sc.openAI(), sc.anthropic()
 	reasoning := loadCapture(t, "openai-chat-reasoning")
@@ -371,4 +370,21 @@ func TestOTel_UsageFailuresAndRefusalsOverHTTP(t *testing.T) {
 		}
 	}
 	assertNothingOf(t, rcv, "Say hello", "Ball costs 5 cents", `"orange"`)
+}
+
+// TestOTel_GRPCIsRefusedAtStartWithWhatToUse: the sidecar speaks OTLP over
+// HTTP only, and says so rather than exporting nothing.
+func TestOTel_GRPCIsRefusedAtStartWithWhatToUse(t *testing.T) {
+	path := t.TempDir() + "/policy.yaml"
+	writeAtomically(t, path, policyHead)
+	sc := launchWithEnv(t, path, []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc"})
+	sc.mayExit = true
+	select {
+	case <-sc.process.Exited():
+	case <-time.After(startWait):
+		t.Fatal("the sidecar started with OTLP over gRPC")
+	}
+	assert.Equal(t, 2, sc.process.State().ExitCode())
+	assert.Contains(t, sc.logs.String(), `tollgate-sidecar: OpenTelemetry settings: OTEL_EXPORTER_OTLP_PROTOCOL "grpc": `+
+		`the sidecar exports OTLP over HTTP only, not gRPC: use http/protobuf, and the receiver's OTLP/HTTP port (an OpenTelemetry Collector's 4318)`)
 }

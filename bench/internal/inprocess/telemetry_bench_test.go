@@ -30,7 +30,6 @@ func benchmarkWithTelemetry(b *testing.B, step mockprovider.Step, body string) {
 	}))
 	b.Cleanup(rcv.Close)
 	b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
-	b.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", telemetry.ProtocolHTTPProtobuf)
 	b.Setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
 	b.Setenv("OTEL_METRIC_EXPORT_INTERVAL", "1000")
 	b.Cleanup(func() {

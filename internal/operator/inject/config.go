@@ -45,23 +45,15 @@ type Config struct {
 	OTel OTelConfig
 }
 
-// OTLP protocols of OTelConfig.Protocol: the sidecar's
-// OTEL_EXPORTER_OTLP_PROTOCOL values.
-const (
-	OTLPGRPC         = "grpc"
-	OTLPHTTPProtobuf = "http/protobuf"
-)
-
 // OTelConfig is the OpenTelemetry export of the injected sidecars, passed
-// to them as the standard OTEL_* environment variables.
+// to them as the standard OTEL_* environment variables. The sidecars send
+// OTLP over HTTP with protobuf bodies, the specification's default, so no
+// protocol is set.
 type OTelConfig struct {
 	// Endpoint is their OTEL_EXPORTER_OTLP_ENDPOINT: the http(s) URL of an
-	// OTLP receiver such as an OpenTelemetry Collector
-	// (http://otel-collector.observability:4317); "" exports nothing.
+	// OTLP/HTTP receiver such as an OpenTelemetry Collector
+	// (http://otel-collector.observability:4318); "" exports nothing.
 	Endpoint string
-	// Protocol is their OTEL_EXPORTER_OTLP_PROTOCOL: OTLPGRPC or
-	// OTLPHTTPProtobuf.
-	Protocol string
 }
 
 // DefaultConfig is the configuration of the operator's flag defaults:
@@ -82,7 +74,6 @@ func DefaultConfig() Config {
 		},
 		LogLevel:          "info",
 		LedgerUnreachable: "Block",
-		OTel:              OTelConfig{Protocol: OTLPGRPC},
 	}
 }
 
@@ -108,10 +99,7 @@ func (c Config) Validate() error {
 	}
 	if c.OTel.Endpoint != "" {
 		if u, err := url.Parse(c.OTel.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("sidecar OpenTelemetry endpoint %q is not an http(s) URL: use e.g. http://otel-collector.observability:4317", c.OTel.Endpoint))
-		}
-		if c.OTel.Protocol != OTLPGRPC && c.OTel.Protocol != OTLPHTTPProtobuf {
-			errs = append(errs, fmt.Errorf("sidecar OpenTelemetry protocol %q: use %s (port 4317 of a collector) or %s (port 4318)", c.OTel.Protocol, OTLPGRPC, OTLPHTTPProtobuf))
+			errs = append(errs, fmt.Errorf("sidecar OpenTelemetry endpoint %q is not an http(s) URL: use e.g. http://otel-collector.observability:4318 (OTLP over HTTP)", c.OTel.Endpoint))
 		}
 	}
 	if !slices.Contains(logLevels, c.LogLevel) {

@@ -139,7 +139,7 @@ func TestInject_FailureRecordsLiveInAnEmptyDirTwiceTheirBound(t *testing.T) {
 // kubelet's $(NAME) expansion done by hand.
 func TestInject_WithOTelTheSidecarExportsAsThePod(t *testing.T) {
 	cfg := testConfig()
-	cfg.OTel = OTelConfig{Endpoint: "http://otel-collector.observability:4317", Protocol: OTLPGRPC}
+	cfg.OTel = OTelConfig{Endpoint: "http://otel-collector.observability:4318"}
 	out, err := Inject(plainPod(), nil, cfg)
 	require.NoError(t, err)
 	c := sidecarOf(t, out)
@@ -160,10 +160,10 @@ func TestInject_WithOTelTheSidecarExportsAsThePod(t *testing.T) {
 	assert.Equal(t, "k8s.pod.name=chat-7d9f,k8s.namespace.name=team-a,k8s.pod.uid=4c1f-uid,k8s.container.name=tollgate-sidecar", env["OTEL_RESOURCE_ATTRIBUTES"])
 	got, err := telemetry.FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)
-	assert.Equal(t, telemetry.Config{
-		Traces:  telemetry.Signal{Enabled: true, Protocol: telemetry.ProtocolGRPC},
-		Metrics: telemetry.Signal{Enabled: true, Protocol: telemetry.ProtocolGRPC},
-	}, got)
+	assert.True(t, got.Traces.Enabled)
+	assert.True(t, got.Metrics.Enabled)
+	assert.Equal(t, "http://otel-collector.observability:4318/v1/traces", got.Traces.OTLP.URL)
+	assert.NotContains(t, env, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf is the default")
 
 	cfg.OTel.Endpoint = ""
 	out, err = Inject(plainPod(), nil, cfg)
@@ -257,15 +257,8 @@ func TestConfig_Validate(t *testing.T) {
 			wantErrs: []string{"memory request 256Mi is above its limit 128Mi"},
 		},
 		"an OpenTelemetry endpoint that is no URL": {
-			mutate:   func(c *Config) { c.OTel.Endpoint = "otel-collector:4317" },
-			wantErrs: []string{`OpenTelemetry endpoint "otel-collector:4317" is not an http(s) URL: use e.g. http://otel-collector.observability:4317`},
-		},
-		"an unknown OpenTelemetry protocol": {
-			mutate:   func(c *Config) { c.OTel = OTelConfig{Endpoint: "http://collector:4318", Protocol: "http/json"} },
-			wantErrs: []string{`OpenTelemetry protocol "http/json": use grpc (port 4317 of a collector) or http/protobuf (port 4318)`},
-		},
-		"no protocol is needed without an endpoint": {
-			mutate: func(c *Config) { c.OTel = OTelConfig{} },
+			mutate:   func(c *Config) { c.OTel.Endpoint = "otel-collector:4318" },
+			wantErrs: []string{`OpenTelemetry endpoint "otel-collector:4318" is not an http(s) URL: use e.g. http://otel-collector.observability:4318 (OTLP over HTTP)`},
 		},
 		"every problem at once": {
 			mutate:   func(c *Config) { c.Image, c.LogLevel = "", "" },

@@ -107,7 +107,6 @@ func sidecarEnv(cfg Config) []corev1.EnvVar {
 			fieldEnv("POD_NAME", "metadata.name"),
 			fieldEnv("POD_NAMESPACE", "metadata.namespace"),
 			corev1.EnvVar{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Value: cfg.OTel.Endpoint},
-			corev1.EnvVar{Name: "OTEL_EXPORTER_OTLP_PROTOCOL", Value: cfg.OTel.Protocol},
 			// $(NAME) is expanded by the kubelet from the variables above.
 			corev1.EnvVar{Name: "OTEL_RESOURCE_ATTRIBUTES", Value: "k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE),k8s.pod.uid=$(POD_UID),k8s.container.name=" + ContainerName},
 		)

@@ -3,20 +3,17 @@ package telemetry
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
-)
 
-// OTLP transport protocols (OTEL_EXPORTER_OTLP_PROTOCOL).
-const (
-	ProtocolGRPC         = "grpc"
-	ProtocolHTTPProtobuf = "http/protobuf"
+	"tollgate.dev/tollgate/internal/sidecar/telemetry/otlp"
 )
 
 // Config says which signals the sidecar exports, and how. It is read from
-// the standard OpenTelemetry environment variables; the exporters read
-// the rest of them themselves (endpoints, headers, TLS, timeouts,
-// compression; OTEL_BSP_*, OTEL_METRIC_EXPORT_*, OTEL_TRACES_SAMPLER*,
-// OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME likewise).
+// the standard OpenTelemetry environment variables: the OTLP exporter's
+// (see otlp.FromEnv) and the SDK's own; the SDK reads the rest of them
+// itself (OTEL_BSP_*, OTEL_METRIC_EXPORT_*, OTEL_TRACES_SAMPLER*,
+// OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME and the span limits).
 type Config struct {
 	// Traces and Metrics are the signals exported; a signal is exported
 	// when an OTLP endpoint is set for it (OTEL_EXPORTER_OTLP_ENDPOINT, or
@@ -29,11 +26,22 @@ type Config struct {
 type Signal struct {
 	// Enabled tells that the signal is exported.
 	Enabled bool
-	// Protocol is ProtocolGRPC or ProtocolHTTPProtobuf, from
-	// OTEL_EXPORTER_OTLP_{TRACES,METRICS}_PROTOCOL or
-	// OTEL_EXPORTER_OTLP_PROTOCOL; http/protobuf by default, as the
-	// specification says.
-	Protocol string
+	// OTLP is where and how it is sent, over OTLP/HTTP with protobuf
+	// bodies (the only protocol the sidecar speaks).
+	OTLP otlp.Config
+}
+
+// Endpoint is where the signal is sent, without any user info of the URL,
+// for the log; "" when it is not exported.
+func (s Signal) Endpoint() string {
+	if !s.Enabled {
+		return ""
+	}
+	u, err := url.Parse(s.OTLP.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
 }
 
 // Enabled tells whether anything is exported.
@@ -41,7 +49,8 @@ func (c Config) Enabled() bool { return c.Traces.Enabled || c.Metrics.Enabled }
 
 // FromEnv reads the Config from the environment through lookup (such as
 // os.LookupEnv). An error names each variable that is wrong and what it
-// may be.
+// may be, whether or not its signal is exported: OTLP over gRPC
+// (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) is one.
 func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	get := func(name string) string {
 		v, _ := lookup(name)
@@ -53,34 +62,36 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		errs = append(errs, fmt.Errorf("OTEL_SDK_DISABLED %q: use true or false", sdkDisabled))
 	}
 	disabled := strings.EqualFold(sdkDisabled, "true")
-	signal := func(name string) Signal {
-		upper := strings.ToUpper(name)
-		s := Signal{Protocol: ProtocolHTTPProtobuf}
+	signal := func(s otlp.Signal) Signal {
+		upper := strings.ToUpper(string(s))
 		exporter := get("OTEL_" + upper + "_EXPORTER")
 		switch exporter {
 		case "", "otlp", "none":
 		default:
-			errs = append(errs, fmt.Errorf("OTEL_%s_EXPORTER %q: the sidecar exports %s over OTLP only: use otlp, or none to export none", upper, exporter, name))
+			errs = append(errs, fmt.Errorf("OTEL_%s_EXPORTER %q: the sidecar exports %s over OTLP only: use otlp, or none to export none", upper, exporter, s))
 		}
-		endpoint := get("OTEL_EXPORTER_OTLP_" + upper + "_ENDPOINT")
-		if endpoint == "" {
-			endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT")
+		cfg, err := otlp.FromEnv(s, lookup)
+		if err != nil {
+			errs = append(errs, err)
 		}
-		protocolVar := "OTEL_EXPORTER_OTLP_" + upper + "_PROTOCOL"
-		protocol := get(protocolVar)
-		if protocol == "" {
-			protocolVar, protocol = "OTEL_EXPORTER_OTLP_PROTOCOL", get("OTEL_EXPORTER_OTLP_PROTOCOL")
-		}
-		switch protocol {
-		case "":
-		case ProtocolGRPC, ProtocolHTTPProtobuf:
-			s.Protocol = protocol
-		default:
-			errs = append(errs, fmt.Errorf("%s %q: use %s or %s", protocolVar, protocol, ProtocolGRPC, ProtocolHTTPProtobuf))
-		}
-		s.Enabled = endpoint != "" && exporter != "none" && !disabled
-		return s
+		return Signal{Enabled: cfg.URL != "" && exporter != "none" && !disabled, OTLP: cfg}
 	}
-	c := Config{Traces: signal("traces"), Metrics: signal("metrics")}
-	return c, errors.Join(errs...)
+	c := Config{Traces: signal(otlp.Traces), Metrics: signal(otlp.Metrics)}
+	return c, joinOnce(errs)
+}
+
+// joinOnce joins errs, each message once: a variable both signals read
+// (OTEL_EXPORTER_OTLP_PROTOCOL) is wrong for both.
+func joinOnce(errs []error) error {
+	seen := map[string]bool{}
+	var out []error
+	for _, err := range errs {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if !seen[line] {
+				seen[line] = true
+				out = append(out, errors.New(line))
+			}
+		}
+	}
+	return errors.Join(out...)
 }

@@ -11,10 +11,6 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -26,6 +22,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
+	"tollgate.dev/tollgate/internal/sidecar/telemetry/otlp"
 	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
@@ -73,7 +70,8 @@ type Telemetry struct {
 	servers atomic.Pointer[servers]
 }
 
-// New starts the exporters cfg enables. Exporters connect lazily: a
+// New starts the exporters cfg enables: the SDK's providers, with their
+// batching goroutines, exist only from here. Exporters connect lazily: a
 // collector that cannot be reached does not stop the sidecar, and what
 // cannot be sent is dropped (logged), never queued without bound or
 // waited for on the request path.
@@ -111,18 +109,18 @@ func New(ctx context.Context, cfg Config, opts Options) (*Telemetry, error) {
 	t := &Telemetry{modelLabel: opts.ModelLabel}
 	t.servers.Store(&servers{})
 	if cfg.Traces.Enabled {
-		exp, err := traceExporter(ctx, cfg.Traces.Protocol)
+		exp, err := otlp.NewTraceExporter(cfg.Traces.OTLP)
 		if err != nil {
-			return nil, fmt.Errorf("OpenTelemetry trace exporter (%s): %w", cfg.Traces.Protocol, err)
+			return nil, fmt.Errorf("OpenTelemetry trace exporter: %w", err)
 		}
 		t.tp = sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 		t.tracer = t.tp.Tracer(scopeName, trace.WithSchemaURL(semconv.SchemaURL))
 	}
 	if cfg.Metrics.Enabled {
-		exp, err := metricExporter(ctx, cfg.Metrics.Protocol)
+		exp, err := otlp.NewMetricExporter(cfg.Metrics.OTLP)
 		if err != nil {
 			_ = t.Shutdown(ctx)
-			return nil, fmt.Errorf("OpenTelemetry metric exporter (%s): %w", cfg.Metrics.Protocol, err)
+			return nil, fmt.Errorf("OpenTelemetry metric exporter: %w", err)
 		}
 		t.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)), sdkmetric.WithResource(res))
 		if err := t.instruments(t.mp.Meter(scopeName, metric.WithSchemaURL(semconv.SchemaURL))); err != nil {
@@ -143,23 +141,6 @@ func (t *Telemetry) instruments(m metric.Meter) error {
 		return fmt.Errorf("OpenTelemetry GenAI instruments: %w", err)
 	}
 	return nil
-}
-
-// traceExporter is the OTLP exporter of protocol, configured from the
-// OTEL_EXPORTER_OTLP_* variables by the exporter itself.
-func traceExporter(ctx context.Context, protocol string) (sdktrace.SpanExporter, error) {
-	if protocol == ProtocolGRPC {
-		return otlptracegrpc.New(ctx)
-	}
-	return otlptracehttp.New(ctx)
-}
-
-// metricExporter is traceExporter's counterpart for metrics.
-func metricExporter(ctx context.Context, protocol string) (sdkmetric.Exporter, error) {
-	if protocol == ProtocolGRPC {
-		return otlpmetricgrpc.New(ctx)
-	}
-	return otlpmetrichttp.New(ctx)
 }
 
 // Shutdown sends what is still buffered, within ctx, and stops the
