@@ -68,6 +68,20 @@ type Provider struct {
 	// +kubebuilder:validation:items:MaxLength=256
 	// +optional
 	Models []string `json:"models,omitempty"`
+
+	// ForwardTraceContext sends the W3C trace context (the traceparent and
+	// tracestate headers) on to this provider, so that a server traced by
+	// the same OpenTelemetry collector, such as a self-hosted vLLM,
+	// continues the app's trace. When the sidecar exports traces, the
+	// provider's span becomes a child of the sidecar's span of the attempt
+	// it answers; otherwise the app's own headers go on unchanged. Default
+	// false: trace context is dropped, so that hosted providers learn no
+	// trace ids. The baggage header, which may carry the app's data, is
+	// never sent to any provider.
+	//
+	// +kubebuilder:default=false
+	// +optional
+	ForwardTraceContext *bool `json:"forwardTraceContext,omitempty"`
 }
 
 // SecretKeyRef names one key of a Secret in the policy's namespace.

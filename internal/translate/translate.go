@@ -57,10 +57,11 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 
 	for _, p := range s.Providers {
 		pc := proxyconfig.Provider{
-			Name:    p.Name,
-			Type:    proxyconfig.ProviderType(p.Type),
-			BaseURL: p.BaseURL,
-			Models:  append([]string(nil), p.Models...),
+			Name:                p.Name,
+			Type:                proxyconfig.ProviderType(p.Type),
+			BaseURL:             p.BaseURL,
+			Models:              append([]string(nil), p.Models...),
+			ForwardTraceContext: p.ForwardTraceContext != nil && *p.ForwardTraceContext,
 		}
 		if pc.BaseURL == "" {
 			pc.BaseURL = DefaultBaseURLs[p.Type]

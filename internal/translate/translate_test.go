@@ -143,3 +143,23 @@ func readPolicy(t *testing.T, path string) *v1alpha1.LLMPolicy {
 	require.NoError(t, yaml.UnmarshalStrict(raw, &p))
 	return &p
 }
+
+func TestPolicy_ForwardsTraceContextOnlyToTheProvidersThatSayTrue(t *testing.T) {
+	yes, no := true, false
+	for name, tc := range map[string]struct {
+		field *bool
+		want  bool
+	}{
+		"unset (a standalone file without defaults)": {field: nil, want: false},
+		"false, the API server's default":            {field: &no, want: false},
+		"true":                                       {field: &yes, want: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := readPolicy(t, "testdata/minimal.yaml")
+			p.Spec.Providers[0].ForwardTraceContext = tc.field
+			out, err := Policy(p)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, out.Providers[0].ForwardTraceContext)
+		})
+	}
+}

@@ -167,6 +167,12 @@ type Provider struct {
 	Credentials *SecretRef `json:"credentials,omitempty"`
 	// Models is the allow-list of models; empty allows all.
 	Models []string `json:"models,omitempty"`
+	// ForwardTraceContext sends the W3C traceparent and tracestate on to
+	// the provider: those of the sidecar's span of each attempt when it
+	// traces, else the app's own as they came. False drops them. Baggage
+	// is dropped either way. Omitted when false, so that bundles of
+	// policies that do not set it read as before.
+	ForwardTraceContext bool `json:"forwardTraceContext,omitempty"`
 }
 
 // SecretRef names a key of a Secret in the policy's namespace.

@@ -143,3 +143,19 @@ func TestDecode_USDAmountsArePlainDecimals(t *testing.T) {
 		})
 	}
 }
+
+func TestProvider_ForwardTraceContextIsOmittedWhenFalse(t *testing.T) {
+	p := Policy{Name: "p", Providers: []Provider{
+		{Name: "openai", Type: OpenAI, BaseURL: "https://api.openai.com"},
+		{Name: "vllm", Type: OpenAICompatible, BaseURL: "http://vllm:8000", ForwardTraceContext: true},
+	}}
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"baseURL":"http://vllm:8000","forwardTraceContext":true}`)
+	assert.Contains(t, string(data), `"baseURL":"https://api.openai.com"}`, "a bundle that does not forward reads as it did before the field")
+
+	b, err := Decode([]byte(`{"apiVersion":"proxyconfig.tollgate.dev/v1","kind":"Bundle","policies":[` + string(data) + `]}`))
+	require.NoError(t, err)
+	assert.False(t, b.Policies[0].Provider("openai").ForwardTraceContext)
+	assert.True(t, b.Policies[0].Provider("vllm").ForwardTraceContext)
+}

@@ -71,6 +71,9 @@ func TestSample_IsAcceptedWithDefaultsFilledIn(t *testing.T) {
 	assert.Equal(t, ptr.To(true), s.Cache.OnlyDeterministic)
 	assert.Equal(t, ptr.To(true), s.Validation.Enabled)
 	assert.Equal(t, v1alpha1.StreamPassThrough, s.Validation.Streams)
+	for _, pr := range s.Providers {
+		assert.Equal(t, ptr.To(false), pr.ForwardTraceContext, "provider %s keeps the trace context to itself", pr.Name)
+	}
 	// Values the sample sets are kept.
 	assert.Equal(t, v1alpha1.Duration("30s"), s.Timeouts.FirstToken)
 	assert.Equal(t, int32(5000), s.Cache.MaxEntries)
@@ -103,6 +106,8 @@ func TestDefaults_GoMatchesAPIServer(t *testing.T) {
 			s.Budget = &v1alpha1.Budget{Limit: "1.5", Period: v1alpha1.BudgetDaily}
 			s.Cache = &v1alpha1.Cache{Enabled: ptr.To(false), TTL: "1h"}
 			s.Validation = &v1alpha1.OutputValidation{Streams: v1alpha1.StreamBuffer}
+			s.Providers = append(s.Providers, v1alpha1.Provider{Name: "vllm", Type: v1alpha1.ProviderOpenAICompatible,
+				BaseURL: "http://vllm.inference.svc:8000", ForwardTraceContext: ptr.To(true)})
 			return s
 		}(),
 	} {
@@ -230,6 +235,14 @@ func TestExplain_ShowsFieldDocs(t *testing.T) {
 			"MaxStale is how old a kept answer may be",
 			"Default 24h. Between 1s and 720h.",
 			"MaxEntries caps the answers each sidecar keeps",
+		},
+		"llmpolicy.spec.providers.forwardTraceContext": {
+			"ForwardTraceContext sends the W3C trace context",
+			"child of the sidecar's span of the attempt",
+			"the app's own headers go on unchanged",
+			"Default",
+			"false: trace context is dropped",
+			"never sent to any provider",
 		},
 		"llmpolicy.spec.failureRecords": {
 			"Every request that finally fails",
