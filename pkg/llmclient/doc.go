@@ -12,5 +12,7 @@
 // Tracing is the caller's: a request whose context carries a recording
 // OpenTelemetry span gets a child span per attempt sent upstream, and
 // Report.Span hands the span back when the request is over (see tracing.go).
-// No trace context is forwarded to providers.
+// No trace context is forwarded to providers, except to those whose
+// ForwardTraceContext is set: the attempt span's traceparent and
+// tracestate, or the app's own without a recording span; never baggage.
 package llmclient

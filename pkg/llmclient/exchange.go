@@ -111,6 +111,9 @@ func (ex *exchange) attempt(ctx context.Context, target policy.Target) (*http.Re
 		return nil, err
 	}
 	span := ex.startAttempt(ctx, target, up)
+	if ex.t.providers[target.Provider].cfg.ForwardTraceContext {
+		span.propagate(up.Header, ex.in.Header)
+	}
 	resp, err := ex.t.upstream.RoundTrip(up)
 	if err != nil {
 		span.end(ex, ctx, nil, err)
@@ -353,7 +356,8 @@ func stripTollgateHeaders(h http.Header) {
 
 // copyHeaders copies the app's headers for the upstream request, without
 // those of the hop to the sidecar: hop-by-hop headers, Host,
-// Content-Length, and the W3C trace context (see tracing.go).
+// Content-Length, and the W3C trace context (see tracing.go: a provider
+// that takes it gets its own).
 func copyHeaders(dst, src http.Header) {
 	for k, vs := range src {
 		dst[k] = append([]string(nil), vs...)

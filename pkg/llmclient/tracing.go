@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
 
@@ -33,9 +34,13 @@ import (
 // byte of a successful answer (what the first-token timeout covers), the
 // headers of an error answer, or the failure.
 //
-// No trace context is sent upstream: providers are third parties, and the
-// app's traceparent, tracestate and baggage (which often carries user or
-// tenant ids) are dropped from every upstream request.
+// Trace context upstream. The app's traceparent, tracestate and baggage
+// are dropped from every upstream request: providers are third parties,
+// and baggage often carries user or tenant ids. A provider whose
+// ForwardTraceContext is set (a self-hosted server traced by the same
+// collector) gets a traceparent and tracestate all the same: those of the
+// attempt's span, so that its span is the attempt's child, or, when no
+// span records, the app's own as they came. Baggage never goes upstream.
 
 // tracerName is the instrumentation scope of the attempt spans.
 const tracerName = "tollgate.dev/tollgate/pkg/llmclient"
@@ -51,8 +56,13 @@ const (
 	AttrModel = attribute.Key("tollgate.model")
 )
 
-// traceHeaders are the W3C trace context headers, which never go upstream.
+// traceHeaders are the W3C trace context headers, dropped from every
+// upstream request.
 var traceHeaders = []string{"Traceparent", "Tracestate", "Baggage"}
+
+// forwardedHeaders are those of traceHeaders a provider with
+// ForwardTraceContext gets.
+var forwardedHeaders = []string{"Traceparent", "Tracestate"}
 
 // attemptSpan is the span of one attempt, nil when the request's span
 // does not record.
@@ -81,6 +91,21 @@ func (ex *exchange) startAttempt(ctx context.Context, target policy.Target, up *
 			AttrModel.String(bounded(target.Model)),
 		))
 	return attemptSpan{span}
+}
+
+// propagate sets the W3C trace context of up, a request to a provider with
+// ForwardTraceContext: the span's, when it records, else what the app
+// sent in (nothing when it sent none).
+func (s attemptSpan) propagate(up, in http.Header) {
+	if s.Span != nil {
+		propagation.TraceContext{}.Inject(trace.ContextWithSpan(context.Background(), s.Span), propagation.HeaderCarrier(up))
+		return
+	}
+	for _, h := range forwardedHeaders {
+		if vs := in.Values(h); len(vs) > 0 {
+			up[h] = append([]string(nil), vs...)
+		}
+	}
 }
 
 // end ends the span with the attempt's outcome: the answer's status, or
