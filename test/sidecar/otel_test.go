@@ -57,8 +57,15 @@ func startReceiver(t *testing.T) *otlpreceiver.Receiver {
 // exports to endpoint over OTLP/HTTP, quickly, with env added.
 func startOTelSidecar(t *testing.T, mock *mockprovider.Server, endpoint, spec string, env ...string) *sidecar {
 	t.Helper()
+	return startOTelSidecarWithPolicy(t, mock, endpoint, policyHead+spec, env...)
+}
+
+// startOTelSidecarWithPolicy is startOTelSidecar with a whole policy, whose
+// providers point at MOCK.
+func startOTelSidecarWithPolicy(t *testing.T, mock *mockprovider.Server, endpoint, policy string, env ...string) *sidecar {
+	t.Helper()
 	path := t.TempDir() + "/policy.yaml"
-	writeAtomically(t, path, withMock(policyHead+spec, mock))
+	writeAtomically(t, path, withMock(policy, mock))
 	s := launchWithEnv(t, path, append([]string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint,
 		"OTEL_BSP_SCHEDULE_DELAY=50",
@@ -387,4 +394,89 @@ func TestOTel_GRPCIsRefusedAtStartWithWhatToUse(t *testing.T) {
 	assert.Equal(t, 2, sc.process.State().ExitCode())
 	assert.Contains(t, sc.logs.String(), `tollgate-sidecar: OpenTelemetry settings: OTEL_EXPORTER_OTLP_PROTOCOL "grpc": `+
 		`the sidecar exports OTLP over HTTP only, not gRPC: use http/protobuf, and the receiver's OTLP/HTTP port (an OpenTelemetry Collector's 4318)`)
+}
+
+// forwardingPolicy has a hosted provider (openai) and a self-hosted one
+// (vllm) that continues the app's trace, both the mock.
+const forwardingPolicy = `
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: e2e, namespace: team-a}
+spec:
+  providers:
+    - {name: openai, type: OpenAI, baseURL: MOCK}
+    - {name: vllm, type: OpenAICompatible, baseURL: MOCK, forwardTraceContext: true}
+  retry: {maxAttempts: 1}
+`
+
+// sendWithAppTrace sends a chat for model to provider's route with the
+// app's traceparent, tracestate and baggage, and returns the request the
+// mock got for it.
+func sendWithAppTrace(t *testing.T, sc *sidecar, mock *mockprovider.Server, provider, model, id string) mockprovider.Request {
+	t.Helper()
+	c := sc.openAIClient(provider)
+	_, err := c.Chat.Completions.New(context.Background(), chatParams(model),
+		option.WithHeader("traceparent", appTraceparent), option.WithHeader("tracestate", "app=1"),
+		option.WithHeader("baggage", "user.id=alice"), requestID(id))
+	require.NoError(t, err)
+	for _, r := range mock.Requests() {
+		if r.Header.Get("X-Request-Id") == id {
+			return r
+		}
+	}
+	t.Fatalf("the mock got no request %s", id)
+	return mockprovider.Request{}
+}
+
+// TestOTel_TraceContextGoesOnToAForwardingProviderAsTheAttemptsChild: a
+// hosted provider gets no trace context at all; a self-hosted one with
+// forwardTraceContext gets a traceparent of the app's trace whose parent
+// is the attempt span the sidecar exported, so that its own span hangs
+// under the attempt; neither ever gets the baggage.
+func TestOTel_TraceContextGoesOnToAForwardingProviderAsTheAttemptsChild(t *testing.T) {
+	rcv := startReceiver(t)
+	mock := startMock(t)
+	sc := startOTelSidecarWithPolicy(t, mock, rcv.HTTPEndpoint(), forwardingPolicy)
+
+	hosted := sendWithAppTrace(t, sc, mock, "openai", "gpt-4o-mini", "otel-hosted")
+	for _, h := range []string{"Traceparent", "Tracestate", "Baggage"} {
+		assert.Empty(t, hosted.Header.Values(h), "the hosted provider got %s", h)
+	}
+
+	self := sendWithAppTrace(t, sc, mock, "vllm", "llama-3.1-8b", "otel-self")
+	assert.Empty(t, self.Header.Values("Baggage"), "baggage is never forwarded")
+	assert.Equal(t, []string{"app=1"}, self.Header.Values("Tracestate"), "the app's tracestate goes on with its trace")
+	parts := strings.Split(self.Header.Get("Traceparent"), "-")
+	require.Len(t, parts, 4, "a W3C traceparent: %q", self.Header.Get("Traceparent"))
+	assert.Equal(t, "00", parts[0])
+	assert.Equal(t, appTraceID, parts[1], "the app's trace goes on")
+	assert.Equal(t, "01", parts[3], "sampled")
+
+	span := awaitSpan(t, rcv, "chat llama-3.1-8b")
+	assert.Equal(t, appSpanID, hex.EncodeToString(span.GetParentSpanId()))
+	attempts := childrenOf(rcv, span)
+	require.Len(t, attempts, 1, "spans: %v", spanNames(rcv))
+	assert.Equal(t, appTraceID, hex.EncodeToString(attempts[0].GetTraceId()))
+	assert.Equal(t, hex.EncodeToString(attempts[0].GetSpanId()), parts[2], "the provider's parent is the sidecar's attempt span")
+	assert.NotEqual(t, appSpanID, parts[2], "not the app's own span")
+}
+
+// TestOTel_WithTelemetryOffAForwardingProviderGetsTheAppsTraceContext:
+// without OpenTelemetry the sidecar has no span of its own, so a provider
+// with forwardTraceContext gets the app's traceparent and tracestate as
+// they came, the others none; nobody gets the baggage.
+func TestOTel_WithTelemetryOffAForwardingProviderGetsTheAppsTraceContext(t *testing.T) {
+	mock := startMock(t)
+	path := t.TempDir() + "/policy.yaml"
+	writeAtomically(t, path, withMock(forwardingPolicy, mock))
+	sc := startSidecar(t, path)
+
+	hosted := sendWithAppTrace(t, sc, mock, "openai", "gpt-4o-mini", "off-hosted")
+	for _, h := range []string{"Traceparent", "Tracestate", "Baggage"} {
+		assert.Empty(t, hosted.Header.Values(h), "the hosted provider got %s", h)
+	}
+	self := sendWithAppTrace(t, sc, mock, "vllm", "llama-3.1-8b", "off-self")
+	assert.Equal(t, []string{appTraceparent}, self.Header.Values("Traceparent"))
+	assert.Equal(t, []string{"app=1"}, self.Header.Values("Tracestate"))
+	assert.Empty(t, self.Header.Values("Baggage"), "baggage is never forwarded")
 }
