@@ -53,10 +53,29 @@ func TestStack_EveryTargetAnswersChatsAndStreams(t *testing.T) {
 	for _, target := range s.Targets() {
 		t.Run(target.Name, func(t *testing.T) {
 			assert.Contains(t, post(t, c, target.URL, chat), `"chat.completion"`)
+			s.Mock.SetDefault(mockprovider.Step{Chunks: 5, ContentBytes: 64 << 10})
+			assert.Greater(t, len(post(t, c, target.URL, chat)), 64<<10, "a padded answer")
+			s.Mock.SetDefault(mockprovider.Step{Chunks: 5})
 			body := post(t, c, target.URL, stream)
 			assert.Contains(t, body, `"usage":{`, "the usage chunk the app asked for")
 			assert.True(t, strings.HasSuffix(body, "data: [DONE]\n\n"), "the stream ends with [DONE]: %q", body)
 		})
+	}
+}
+
+// send posts body to url and reads the answer into io.Discard, which
+// costs the client no allocation whatever the answer's size, so that the
+// allocations counted are the proxies' and the mock's.
+func send(tb testing.TB, c *http.Client, url, body string) {
+	resp, err := c.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		tb.Error(err)
+		return
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || n == 0 {
+		tb.Errorf("%s: status %d, %d bytes, err %v", url, resp.StatusCode, n, err)
 	}
 }
 
@@ -72,16 +91,29 @@ func benchmarkTargets(b *testing.B, step mockprovider.Step, body string) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					post(b, c, target.URL, body)
+					send(b, c, target.URL, body)
 				}
 			})
 		})
 	}
 }
 
-// BenchmarkChat is one chat completion per operation.
+// answerSizes are the sizes of the reply text the chat benchmarks
+// measure: two bytes, and kilobytes as real answers are. The ratio of the
+// sidecar's cost to the ReverseProxy's must not grow with the size.
+var answerSizes = []struct {
+	name  string
+	bytes int
+}{{"2B", 2}, {"8KiB", 8 << 10}, {"64KiB", 64 << 10}}
+
+// BenchmarkChat is one chat completion per operation, for each answer
+// size: BenchmarkChat/answer=8KiB/sidecar.
 func BenchmarkChat(b *testing.B) {
-	benchmarkTargets(b, mockprovider.Step{}, chat)
+	for _, size := range answerSizes {
+		b.Run("answer="+size.name, func(b *testing.B) {
+			benchmarkTargets(b, mockprovider.Step{ContentBytes: size.bytes}, chat)
+		})
+	}
 }
 
 // BenchmarkStream20Chunks is one 20-delta stream per operation, sent as
