@@ -206,10 +206,7 @@ func TestExplain_ShowsFieldDocs(t *testing.T) {
 		},
 	} {
 		t.Run(field, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			out, err := exec.CommandContext(ctx, env.Kubectl, "--kubeconfig", env.Kubeconfig, "explain", field).CombinedOutput()
-			require.NoError(t, err, "kubectl explain: %s", out)
+			out := explain(t, field)
 			for _, want := range wants {
 				assert.Contains(t, string(out), want)
 			}
@@ -217,11 +214,24 @@ func TestExplain_ShowsFieldDocs(t *testing.T) {
 	}
 }
 
+// explain runs kubectl explain on field. The API server publishes a new
+// CRD's schema a moment after the CRD is established: until then kubectl
+// "couldn't find resource", which is waited out.
+func explain(t *testing.T, field string) []byte {
+	t.Helper()
+	var out []byte
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var err error
+		out, err = exec.CommandContext(ctx, env.Kubectl, "--kubeconfig", env.Kubeconfig, "explain", field).CombinedOutput()
+		assert.NoError(c, err, "kubectl explain %s: %s", field, out)
+	}, 30*time.Second, 200*time.Millisecond)
+	return out
+}
+
 func TestExplain_ShowsValidationDocs(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, env.Kubectl, "--kubeconfig", env.Kubeconfig, "explain", "llmpolicy.spec.validation").CombinedOutput()
-	require.NoError(t, err, "kubectl explain: %s", out)
+	out := explain(t, "llmpolicy.spec.validation")
 	for _, want := range []string{
 		"Validation checks that answers to requests asking for structured",
 		"response_format",

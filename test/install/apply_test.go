@@ -37,8 +37,10 @@ func TestChart_RendersAreAcceptedByTheAPIServer(t *testing.T) {
 		// left out, and checked by TestCertificates_*.
 		"cert-manager mode":         {namespace: "tollgate-template-cm", set: []string{"webhook.certManager.enabled=true"}},
 		"without the budget ledger": {namespace: "tollgate-template-noledger", set: []string{"ledger.enabled=false"}},
-		// Nor the Prometheus operator's: the PrometheusRule is checked by
-		// TestPrometheusRule_*.
+		// Nor the Prometheus operator's: the PrometheusRule, ServiceMonitor
+		// and PodMonitor are checked by TestPrometheusRule_*,
+		// TestServiceMonitor_* and TestPodMonitor_*. The dashboard's
+		// ConfigMap is applied.
 		"every optional object and scheduling value": {
 			namespace: "tollgate-template-full",
 			set: []string{
@@ -47,6 +49,7 @@ func TestChart_RendersAreAcceptedByTheAPIServer(t *testing.T) {
 				"tolerations[0].key=dedicated", "tolerations[0].operator=Exists",
 				"webhook.failurePolicy=Fail", "webhook.port=10250", "replicaCount=3",
 				"ledger.port=9000", "budget.whenLedgerUnreachable=Allow", "prometheusRule.enabled=true",
+				"serviceMonitor.enabled=true", "podMonitor.enabled=true", "grafanaDashboard.enabled=true",
 			},
 		},
 	}

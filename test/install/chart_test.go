@@ -28,6 +28,9 @@ func TestChart_LintsCleanWithEachValuesSet(t *testing.T) {
 			"--set", "serviceAccount.annotations.team=platform",
 			"--set", "prometheusRule.enabled=true",
 			"--set", "prometheusRule.labels.release=kube-prometheus-stack",
+			"--set", "serviceMonitor.enabled=true",
+			"--set", "podMonitor.enabled=true",
+			"--set", "grafanaDashboard.enabled=true",
 		},
 		"without the budget ledger":               {"--set", "ledger.enabled=false"},
 		"budgets allowed through a ledger outage": {"--set", "budget.whenLedgerUnreachable=Allow"},
@@ -322,6 +325,58 @@ func TestValuesSchema_RejectsBadValues(t *testing.T) {
 			set:        []string{"prometheusRule.labels.release=1"},
 			wantErrors: []string{"/prometheusRule/labels/release", "got number, want string"},
 		},
+		"an alert duration in words": {
+			set:        []string{"prometheusRule.alerts.podsUninjected.for=5 minutes"},
+			wantErrors: []string{"/prometheusRule/alerts/podsUninjected/for", "does not match pattern"},
+		},
+		"a Go duration Prometheus does not read": {
+			set:        []string{"prometheusRule.alerts.circuitBreakerOpen.for=1.5m"},
+			wantErrors: []string{"/prometheusRule/alerts/circuitBreakerOpen/for", "does not match pattern"},
+		},
+		"units smallest first": {
+			set:        []string{"prometheusRule.alerts.errorRatio.for=30s5m"},
+			wantErrors: []string{"/prometheusRule/alerts/errorRatio/for", "does not match pattern"},
+		},
+		"a zero window": {
+			set:        []string{"prometheusRule.alerts.configReloadFailed.window=0m"},
+			wantErrors: []string{"/prometheusRule/alerts/configReloadFailed/window"},
+		},
+		"an error ratio threshold of all requests": {
+			set:        []string{"prometheusRule.alerts.errorRatio.threshold=1"},
+			wantErrors: []string{"/prometheusRule/alerts/errorRatio/threshold", "exclusiveMaximum"},
+		},
+		"an error ratio threshold as a percentage": {
+			set:        []string{"prometheusRule.alerts.errorRatio.threshold=5%"},
+			wantErrors: []string{"/prometheusRule/alerts/errorRatio/threshold", "does not match pattern"},
+		},
+		"an outcome spelled as retryOn spells failures": {
+			set:        []string{"prometheusRule.alerts.errorRatio.outcomes={ServerError}"},
+			wantErrors: []string{"/prometheusRule/alerts/errorRatio/outcomes/0", "does not match pattern"},
+		},
+		"a misspelled alert": {
+			set:        []string{"prometheusRule.alerts.breakerOpen.for=5m"},
+			wantErrors: []string{"/prometheusRule/alerts", "additional properties 'breakerOpen' not allowed"},
+		},
+		"a scrape interval of zero": {
+			set:        []string{"serviceMonitor.interval=0s"},
+			wantErrors: []string{"/serviceMonitor/interval"},
+		},
+		"a scrape interval without a unit": {
+			set:        []string{"podMonitor.interval=30"},
+			wantErrors: []string{"/podMonitor/interval", "got number, want string"},
+		},
+		"a PodMonitor namespace that is no namespace name": {
+			set:        []string{"podMonitor.namespaces={Shop}"},
+			wantErrors: []string{"/podMonitor/namespaces/0", "does not match pattern"},
+		},
+		"a dashboard label that is no label key": {
+			set:        []string{"grafanaDashboard.label=grafana dashboard"},
+			wantErrors: []string{"/grafanaDashboard/label", "does not match pattern"},
+		},
+		"a dashboard namespace that is no namespace name": {
+			set:        []string{"grafanaDashboard.namespace=Monitoring"},
+			wantErrors: []string{"/grafanaDashboard/namespace"},
+		},
 		"a webhook timeout above the API server's 30s maximum": {
 			set:        []string{"webhook.timeoutSeconds=31"},
 			wantErrors: []string{"/webhook/timeoutSeconds", "maximum: got 31, want 30"},
@@ -381,6 +436,24 @@ func TestValuesSchema_AcceptsTheDocumentedForms(t *testing.T) {
 		"the ledger off":        {"--set", "ledger.enabled=false"},
 		"a PrometheusRule for kube-prometheus-stack": {
 			"--set", "prometheusRule.enabled=true", "--set", "prometheusRule.labels.release=kube-prometheus-stack",
+		},
+		"every monitoring part for kube-prometheus-stack": {
+			"--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.labels.release=kube-prometheus-stack",
+			"--set", "podMonitor.enabled=true", "--set", "podMonitor.labels.release=kube-prometheus-stack",
+			"--set", "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true",
+		},
+		"alert durations in Prometheus' units": {
+			"--set", "prometheusRule.alerts.podsUninjected.for=1h30m", "--set", "prometheusRule.alerts.configReloadFailed.window=1d",
+			"--set-string", "prometheusRule.alerts.budgetExhausted.for=0", "--set", "prometheusRule.alerts.ledgerStatusWritesFailing.window=90s",
+		},
+		"an error ratio of 2.5%":     {"--set", "prometheusRule.alerts.errorRatio.threshold=0.025"},
+		"an error ratio as JSON":     {"--set-json", "prometheusRule.alerts.errorRatio.threshold=0.1"},
+		"scrape intervals":           {"--set", "serviceMonitor.interval=30s", "--set", "podMonitor.interval=1m"},
+		"sidecars of two namespaces": {"--set", "podMonitor.namespaces={shop,support}"},
+		"the dashboard where Grafana's sidecar watches, in a folder": {
+			"--set", "grafanaDashboard.enabled=true", "--set", "grafanaDashboard.namespace=monitoring",
+			"--set", "grafanaDashboard.annotations.grafana_folder=Tollgate",
+			"--set", "grafanaDashboard.label=example.com/dashboard", "--set", "grafanaDashboard.labelValue=",
 		},
 	}
 	for name, args := range tests {

@@ -25,9 +25,13 @@ func TestChartAndKustomize_InstallTheSameObjects(t *testing.T) {
 			helmArgs:   []string{"--set", "webhook.certManager.enabled=true"},
 			components: []string{"config/certmanager"},
 		},
-		"Prometheus alerts": {
-			helmArgs:   []string{"--set", "prometheusRule.enabled=true"},
+		"Prometheus scrape configs and alerts": {
+			helmArgs:   []string{"--set", "serviceMonitor.enabled=true", "--set", "podMonitor.enabled=true", "--set", "prometheusRule.enabled=true"},
 			components: []string{"config/prometheus"},
+		},
+		"Grafana dashboard": {
+			helmArgs:   []string{"--set", "grafanaDashboard.enabled=true"},
+			components: []string{"config/grafana"},
 		},
 	}
 	for name, tc := range tests {

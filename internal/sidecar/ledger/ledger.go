@@ -517,7 +517,7 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 		l.releaseExcessLocked(now, waiting)
 		l.st.Held = &held{Policy: policy, PeriodStart: l.view.periodStart, Allowance: reply.Allowance, Acked: reply.Acked}
 	}
-	if err := l.store.write(l.st); err != nil {
+	if err := l.store.save(l.st); err != nil {
 		l.opts.Log.Error("budget ledger state not saved", zap.Error(err))
 	}
 	if reply.BundleHash != "" && reply.BundleHash != l.bundleHash {
@@ -542,7 +542,7 @@ func (l *Ledger) failedLocked(req ledgerapi.SyncRequest, err error, now time.Tim
 			l.opts.Log.Error("spend dropped: the budget ledger refuses it for good", zap.String("policy", req.Policy),
 				zap.Uint64("batch", req.Batch.Seq), zap.String("spent", totalSpent(req.Batch.Periods).String()), zap.Error(err))
 			l.st.Unacked, l.st.UnackedPolicy = nil, ""
-			_ = l.store.write(l.st)
+			_ = l.store.save(l.st)
 		} else if r.Code != ledgerapi.CodeUnauthenticated {
 			l.opts.Log.Error("the budget ledger refused a sync", zap.String("policy", req.Policy), zap.Error(err))
 		}
@@ -593,7 +593,7 @@ func (l *Ledger) sealLocked() {
 	l.st.Unacked = &ledgerapi.Batch{Seq: l.st.Seq, Periods: l.st.Open[policy]}
 	l.st.UnackedPolicy = policy
 	delete(l.st.Open, policy)
-	if err := l.store.seal(l.st); err != nil {
+	if err := l.store.save(l.st); err != nil {
 		l.opts.Log.Error("budget ledger state not saved", zap.Error(err))
 	}
 }

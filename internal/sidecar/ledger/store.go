@@ -29,8 +29,8 @@ const (
 // batch not yet acknowledged, the spend not yet sealed into a batch, and
 // the allowance it last held. Spend of a settled request is appended to a
 // journal at once (one small write), so a sidecar killed between two
-// batches loses none; the snapshot is rewritten when a batch is sealed or
-// acknowledged.
+// batches loses none; the snapshot is rewritten, with a new journal, when a batch
+// is sealed or acknowledged.
 type saved struct {
 	Epoch string `json:"epoch"`
 	// Seq is the sequence number of the last sealed batch.
@@ -98,7 +98,7 @@ func openStore(dir string) (*store, *saved, error) {
 	}
 	// The journal's entries are in Open now: a new generation starts, so
 	// that a second restart does not replay them again.
-	if serr := s.seal(st); serr != nil {
+	if serr := s.save(st); serr != nil {
 		return nil, nil, serr
 	}
 	return s, st, err
@@ -135,7 +135,7 @@ func (s *store) load() (*saved, error) {
 	return &st, nil
 }
 
-// write replaces the snapshot atomically.
+// write replaces the snapshot atomically; only save calls it.
 func (s *store) write(st *saved) error {
 	data, err := json.Marshal(st)
 	if err != nil {
@@ -152,10 +152,12 @@ func (s *store) write(st *saved) error {
 	return nil
 }
 
-// seal writes st, whose Open was just sealed into a batch, with a new
-// journal generation, and switches appends to it. The old journal is
-// removed once the snapshot that folds it in is in place.
-func (s *store) seal(st *saved) error {
+// save writes st with a new journal generation and switches appends to
+// it; the old journal is removed once the snapshot that folds it in is in
+// place. Every save starts a new journal: st.Open already holds what the
+// current one recorded, and a snapshot that kept pointing at it would have
+// that spend replayed on top of itself after a crash.
+func (s *store) save(st *saved) error {
 	old := st.Journal
 	st.Journal++
 	if err := s.write(st); err != nil {

@@ -62,7 +62,7 @@ func TestStore_SealingMovesTheOpenSpendIntoTheBatchExactlyOnce(t *testing.T) {
 	st.Seq++
 	st.Unacked, st.UnackedPolicy = &ledgerapi.Batch{Seq: st.Seq, Periods: st.Open["p"]}, "p"
 	delete(st.Open, "p")
-	require.NoError(t, s.seal(st))
+	require.NoError(t, s.save(st))
 	late := journalEntry{Policy: "p", Start: may, Cost: cost("0.25")}
 	require.NoError(t, s.append(late))
 	s.close()
@@ -84,4 +84,28 @@ func TestStore_AnUnreadableStateStartsANewEpoch(t *testing.T) {
 	assert.NotEqual(t, st.Epoch, again.Epoch, "a new epoch: its batches cannot be mistaken for the old ones")
 	_, statErr := os.Stat(dir + "/" + snapshotFile + ".unreadable")
 	assert.NoError(t, statErr, "the unreadable state is kept for a person to look at")
+}
+
+// TestStore_ASavedStateDoesNotReplayTheSpendItHolds: the state is saved
+// after every sync, with spend settled since the last batch in Open; a
+// crash then must not add that spend again from the journal.
+func TestStore_ASavedStateDoesNotReplayTheSpendItHolds(t *testing.T) {
+	dir := t.TempDir()
+	s, st, err := openStore(dir)
+	require.NoError(t, err)
+	for _, c := range []string{"0.1", "0.2", "0.3"} {
+		e := journalEntry{Policy: "p", Start: may, Cost: cost(c)}
+		require.NoError(t, s.append(e))
+		addSpend(st.Open, e)
+	}
+	require.NoError(t, s.save(st))
+	e := journalEntry{Policy: "p", Start: may, Cost: cost("0.4")}
+	require.NoError(t, s.append(e))
+	addSpend(st.Open, e)
+	s.close()
+	s, st, err = openStore(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "1", openSpent(st, "p"), "each settled request once")
+	assert.Equal(t, int64(4), st.Open["p"][0].Requests)
+	s.close()
 }
