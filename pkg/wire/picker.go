@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -24,10 +25,11 @@ type Picker struct {
 	stack []frame // open containers, outermost first
 	top   expect  // what the document expects at its top level
 
-	str     strState // within a string
-	key     []byte   // the object key being read, raw, up to maxPickKey bytes
-	keyLong bool     // the key is longer than that: it is none of the keys
-	scalar  []byte   // the number or literal being read
+	str      strState // within a string
+	key      []byte   // the object key being read, raw, up to maxPickKey bytes
+	keyLong  bool     // the key is longer than that: it is none of the keys
+	inScalar bool     // a number or literal is being read
+	scalar   []byte   // its bytes so far; the buffer is reused from one to the next
 
 	pickNext  bool   // the next value is kept
 	prefix    []byte // `"key":` of the value kept next
@@ -93,10 +95,36 @@ func (p *Picker) Write(b []byte) (int, error) {
 		if p.str.in && !p.str.esc && p.str.hex == 0 && !p.str.isKey && !p.picking {
 			// The bulk of an answer is string content nobody keeps: skip
 			// to the next byte that matters.
-			for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
-				i++
+			// Byte by byte for a few bytes (escaped JSON, such as a tool
+			// call's arguments, has a quote every few), then eight at a
+			// time.
+			j := i
+			for end := min(i+8, len(b)); j < end && isPlain(b[j]); j++ {
 			}
-			if i == len(b) {
+			if j == i+8 {
+				j = skipPlain(b, j)
+			}
+			if i = j; i == len(b) {
+				break
+			}
+		}
+		if p.inScalar && !p.str.in {
+			// Numbers come in runs (embeddings are thousands of them):
+			// take the run at once.
+			j := i
+			for j < len(b) && isScalarByte(b[j]) {
+				j++
+			}
+			p.scalar = append(p.scalar, b[i:j]...)
+			if len(p.scalar) > maxScalar {
+				p.err = ErrMalformed
+			}
+			if p.picking {
+				if p.picked = append(p.picked, b[i:j]...); len(p.picked) > p.max {
+					p.err = errPickTooLarge
+				}
+			}
+			if i = j; p.err != nil || i == len(b) {
 				break
 			}
 		}
@@ -110,7 +138,7 @@ func (p *Picker) Write(b []byte) (int, error) {
 // what is not an object); ok is false when the input was not one whole
 // JSON value, or kept too much.
 func (p *Picker) Document() (doc []byte, ok bool) {
-	if p.err == nil && p.scalar != nil && len(p.stack) == 0 {
+	if p.err == nil && p.inScalar && len(p.stack) == 0 {
 		p.endScalar() // a top-level number ends with the input
 	}
 	if p.err != nil || p.top != expectNothing {
@@ -125,7 +153,7 @@ func (p *Picker) step(c byte) {
 		p.stepString(c)
 		return
 	}
-	if p.scalar != nil {
+	if p.inScalar {
 		if isScalarByte(c) {
 			if p.scalar = append(p.scalar, c); len(p.scalar) > maxScalar {
 				p.err = ErrMalformed
@@ -222,6 +250,7 @@ func (p *Picker) beginValue(c byte) {
 		p.str = strState{in: true}
 	case isScalarByte(c):
 		p.keep(c)
+		p.inScalar = true
 		p.scalar = append(p.scalar[:0], c)
 	default:
 		p.err = ErrMalformed
@@ -269,9 +298,9 @@ func (p *Picker) valueEnds() {
 // a top-level array's element that is not an object: null decodes into a
 // struct as null does, anything else fails to as the value would.
 func (p *Picker) notObject(null bool) {
-	v := []byte("0")
+	v := notObjectValue
 	if null {
-		v = []byte("null")
+		v = nullValue
 	}
 	switch {
 	case len(p.stack) == 0:
@@ -280,6 +309,13 @@ func (p *Picker) notObject(null bool) {
 		p.elements = append(p.elements, v)
 	}
 }
+
+// The stand-ins notObject puts in the reduced document, shared: the
+// document is only ever read, and joined into a new slice.
+var (
+	notObjectValue = []byte("0")
+	nullValue      = []byte("null")
+)
 
 // closeContainer closes the innermost container with c.
 func (p *Picker) closeContainer(c byte) {
@@ -371,12 +407,12 @@ func (p *Picker) endKey() {
 
 // endScalar ends a number or literal, which must be valid JSON.
 func (p *Picker) endScalar() {
-	if !json.Valid(p.scalar) {
+	if !validScalar(p.scalar) {
 		p.err = ErrMalformed
 		return
 	}
 	p.notObject(string(p.scalar) == "null")
-	p.scalar = nil
+	p.inScalar = false
 	p.valueEnds()
 }
 
@@ -387,6 +423,77 @@ func (p *Picker) keep(c byte) {
 			p.err = errPickTooLarge
 		}
 	}
+}
+
+// skipPlain returns the index of the first byte of b at or after i that a
+// string cannot hold as it is: its closing quote, a backslash, or a
+// control byte (an error). It looks at eight bytes at a time: string
+// content is the bulk of an answer.
+func skipPlain(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		// Each term is non-zero exactly when some byte of x is below 0x20,
+		// a quote, or a backslash (a zero byte of quote or backslash).
+		if ((x-ones*0x20)&^x|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs != 0 {
+			break
+		}
+	}
+	for i < len(b) && isPlain(b[i]) {
+		i++
+	}
+	return i
+}
+
+// isPlain tells whether a string holds c as it is.
+func isPlain(c byte) bool { return c >= 0x20 && c != '"' && c != '\\' }
+
+// validScalar tells whether s, the bytes of a number or literal, is valid
+// JSON, as json.Valid would, without its scanner.
+func validScalar(s []byte) bool {
+	switch string(s) {
+	case "true", "false", "null":
+		return true
+	}
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = skipDigits(s, i)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		if j := skipDigits(s, i+1); j > i+1 {
+			i = j
+		} else {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := skipDigits(s, i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(s)
+}
+
+func skipDigits(s []byte, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 func isScalarByte(c byte) bool {

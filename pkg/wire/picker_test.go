@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -143,4 +144,91 @@ func FuzzPicker(f *testing.F) {
 
 func firstByte(b []byte) byte {
 	return b[SkipSpace(b, 0)]
+}
+
+func TestSkipPlain_StopsAtTheFirstByteAStringCannotHoldAsItIs(t *testing.T) {
+	naive := func(b []byte, i int) int {
+		for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+			i++
+		}
+		return i
+	}
+	plain := []byte(strings.Repeat("héllo wörld ~\x7f\xff", 3))
+	for _, special := range []byte{'"', '\\', 0x00, 0x1f, '\n'} {
+		for at := 0; at <= len(plain); at++ {
+			b := append(append(append([]byte(nil), plain[:at]...), special), plain[at:]...)
+			for from := 0; from <= at; from++ {
+				require.Equal(t, naive(b, from), skipPlain(b, from), "%q at %d, from %d", special, at, from)
+			}
+		}
+	}
+	assert.Equal(t, len(plain), skipPlain(plain, 0), "nothing to stop at")
+}
+
+func TestValidScalar_AgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range []string{
+		"0", "-0", "1", "-1", "10", "0.5", "-0.5e10", "1E+2", "1e-2", "123456789012345678901234567890",
+		"01", "-", "+1", "1.", ".5", "1e", "1e+", "0x1", "1.2.3", "--1", "1-", "true", "false", "null",
+		"tru", "nulll", "True", "NaN", "Infinity", "e5", "", "0.0e0", "-01",
+	} {
+		assert.Equal(t, json.Valid([]byte(s)) && s != "", validScalar([]byte(s)), "%q", s)
+	}
+}
+
+// pickerInputs are answers of the kinds a proxy reads usage from: a chat
+// completion whose text is one long string, an embeddings list of numbers,
+// and a tool call whose arguments are escaped JSON.
+func pickerInputs() map[string][]byte {
+	text := strings.Repeat("Hello from the mock provider. ", 64<<10/30)
+	chat, _ := json.Marshal(map[string]any{
+		"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini",
+		"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": text}, "finish_reason": "stop"}},
+		"usage":   map[string]any{"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
+	})
+	vector := make([]float64, 8192)
+	for i := range vector {
+		vector[i] = float64(i%977)/1000 - 0.4887
+	}
+	embeddings, _ := json.Marshal(map[string]any{
+		"object": "list", "data": []any{map[string]any{"object": "embedding", "index": 0, "embedding": vector}},
+		"usage": map[string]any{"prompt_tokens": 8, "total_tokens": 8},
+	})
+	args, _ := json.Marshal(map[string]any{"rows": strings.Split(strings.Repeat("a \"quoted\" cell\tand a tab,", 2000), ",")})
+	tool, _ := json.Marshal(map[string]any{
+		"choices": []any{map[string]any{"message": map[string]any{"tool_calls": []any{map[string]any{"function": map[string]any{"name": "f", "arguments": string(args)}}}}}},
+		"usage":   map[string]any{"prompt_tokens": 12, "completion_tokens": 7},
+	})
+	return map[string][]byte{"chat64KiB": chat, "embeddings": embeddings, "toolCall": tool}
+}
+
+func TestPicker_FindsTheUsageOfEachBenchmarkInput(t *testing.T) {
+	for name, in := range pickerInputs() {
+		p := NewPicker(1<<10, usageKeys...)
+		for i := 0; i < len(in); i += 4096 {
+			_, _ = p.Write(in[i:min(i+4096, len(in))])
+		}
+		doc, ok := p.Document()
+		require.True(t, ok, name)
+		assert.Contains(t, string(doc), `"prompt_tokens"`, name)
+	}
+}
+
+// BenchmarkPicker reads each input in the 4 KiB pieces an HTTP body
+// arrives in.
+func BenchmarkPicker(b *testing.B) {
+	for name, in := range pickerInputs() {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				p := NewPicker(64<<10, usageKeys...)
+				for i := 0; i < len(in); i += 4096 {
+					_, _ = p.Write(in[i:min(i+4096, len(in))])
+				}
+				if _, ok := p.Document(); !ok {
+					b.Fatal("no document")
+				}
+			}
+		})
+	}
 }
