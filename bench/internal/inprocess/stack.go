@@ -68,7 +68,7 @@ func Start(dir string, sidecarLog io.Writer) (*Stack, error) {
 	ready := make(chan [2]string, 1)
 	done := make(chan error, 1)
 	opts := sidecar.Options{
-		PolicyFile: path, Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", LogLevel: zapcore.InfoLevel,
+		PolicyFile: path, Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", LogLevel: zapcore.InfoLevel, LogFlushInterval: sidecar.DefaultLogFlushInterval,
 		MaxRequestBytes: llmclient.DefaultMaxRequestBytes, MaxBufferedBytes: llmclient.DefaultMaxBufferedBytes,
 		ReloadInterval: 10 * time.Second, ShutdownGrace: time.Second,
 	}
