@@ -123,9 +123,20 @@ func newObservedBody(src io.ReadCloser, o observation) *observedBody {
 		b.events = wire.NewEventReader(src)
 		b.observer = o.adapter.NewStreamObserver(o.req)
 	} else {
-		b.usage = wire.NewPicker(maxUsageBytes, provider.UsageMembers...)
+		b.usage = getPicker()
 	}
 	return b
+}
+
+// pickers holds the Pickers of finished answers: one per answer, each
+// grown to the usage members it kept, so that reading an answer's usage
+// allocates nothing.
+var pickers = sync.Pool{New: func() any { return wire.NewPicker(maxUsageBytes, provider.UsageMembers...) }}
+
+func getPicker() *wire.Picker {
+	p := pickers.Get().(*wire.Picker)
+	p.Reset()
+	return p
 }
 
 func (b *observedBody) Read(p []byte) (int, error) {
@@ -140,7 +151,7 @@ func (b *observedBody) Read(p []byte) (int, error) {
 		n, err = b.readEvent(p)
 	} else {
 		n, err = b.src.Read(p)
-		if n > 0 {
+		if n > 0 && b.usage != nil { // nil once finished: the Picker went back to the pool
 			_, _ = b.usage.Write(p[:n])
 			if b.o.keep {
 				b.keep(p[:n])
@@ -302,6 +313,10 @@ func (b *observedBody) finish(end string) {
 			if doc, ok := b.usage.Document(); ok {
 				u = b.o.adapter.Usage(b.o.req, doc)
 			}
+		}
+		if b.usage != nil {
+			pickers.Put(b.usage) // with doc: Usage keeps nothing of it
+			b.usage = nil
 		}
 		var body []byte
 		if b.o.keep && !b.overflow && end == "complete" && b.whole() {

@@ -88,6 +88,18 @@ func NewPicker(max int, keys ...string) *Picker {
 	return &Picker{keys: keys, max: max, top: expectValue}
 }
 
+// Reset makes p ready to read a new document, keeping the room its
+// buffers grew, so that a pooled Picker reads an answer without
+// allocating. A Document it returned before is no longer valid.
+func (p *Picker) Reset() {
+	clear(p.elements)
+	*p = Picker{
+		keys: p.keys, max: p.max, top: expectValue,
+		stack: p.stack[:0], key: p.key[:0], scalar: p.scalar[:0], prefix: p.prefix[:0],
+		picked: p.picked[:0], members: p.members[:0], elements: p.elements[:0], doc: p.doc[:0],
+	}
+}
+
 // Write reads the next piece of the document. It never fails: an error in
 // the document is kept, and Document then reports no document.
 func (p *Picker) Write(b []byte) (int, error) {
@@ -304,14 +316,15 @@ func (p *Picker) notObject(null bool) {
 	}
 	switch {
 	case len(p.stack) == 0:
-		p.doc = v
+		p.doc = append(p.doc[:0], v...)
 	case p.inTopArray():
 		p.elements = append(p.elements, v)
 	}
 }
 
-// The stand-ins notObject puts in the reduced document, shared: the
-// document is only ever read, and joined into a new slice.
+// The stand-ins notObject puts in the reduced document, shared by the
+// elements of top-level arrays, which are only read and joined into a new
+// slice (a document itself is a copy: Reset reuses its room).
 var (
 	notObjectValue = []byte("0")
 	nullValue      = []byte("null")
@@ -324,15 +337,13 @@ func (p *Picker) closeContainer(c byte) {
 	closed := p.stack[len(p.stack)-1]
 	p.stack = p.stack[:len(p.stack)-1]
 	switch {
+	case wasCandidate && len(p.stack) == 0:
+		p.doc = append(append(append(p.doc[:0], '{'), p.members...), '}')
 	case wasCandidate:
-		obj := append(append([]byte{'{'}, p.members...), '}')
-		if len(p.stack) == 0 {
-			p.doc = obj
-		} else {
-			p.elements = append(p.elements, obj)
-		}
+		p.elements = append(p.elements, append(append([]byte{'{'}, p.members...), '}'))
 	case closed.open == '[' && len(p.stack) == 0:
-		p.doc = append(append([]byte{'['}, bytes.Join(p.elements, []byte{','})...), ']')
+		p.doc = append(append(p.doc[:0], '['), bytes.Join(p.elements, []byte{','})...)
+		p.doc = append(p.doc, ']')
 	default:
 		p.notObject(false)
 	}
@@ -387,16 +398,23 @@ func (p *Picker) endKey() {
 		return
 	}
 	raw := p.key[:len(p.key)-1] // without the closing quote
-	key := string(raw)
 	if bytes.IndexByte(raw, '\\') >= 0 {
+		var key string
 		quoted := append(append([]byte{'"'}, raw...), '"')
 		if json.Unmarshal(quoted, &key) != nil {
 			return
 		}
+		p.pickIfKept(key, raw)
+		return
 	}
+	p.pickIfKept(string(raw), raw) // a key short enough converts on the stack
+}
+
+// pickIfKept keeps the next value when key is one of the Picker's keys,
+// as encoding/json matches keys to fields, so that the reduced document
+// decodes as the whole one does. raw is the key as written.
+func (p *Picker) pickIfKept(key string, raw []byte) {
 	for _, k := range p.keys {
-		// As encoding/json matches keys to fields, so that the reduced
-		// document decodes as the whole one does.
 		if strings.EqualFold(k, key) {
 			p.pickNext = true
 			p.prefix = append(append(append(p.prefix[:0], '"'), raw...), '"', ':')

@@ -175,6 +175,28 @@ func TestValidScalar_AgreesWithEncodingJSON(t *testing.T) {
 	}
 }
 
+func TestPicker_ResetReadsTheNextDocumentAsANewPickerWould(t *testing.T) {
+	docs := []string{
+		`{"usage":{"prompt_tokens":9}}`, `12`, `[{"usageMetadata":{"a":1}},"x",null]`, `{"usage":tru}`, `null`,
+		`{"id":"` + strings.Repeat("x", 300) + `","usage":{"b":[1,2]}}`, `{"a":1`, `"s"`, `[]`, `{"us\u0061ge":1}`, `{}`,
+	}
+	reused := NewPicker(1<<10, usageKeys...)
+	for range 3 {
+		for _, in := range docs {
+			fresh := NewPicker(1<<10, usageKeys...)
+			_, _ = fresh.Write([]byte(in))
+			want, wantOK := fresh.Document()
+			reused.Reset()
+			_, _ = reused.Write([]byte(in))
+			got, ok := reused.Document()
+			require.Equal(t, wantOK, ok, in)
+			require.Equal(t, string(want), string(got), in)
+		}
+	}
+	assert.Equal(t, "0", string(notObjectValue), "the shared stand-ins are never written")
+	assert.Equal(t, "null", string(nullValue))
+}
+
 // pickerInputs are answers of the kinds a proxy reads usage from: a chat
 // completion whose text is one long string, an embeddings list of numbers,
 // and a tool call whose arguments are escaped JSON.
