@@ -41,7 +41,7 @@ CRANE = $(GO) run github.com/google/go-containerregistry/cmd/crane@$(shell $(GO)
 FUZZTIME ?= 8s
 # package:FuzzTarget pairs run by `make fuzz`.
 FUZZ_TARGETS := ./pkg/wire:FuzzEventReader ./pkg/wire:FuzzPicker ./pkg/provider:FuzzStreamObserver ./pkg/provider:FuzzParseRequest \
-	./internal/sidecar/loader:FuzzParse ./pkg/cache:FuzzKey ./pkg/cache:FuzzReplay ./pkg/wire:FuzzMembers ./pkg/provider:FuzzUsageDecoders
+	./internal/sidecar/loader:FuzzParse ./pkg/cache:FuzzKey ./pkg/cache:FuzzReplay ./pkg/semantic:FuzzSplit ./pkg/wire:FuzzMembers ./pkg/provider:FuzzUsageDecoders
 
 # Files `make generate manifests` owns; verify-generated checks them.
 GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases/tollgate.dev_llmpolicies.yaml \

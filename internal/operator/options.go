@@ -143,7 +143,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Ledger.CertDir, "ledger-cert-dir", "", "`directory` with the ledger's tls.crt, tls.key and ca.crt (default: --webhook-cert-dir)")
 	fs.DurationVar(&o.Ledger.Lease, "ledger-lease", ledger.DefaultLease, "how long a sidecar's allowance stays its own without a sync; a gone pod's returns to the pool after it")
 	fs.DurationVar(&o.Ledger.Sync, "ledger-sync-interval", ledger.DefaultSync, "how often sidecars sync with the ledger at the latest")
-	fs.DurationVar(&o.Ledger.Commit, "ledger-commit-interval", ledger.DefaultCommit, "how often a policy's status.budget is written at most")
+	fs.DurationVar(&o.Ledger.Commit, "ledger-commit-interval", ledger.DefaultCommit, "how often a policy's status.budget is written; syncs wait for the write (within 0.1s while a request waits for allowance)")
 	fs.StringVar(&o.Ledger.Unreachable, "budget-when-ledger-unreachable", "Block", "what sidecars do, once their allowance is spent, while the ledger cannot be reached, for policies that do not say: Block or Allow")
 	fs.StringVar(&o.Ledger.PodName, "pod-name", os.Getenv("POD_NAME"), "the operator's own pod `name` (default: $POD_NAME), labelled "+LeaderLabel+" while it leads")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")

@@ -1,7 +1,9 @@
 package sidecar
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -107,7 +109,7 @@ func (r *reloader) apply(data []byte, source string) error {
 			return r.refuse(err)
 		}
 	}
-	h := r.fingerprint(data, labels)
+	h := r.fingerprint(content(data), labels)
 	if (h == r.lastHash || h == r.refusedHash) && r.current.Load() != nil {
 		return nil
 	}
@@ -184,6 +186,18 @@ func (r *reloader) refuse(err error) error {
 		r.log.Error("policy file refused; keeping the last good policy", zap.Error(err))
 	}
 	return err
+}
+
+// content is what of a policy file's bytes a reload depends on: a JSON
+// bundle compacted, since the ledger delivers the bundle the mounted file
+// holds indented, compactly re-encoded; other files (YAML manifests) as
+// they are.
+func content(data []byte) []byte {
+	var b bytes.Buffer
+	if json.Compact(&b, data) != nil {
+		return data
+	}
+	return b.Bytes()
 }
 
 // fingerprint identifies the inputs of a state: the policy file, the pod's

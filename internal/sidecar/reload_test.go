@@ -3,12 +3,14 @@ package sidecar
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -166,4 +168,28 @@ func TestAdmin_ConfigShowsThePolicyButNoKey(t *testing.T) {
 		assert.NotContains(t, b.String(), key, path)
 	}
 	assert.NotContains(t, logs.String(), key)
+}
+
+func TestReload_TheSameBundleFromTheFileAndFromTheLedgerIsLoadedOnce(t *testing.T) {
+	const bundle = `{"apiVersion":"proxyconfig.tollgate.dev/v1","kind":"Bundle","namespace":"ns","policies":[
+	  {"name":"chat","namespace":"ns","generation":3,
+	   "providers":[{"name":"openai","type":"OpenAI","baseURL":"http://127.0.0.1:9"}],
+	   "timeouts":{"connect":"1s","firstToken":"1s","total":"1s"}}]}`
+	var indented, compact bytes.Buffer
+	require.NoError(t, json.Indent(&indented, []byte(bundle), "", "  "))
+	require.NoError(t, json.Compact(&compact, []byte(bundle)))
+	path := filepath.Join(t.TempDir(), "bundle.json")
+	write(t, path, indented.String()) // as the reconciler renders it, and the kubelet mounts it
+	r, logs := newReloader(t, Options{PolicyFile: path})
+	require.NoError(t, r.load())
+	first := r.current.Load()
+
+	r.loadBundle(compact.Bytes()) // as the ledger delivers it
+	assert.Same(t, first, r.current.Load(), "the ledger's copy of the mounted bundle is not a new policy")
+
+	r.fromLedger = time.Now().Add(-2 * ledgerFresh)
+	write(t, path, indented.String()) // the kubelet's later sync of the same ConfigMap
+	require.NoError(t, r.load())
+	assert.Same(t, first, r.current.Load(), "nor is the kubelet's rewrite of the same bundle")
+	assert.Equal(t, 1, strings.Count(logs.String(), `"policy loaded"`), logs.String())
 }

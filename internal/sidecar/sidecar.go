@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -252,6 +253,9 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	if r.Cache != "" {
 		fields = append(fields, zap.String("cache", r.Cache))
 	}
+	if s := r.Semantic; s != nil {
+		fields = append(fields, semanticFields(s)...)
+	}
 	if r.Validation != "" {
 		// Reason codes and schema keywords are fixed sets; the checker's
 		// message, which may quote the answer, goes to the app alone.
@@ -306,6 +310,35 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 		return
 	}
 	log.Info("request", fields...)
+}
+
+// semanticFields describe the semantic cache's lookup and the embedding
+// call it took: never the message or its vector.
+func semanticFields(s *llmclient.SemanticReport) []zap.Field {
+	fields := []zap.Field{zap.String("semantic", s.Result)}
+	if s.Similarity != 0 {
+		// Four decimals, as the threshold is written.
+		fields = append(fields, zap.Float64("similarity", math.Round(s.Similarity*1e4)/1e4))
+	}
+	if s.Guard != "" {
+		fields = append(fields, zap.String("semantic_guard", s.Guard))
+	}
+	if s.EmbeddingError != "" {
+		fields = append(fields, zap.String("embedding_error", s.EmbeddingError))
+	}
+	if s.Attempts > 0 {
+		fields = append(fields, zap.Int("embedding_attempts", s.Attempts), zap.Int64("embedding_ms", s.Latency.Milliseconds()))
+	}
+	if s.Usage.Known {
+		fields = append(fields, zap.Int64("embedding_tokens", s.Usage.InputTokens))
+	}
+	if s.Priced && (s.Attempts > 0 || s.CostUSD.IsPositive()) {
+		fields = append(fields, zap.Stringer("embedding_cost_usd", s.CostUSD))
+	}
+	if s.Estimated != "" {
+		fields = append(fields, zap.String("embedding_estimate_reason", s.Estimated))
+	}
+	return fields
 }
 
 // schemaKeyword is kw if it is a JSON Schema keyword, else "(other)": a

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -156,6 +157,7 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 			TTL:               d.parse("cache.ttl", c.TTL),
 			MaxEntries:        int(c.MaxEntries),
 			OnlyDeterministic: c.OnlyDeterministic == nil || *c.OnlyDeterministic,
+			Semantic:          d.semantic(c.Semantic),
 		}
 	}
 
@@ -310,6 +312,28 @@ func (d *parser) limit(path, v string) proxyconfig.USD {
 		d.errs = append(d.errs, field.Invalid(spec.Child(path), v, validation.MsgPositive))
 	}
 	return u
+}
+
+// semantic translates the semantic cache, parsing its threshold.
+func (d *parser) semantic(sc *v1alpha1.SemanticCache) *proxyconfig.SemanticCache {
+	if sc == nil {
+		return nil
+	}
+	t, err := strconv.ParseFloat(sc.Threshold, 64)
+	if err != nil || t <= 0 || t > 1 {
+		d.errs = append(d.errs, field.Invalid(spec.Child("cache.semantic.threshold"), sc.Threshold, validation.MsgThreshold))
+	}
+	return &proxyconfig.SemanticCache{
+		Embedding: proxyconfig.Embedding{
+			Provider: sc.Embedding.Provider,
+			Model:    sc.Embedding.Model,
+			Timeout:  d.parse("cache.semantic.embedding.timeout", sc.Embedding.Timeout),
+		},
+		Threshold:      t,
+		MaxEntries:     int(sc.MaxEntries),
+		TTL:            d.parse("cache.semantic.ttl", sc.TTL),
+		AllowToolCalls: sc.AllowToolCalls != nil && *sc.AllowToolCalls,
+	}
 }
 
 // optionalPrice parses a price per million tokens that may be omitted:

@@ -62,7 +62,8 @@ type Decision struct {
 	// first whose State is not Ok. The caller logs the crossing then.
 	FirstSoftCrossing bool
 	// FirstExhausted is true for exactly one decision per period: the first
-	// whose State is Exhausted.
+	// whose State is Exhausted. A gate may skip Held decisions, whose
+	// money may come free within seconds (the ledger's does).
 	FirstExhausted bool
 	// PeriodStart is when the current period began; ResetAt when it ends.
 	PeriodStart, ResetAt time.Time
@@ -73,12 +74,25 @@ type Decision struct {
 	Reserved proxyconfig.USD
 	// Limit is the budget's limit.
 	Limit proxyconfig.USD
+	// Held is set on an Exhausted decision taken while some of the limit
+	// remains (Spent is below Limit) but cannot be drawn on now: it is
+	// reserved by requests in flight or, under a ledger's shared budget,
+	// held by other pods' allowances. It may come free before the period
+	// ends. When it is not set and Spent is below Limit, what remains is
+	// less than a request needs.
+	Held bool
+	// Available is, on a Held decision, what the gate itself could still
+	// admit: less than the request may cost. Under a ledger it is the
+	// pod's allowance not reserved; the rest of what remains, beyond
+	// Reserved and Available, is held by the allowances of other pods.
+	Available proxyconfig.USD
 	// DowngradeTo is where to send the request when Action is Downgrade;
 	// nil otherwise.
 	DowngradeTo *proxyconfig.ModelRef
 	// Unavailable is set on a Block because the gate cannot verify spend:
-	// a ledger's allowance is spent and the ledger cannot be reached, and
-	// the policy blocks rather than admit unverified spend.
+	// a ledger's allowance is spent and the ledger cannot be reached (or
+	// did not answer in time), and the policy blocks rather than admit
+	// unverified spend.
 	Unavailable bool
 	// Unverified is set on an Allow admitted without an allowance, because
 	// the ledger cannot be reached and the policy admits unverified spend.

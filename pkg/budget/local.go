@@ -70,6 +70,8 @@ func (l *Local) Reserve(maxCost proxyconfig.USD) (*Reservation, Decision) {
 	if d.State == StateExhausted && !l.exhaustedReported {
 		l.exhaustedReported, d.FirstExhausted = true, true
 	}
+	// Exhausted below the limit: the reservations in flight hold the rest.
+	d.Held = d.State == StateExhausted && l.spent.LessThan(l.settings.Limit)
 	switch {
 	case d.State != StateExhausted:
 		d.Action = Allow

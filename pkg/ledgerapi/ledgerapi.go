@@ -109,6 +109,11 @@ type SyncReply struct {
 	LeaseSeconds int64 `json:"leaseSeconds"`
 	// SyncSeconds is how soon the sidecar should sync again at the latest.
 	SyncSeconds int64 `json:"syncSeconds"`
+	// CommitMillis is how often the ledger writes the policy's status at
+	// most, in milliseconds: how long a sync may wait for its answer,
+	// unless a request waits on it (Need), which the ledger answers
+	// sooner. Zero from a ledger that does not say.
+	CommitMillis int64 `json:"commitMillis,omitempty"`
 	// State is Ok, SoftLimit or Exhausted (the policy's budget status).
 	State string `json:"state"`
 	// Spent and Limit are the policy's spend this period and its limit.

@@ -42,6 +42,8 @@ type exchange struct {
 	// cacheKey is the key of the answer in the cache, or "" when the
 	// request is not cached.
 	cacheKey string
+	// semantic is where the semantic cache stores the answer, or nil.
+	semantic *semanticPending
 	// freshCache tells that the response cache serves the request (it is
 	// keyed for the cachedResponse rung alone otherwise).
 	freshCache bool
@@ -285,6 +287,7 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 		onFinish: func(u provider.Usage, ttft time.Duration, end string, body []byte, sent int64) {
 			if cacheable {
 				ex.t.store(ex.cacheKey, resp, sse, body, u)
+				ex.t.storeSemantic(ex, resp, sse, body, u)
 			}
 			ex.rep.AnswerBytes = sent
 			ex.finish(u, ttft, end, finish)

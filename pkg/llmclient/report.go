@@ -79,9 +79,12 @@ type Report struct {
 	Estimated string
 	// AnswerBytes counts the bytes of the answer handed to the app.
 	AnswerBytes int64
-	// Cache is CacheHit, CacheMiss, or "" when the policy has no cache or
-	// the request could not be cached.
+	// Cache is CacheHit, CacheSemanticHit, CacheMiss, or "" when the
+	// policy has no cache or the request could not be cached.
 	Cache string
+	// Semantic is what the semantic cache did, or nil when it was not
+	// asked.
+	Semantic *SemanticReport
 	// BudgetState is the state of the policy's budget when the request
 	// was admitted (Ok, SoftLimit, Exhausted), or "" without a budget.
 	BudgetState string

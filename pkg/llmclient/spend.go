@@ -3,6 +3,7 @@ package llmclient
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"tollgate.dev/tollgate/pkg/budget"
@@ -117,7 +118,7 @@ func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 	}
 	if d.Unavailable {
 		return nil, &refusal{status: http.StatusServiceUnavailable, code: CodeBudgetUnavailable, retryAfter: 5 * time.Second,
-			message: fmt.Sprintf("policy %s's budget cannot be verified: this sidecar spent the allowance it holds and cannot reach the operator's budget ledger, and the policy blocks unverified spend (spec.budget.whenLedgerUnreachable: Block); retry shortly", t.policyRef)}
+			message: fmt.Sprintf("policy %s's budget cannot be verified: this sidecar spent the allowance it holds and the operator's budget ledger cannot be reached (or did not answer in time), and the policy blocks unverified spend (spec.budget.whenLedgerUnreachable: Block); retry shortly", t.policyRef)}
 	}
 	switch d.Action {
 	case budget.Allow:
@@ -138,14 +139,63 @@ func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 			}
 		}
 		res.Release()
-		return nil, &refusal{status: http.StatusTooManyRequests, code: CodeBudgetExhausted, retryAfter: d.ResetAt.Sub(t.now()),
-			message: fmt.Sprintf("policy %s has spent its %s budget (%s of %s USD) and cannot downgrade this request: provider %s does not accept the %s API shape; the budget resets at %s",
-				t.policyRef, budgetPeriod(t), d.Spent, d.Limit, downgradeProvider(d), ex.rq.Shape, d.ResetAt.UTC().Format(time.RFC3339))}
+		return nil, &refusal{status: http.StatusTooManyRequests, code: CodeBudgetExhausted, retryAfter: exhaustedRetry(d, t.now()),
+			message: fmt.Sprintf("%s, and this request cannot be downgraded: provider %s does not accept the %s API shape; the budget resets at %s",
+				t.exhaustedWhy(d, maxCost), downgradeProvider(d), ex.rq.Shape, d.ResetAt.UTC().Format(time.RFC3339))}
 	default:
-		return nil, &refusal{status: http.StatusTooManyRequests, code: CodeBudgetExhausted, retryAfter: d.ResetAt.Sub(t.now()),
-			message: fmt.Sprintf("policy %s has spent its %s budget (%s of %s USD); it resets at %s. Raise spec.budget.limit or wait",
-				t.policyRef, budgetPeriod(t), d.Spent, d.Limit, d.ResetAt.UTC().Format(time.RFC3339))}
+		advice := "Raise spec.budget.limit or wait"
+		if d.Held {
+			advice = "Retry shortly, raise spec.budget.limit, or wait"
+		}
+		return nil, &refusal{status: http.StatusTooManyRequests, code: CodeBudgetExhausted, retryAfter: exhaustedRetry(d, t.now()),
+			message: fmt.Sprintf("%s; the budget resets at %s. %s", t.exhaustedWhy(d, maxCost), d.ResetAt.UTC().Format(time.RFC3339), advice)}
 	}
+}
+
+// heldRetry is the Retry-After of a refusal because what remains of the
+// budget is held elsewhere: requests in flight settle, other pods give
+// back what they do not spend, within seconds.
+const heldRetry = 5 * time.Second
+
+// exhaustedRetry is when a request the budget refused may pass: the end
+// of the period, or soon when what remains is only held elsewhere.
+func exhaustedRetry(d budget.Decision, now time.Time) time.Duration {
+	if d.Held {
+		return heldRetry
+	}
+	return d.ResetAt.Sub(now)
+}
+
+// exhaustedWhy says why the budget does not admit a request that may cost
+// up to maxCost, in the figures the gate decided on (under a ledger, the
+// ledger's last word plus this pod's spend since): what is spent, and
+// where what remains is.
+func (t *Transport) exhaustedWhy(d budget.Decision, maxCost proxyconfig.USD) string {
+	remaining := d.Limit.Sub(d.Spent)
+	spent := fmt.Sprintf("policy %s has spent %s of its %s budget of %s USD", t.policyRef, d.Spent, budgetPeriod(t), d.Limit)
+	switch {
+	case !remaining.IsPositive():
+		return fmt.Sprintf("policy %s has spent its %s budget (%s of %s USD)", t.policyRef, budgetPeriod(t), d.Spent, d.Limit)
+	case !d.Held:
+		return fmt.Sprintf("%s, and what remains, %s USD, is less than a request needs (this one may cost up to %s USD)", spent, remaining, maxCost)
+	case d.Reserved.GreaterThanOrEqual(remaining):
+		return fmt.Sprintf("%s, and what remains, %s USD, is reserved by requests in flight (this one may cost up to %s USD)", spent, remaining, maxCost)
+	}
+	// What the ledger counts as the pods' allowances: other pods', and
+	// this pod's, partly reserved by its requests in flight.
+	var own []string
+	if d.Reserved.IsPositive() {
+		own = append(own, d.Reserved.String()+" USD of it reserved by this pod's requests in flight")
+	}
+	if d.Available.IsPositive() {
+		own = append(own, d.Available.String()+" USD held by this pod, which is too little")
+	}
+	mine := ""
+	if len(own) > 0 {
+		mine = " (" + strings.Join(own, ", and ") + ")"
+	}
+	return fmt.Sprintf("%s, and what remains, %s USD, is held by the allowances of the policy's pods%s; not enough of it came free for this request, which may cost up to %s USD",
+		spent, remaining, mine, maxCost)
 }
 
 func budgetPeriod(t *Transport) string {

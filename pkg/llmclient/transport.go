@@ -18,6 +18,7 @@ import (
 	"tollgate.dev/tollgate/pkg/pricing"
 	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
+	"tollgate.dev/tollgate/pkg/semantic"
 )
 
 // Memory defaults. They keep the sidecar under the 128 MiB memory limit its
@@ -80,9 +81,10 @@ type Transport struct {
 	policyRef string
 	prices    *pricing.Table
 	buffers   *BufferBudget
-	budget    budget.Gate   // nil without a budget
-	local     *budget.Local // budget when it is local, carried over on reload
-	cache     *cache.Store  // nil without a cache or a cachedResponse rung
+	budget    budget.Gate     // nil without a budget
+	local     *budget.Local   // budget when it is local, carried over on reload
+	cache     *cache.Store    // nil without a cache or a cachedResponse rung
+	semantic  *semantic.Store // nil without a semantic cache
 	// stale is the policy's cachedResponse rung, nil without one.
 	stale *proxyconfig.CachedResponse
 	// checker judges structured output; nil when the policy does not
@@ -150,6 +152,7 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 	}
 	t.budget, t.local = budgetFor(p, opts)
 	t.cache = cacheFor(p, opts.Previous)
+	t.semantic = semanticFor(p, opts.Previous)
 	t.stale = t.set.Policy().CachedRung()
 	if p.Validation != nil {
 		if prev := opts.Previous; prev != nil && prev.checker != nil {
@@ -244,6 +247,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return t.serveHit(req, rep, e), nil
 		}
 		rep.Cache = CacheMiss
+		if resp := t.semanticLookup(ex); resp != nil {
+			return resp, nil
+		}
 	}
 	// Prepared once, in place of the app's body, so that memory holds one
 	// body, not one more per attempt.

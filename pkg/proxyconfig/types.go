@@ -356,6 +356,36 @@ type Cache struct {
 	MaxEntries int `json:"maxEntries"`
 	// OnlyDeterministic caches only requests with temperature 0.
 	OnlyDeterministic bool `json:"onlyDeterministic"`
+	// Semantic, when set, also answers requests whose last user message
+	// is close in meaning to an earlier one's, all else being equal; it
+	// follows OnlyDeterministic.
+	Semantic *SemanticCache `json:"semantic,omitempty"`
+}
+
+// SemanticCache configures the semantic cache.
+type SemanticCache struct {
+	// Embedding names the model that embeds last user messages.
+	Embedding Embedding `json:"embedding"`
+	// Threshold is the cosine similarity at or above which two messages
+	// share an answer; above 0, at most 1.
+	Threshold float64 `json:"threshold"`
+	// MaxEntries caps the answers kept; at least 1.
+	MaxEntries int `json:"maxEntries"`
+	// TTL is how long an answer is served; positive.
+	TTL Duration `json:"ttl"`
+	// AllowToolCalls stores answers that call tools too.
+	AllowToolCalls bool `json:"allowToolCalls,omitempty"`
+}
+
+// Embedding is the provider and model of the semantic cache's embeddings.
+type Embedding struct {
+	// Provider is the name of a provider of the policy whose type has an
+	// embeddings endpoint (not Anthropic).
+	Provider string `json:"provider"`
+	// Model is the embedding model to ask it for.
+	Model string `json:"model"`
+	// Timeout bounds the embedding call, retries included; positive.
+	Timeout Duration `json:"timeout"`
 }
 
 // Validation configures the checking of structured output.

@@ -171,6 +171,24 @@ func (p *Policy) Validate() error {
 	if c := p.Cache; c != nil {
 		v.positive("cache.ttl", c.TTL)
 		v.atLeast("cache.maxEntries", c.MaxEntries, 1)
+		if sc := c.Semantic; sc != nil {
+			e := sc.Embedding
+			switch pr := p.Provider(e.Provider); {
+			case pr == nil:
+				v.add("cache.semantic.embedding.provider", fmt.Sprintf("%q is not a declared provider", e.Provider))
+			case pr.Type == Anthropic:
+				v.add("cache.semantic.embedding.provider", fmt.Sprintf("%q is of type Anthropic, which has no embeddings endpoint", e.Provider))
+			}
+			if e.Model == "" {
+				v.add("cache.semantic.embedding.model", "is required")
+			}
+			v.positive("cache.semantic.embedding.timeout", e.Timeout)
+			if !(sc.Threshold > 0 && sc.Threshold <= 1) {
+				v.add("cache.semantic.threshold", fmt.Sprintf("is %v; must be above 0 and at most 1", sc.Threshold))
+			}
+			v.atLeast("cache.semantic.maxEntries", sc.MaxEntries, 1)
+			v.positive("cache.semantic.ttl", sc.TTL)
+		}
 	}
 	for i, pr := range p.Pricing {
 		path := fmt.Sprintf("pricing[%d]", i)

@@ -332,6 +332,62 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 			},
 			wantErrors: []string{"spec.podSelector.matchExpressions[0].values[1]: Too long", "63"},
 		},
+		"a semantic cache embedding with an undeclared provider": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Embedding.Provider = "mistral" },
+			wantErrors: []string{"spec.cache.semantic.embedding.provider", "spec.cache.semantic.embedding.provider mistral is not declared in spec.providers; add it or name a declared provider"},
+		},
+		"a semantic cache embedding with a provider that has no embeddings": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Embedding.Provider = "anthropic" },
+			wantErrors: []string{"spec.cache.semantic.embedding.provider", "is of type Anthropic, which has no embeddings endpoint; name an OpenAI, AzureOpenAI, Gemini or OpenAICompatible provider"},
+		},
+		"a semantic cache embedding without a model": {
+			edit:       set("spec.cache.semantic.embedding.model", ""),
+			wantErrors: []string{"spec.cache.semantic.embedding.model"},
+		},
+		"a semantic cache threshold above 1": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Threshold = "1.5" },
+			wantErrors: []string{"spec.cache.semantic.threshold", `must be a decimal between 0.5 and 1 with at most 4 decimals, such as "0.95"`},
+		},
+		"a semantic cache threshold of 1.01": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Threshold = "1.01" },
+			wantErrors: []string{"spec.cache.semantic.threshold", "must be a decimal between 0.5 and 1"},
+		},
+		"a semantic cache threshold below 0.5": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Threshold = "0.42" },
+			wantErrors: []string{"spec.cache.semantic.threshold", "must be a decimal between 0.5 and 1"},
+		},
+		"a semantic cache threshold that is not a number": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Threshold = "high" },
+			wantErrors: []string{"spec.cache.semantic.threshold", "must be a decimal between 0.5 and 1"},
+		},
+		"a semantic cache threshold with too many decimals": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Threshold = "0.95001" },
+			wantErrors: []string{"spec.cache.semantic.threshold: Too long: may not be more than 6 bytes"},
+		},
+		"an explicit empty semantic cache threshold": {
+			edit:       set("spec.cache.semantic.threshold", ""),
+			wantErrors: []string{"spec.cache.semantic.threshold", "must be a decimal between 0.5 and 1"},
+		},
+		"an explicit zero semantic cache maxEntries": {
+			edit:       set("spec.cache.semantic.maxEntries", 0),
+			wantErrors: []string{"spec.cache.semantic.maxEntries", "must be between 1 and 100000"},
+		},
+		"a semantic cache too large": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.MaxEntries = 200000 },
+			wantErrors: []string{"spec.cache.semantic.maxEntries", "must be between 1 and 100000"},
+		},
+		"an explicit empty semantic cache TTL": {
+			edit:       set("spec.cache.semantic.ttl", ""),
+			wantErrors: []string{"spec.cache.semantic.ttl", "must be a positive duration"},
+		},
+		"a zero embedding timeout": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Embedding.Timeout = "0s" },
+			wantErrors: []string{"spec.cache.semantic.embedding.timeout", "must be a positive duration"},
+		},
+		"a semantic cache without an embedding": {
+			edit:       set("spec.cache.semantic", map[string]any{"threshold": "0.9"}),
+			wantErrors: []string{"spec.cache.semantic.embedding"},
+		},
 		"an unknown stream validation mode": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Validation.Streams = "Sometimes" },
 			wantErrors: []string{`spec.validation.streams: Unsupported value: "Sometimes"`, `"PassThrough"`, `"Buffer"`},
@@ -485,7 +541,9 @@ func validPolicy() *v1alpha1.LLMPolicy {
 				{Provider: "anthropic", Model: "claude-haiku-4-5"},
 				{StaticResponse: &v1alpha1.StaticResponse{Content: "busy"}},
 			},
-			Cache:      &v1alpha1.Cache{TTL: "1m"},
+			Cache: &v1alpha1.Cache{TTL: "1m", Semantic: &v1alpha1.SemanticCache{
+				Embedding: v1alpha1.SemanticEmbedding{Provider: "openai", Model: "text-embedding-3-small"},
+			}},
 			Validation: &v1alpha1.OutputValidation{Streams: v1alpha1.StreamBuffer},
 			Pricing: []v1alpha1.ModelPrice{{
 				Model: "my-claude", InputPerMillion: "3", OutputPerMillion: "15", CachedInputPerMillion: "0.30",

@@ -51,6 +51,8 @@ const (
 type operator struct {
 	url    string
 	caFile string
+	// cache reads through the manager's cache, as the ledger does.
+	cache  client.Reader
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -82,7 +84,7 @@ func startLedger(t *testing.T, opts ...func(*operatorledger.Options)) *operator 
 	addrs := make(chan net.Addr, 1)
 	require.NoError(t, mgr.Add(&operatorledger.Server{Ledger: l, Addr: "127.0.0.1:0", CertDir: certDir, Addrs: addrs}))
 	ctx, cancel := context.WithCancel(context.Background())
-	op := &operator{caFile: filepath.Join(certDir, "ca.crt"), cancel: cancel, done: make(chan error, 1)}
+	op := &operator{caFile: filepath.Join(certDir, "ca.crt"), cache: mgr.GetClient(), cancel: cancel, done: make(chan error, 1)}
 	go func() { op.done <- mgr.Start(ctx) }()
 	select {
 	case a := <-addrs:

@@ -57,6 +57,9 @@ const (
 	MsgUSDPrice = `must be a USD price per million tokens as a decimal string with at most 6 decimals, such as "2.50"`
 	// MsgPositive is the message of a budget limit of zero.
 	MsgPositive = "must be greater than zero"
+	// MsgThreshold is the message of a semantic cache threshold that is
+	// not a decimal between 0.5 and 1.
+	MsgThreshold = `must be a decimal between 0.5 and 1 with at most 4 decimals, such as "0.95"`
 )
 
 // Messages shared with the CRD's CEL rules; keep them identical.
@@ -112,7 +115,7 @@ func ValidateSpec(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
 	errs = append(errs, validateFallbacks(s.Fallbacks, path.Child("fallbacks"), s.Providers)...)
 	errs = append(errs, validateMaxStale(s, path.Child("fallbacks"))...)
 	if s.Cache != nil {
-		errs = append(errs, validateCache(s.Cache, path.Child("cache"))...)
+		errs = append(errs, validateCache(s.Cache, path.Child("cache"), s.Providers)...)
 	}
 	if s.Validation != nil {
 		errs = append(errs, validateOutputValidation(s.Validation, path.Child("validation"))...)
@@ -472,9 +475,49 @@ func validateMaxStale(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorLi
 	return nil
 }
 
-func validateCache(c *v1alpha1.Cache, path *field.Path) field.ErrorList {
+func validateCache(c *v1alpha1.Cache, path *field.Path, providers []v1alpha1.Provider) field.ErrorList {
 	errs := validateDurations(path, map[string]v1alpha1.Duration{"ttl": c.TTL})
-	return append(errs, validateRange(path.Child("maxEntries"), int64(c.MaxEntries), 1, 1000000)...)
+	errs = append(errs, validateRange(path.Child("maxEntries"), int64(c.MaxEntries), 1, 1000000)...)
+	if c.Semantic != nil {
+		errs = append(errs, validateSemanticCache(c.Semantic, path.Child("semantic"), providers)...)
+	}
+	return errs
+}
+
+// threshold is the syntax of a semantic cache threshold: a decimal
+// between 0 and 1 with at most 4 decimals (the CRD's CEL rule also asks
+// for at least 0.5).
+var threshold = regexp.MustCompile(`^(0[.][0-9]{1,4}|1([.]0{1,4})?)$`)
+
+func validateSemanticCache(sc *v1alpha1.SemanticCache, path *field.Path, providers []v1alpha1.Provider) field.ErrorList {
+	var errs field.ErrorList
+	ep := path.Child("embedding")
+	errs = append(errs, validateString(ep.Child("provider"), sc.Embedding.Provider, 63)...)
+	errs = append(errs, validateString(ep.Child("model"), sc.Embedding.Model, 256)...)
+	errs = append(errs, validateDurations(ep, map[string]v1alpha1.Duration{"timeout": sc.Embedding.Timeout})...)
+	if name := sc.Embedding.Provider; name != "" {
+		i := slices.IndexFunc(providers, func(p v1alpha1.Provider) bool { return p.Name == name })
+		switch {
+		case i < 0:
+			errs = append(errs, field.Invalid(ep.Child("provider"), name,
+				fmt.Sprintf("spec.cache.semantic.embedding.provider %s is not declared in spec.providers; add it or name a declared provider", name)))
+		case providers[i].Type == v1alpha1.ProviderAnthropic:
+			errs = append(errs, field.Invalid(ep.Child("provider"), name,
+				fmt.Sprintf("spec.cache.semantic.embedding.provider %s is of type Anthropic, which has no embeddings endpoint; name an OpenAI, AzureOpenAI, Gemini or OpenAICompatible provider", name)))
+		}
+	}
+	tp := path.Child("threshold")
+	switch t := sc.Threshold; {
+	case len(t) > 6:
+		errs = append(errs, field.TooLong(tp, t, 6))
+	case !threshold.MatchString(t) || t < "0.5":
+		// Within the syntax, the string order of "0.dddd" is the order of
+		// the numbers, and "1..." is above "0.5".
+		errs = append(errs, field.Invalid(tp, t, MsgThreshold))
+	}
+	errs = append(errs, validateRange(path.Child("maxEntries"), int64(sc.MaxEntries), 1, 100000)...)
+	errs = append(errs, validateDurations(path, map[string]v1alpha1.Duration{"ttl": sc.TTL})...)
+	return errs
 }
 
 func validateOutputValidation(v *v1alpha1.OutputValidation, path *field.Path) field.ErrorList {

@@ -86,3 +86,42 @@ func TestValidate_ReportsEveryProblemWithItsPath(t *testing.T) {
 func minimal() *v1alpha1.LLMPolicy {
 	return &v1alpha1.LLMPolicy{Spec: v1alpha1.LLMPolicySpec{Providers: []v1alpha1.Provider{{Name: "openai", Type: v1alpha1.ProviderOpenAI}}}}
 }
+
+func TestValidate_SemanticCacheThresholds(t *testing.T) {
+	tests := map[string]struct {
+		threshold string
+		wantValid bool
+	}{
+		"the default":             {threshold: "0.95", wantValid: true},
+		"the lowest":              {threshold: "0.5", wantValid: true},
+		"the lowest, padded":      {threshold: "0.5000", wantValid: true},
+		"one":                     {threshold: "1", wantValid: true},
+		"one with decimals":       {threshold: "1.0000", wantValid: true},
+		"four decimals":           {threshold: "0.9375", wantValid: true},
+		"just below the lowest":   {threshold: "0.4999"},
+		"above one":               {threshold: "1.0001"},
+		"no leading zero":         {threshold: ".95"},
+		"a percentage":            {threshold: "95"},
+		"an exponent":             {threshold: "9.5e-1"},
+		"a sign":                  {threshold: "+0.95"},
+		"a trailing dot":          {threshold: "0."},
+		"whitespace":              {threshold: " 0.95"},
+		"not a number":            {threshold: "high"},
+		"an explicit empty value": {threshold: ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := minimal()
+			p.Spec.Cache = &v1alpha1.Cache{Semantic: &v1alpha1.SemanticCache{Embedding: v1alpha1.SemanticEmbedding{Provider: "openai", Model: "text-embedding-3-small"}}}
+			Default(p)
+			p.Spec.Cache.Semantic.Threshold = tc.threshold
+			errs := Validate(p)
+			if tc.wantValid {
+				assert.Empty(t, errs)
+				return
+			}
+			require.Len(t, errs, 1, "%v", errs)
+			assert.Equal(t, "spec.cache.semantic.threshold", errs[0].Field)
+		})
+	}
+}

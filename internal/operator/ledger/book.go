@@ -92,6 +92,9 @@ type account struct {
 	rate float64
 	// lastReport is when the pod last reported spend.
 	lastReport time.Time
+	// short is what the pod's last sync asked for, for a waiting request,
+	// and was not granted: nothing was free enough.
+	short proxyconfig.USD
 }
 
 // Allowance sizing.
@@ -269,6 +272,11 @@ func totalCur(periods []ledgerapi.PeriodSpend, start time.Time) proxyconfig.USD 
 // grant tops up a's allowance to its target, or to what a waiting request
 // needs, out of what no pod holds.
 func (b *Book) grant(a *account, need proxyconfig.USD, now time.Time) {
+	a.short = proxyconfig.USD{}
+	if need.IsPositive() {
+		wanted := a.allowance.Add(need)
+		defer func() { a.short = proxyconfig.MaxUSD(wanted.Sub(a.allowance), proxyconfig.USD{}) }()
+	}
 	if need.IsPositive() && a.allowance.Add(need).GreaterThan(b.cur.needHint) {
 		// The pod is short of need with its allowance: a request costs about
 		// both together.

@@ -16,6 +16,7 @@ import (
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/pkg/budget"
+	"tollgate.dev/tollgate/pkg/ledgerapi"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
@@ -41,6 +42,7 @@ func (l *Ledger) commit(ctx context.Context, key types.NamespacedName, e *entry)
 	e.mu.Lock()
 	e.book.SetSettings(settings, now)
 	e.book.Expire(now, func(uid, pod string) bool { return l.podAlive(ctx, key.Namespace, uid, pod) })
+	e.touch() // a raised limit or a gone pod frees allowance
 	version := e.book.Version()
 	silent, silentHeld := e.book.Silent(now)
 	if version == e.committed && !e.book.periodMoved(now) && len(silent) == e.silent {
@@ -49,6 +51,7 @@ func (l *Ledger) commit(ctx context.Context, key types.NamespacedName, e *entry)
 	}
 	snap := e.book.Snapshot(now)
 	limit := e.book.settings.Limit
+	e.lastWrite = time.Now()
 	e.mu.Unlock()
 
 	var written *v1alpha1.LLMPolicy
@@ -116,7 +119,12 @@ func setBudgetConditions(p *v1alpha1.LLMPolicy, st *v1alpha1.BudgetStatus, silen
 		if p.Spec.Budget.OnExhausted == v1alpha1.ExhaustedDowngrade && p.Spec.Budget.DowngradeTo != nil {
 			action = "sidecars downgrade requests to " + p.Spec.Budget.DowngradeTo.Provider + "/" + p.Spec.Budget.DowngradeTo.Model
 		}
-		exhausted.Message = fmt.Sprintf("spent %s of %s USD in the %s (what remains, %s, is less than a request needs); %s until %s", st.Spent, limit, period, st.Remaining, action, st.PeriodEnd.UTC().Format("2006-01-02T15:04:05Z"))
+		// The sidecars' refusals say the same (llmclient's exhaustedWhy).
+		why := fmt.Sprintf("spent %s of %s USD in the %s: the limit is reached", st.Spent, limit, period)
+		if remaining, err := ledgerapi.ParseAmount(st.Remaining); err == nil && remaining.IsPositive() {
+			why = fmt.Sprintf("spent %s of %s USD in the %s, and what remains, %s USD, is less than a request needs", st.Spent, limit, period, st.Remaining)
+		}
+		exhausted.Message = fmt.Sprintf("%s; %s until %s", why, action, st.PeriodEnd.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	unverified := metav1.Condition{Type: v1alpha1.ConditionBudgetUnverified, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonVerified,
 		Message: "every pod reports its spend"}

@@ -41,10 +41,15 @@ type Options struct {
 	// Sync is how soon a sidecar syncs again at the latest. Default
 	// DefaultSync.
 	Sync time.Duration
-	// Commit is how often a policy's status is written at most. Syncs wait
-	// for the next commit, so that what they are told is durable. Default
-	// DefaultCommit.
+	// Commit is how often a policy's status is written. Syncs wait for the
+	// next commit, so that what they are told is durable (those a request
+	// waits on for less: see Expedite). Default DefaultCommit.
 	Commit time.Duration
+	// Expedite is how soon a policy's status is written again, at the
+	// earliest, while a request waits on one of its syncs: such a sync
+	// does not wait for the next Commit. Default DefaultExpedite, and at
+	// most Commit.
+	Expedite time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -63,6 +68,8 @@ type Ledger struct {
 	// still waiting then will not become durable here.
 	closed    chan struct{}
 	closeOnce sync.Once
+	// hurried wakes the committer for a sync a request waits on.
+	hurried chan struct{}
 }
 
 // entry is one policy's book and the state of its persistence.
@@ -81,6 +88,14 @@ type entry struct {
 	conditions map[string]string
 	// silent is how many silent pods the last write counted.
 	silent int
+	// changed is closed and replaced whenever the book may have freed
+	// allowance, waking the syncs that wait for some (awaitAllowance).
+	changed chan struct{}
+	// waiters counts the syncs a request waits on in flight; while there
+	// are any, the committer writes the book without waiting for Commit.
+	waiters int
+	// lastWrite is when the committer last tried to write the book.
+	lastWrite time.Time
 }
 
 // New returns a ledger; Run starts its committer.
@@ -94,19 +109,34 @@ func New(opts Options) *Ledger {
 	if opts.Commit <= 0 {
 		opts.Commit = DefaultCommit
 	}
+	if opts.Expedite <= 0 {
+		opts.Expedite = DefaultExpedite
+	}
+	opts.Expedite = min(opts.Expedite, opts.Commit)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	return &Ledger{
-		opts:   opts,
-		authn:  &Authenticator{Client: opts.Client, Now: opts.Now},
-		books:  map[types.NamespacedName]*entry{},
-		closed: make(chan struct{}),
+		opts:    opts,
+		authn:   &Authenticator{Client: opts.Client, Now: opts.Now},
+		books:   map[types.NamespacedName]*entry{},
+		closed:  make(chan struct{}),
+		hurried: make(chan struct{}, 1),
 	}
 }
 
 // close tells the syncs still waiting that no write will come.
 func (l *Ledger) close() { l.closeOnce.Do(func() { close(l.closed) }) }
+
+// stopped reports whether the ledger stopped serving (close).
+func (l *Ledger) stopped() bool {
+	select {
+	case <-l.closed:
+		return true
+	default:
+		return false
+	}
+}
 
 // settingsOf returns the ledger's view of a policy's budget.
 func settingsOf(p *v1alpha1.LLMPolicy) (Settings, error) {
@@ -158,7 +188,7 @@ func (l *Ledger) entryFor(ctx context.Context, p *v1alpha1.LLMPolicy) (*entry, e
 	if e := l.books[key]; e != nil { // restored concurrently
 		return e, nil
 	}
-	e = &entry{book: book, committed: book.Version(), written: make(chan struct{}), conditions: conditionsOf(&fresh)}
+	e = &entry{book: book, committed: book.Version(), written: make(chan struct{}), changed: make(chan struct{}), conditions: conditionsOf(&fresh)}
 	l.books[key] = e
 	return e, nil
 }
@@ -189,11 +219,13 @@ func (e *entry) waitDurable(ctx context.Context, v uint64, closed <-chan struct{
 	}
 }
 
-// Run writes the books of every policy into status every Commit, gives
-// back the allowances of gone pods, and writes a last time when ctx ends.
+// Run writes the books of every policy into status every Commit (a book
+// a request waits on sooner, see commitHurried), gives back the
+// allowances of gone pods, and writes a last time when ctx ends.
 func (l *Ledger) Run(ctx context.Context) error {
 	tick := time.NewTicker(l.opts.Commit)
 	defer tick.Stop()
+	var soon <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -205,7 +237,10 @@ func (l *Ledger) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 			l.commitAll(ctx)
+		case <-l.hurried:
+		case <-soon:
 		}
+		soon = l.commitHurried(ctx)
 	}
 }
 
@@ -222,19 +257,28 @@ func (l *Ledger) commitAll(ctx context.Context) {
 		l.mu.Lock()
 		e := l.books[key]
 		l.mu.Unlock()
-		if e == nil {
-			continue
+		if e != nil {
+			l.commitOne(ctx, key, e)
 		}
-		if err := l.commit(ctx, key, e); err != nil {
-			if apierrors.IsNotFound(err) || errors.Is(err, errBudgetRemoved) {
-				l.mu.Lock()
-				delete(l.books, key) // the policy is gone
-				l.mu.Unlock()
-				forget(key)
-				continue
-			}
-			l.opts.Log.Error(err, "budget status not written; the syncs it holds wait for the next try", "policy", key.String())
-		}
+	}
+}
+
+// commitOne writes one book, dropping it when its policy or budget is
+// gone.
+func (l *Ledger) commitOne(ctx context.Context, key types.NamespacedName, e *entry) {
+	err := l.commit(ctx, key, e)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		// Stopping: Run writes a last time on a context of its own, and the
+		// syncs this write would have answered wait for that one.
+	case apierrors.IsNotFound(err) || errors.Is(err, errBudgetRemoved):
+		l.mu.Lock()
+		delete(l.books, key) // the policy is gone
+		l.mu.Unlock()
+		forget(key)
+	default:
+		l.opts.Log.Error(err, "budget status not written; the syncs it holds wait for the next try", "policy", key.String())
 	}
 }
 

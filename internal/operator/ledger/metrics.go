@@ -32,7 +32,7 @@ var (
 	}, []string{"namespace", "policy"})
 	syncs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tollgate_ledger_syncs_total",
-		Help: "Sidecar syncs, by result: success, or the refusal's code (unauthenticated, forbidden, unknown_policy, bad_request, too_large, out_of_order, unavailable, ...).",
+		Help: "Sidecar syncs, by result: success, canceled (the sidecar gave up on it), or the refusal's code (unauthenticated, forbidden, unknown_policy, bad_request, too_large, out_of_order, unavailable, ...).",
 	}, []string{"result"})
 	syncSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tollgate_ledger_sync_duration_seconds",
@@ -41,7 +41,7 @@ var (
 	})
 	syncProcessingSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tollgate_ledger_sync_processing_seconds",
-		Help:    "Time to answer a sidecar sync without the wait for its status write: the token's review (cached for a minute), the policy and pod checks and the book's update. What is left of tollgate_ledger_sync_duration_seconds is the wait for the next commit.",
+		Help:    "Time to answer a sidecar sync without its waits: the token's review (cached for a minute), the policy and pod checks and the book's update. What is left of tollgate_ledger_sync_duration_seconds is the wait for the next commit (expedited for a sync a request waits on) and, for such a sync, for allowance another pod gives back.",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 	})
 	statusWrites = prometheus.NewCounterVec(prometheus.CounterOpts{

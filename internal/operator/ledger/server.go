@@ -26,6 +26,10 @@ import (
 // durableWait bounds how long a sync waits for its status write.
 const durableWait = 15 * time.Second
 
+// resultCanceled is the syncs metric's result of a sync the sidecar
+// canceled.
+const resultCanceled = "canceled"
+
 // readOnly reads an object from the manager's cache without copying it,
 // for the reads of every sync and bundle poll, which only look: a policy
 // whose status lists a thousand reporters (and as many managedFields
@@ -48,6 +52,16 @@ func (l *Ledger) serveSync(w http.ResponseWriter, r *http.Request) {
 	took := time.Since(start)
 	syncSeconds.Observe(took.Seconds())
 	syncProcessingSeconds.Observe((took - waited).Seconds())
+	if err != nil && r.Context().Err() != nil {
+		// The sidecar gave up on this sync (it stopped, or sent it again
+		// with more): nothing is wrong, and what the batch held counts or
+		// is sent again. It is answered all the same, since a handler that
+		// writes nothing answers 200 with no body.
+		syncs.WithLabelValues(resultCanceled).Inc()
+		l.opts.Log.V(1).Info("ledger request canceled by the sidecar", "reason", err.Error())
+		writeJSON(w, http.StatusServiceUnavailable, ledgerapi.Error{Code: ledgerapi.CodeUnavailable, Message: "the sync was canceled by its sender before its answer was durable; send the same batch again"})
+		return
+	}
 	if err != nil {
 		l.refuse(w, err)
 		return
@@ -57,7 +71,8 @@ func (l *Ledger) serveSync(w http.ResponseWriter, r *http.Request) {
 }
 
 // sync authenticates, checks and applies one sync, and waits until the
-// answer is durable. It returns how long it waited for that too.
+// answer is durable. It returns how long it waited: for allowance to come
+// free (a sync a request waits on) and for the status write.
 func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, time.Duration, error) {
 	caller, err := l.caller(r)
 	if err != nil {
@@ -86,9 +101,16 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, time.Duration, erro
 		return ledgerapi.SyncReply{}, 0, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v", err)
 	}
 	id := Identity{PodUID: caller.PodUID, Pod: caller.Pod, Workload: WorkloadOf(pod)}
+	urgent := req.Need.IsPositive() // a request waits on this sync
+	if urgent {
+		defer l.hurry(e)()
+	}
 	e.mu.Lock()
 	reply, err := e.book.Sync(id, req, req.Epoch, l.opts.Now())
 	version := e.book.Version()
+	e.touch() // the batch may give allowance back
+	changed := e.changed
+	hurried := e.waiters > 0 // the reply may tell this pod to give back what another waits for
 	e.mu.Unlock()
 	var order ErrOutOfOrder
 	if errors.As(err, &order) {
@@ -97,14 +119,25 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, time.Duration, erro
 	if err != nil {
 		return ledgerapi.SyncReply{}, 0, err
 	}
+	// What follows waits: for allowance to come free, for the status write.
+	waitStart := time.Now()
+	if urgent {
+		reply, version = l.awaitAllowance(ctx, e, id.PodUID, changed, reply, version)
+	}
+	if urgent || hurried {
+		l.wakeCommitter()
+	}
 	wait, cancel := context.WithTimeout(ctx, durableWait)
 	defer cancel()
-	waitStart := time.Now()
 	err = e.waitDurable(wait, version, l.closed)
 	waited := time.Since(waitStart)
 	if err != nil {
 		return ledgerapi.SyncReply{}, waited, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v; send the same batch again", err)
 	}
+	e.mu.Lock()
+	reply.Target = ledgerapi.NewAmount(e.book.TargetOf(id.PodUID, l.opts.Now()))
+	e.mu.Unlock()
+	reply.CommitMillis = l.opts.Commit.Milliseconds()
 	reply.BundleHash = l.bundleHash(ctx, caller.Namespace)
 	return reply, waited, nil
 }
@@ -282,9 +315,11 @@ func (l *Ledger) refuse(w http.ResponseWriter, err error) {
 		bad = refusal(http.StatusInternalServerError, ledgerapi.CodeUnavailable, "%v", err)
 	}
 	syncs.WithLabelValues(bad.Code).Inc()
-	if bad.Status >= 500 {
+	if bad.Status >= 500 && !l.stopped() {
 		l.opts.Log.Info("ledger request not served", "code", bad.Code, "reason", bad.Msg)
 	} else {
+		// A refusal of the request, or this replica's own shutdown: every
+		// sync and bundle poll in flight is sent to the next leader.
 		l.opts.Log.V(1).Info("ledger request refused", "code", bad.Code, "reason", bad.Msg)
 	}
 	writeJSON(w, bad.Status, ledgerapi.Error{Code: bad.Code, Message: bad.Msg})

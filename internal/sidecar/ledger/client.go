@@ -76,7 +76,12 @@ func newClient(urls []string, caFile, tokenFile string) (*client, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
 	}
 	tr := &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		// HTTP/2, so that a sync given up on (superseded by one that asks
+		// for a waiting request's allowance) resets its stream, not the
+		// connection: a new TLS handshake with the ledger for every
+		// superseded sync would load the ledger most when requests wait.
+		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 2,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 5 * time.Second,

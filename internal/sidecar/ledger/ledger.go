@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,10 +25,14 @@ import (
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
-// Defaults of Options.
+// DefaultInterval is the default of Options.Interval.
+const DefaultInterval = time.Second
+
+// The ledger's timing until it says (SyncReply.SyncSeconds and
+// CommitMillis): the operator's defaults.
 const (
-	DefaultWait     = 3 * time.Second
-	DefaultInterval = time.Second
+	assumedSync   = time.Second
+	assumedCommit = 2 * time.Second
 )
 
 // Options configure a Ledger.
@@ -48,8 +53,12 @@ type Options struct {
 	// Unreachable is what to do, once the allowance is spent, while the
 	// ledger cannot be reached, for policies that do not say.
 	Unreachable proxyconfig.LedgerUnreachableAction
-	// Wait is how long a request may wait for an allowance. Default
-	// DefaultWait.
+	// Wait is how long a request may wait for an allowance. Default: what
+	// the ledger takes at most to answer a sync that asks for one, twice
+	// over — how long it waits for another pod to give some back
+	// (SyncReply.SyncSeconds), two of its status writes (CommitMillis; a
+	// ledger that does not expedite the write a request waits on answers
+	// only with the next one), and Interval — 6s at the defaults.
 	Wait time.Duration
 	// Interval is how often spend is reported at most, unless the
 	// allowance runs low. Default DefaultInterval.
@@ -82,6 +91,9 @@ type Ledger struct {
 	view *view
 	// reserved is what admitted requests hold until they settle.
 	reserved proxyconfig.USD
+	// lastID is the ID of the last admitted request (its journal entries'
+	// ID); IDs start again at each start, when no request is in flight.
+	lastID uint64
 	// waiting is the largest reservation of the requests waiting for an
 	// allowance.
 	waiting proxyconfig.USD
@@ -92,6 +104,11 @@ type Ledger struct {
 	// replied is closed and replaced after every sync, waking waiters.
 	replied chan struct{}
 	kick    chan struct{}
+	// inflight is the sync in flight, if any.
+	inflight *inflight
+	// budgetSeq counts the changes of the budget's settings: a view the
+	// ledger answered before the last one is stale.
+	budgetSeq uint64
 	// reported remembers the crossings logged, per period start.
 	softSeen, exhaustedSeen time.Time
 	bundleHash              string
@@ -109,13 +126,43 @@ type view struct {
 	state       budget.State
 	spent       proxyconfig.USD
 	limit       proxyconfig.USD
+	// sync is how long the ledger waits for allowance to come free for a
+	// sync that asks for some, and commit how often it writes status (zero:
+	// it did not say).
+	sync, commit time.Duration
+	// stale is set when the budget's settings changed since the ledger
+	// answered: its state is the old settings', and a request is not
+	// refused on it.
+	stale bool
+}
+
+// inflight is a sync in flight. A sync that cannot bring back what is now
+// needed (a request waits on an allowance it does not ask for, or the
+// budget changed since it was sent) is superseded: cancelled, and sent
+// again at once. The ledger applies its batch once, however often it is
+// sent, and the allowance it answers is the pod's whole allowance, so a
+// lost answer loses nothing.
+type inflight struct {
+	cancel     context.CancelFunc
+	need       bool
+	budgetSeq  uint64
+	superseded bool
+}
+
+// supersedeLocked asks the sync loop to sync now, and cancels the sync in
+// flight, if any, when it cannot bring back what is needed. Called with
+// l.mu held.
+func (l *Ledger) supersedeLocked() {
+	l.poke()
+	f := l.inflight
+	if f != nil && !f.superseded && (!f.need && l.waiting.IsPositive() || f.budgetSeq != l.budgetSeq) {
+		f.superseded = true
+		f.cancel()
+	}
 }
 
 // New opens the state in opts.StateDir and returns a Ledger.
 func New(opts Options) (*Ledger, error) {
-	if opts.Wait <= 0 {
-		opts.Wait = DefaultWait
-	}
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultInterval
 	}
@@ -142,6 +189,14 @@ func New(opts Options) (*Ledger, error) {
 	if err != nil {
 		opts.Log.Error("budget ledger state lost; starting a new one", zap.Error(err))
 	}
+	if n := len(st.abandoned); n > 0 {
+		var charged proxyconfig.USD
+		for _, e := range st.abandoned {
+			charged = charged.Add(e.Cost.USD)
+		}
+		opts.Log.Warn("requests were in flight when the sidecar stopped: each is charged what it reserved, since what it cost is unknown",
+			zap.Int("requests", n), zap.String("chargedUSD", charged.String()))
+	}
 	l := &Ledger{opts: opts, client: c, store: s, st: st, replied: make(chan struct{}), kick: make(chan struct{}, 1), bundleKick: make(chan struct{}, 1)}
 	if h := st.Held; h != nil {
 		// Until the ledger answers, the allowance held before the restart
@@ -163,12 +218,27 @@ func (l *Ledger) Gate(name string, b proxyconfig.Budget) budget.Gate {
 		}
 		l.poke()
 	}
+	if settings := budget.SettingsFrom(b); !sameBudget(settings, l.settings) {
+		// A new limit, period, ...: what the ledger said is the old
+		// settings'. Ask it now, and refuse nothing on its old word.
+		l.budgetSeq++
+		if l.view != nil {
+			l.view.stale = true
+		}
+		l.supersedeLocked()
+	}
 	l.settings = budget.SettingsFrom(b)
 	l.action = b.WhenLedgerUnreachable
 	if l.action == "" {
 		l.action = l.opts.Unreachable
 	}
 	return &Gate{l: l, policy: name}
+}
+
+// sameBudget reports whether a and b are the same budget to the ledger:
+// the settings its state depends on.
+func sameBudget(a, b budget.Settings) bool {
+	return a.Period == b.Period && a.Limit.Equal(b.Limit) && a.SoftLimitPercent == b.SoftLimitPercent
 }
 
 // Gate is a budget.Gate drawing on the pod's allowance of one policy.
@@ -181,17 +251,20 @@ var _ budget.Gate = (*Gate)(nil)
 
 // Reserve admits a request that may cost up to maxCost when the allowance
 // covers it; else it asks the ledger for more and waits up to
-// Options.Wait. Past that the budget counts as exhausted for this pod:
-// the request is blocked or downgraded. While the ledger cannot be
-// reached, a request the allowance does not cover follows the policy's
-// whenLedgerUnreachable.
+// Options.Wait. Past that, if the ledger answered meanwhile, the budget
+// counts as exhausted for this pod, for now: the request is blocked or
+// downgraded. While the ledger cannot be reached, or did not answer
+// within the wait, a request the allowance does not cover follows the
+// policy's whenLedgerUnreachable.
 func (g *Gate) Reserve(maxCost proxyconfig.USD) (*budget.Reservation, budget.Decision) {
 	l := g.l
 	maxCost = proxyconfig.MaxUSD(maxCost, proxyconfig.USD{})
-	deadline := l.opts.Now().Add(l.opts.Wait)
+	start := l.opts.Now()
 	for {
 		l.mu.Lock()
 		now := l.opts.Now()
+		// Again each time: the ledger's answer says its intervals.
+		deadline := start.Add(l.waitLocked())
 		period := budget.PeriodStart(l.settings.Period, now)
 		d := l.decision(g.policy, period)
 		avail := l.availLocked(g.policy, period)
@@ -200,8 +273,8 @@ func (g *Gate) Reserve(maxCost proxyconfig.USD) (*budget.Reservation, budget.Dec
 			d.Action = budget.Allow
 			return l.admit(g.policy, period, maxCost, false, d), d
 		case l.exhaustedLocked(g.policy, period):
-			return l.exhausted(g.policy, period, maxCost, d)
-		case !l.reachableLocked() || !now.Before(deadline) && l.failing > 0:
+			return l.exhausted(g.policy, period, maxCost, d, false)
+		case !l.reachableLocked() || !now.Before(deadline) && (l.failing > 0 || l.lastOK.Before(start)):
 			if l.action == proxyconfig.LedgerAllow {
 				d.Action, d.Unverified = budget.Allow, true
 				return l.admit(g.policy, period, maxCost, true, d), d
@@ -210,19 +283,33 @@ func (g *Gate) Reserve(maxCost proxyconfig.USD) (*budget.Reservation, budget.Dec
 			l.mu.Unlock()
 			return nil, d
 		case !now.Before(deadline):
-			// What remains is held by other pods' allowances, or the ledger
-			// answers too slowly: for this pod, the budget is spent.
-			return l.exhausted(g.policy, period, maxCost, d)
+			// The ledger answered, and what remains is held by requests in
+			// flight and other pods' allowances: for this pod, the budget is
+			// spent, for now.
+			return l.exhausted(g.policy, period, maxCost, d, true)
 		}
 		l.waiting = proxyconfig.MaxUSD(l.waiting, maxCost)
-		l.poke()
+		l.supersedeLocked() // ask at once, not after the sync in flight
 		replied := l.replied
 		l.mu.Unlock()
 		select {
 		case <-replied:
-		case <-time.After(time.Until(deadline)):
+		case <-time.After(deadline.Sub(now)):
 		}
 	}
+}
+
+// waitLocked is how long a request may wait for an allowance (see
+// Options.Wait). Called with l.mu held.
+func (l *Ledger) waitLocked() time.Duration {
+	if l.opts.Wait > 0 {
+		return l.opts.Wait
+	}
+	sync, commit := assumedSync, assumedCommit
+	if v := l.view; v != nil && v.commit > 0 {
+		sync, commit = v.sync, v.commit
+	}
+	return sync + 2*commit + l.opts.Interval
 }
 
 // decision is the part of a decision the ledger's view says. Called with
@@ -242,16 +329,36 @@ func (l *Ledger) decision(policy string, period time.Time) budget.Decision {
 }
 
 // admit reserves maxCost and returns the reservation, unlocking l.mu.
+// The admission is journaled before the request is sent, so that a
+// sidecar killed before it settles charges the reservation on restart.
 func (l *Ledger) admit(policy string, period time.Time, maxCost proxyconfig.USD, unverified bool, d budget.Decision) *budget.Reservation {
 	l.reserved = l.reserved.Add(maxCost)
+	l.lastID++
+	id := l.lastID
+	e := journalEntry{Policy: policy, Start: period, Cost: ledgerapi.NewAmount(maxCost), Unverified: unverified, ID: id, Admitted: true}
+	if err := l.store.append(e); err != nil {
+		l.opts.Log.Error("admission not journaled: were the sidecar killed before this request settles, its spend would be lost", zap.Error(err))
+	}
+	if l.st.InFlight == nil {
+		l.st.InFlight = map[uint64]journalEntry{}
+	}
+	l.st.InFlight[id] = e
 	l.mu.Unlock()
-	return budget.NewReservation(maxCost, func(actual proxyconfig.USD) { l.settle(policy, period, maxCost, actual, unverified) })
+	return budget.NewReservation(maxCost, func(actual proxyconfig.USD) { l.settle(id, policy, period, maxCost, actual, unverified) })
 }
 
 // exhausted decides a request the budget cannot cover, unlocking l.mu.
-func (l *Ledger) exhausted(policy string, period time.Time, maxCost proxyconfig.USD, d budget.Decision) (*budget.Reservation, budget.Decision) {
+// held says that what remains is held elsewhere (other pods' allowances,
+// requests in flight) rather than spent or too little for a request.
+func (l *Ledger) exhausted(policy string, period time.Time, maxCost proxyconfig.USD, d budget.Decision, held bool) (*budget.Reservation, budget.Decision) {
 	d.State = budget.StateExhausted
-	if !l.exhaustedSeen.Equal(period) {
+	d.Held = held && d.Spent.LessThan(d.Limit)
+	if d.Held {
+		d.Available = proxyconfig.MaxUSD(l.availLocked(policy, period), proxyconfig.USD{})
+	}
+	// What is held comes free: that is no exhaustion to log as lasting
+	// until the period ends.
+	if !d.Held && !l.exhaustedSeen.Equal(period) {
 		l.exhaustedSeen, d.FirstExhausted = period, true
 	}
 	if l.settings.OnExhausted == proxyconfig.Downgrade && l.settings.DowngradeTo != nil {
@@ -268,11 +375,12 @@ func (l *Ledger) exhausted(policy string, period time.Time, maxCost proxyconfig.
 }
 
 // settle records what a request cost, in the period it was admitted in.
-func (l *Ledger) settle(policy string, period time.Time, maxCost, actual proxyconfig.USD, unverified bool) {
+func (l *Ledger) settle(id uint64, policy string, period time.Time, maxCost, actual proxyconfig.USD, unverified bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.reserved = proxyconfig.MaxUSD(l.reserved.Sub(maxCost), proxyconfig.USD{})
-	e := journalEntry{Policy: policy, Start: period, Cost: ledgerapi.NewAmount(actual), Unverified: unverified}
+	delete(l.st.InFlight, id)
+	e := journalEntry{Policy: policy, Start: period, Cost: ledgerapi.NewAmount(actual), Unverified: unverified, ID: id}
 	if err := l.store.append(e); err != nil {
 		l.opts.Log.Error("spend not journaled: a crash before the next batch would lose it", zap.Error(err))
 	}
@@ -282,6 +390,9 @@ func (l *Ledger) settle(policy string, period time.Time, maxCost, actual proxyco
 	}
 	if l.lowLocked(policy, period) {
 		l.poke()
+	}
+	if policy == l.policy && l.view != nil && l.releaseExcessLocked(l.opts.Now(), l.waiting) {
+		l.poke() // another pod may wait for it
 	}
 }
 
@@ -312,10 +423,15 @@ func usedIn(periods []ledgerapi.PeriodSpend, period time.Time) proxyconfig.USD {
 	return u
 }
 
-// openSpent is the spend of period not yet reported.
+// openSpent is the spend of period the ledger's last answer does not
+// count: in the batch it did not acknowledge, and not yet reported.
 func (l *Ledger) openSpent(policy string, period time.Time) proxyconfig.USD {
 	var u proxyconfig.USD
-	for _, p := range l.st.Open[policy] {
+	periods := l.st.Open[policy]
+	if b := l.st.Unacked; b != nil && l.st.UnackedPolicy == policy && (l.view == nil || b.Seq > l.view.acked) {
+		periods = append(slices.Clip(periods), b.Periods...)
+	}
+	for _, p := range periods {
 		if p.Start.Equal(period) {
 			u = u.Add(p.Spent.USD)
 		}
@@ -327,7 +443,7 @@ func (l *Ledger) openSpent(policy string, period time.Time) proxyconfig.USD {
 // spent, and no allowance is left to spend.
 func (l *Ledger) exhaustedLocked(policy string, period time.Time) bool {
 	v := l.view
-	return v != nil && v.policy == policy && v.periodStart.Equal(period) && v.state == budget.StateExhausted
+	return v != nil && v.policy == policy && v.periodStart.Equal(period) && v.state == budget.StateExhausted && !v.stale
 }
 
 // lowLocked reports whether the allowance ran below a quarter of its
@@ -488,15 +604,25 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 		short := waiting.Sub(l.availLocked(policy, budget.PeriodStart(l.settings.Period, l.opts.Now())))
 		req.Need = ledgerapi.NewAmount(proxyconfig.MaxUSD(short, proxyconfig.USD{}))
 	}
+	syncCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f := &inflight{cancel: cancel, need: req.Need.IsPositive(), budgetSeq: l.budgetSeq}
+	l.inflight = f
 	l.mu.Unlock()
 
-	reply, err := l.client.sync(ctx, req)
+	reply, err := l.client.sync(syncCtx, req)
 
 	l.mu.Lock()
 	defer l.wake()
 	defer l.mu.Unlock()
+	l.inflight = nil
 	now := l.opts.Now()
-	if err != nil {
+	switch {
+	case err != nil && f.superseded:
+		return nil // sent again at once (poked), with what is needed now
+	case err != nil && ctx.Err() != nil:
+		return nil // stopped: Run reports what is left, on a context of its own
+	case err != nil:
 		return l.failedLocked(req, err, now)
 	}
 	if l.failing > 0 || l.lastOK.IsZero() {
@@ -508,13 +634,20 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 	}
 	if policy == l.policy {
 		l.view = &view{policy: policy, periodStart: reply.PeriodStart.UTC(), periodEnd: reply.PeriodEnd, allowance: reply.Allowance.USD,
-			target: reply.Target.USD, acked: reply.Acked, state: budget.State(reply.State), spent: reply.Spent.USD, limit: reply.Limit.USD}
+			target: reply.Target.USD, acked: reply.Acked, state: budget.State(reply.State), spent: reply.Spent.USD, limit: reply.Limit.USD,
+			sync: time.Duration(reply.SyncSeconds) * time.Second, commit: time.Duration(reply.CommitMillis) * time.Millisecond,
+			stale: f.budgetSeq != l.budgetSeq}
+		if l.view.stale {
+			l.poke() // the budget changed while this sync was in flight
+		}
 		if l.waiting.Equal(waiting) {
 			// Nothing waits for more than was asked; a request that is still
 			// short when it wakes asks again.
 			l.waiting = proxyconfig.USD{}
 		}
-		l.releaseExcessLocked(now, waiting)
+		if l.releaseExcessLocked(now, waiting) {
+			l.poke() // give it back now: another pod may wait for it
+		}
 		l.st.Held = &held{Policy: policy, PeriodStart: l.view.periodStart, Allowance: reply.Allowance, Acked: reply.Acked}
 	}
 	if err := l.store.save(l.st); err != nil {
@@ -601,12 +734,13 @@ func (l *Ledger) sealLocked() {
 // releaseExcessLocked gives back what the pod holds unspent above twice
 // its target (and above what its waiting requests asked for, when it came),
 // so that allowances follow where the spending is, and the last of a
-// budget does not sit in fragments too small for any request.
-func (l *Ledger) releaseExcessLocked(now time.Time, waiting proxyconfig.USD) {
+// budget does not sit in fragments too small for any request. It reports
+// whether it gave anything back, which the next sync reports.
+func (l *Ledger) releaseExcessLocked(now time.Time, waiting proxyconfig.USD) bool {
 	v := l.view
 	period := budget.PeriodStart(l.settings.Period, now)
 	if !v.periodStart.Equal(period) {
-		return
+		return false
 	}
 	avail := l.availLocked(l.policy, period)
 	keep := v.target.Add(v.target)
@@ -618,13 +752,14 @@ func (l *Ledger) releaseExcessLocked(now time.Time, waiting proxyconfig.USD) {
 	// use; given back, it may make up another pod's.
 	excess := avail.Sub(keep)
 	if !excess.IsPositive() {
-		return
+		return false
 	}
 	e := journalEntry{Policy: l.policy, Start: period, Released: ledgerapi.NewAmount(excess)}
 	if err := l.store.append(e); err != nil {
-		return // not released: nothing is lost by keeping it
+		return false // not released: nothing is lost by keeping it
 	}
 	addSpend(l.st.Open, e)
+	return true
 }
 
 // releaseAll gives back all of the allowance that no admitted request

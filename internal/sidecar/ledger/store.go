@@ -47,6 +47,15 @@ type saved struct {
 	// Held is the allowance last granted, so a restart with the ledger
 	// down keeps enforcing it.
 	Held *held `json:"held,omitempty"`
+	// InFlight are the requests admitted and not settled yet, by ID, as
+	// of this snapshot; the journal adds and settles others. A sidecar
+	// killed while they ran cannot know what they cost: on restart each is
+	// charged what it reserved, its most (never free).
+	InFlight map[uint64]journalEntry `json:"inFlight,omitempty"`
+
+	// abandoned are the requests found in flight when the state was
+	// opened, now charged; for the log.
+	abandoned []journalEntry
 }
 
 // held is an allowance as the ledger last granted it.
@@ -65,6 +74,11 @@ type journalEntry struct {
 	Cost       ledgerapi.Amount `json:"c"`
 	Unverified bool             `json:"u,omitempty"`
 	Released   ledgerapi.Amount `json:"r"`
+	// ID names an admitted request: its admission (Admitted, with what
+	// it reserved as Cost) is journaled before the request is sent, its
+	// settlement under the same ID once it cost what it cost.
+	ID       uint64 `json:"i,omitempty"`
+	Admitted bool   `json:"a,omitempty"`
 }
 
 // store persists saved in a directory. Its methods are called with the
@@ -96,6 +110,7 @@ func openStore(dir string) (*store, *saved, error) {
 	if st.Open == nil {
 		st.Open = map[string][]ledgerapi.PeriodSpend{}
 	}
+	chargeAbandoned(st)
 	// The journal's entries are in Open now: a new generation starts, so
 	// that a second restart does not replay them again.
 	if serr := s.save(st); serr != nil {
@@ -130,9 +145,35 @@ func (s *store) load() (*saved, error) {
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
 			continue // a line cut by a crash mid-write: the request was not settled in full
 		}
-		addSpend(st.Open, e)
+		replay(&st, e)
 	}
 	return &st, nil
+}
+
+// replay applies one journal entry to st.
+func replay(st *saved, e journalEntry) {
+	if e.Admitted {
+		if st.InFlight == nil {
+			st.InFlight = map[uint64]journalEntry{}
+		}
+		st.InFlight[e.ID] = e
+		return
+	}
+	if e.ID != 0 {
+		delete(st.InFlight, e.ID)
+	}
+	addSpend(st.Open, e)
+}
+
+// chargeAbandoned charges each request that was in flight when the
+// sidecar stopped what it reserved, as spend of the period it was admitted
+// in: its answer may have reached the app, and its cost is unknown.
+func chargeAbandoned(st *saved) {
+	for _, e := range st.InFlight {
+		addSpend(st.Open, journalEntry{Policy: e.Policy, Start: e.Start, Cost: e.Cost, Unverified: e.Unverified})
+		st.abandoned = append(st.abandoned, e)
+	}
+	st.InFlight = nil
 }
 
 // write replaces the snapshot atomically; only save calls it.
@@ -174,7 +215,7 @@ func (s *store) save(st *saved) error {
 	return nil
 }
 
-// append records one settled request.
+// append records one admitted or settled request.
 func (s *store) append(e journalEntry) error {
 	line, err := json.Marshal(e)
 	if err != nil {

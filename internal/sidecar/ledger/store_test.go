@@ -109,3 +109,52 @@ func TestStore_ASavedStateDoesNotReplayTheSpendItHolds(t *testing.T) {
 	assert.Equal(t, int64(4), st.Open["p"][0].Requests)
 	s.close()
 }
+
+// TestStore_ARequestInFlightAtACrashIsChargedItsReservationOnce: an
+// admitted request whose settlement never made it to disk (the sidecar was
+// killed while, or just after, its answer went out) is charged what it
+// reserved, in its period, once; a settled one only what it cost, whether
+// its admission is in the journal or in a saved state.
+func TestStore_ARequestInFlightAtACrashIsChargedItsReservationOnce(t *testing.T) {
+	dir := t.TempDir()
+	s, st, err := openStore(dir)
+	require.NoError(t, err)
+	admit := func(id uint64, reserved string) {
+		e := journalEntry{Policy: "p", Start: may, Cost: cost(reserved), ID: id, Admitted: true}
+		require.NoError(t, s.append(e))
+		if st.InFlight == nil {
+			st.InFlight = map[uint64]journalEntry{}
+		}
+		st.InFlight[id] = e
+	}
+	settle := func(id uint64, actual string) {
+		delete(st.InFlight, id)
+		e := journalEntry{Policy: "p", Start: may, Cost: cost(actual), ID: id}
+		require.NoError(t, s.append(e))
+		addSpend(st.Open, e)
+	}
+	admit(1, "0.5") // settled before the save
+	settle(1, "0.1")
+	admit(2, "0.5") // admitted before the save, settled after
+	admit(3, "0.5") // admitted before the save, never settled
+	require.NoError(t, s.save(st))
+	settle(2, "0.2")
+	admit(4, "0.7") // admitted after the save, never settled
+	admit(5, "0.5") // admitted and settled after the save
+	settle(5, "0.05")
+	s.close()
+
+	s, st, err = openStore(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "1.55", openSpent(st, "p"), "0.1 + 0.2 + 0.05 settled, 0.5 + 0.7 reserved by the two in flight")
+	assert.Equal(t, int64(5), st.Open["p"][0].Requests)
+	assert.Len(t, st.abandoned, 2)
+	assert.Empty(t, st.InFlight)
+	s.close()
+
+	s, st, err = openStore(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "1.55", openSpent(st, "p"), "charged once")
+	assert.Empty(t, st.abandoned)
+	s.close()
+}

@@ -68,6 +68,17 @@ func (m *Sidecar) initialise(l *labels, loaded bool) {
 			m.cache.WithLabelValues(provider, llmclient.CacheHit)
 			m.cache.WithLabelValues(provider, llmclient.CacheMiss)
 		}
+		if l.semantic {
+			m.cache.WithLabelValues(provider, llmclient.CacheSemanticHit)
+			for _, result := range []string{llmclient.SemanticHit, llmclient.SemanticMiss, llmclient.SemanticError} {
+				m.semanticLookups.WithLabelValues(provider, result)
+			}
+		}
+	}
+	if l.semantic {
+		for _, reason := range llmclient.EmbeddingErrors() {
+			m.embeddingErrors.WithLabelValues(reason)
+		}
 	}
 	if loaded {
 		// What an app with a wrong base URL gets.
@@ -93,7 +104,13 @@ func (m *Sidecar) dropStale(l *labels) {
 	deleteUnless(m.fallbacks, func(s prometheus.Labels) bool {
 		return l.validProvider(s["provider"]) && l.validRung(s["rung"])
 	})
-	deleteUnless(m.cache, func(s prometheus.Labels) bool { return l.cache && l.validProvider(s["provider"]) })
+	deleteUnless(m.cache, func(s prometheus.Labels) bool {
+		return l.cache && l.validProvider(s["provider"]) && (l.semantic || s["result"] != llmclient.CacheSemanticHit)
+	})
+	for _, v := range []vec{m.semanticLookups, m.semanticSimilarity} {
+		deleteUnless(v, func(s prometheus.Labels) bool { return l.semantic && l.validProvider(s["provider"]) })
+	}
+	deleteUnless(m.embeddingErrors, func(prometheus.Labels) bool { return l.semantic })
 }
 
 // refreshBreakers sets every breaker gauge from the states of the

@@ -65,5 +65,5 @@ var perProvider = []string{
 	"tollgate_requests_total", "tollgate_upstream_attempts_total", "tollgate_retries_total", "tollgate_fallbacks_total",
 	"tollgate_request_duration_seconds", "tollgate_time_to_first_token_seconds", "tollgate_circuit_breaker_state",
 	"tollgate_tokens_total", "tollgate_cost_usd_total", "tollgate_unpriced_tokens_total", "tollgate_cache_requests_total",
-	"tollgate_usage_estimated_total",
+	"tollgate_usage_estimated_total", "tollgate_semantic_cache_lookups_total", "tollgate_semantic_cache_similarity",
 }

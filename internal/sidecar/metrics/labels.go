@@ -41,9 +41,9 @@ type labels struct {
 	order     []string
 	// fallbacks are the policy's fallback rungs.
 	fallbacks []proxyconfig.Fallback
-	// breakers, cache, validates: the policy has a circuit breaker, a
-	// cache, validation.
-	breakers, cache, validates bool
+	// breakers, cache, semantic, validates: the policy has a circuit
+	// breaker, a cache, a semantic cache, validation.
+	breakers, cache, semantic, validates bool
 	// retryReasons are the failures retries are scheduled for; retried
 	// holds them too.
 	retryReasons []string
@@ -55,8 +55,9 @@ type providerLabels struct {
 	typ    proxyconfig.ProviderType
 	prices *pricing.Table
 	// named are the models the policy names for the provider, in the
-	// order it names them: its allow-list, the models of fallback rungs
-	// and of the budget's downgrade to it, and, when it has no allow-list,
+	// order it names them: its allow-list, the models of fallback rungs,
+	// of the budget's downgrade to it and of the semantic cache's
+	// embedding on it, and, when it has no allow-list,
 	// the models of spec.pricing. Their series exist from the load on.
 	named []string
 	// own are named and every name of the price table for the provider's
@@ -86,6 +87,9 @@ func newLabels(p *proxyconfig.Policy, set *policy.Set) *labels {
 		if b := p.Budget; b != nil && b.DowngradeTo != nil && b.DowngradeTo.Provider == pc.Name {
 			named = append(named, b.DowngradeTo.Model)
 		}
+		if c := p.Cache; c != nil && c.Semantic != nil && c.Semantic.Embedding.Provider == pc.Name {
+			named = append(named, c.Semantic.Embedding.Model)
+		}
 		if len(pc.Models) == 0 {
 			for _, mp := range p.Pricing {
 				named = append(named, mp.Model)
@@ -105,6 +109,7 @@ func newLabels(p *proxyconfig.Policy, set *policy.Set) *labels {
 	l.fallbacks = p.Fallbacks
 	l.breakers = p.CircuitBreaker != nil
 	l.cache = p.Cache != nil
+	l.semantic = p.Cache != nil && p.Cache.Semantic != nil
 	l.validates = p.Validation != nil
 	if set != nil {
 		for _, f := range set.RetryOn() {

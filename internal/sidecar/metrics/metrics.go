@@ -64,7 +64,12 @@ type Sidecar struct {
 	unpriced  *prometheus.CounterVec
 	cache     *prometheus.CounterVec
 	estimated *prometheus.CounterVec
-	validated *prometheus.CounterVec
+	// The semantic cache's: lookups by result, the similarity each found,
+	// embeddings that failed by reason.
+	semanticLookups    *prometheus.CounterVec
+	semanticSimilarity *prometheus.HistogramVec
+	embeddingErrors    *prometheus.CounterVec
+	validated          *prometheus.CounterVec
 	// The budget ledger's: syncs by result, the allowance held, spend
 	// admitted unverified.
 	ledgerSyncs *prometheus.CounterVec
@@ -152,8 +157,21 @@ func New() *Sidecar {
 		}, []string{"provider", "model", "result"}),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_cache_requests_total",
-			Help: "Cacheable requests by result: hit (answered from the cache) or miss. Hit rate: rate(hit) / rate(hit + miss).",
+			Help: "Cacheable requests by result: hit (answered from the exact cache), semantic_hit (from the semantic cache) or miss. Hit rate: rate(hit) / rate(all results).",
 		}, []string{"provider", "result"}),
+		semanticLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_semantic_cache_lookups_total",
+			Help: "Requests looked up in the semantic cache (those that missed the exact cache and end with a user message of text), by provider and result: hit, miss, or error (the embedding failed and the request went on uncached; tollgate_semantic_cache_embedding_errors_total says why).",
+		}, []string{"provider", "result"}),
+		semanticSimilarity: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tollgate_semantic_cache_similarity",
+			Help:    "Cosine similarity of the most similar entry a semantic cache lookup found in its partition, served or not (lookups of empty partitions are not observed): where hits and near misses fall against the threshold.",
+			Buckets: []float64{.5, .6, .7, .8, .85, .9, .92, .94, .95, .96, .97, .98, .99, 1},
+		}, []string{"provider"}),
+		embeddingErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_semantic_cache_embedding_errors_total",
+			Help: "Embeddings the semantic cache could not get, so that the request went on uncached, by reason: timeout, connection_error, rate_limited, server_error, client_error, circuit_open, bad_answer, budget (exhausted or unverifiable), unpriced (under a budget), no_credentials (the embedding provider holds no key, and the request went to another provider).",
+		}, []string{"reason"}),
 		ledgerSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_ledger_syncs_total",
 			Help: "Syncs with the operator's budget ledger, by result: success, unreachable, or the ledger's refusal code.",
@@ -170,6 +188,7 @@ func New() *Sidecar {
 		open:   map[policy.Target]openBreaker{},
 	}
 	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.validated, m.ledgerSyncs, m.allowance, m.unverified,
+		m.semanticLookups, m.semanticSimilarity, m.embeddingErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Show both reload results from the start, so that alerts on errors
 	// have a series to watch.
@@ -206,6 +225,9 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 	}
 	if r.Cache != "" && l.cache {
 		m.cache.WithLabelValues(provider, r.Cache).Inc()
+	}
+	if r.Semantic != nil && l.semantic {
+		m.semantic(l, provider, r.Semantic)
 	}
 	if l.validates {
 		for _, c := range r.Checks {
@@ -249,6 +271,24 @@ func (m *Sidecar) countUsage(provider, model string, u provider.Usage, priced bo
 	}
 	if priced && cost.IsPositive() {
 		m.cost.WithLabelValues(provider, model).Add(cost.Float64())
+	}
+}
+
+// semantic counts a semantic cache lookup of a request to provider (a
+// label value), and the usage and cost of its embedding under the
+// embedding's provider and model.
+func (m *Sidecar) semantic(l *labels, provider string, s *llmclient.SemanticReport) {
+	m.semanticLookups.WithLabelValues(provider, s.Result).Inc()
+	if s.Similarity != 0 {
+		m.semanticSimilarity.WithLabelValues(provider).Observe(s.Similarity)
+	}
+	if s.EmbeddingError != "" {
+		m.embeddingErrors.WithLabelValues(s.EmbeddingError).Inc()
+	}
+	ep, em := l.provider(s.Provider), l.model(s.Provider, s.Model)
+	m.countUsage(ep, em, s.Usage, s.Priced, s.CostUSD, false)
+	if s.Estimated != "" {
+		m.estimated.WithLabelValues(ep, em, s.Estimated).Inc()
 	}
 }
 

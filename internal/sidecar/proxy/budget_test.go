@@ -209,3 +209,32 @@ func TestBudget_PreflightBoundsOvershootUnderConcurrency(t *testing.T) {
 	assert.LessOrEqual(t, ok, 10, "at most limit/maxCost requests are admitted at once")
 	t.Logf("admitted %d of 20: %s", ok, fmt.Sprint(codes))
 }
+
+func TestBudget_ARequestRefusedWhileWhatRemainsIsReservedSaysSoAndToRetrySoon(t *testing.T) {
+	h := newBudgetHarness(t, budgetSpec)
+	for range 4 {
+		h.spend() // $0.80 of $1.00
+	}
+	// Two slow requests reserve what remains (each its prompt and 100
+	// output tokens, about $0.10).
+	h.mock.SetDefault(mockprovider.Step{FirstByteDelay: time.Second, Usage: &mockprovider.Usage{InputTokens: 100, OutputTokens: 100}})
+	sent := len(h.mock.Requests())
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			readAll(t, h.post("/openai/v1/chat/completions", budgetChat))
+		}()
+	}
+	defer wg.Wait()
+	require.Eventually(t, func() bool { return len(h.mock.Requests()) == sent+2 }, 5*time.Second, 5*time.Millisecond)
+
+	blocked := h.post("/openai/v1/chat/completions", budgetChat)
+	body := readAll(t, blocked)
+	assert.Equal(t, http.StatusTooManyRequests, blocked.StatusCode)
+	assert.Equal(t, llmclient.CodeBudgetExhausted, errorCode(t, body))
+	assert.Contains(t, body, "has spent 0.8 of its Monthly budget of 1 USD, and what remains, 0.2 USD, is reserved by requests in flight")
+	assert.NotContains(t, body, "has spent its", "the budget is not spent")
+	assert.Equal(t, "5", blocked.Header.Get("Retry-After"), "what is reserved comes back when the requests settle, not at the period's end")
+}

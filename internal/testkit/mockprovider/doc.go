@@ -5,7 +5,10 @@
 //     /openai/deployments/{deployment}/chat/completions and Gemini's
 //     /v1beta/openai/chat/completions), JSON or SSE;
 //   - OpenAI Responses (POST .../responses), JSON or SSE;
-//   - OpenAI embeddings (POST .../embeddings);
+//   - OpenAI embeddings (POST .../embeddings), with a deterministic
+//     stand-in for an embedding model ([Embed]: a feature hash of words,
+//     word pairs and character trigrams, as long as the request's
+//     "dimensions", else [DefaultEmbeddingDimensions]);
 //   - Anthropic messages (POST /v1/messages), JSON or SSE;
 //   - Gemini generateContent and streamGenerateContent (SSE with alt=sse,
 //     a streamed JSON array without);

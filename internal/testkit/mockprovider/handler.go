@@ -22,12 +22,13 @@ type call struct {
 	st           *script
 	model        string
 	stream       bool
-	includeUsage bool   // OpenAI chat: stream_options.include_usage
-	sse          bool   // Gemini streams: alt=sse, else a JSON array
-	inputs       int    // embeddings: how many inputs to embed
-	base64       bool   // embeddings: encoding_format "base64"
-	seq          uint64 // makes the answer's ids unique
-	created      int64  // unix seconds
+	includeUsage bool     // OpenAI chat: stream_options.include_usage
+	sse          bool     // Gemini streams: alt=sse, else a JSON array
+	inputs       []string // embeddings: the texts to embed
+	dimensions   int      // embeddings: the vectors' length
+	base64       bool     // embeddings: encoding_format "base64"
+	seq          uint64   // makes the answer's ids unique
+	created      int64    // unix seconds
 }
 
 // requestFields is what the mock reads from a request body. Unmarshalling
@@ -40,6 +41,7 @@ type requestFields struct {
 	} `json:"stream_options"`
 	Input          json.RawMessage `json:"input"`
 	EncodingFormat string          `json:"encoding_format"`
+	Dimensions     int             `json:"dimensions"`
 }
 
 // reply is an answer ready to write: a whole body, or a stream's events.
@@ -106,7 +108,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case geminiGenerate:
 			c.sse = r.URL.Query().Get("alt") == "sse"
 		case openAIEmbeddings:
-			c.inputs, c.base64 = countInputs(f.Input), f.EncodingFormat == "base64"
+			c.inputs, c.base64 = embeddingInputs(f.Input), f.EncodingFormat == "base64"
+			c.dimensions = f.Dimensions
 		}
 	}
 	c.st, rec.Source = s.queue.next(c.model)
@@ -156,15 +159,27 @@ func (c *call) answer(e *encoder) (int, reply) {
 	return status, c.ep.answer(c, e)
 }
 
-// countInputs is how many embeddings an embeddings request's input asks
-// for: one per string or token array in a list, else one.
-func countInputs(input json.RawMessage) int {
+// embeddingInputs are the inputs an embeddings request asks to embed:
+// one per string or token array in a list, else one. A string is its
+// text; token ids are embedded as the text of their JSON.
+func embeddingInputs(input json.RawMessage) []string {
+	text := func(raw json.RawMessage) string {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+		return string(raw)
+	}
 	var list []json.RawMessage
 	if len(input) == 0 || input[0] != '[' || json.Unmarshal(input, &list) != nil || len(list) == 0 {
-		return 1
+		return []string{text(input)}
 	}
 	if first := list[0]; len(first) > 0 && first[0] != '"' && first[0] != '[' {
-		return 1 // a single input given as a list of token ids
+		return []string{string(input)} // a single input given as a list of token ids
 	}
-	return len(list)
+	out := make([]string, len(list))
+	for i, raw := range list {
+		out[i] = text(raw)
+	}
+	return out
 }

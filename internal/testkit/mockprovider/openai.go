@@ -175,25 +175,17 @@ type embedding struct {
 	Embedding any    `json:"embedding"` // []float32, or a base64 string
 }
 
-// mockVector is every input's embedding: small, so that bodies stay small.
-var mockVector = []float32{0.0123, -0.0456, 0.0789, -0.0012, 0.0345, -0.0678, 0.0901, -0.0234}
-
-// mockVectorBase64 is mockVector as encoding_format "base64" sends it:
-// little-endian float32s.
-var mockVectorBase64 = func() string {
-	b := make([]byte, 0, 4*len(mockVector))
-	for _, f := range mockVector {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}()
-
 func embeddingsAnswer(c *call, e *encoder) reply {
-	list := embeddingList{Object: "list", Model: c.model, Data: make([]embedding, c.inputs)}
-	for i := range list.Data {
-		list.Data[i] = embedding{Object: "embedding", Index: i, Embedding: mockVector}
+	list := embeddingList{Object: "list", Model: c.model, Data: make([]embedding, len(c.inputs))}
+	for i, text := range c.inputs {
+		v := Embed(text, c.dimensions)
+		list.Data[i] = embedding{Object: "embedding", Index: i, Embedding: v}
 		if c.base64 {
-			list.Data[i].Embedding = mockVectorBase64
+			b := make([]byte, 0, 4*len(v))
+			for _, f := range v {
+				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+			}
+			list.Data[i].Embedding = base64.StdEncoding.EncodeToString(b)
 		}
 	}
 	list.Usage.PromptTokens = c.st.usage.InputTokens
