@@ -94,7 +94,7 @@ func (c writeThrough) Write(e zapcore.Entry, fields []zapcore.Field) error {
 // twenty-odd fields, a list of them a few kilobytes, and zap is done with
 // them once the line is written.
 var fieldsPool = sync.Pool{New: func() any {
-	s := make([]zap.Field, 0, 40)
+	s := make([]zap.Field, 0, 48)
 	return &s
 }}
 

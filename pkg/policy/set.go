@@ -80,9 +80,6 @@ func Compile(p proxyconfig.Policy, prev *Set, opts Options) (*Set, error) {
 	if p.Validation != nil {
 		s.timed = failsafe.With[*outcome](s.timeout)
 	}
-	if p.Validation != nil {
-		s.timed = failsafe.With[*outcome](s.timeout)
-	}
 
 	if r := p.Retry; r != nil {
 		if prev != nil && prev.cfg.Retry != nil && prev.cfg.Retry.BudgetPercent == r.BudgetPercent {
