@@ -33,19 +33,21 @@ var ErrTotalTimeout = errors.New("the answer was cut at the policy's total timeo
 // firstByteBody is a body whose first byte was read ahead, to know that the
 // answer has begun before the attempt counts as a success.
 type firstByteBody struct {
-	first []byte // 0 or 1 bytes not yet returned
+	first []byte // 0 or 1 bytes not yet returned, in buf
 	rest  io.ReadCloser
+	buf   [1]byte
 }
 
 // readFirstByte reads the first byte of body (blocking until it arrives,
 // the body ends, or the request is canceled).
 func readFirstByte(body io.ReadCloser) (*firstByteBody, error) {
-	b := make([]byte, 1)
-	n, err := io.ReadFull(body, b)
+	b := &firstByteBody{rest: body}
+	n, err := io.ReadFull(body, b.buf[:])
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	return &firstByteBody{first: b[:n], rest: body}, nil
+	b.first = b.buf[:n]
+	return b, nil
 }
 
 func (b *firstByteBody) Read(p []byte) (int, error) {
