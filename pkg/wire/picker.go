@@ -104,9 +104,12 @@ func (p *Picker) Reset() {
 // the document is kept, and Document then reports no document.
 func (p *Picker) Write(b []byte) (int, error) {
 	for i := 0; i < len(b) && p.err == nil; i++ {
-		if p.str.in && !p.str.esc && p.str.hex == 0 && !p.str.isKey && !p.picking {
-			// The bulk of an answer is string content nobody keeps: skip
-			// to the next byte that matters.
+		// Runs of bytes that change nothing but where the Picker is are
+		// taken at once: string content (the bulk of an answer), numbers
+		// (embeddings are thousands of them), space (pretty-printed
+		// answers). Each ends at the byte step must see.
+		switch {
+		case p.str.in && !p.str.esc && p.str.hex == 0:
 			// Byte by byte for a few bytes (escaped JSON, such as a tool
 			// call's arguments, has a quote every few), then eight at a
 			// time.
@@ -116,13 +119,13 @@ func (p *Picker) Write(b []byte) (int, error) {
 			if j == i+8 {
 				j = skipPlain(b, j)
 			}
-			if i = j; i == len(b) {
-				break
+			if j > i && (p.str.isKey || p.picking) {
+				p.takeString(b[i:j])
 			}
-		}
-		if p.inScalar && !p.str.in {
-			// Numbers come in runs (embeddings are thousands of them):
-			// take the run at once.
+			if i = j; p.err != nil || i == len(b) {
+				return len(b), nil
+			}
+		case p.inScalar:
 			j := i
 			for j < len(b) && isScalarByte(b[j]) {
 				j++
@@ -131,18 +134,46 @@ func (p *Picker) Write(b []byte) (int, error) {
 			if len(p.scalar) > maxScalar {
 				p.err = ErrMalformed
 			}
-			if p.picking {
-				if p.picked = append(p.picked, b[i:j]...); len(p.picked) > p.max {
-					p.err = errPickTooLarge
-				}
-			}
+			p.keepRun(b[i:j])
 			if i = j; p.err != nil || i == len(b) {
-				break
+				return len(b), nil
+			}
+		case !p.str.in && isSpace(b[i]): // in a string, a space after a backslash is an error
+			for i < len(b) && isSpace(b[i]) {
+				i++
+			}
+			if i == len(b) {
+				return len(b), nil
 			}
 		}
 		p.step(b[i])
 	}
 	return len(b), nil
+}
+
+// takeString reads run, plain bytes of the string being read, as stepString
+// reads them one by one: kept when the value is, and, in a key, added to
+// the key up to maxPickKey+1 bytes (one more marks it too long).
+func (p *Picker) takeString(run []byte) {
+	p.keepRun(run)
+	if !p.str.isKey || len(run) == 0 {
+		return
+	}
+	if room := maxPickKey + 1 - len(p.key); len(run) > room {
+		p.key = append(p.key, run[:max(room, 0)]...)
+		p.keyLong = true
+		return
+	}
+	p.key = append(p.key, run...)
+}
+
+// keepRun adds run to the member being kept, if any, as keep does.
+func (p *Picker) keepRun(run []byte) {
+	if p.picking {
+		if p.picked = append(p.picked, run...); len(p.picked) > p.max {
+			p.err = errPickTooLarge
+		}
+	}
 }
 
 // Document returns the reduced document: an object of the kept members,

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -220,7 +221,10 @@ func pickerInputs() map[string][]byte {
 		"choices": []any{map[string]any{"message": map[string]any{"tool_calls": []any{map[string]any{"function": map[string]any{"name": "f", "arguments": string(args)}}}}}},
 		"usage":   map[string]any{"prompt_tokens": 12, "completion_tokens": 7},
 	})
-	return map[string][]byte{"chat64KiB": chat, "embeddings": embeddings, "toolCall": tool}
+	small := []byte(`{"id":"chatcmpl-mock1","object":"chat.completion","created":1764600000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"He","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":7,"total_tokens":19,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_mock"}`)
+	var pretty bytes.Buffer
+	_ = json.Indent(&pretty, small, "", "  ")
+	return map[string][]byte{"chat64KiB": chat, "embeddings": embeddings, "toolCall": tool, "chatSmall": small, "chatSmallPretty": pretty.Bytes()}
 }
 
 func TestPicker_FindsTheUsageOfEachBenchmarkInput(t *testing.T) {
@@ -250,6 +254,45 @@ func BenchmarkPicker(b *testing.B) {
 				if _, ok := p.Document(); !ok {
 					b.Fatal("no document")
 				}
+			}
+		})
+	}
+}
+
+func TestPicker_RunsEndWhereABytePerByteReadWould(t *testing.T) {
+	for name, in := range map[string]string{
+		"a space after a backslash is a bad escape":   `{"a":"x\ y","usage":1}`,
+		"a key longer than the Picker compares":       `{"` + strings.Repeat("k", maxPickKey+1) + `":1,"usage":{"a":2}}`,
+		"a key one byte short of that":                `{"` + strings.Repeat("k", maxPickKey) + `":1,"usage":{"a":2}}`,
+		"a kept value with strings, numbers, space":   "{\"usage\": {\"a\" : [1, 2.5e3,\n \"x y\"] } }",
+		"pretty-printed, as OpenAI answers":           "{\n  \"id\": \"c\",\n  \"usage\": {\n    \"prompt_tokens\": 9\n  }\n}\n",
+		"a number cut by the end of a piece":          `{"usage":{"prompt_tokens":123456}}`,
+		"escaped quotes in a key that is kept":        `{"us\"age":1,"usage":2}`,
+		"a control byte in a kept string":             "{\"usage\":\"a\x01\"}",
+		"a long kept string":                          `{"usage":"` + strings.Repeat("z", 500) + `"}`,
+		"a long key that names the member, escaped":   `{"\u0075sage":{"a":1}}`,
+		"space in a number is its end":                `{"usage":1 2}`,
+		"a string value longer than the kept bound":   `{"usage":"` + strings.Repeat("z", 2000) + `"}`,
+		"the bound crossed by a number in a kept run": `{"usage":[` + strings.Repeat("1,", 600) + `1]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			whole := NewPicker(1<<10, usageKeys...)
+			_, _ = whole.Write([]byte(in))
+			want, wantOK := whole.Document()
+			for size := 1; size <= 9; size++ {
+				p := NewPicker(1<<10, usageKeys...)
+				for i := 0; i < len(in); i += size {
+					_, _ = p.Write([]byte(in[i:min(i+size, len(in))]))
+				}
+				got, ok := p.Document()
+				require.Equal(t, wantOK, ok, "pieces of %d", size)
+				require.Equal(t, string(want), string(got), "pieces of %d", size)
+			}
+			if json.Valid([]byte(in)) && len(in) < 1<<10 {
+				assert.True(t, wantOK, "valid JSON within the bound has a document")
+			}
+			if !json.Valid([]byte(in)) {
+				assert.False(t, wantOK, "invalid JSON has none")
 			}
 		})
 	}
