@@ -18,6 +18,10 @@ const (
 	// that hold an allowance stopped reporting, or sidecars admitted
 	// requests without one while they could not reach the ledger.
 	ConditionBudgetUnverified = "BudgetUnverified"
+	// ConditionDryRun is present while the policy's mode is DryRun: True
+	// once a sidecar reported a request Enforce would have acted on, with
+	// the counts by action of the current period in its message.
+	ConditionDryRun = "DryRun"
 )
 
 // Condition reasons of an LLMPolicy.
@@ -35,4 +39,7 @@ const (
 	ReasonReportsMissing   = "ReportsMissing"
 	ReasonSpentUnverified  = "SpentUnverified"
 	ReasonVerified         = "Verified"
+
+	ReasonWouldHaveActed = "WouldHaveActed"
+	ReasonNothingToDo    = "NothingWouldHaveActed"
 )

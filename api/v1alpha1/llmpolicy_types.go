@@ -13,6 +13,25 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.cache) || !has(self.cache.semantic) || self.providers.exists(p, p.name == self.cache.semantic.embedding.provider)",messageExpression="'spec.cache.semantic.embedding.provider ' + self.cache.semantic.embedding.provider + ' is not declared in spec.providers; add it or name a declared provider'",fieldPath=".cache.semantic.embedding.provider",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.cache) || !has(self.cache.semantic) || !self.providers.exists(p, p.name == self.cache.semantic.embedding.provider && p.type == 'Anthropic')",messageExpression="'spec.cache.semantic.embedding.provider ' + self.cache.semantic.embedding.provider + ' is of type Anthropic, which has no embeddings endpoint; name an OpenAI, AzureOpenAI, Gemini or OpenAICompatible provider'",fieldPath=".cache.semantic.embedding.provider",reason=FieldValueInvalid
 type LLMPolicySpec struct {
+	// Mode is Enforce (the default) or DryRun. In DryRun the sidecar
+	// evaluates the policy on every request as Enforce would — the
+	// providers' model allow-lists, the prices a budget needs, the budget
+	// (spend is counted and reported to the ledger exactly, and its state
+	// computed), the rate limits and the circuit breaker (its state is
+	// tracked from real answers) — but refuses nothing and never
+	// downgrades: a request Enforce would have refused or downgraded is
+	// sent to the provider it asked for, and counted under the action that
+	// would have been taken (metric tollgate_dryrun_decisions_total, the
+	// x-tollgate-dry-run header, one log line per action per minute, and
+	// the policy's DryRun condition and status.dryRun). Timeouts, retries,
+	// fallbacks, the caches and output validation, which only help a
+	// request, act in both modes. Use DryRun to see what a policy would do
+	// before enforcing it.
+	//
+	// +kubebuilder:default=Enforce
+	// +optional
+	Mode PolicyMode `json:"mode,omitempty"`
+
 	// PodSelector selects the pods of this namespace the policy applies to.
 	// An empty or absent selector selects every pod in the namespace. When
 	// several policies select a pod, the oldest one applies.
@@ -80,6 +99,24 @@ type LLMPolicySpec struct {
 	// +optional
 	Cache *Cache `json:"cache,omitempty"`
 
+	// FailureRecords says what the failure records of the policy's
+	// requests hold. Every request that finally fails (after its retries
+	// and fallbacks) and every request a fallback rung answers leaves a
+	// JSON record in its sidecar: request id, time, provider, model, each
+	// attempt's status, error type and latency, the provider's error
+	// bodies (the first 4 KiB of each), and the rung that answered. The
+	// sidecar keeps the last records on the pod's disk (a bounded ring
+	// that survives a restart of the sidecar) and serves them, newest
+	// first, at its admin endpoint /failures on port 15020, to loopback
+	// clients: kubectl port-forward, or kubectl exec into the pod. Records
+	// never hold an API key: credential headers (Authorization, x-api-key,
+	// api-key, x-goog-api-key, cookies) and key-like query parameters are
+	// redacted, and every key seen in the request or held by the sidecar
+	// is scrubbed from the bodies recorded. Absent, records hold
+	// everything but the request body.
+	//
+	// +optional
+	FailureRecords *FailureRecords `json:"failureRecords,omitempty"`
 	// Validation checks that answers to requests asking for structured
 	// output are what they asked for: with OpenAI's response_format (or the
 	// Responses API's text.format) of type json_object or json_schema,
@@ -135,6 +172,12 @@ type LLMPolicyStatus struct {
 	//
 	// +optional
 	Budget *BudgetStatus `json:"budget,omitempty"`
+
+	// DryRun is what the policy would have done in the current period,
+	// summed over every pod it applies to, while its mode is DryRun.
+	//
+	// +optional
+	DryRun *DryRunStatus `json:"dryRun,omitempty"`
 }
 
 // LLMPolicy declares reliability and cost policy for the LLM traffic of the
@@ -145,6 +188,7 @@ type LLMPolicyStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=llmp,categories=tollgate
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
 // +kubebuilder:printcolumn:name="Budget",type=string,JSONPath=`.status.budget.state`
 // +kubebuilder:printcolumn:name="Spent",type=string,JSONPath=`.status.budget.spent`
 // +kubebuilder:printcolumn:name="Limit",type=string,JSONPath=`.spec.budget.limit`

@@ -195,15 +195,15 @@ func (d *demo) getPolicies(ctx context.Context) (policyRow, error) {
 }
 
 // parsePolicyRow reads the row of policy name from `kubectl get
-// llmpolicies`: NAME READY BUDGET SPENT LIMIT AGE.
+// llmpolicies`: NAME READY MODE BUDGET SPENT LIMIT AGE.
 func parsePolicyRow(out, name string) (policyRow, error) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) < 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME READY BUDGET SPENT LIMIT AGE" {
-		return policyRow{}, fmt.Errorf("kubectl get llmpolicies printed no NAME READY BUDGET SPENT LIMIT AGE table:\n%s", out)
+	if len(lines) < 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME READY MODE BUDGET SPENT LIMIT AGE" {
+		return policyRow{}, fmt.Errorf("kubectl get llmpolicies printed no NAME READY MODE BUDGET SPENT LIMIT AGE table:\n%s", out)
 	}
 	for _, l := range lines[1:] {
-		if f := strings.Fields(l); len(f) == 6 && f[0] == name {
-			return policyRow{ready: f[1], state: f[2], spent: f[3], limit: f[4]}, nil
+		if f := strings.Fields(l); len(f) == 7 && f[0] == name {
+			return policyRow{ready: f[1], state: f[3], spent: f[4], limit: f[5]}, nil
 		}
 	}
 	return policyRow{}, fmt.Errorf("kubectl get llmpolicies has no full row for %s:\n%s", name, out)

@@ -14,20 +14,20 @@ func TestParsePolicyRow(t *testing.T) {
 		wantErr string
 	}{
 		"kubectl get llmpolicies": {
-			out:  "NAME   READY   BUDGET      SPENT     LIMIT   AGE\nchat   True    Exhausted   0.01295   0.05    7s\n",
+			out:  "NAME   READY   MODE      BUDGET      SPENT     LIMIT   AGE\nchat   True    Enforce   Exhausted   0.01295   0.05    7s\n",
 			want: policyRow{ready: "True", state: "Exhausted", spent: "0.01295", limit: "0.05"},
 		},
 		"the row of the named policy among others": {
-			out:  "NAME   READY   BUDGET   SPENT   LIMIT   AGE\nbatch  True    Ok       0.2     1       3m\nchat   True    Ok       0       0.05    7s\n",
+			out:  "NAME   READY   MODE      BUDGET   SPENT   LIMIT   AGE\nbatch  True    DryRun    Ok       0.2     1       3m\nchat   True    Enforce   Ok       0       0.05    7s\n",
 			want: policyRow{ready: "True", state: "Ok", spent: "0", limit: "0.05"},
 		},
 		"a policy with no budget status yet has empty columns": {
-			out:     "NAME   READY   BUDGET   SPENT   LIMIT   AGE\nchat   True                     0.05    1s\n",
+			out:     "NAME   READY   MODE      BUDGET   SPENT   LIMIT   AGE\nchat   True    Enforce                     0.05    1s\n",
 			wantErr: "no full row for chat",
 		},
 		"columns the demo does not know": {
 			out:     "NAME   READY   AGE\nchat   True    1s\n",
-			wantErr: "no NAME READY BUDGET SPENT LIMIT AGE table",
+			wantErr: "no NAME READY MODE BUDGET SPENT LIMIT AGE table",
 		},
 	}
 	for name, tc := range tests {

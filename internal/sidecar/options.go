@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"tollgate.dev/tollgate/internal/sidecar/failures"
 	"tollgate.dev/tollgate/pkg/llmclient"
 )
 
@@ -57,6 +58,21 @@ type Options struct {
 	// Ledger, when its URLs are set, shares budgets through the operator's
 	// budget ledger; otherwise each budget is local to this sidecar.
 	Ledger LedgerOptions
+
+	// FailureRecords, when its Dir is set, keeps a record of every request
+	// that failed or fell back, served at /failures.
+	FailureRecords FailureRecordOptions
+}
+
+// FailureRecordOptions are the sidecar's settings of failure records.
+type FailureRecordOptions struct {
+	// Dir is the records' directory (the injected sidecar's emptyDir); ""
+	// keeps no records.
+	Dir string
+	// MaxBytes bounds the records' files, each counted in 4 KiB blocks;
+	// MaxCount their number. The oldest go first.
+	MaxBytes int64
+	MaxCount int
 }
 
 // LedgerOptions are the sidecar's settings of the budget ledger.
@@ -93,7 +109,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.BoolVar(&o.AllowMissingPolicy, "allow-missing-policy", false, "start even if the policy file does not exist yet, refusing LLM requests until it does")
 	fs.StringVar(&o.CredentialsDir, "credentials-dir", "", "`directory` with one API key file per provider that names a credentials Secret")
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:15000", "`address` the app sends its LLM requests to")
-	fs.StringVar(&o.Admin, "admin", "127.0.0.1:15020", "`address` of /metrics, /healthz, /readyz and /config")
+	fs.StringVar(&o.Admin, "admin", "127.0.0.1:15020", "`address` of /metrics, /healthz, /readyz, /config and /failures")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	fs.DurationVar(&o.LogFlushInterval, "log-flush-interval", DefaultLogFlushInterval,
 		"how long a request's log line may wait to be written with others; other lines are written at once, and every line by SIGTERM's end (0: each at once)")
@@ -109,6 +125,11 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Ledger.PodUID, "pod-uid", os.Getenv("POD_UID"), "this pod's `UID` (default: $POD_UID)")
 	fs.StringVar(&o.Ledger.Unreachable, "ledger-unreachable", "Block", "once the allowance is spent and the ledger cannot be reached: Block or Allow (policies may say otherwise)")
 	fs.DurationVar(&o.Ledger.Interval, "ledger-interval", time.Second, "how often spend is reported to the ledger at most")
+	fs.StringVar(&o.FailureRecords.Dir, "failure-records-dir", "",
+		"`directory` keeping a JSON record of each request that failed or fell back, across restarts, served at the admin server's /failures; empty keeps none")
+	fs.Int64Var(&o.FailureRecords.MaxBytes, "failure-records-max-bytes", failures.DefaultMaxBytes,
+		"disk the failure records may take, in `bytes`, each record counted in 4 KiB blocks; the oldest are deleted first")
+	fs.IntVar(&o.FailureRecords.MaxCount, "failure-records-max-count", failures.DefaultMaxCount, "how many failure `records` are kept at most")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -154,11 +175,18 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	if o.LogFlushInterval < 0 {
 		errs = append(errs, errors.New("--log-flush-interval must not be negative (0 writes each line at once)"))
 	}
+	if o.FailureRecords.MaxBytes < minFailureRecordBytes || o.FailureRecords.MaxCount < 1 {
+		errs = append(errs, fmt.Errorf("--failure-records-max-bytes must be at least %d (one 4 KiB block) and --failure-records-max-count at least 1; a record larger than the bytes is not kept", minFailureRecordBytes))
+	}
 	if o.ReloadInterval <= 0 || o.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("--reload-interval must be positive and --shutdown-grace not negative"))
 	}
 	return o, errors.Join(errs...)
 }
+
+// minFailureRecordBytes is the least --failure-records-max-bytes: one
+// block of the disk.
+const minFailureRecordBytes = 4 << 10
 
 // loopback tells whether addr listens only on the loopback interface.
 func loopback(addr string) bool {

@@ -23,6 +23,11 @@ func TestParse_Flags(t *testing.T) {
 		"a stray argument":       {args: []string{"--policy", "p", "extra"}, wantErr: []string{`unexpected argument "extra"`}},
 		"several problems":       {args: []string{"--listen", "x", "--admin", "y"}, wantErr: []string{"--policy is required", "--listen", "--admin"}},
 		"a non-positive maximum": {args: []string{"--policy", "p", "--max-request-bytes", "0"}, wantErr: []string{"--max-request-bytes must be positive"}},
+		"failure records":        {args: []string{"--policy", "p.yaml", "--failure-records-dir", "/var/run/tollgate-failures", "--failure-records-max-bytes", "65536", "--failure-records-max-count", "10"}},
+		"failure records without room": {args: []string{"--policy", "p", "--failure-records-max-bytes", "100"},
+			wantErr: []string{"--failure-records-max-bytes must be at least 4096"}},
+		"failure records without a count": {args: []string{"--policy", "p", "--failure-records-max-count", "0"},
+			wantErr: []string{"--failure-records-max-count at least 1"}},
 		"a buffer budget smaller than one body": {args: []string{"--policy", "p", "--max-request-bytes", "2000", "--max-buffered-bytes", "1000"},
 			wantErr: []string{"--max-buffered-bytes 1000 cannot hold one body of --max-request-bytes 2000"}},
 	}
@@ -51,4 +56,5 @@ func TestParse_Defaults(t *testing.T) {
 	assert.True(t, loopback(o.Listen))
 	assert.False(t, loopback("0.0.0.0:15000"))
 	assert.True(t, loopback("[::1]:15000"))
+	assert.Equal(t, FailureRecordOptions{MaxBytes: 8 << 20, MaxCount: 1000}, o.FailureRecords, "records are off standalone")
 }

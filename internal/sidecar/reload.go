@@ -17,6 +17,8 @@ import (
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"go.uber.org/zap"
 
+	"tollgate.dev/tollgate/internal/sidecar/dryrun"
+	"tollgate.dev/tollgate/internal/sidecar/failures"
 	"tollgate.dev/tollgate/internal/sidecar/ledger"
 	"tollgate.dev/tollgate/internal/sidecar/loader"
 	"tollgate.dev/tollgate/internal/sidecar/metrics"
@@ -42,7 +44,9 @@ type reloader struct {
 	opts    Options
 	log     *zap.Logger
 	metrics *metrics.Sidecar
-	onDone  func(*llmclient.Report)
+	// tally counts what a policy in DryRun mode let through.
+	tally  *dryrun.Tally
+	onDone func(*llmclient.Report)
 	// buffers is shared by the Transports of every reload: the memory it
 	// bounds is the process's.
 	buffers *llmclient.BufferBudget
@@ -51,6 +55,8 @@ type reloader struct {
 	// ledger shares budgets with the pod's other sidecars; nil keeps them
 	// local.
 	ledger *ledger.Ledger
+	// records keeps the failure records; nil keeps none.
+	records *failures.Store
 
 	mu       sync.Mutex // serialises reloads; guards lastHash and refusedHash
 	lastHash [sha256.Size]byte
@@ -79,6 +85,7 @@ func (r *reloader) load() error {
 	if errors.Is(err, fs.ErrNotExist) && r.opts.AllowMissingPolicy {
 		if cur := r.current.Load(); cur == nil || cur.transport != nil || cur.reason == "" {
 			r.metrics.Configure(nil)
+			r.tally.Configure(nil)
 			r.swap(&state{reason: fmt.Sprintf("the policy file %s does not exist yet: no LLMPolicy of this namespace has been rendered", r.opts.PolicyFile), loadedAt: time.Now()})
 			r.log.Info("no policy file yet; refusing LLM requests until one appears", zap.String("file", r.opts.PolicyFile))
 		}
@@ -128,8 +135,13 @@ func (r *reloader) apply(data []byte, source string) error {
 			prev = cur.transport
 		}
 		var gate budget.Gate
-		if r.ledger != nil && res.Policy.Budget != nil {
+		switch {
+		case r.ledger == nil:
+		case res.Policy.Budget != nil:
 			gate = r.ledger.Gate(res.Policy.Name, *res.Policy.Budget)
+		case res.Policy.DryRun():
+			// No budget to share, but dry-run counts to report.
+			r.ledger.FollowDryRun(res.Policy.Name)
 		}
 		next.transport, err = llmclient.New(*res.Policy, llmclient.Options{
 			Budget:          gate,
@@ -137,6 +149,7 @@ func (r *reloader) apply(data []byte, source string) error {
 			MaxRequestBytes: r.opts.MaxRequestBytes,
 			Buffers:         r.buffers,
 			OnDone:          r.onDone,
+			Trace:           r.records != nil,
 			Previous:        prev,
 			Policy: policy.Options{
 				OnBreakerStateChange: func(t policy.Target, from, to circuitbreaker.State) {
@@ -157,6 +170,7 @@ func (r *reloader) apply(data []byte, source string) error {
 	r.lastHash = h
 	// The labels of the new policy are in place before its first request.
 	r.metrics.Configure(next.transport)
+	r.tally.Configure(next.policy)
 	r.swap(next)
 	r.metrics.Reload(nil)
 	fields := []zap.Field{zap.String("file", source), zap.String("source", res.Source)}

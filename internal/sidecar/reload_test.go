@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
+	"tollgate.dev/tollgate/internal/sidecar/dryrun"
 	"tollgate.dev/tollgate/internal/sidecar/metrics"
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
 	"tollgate.dev/tollgate/pkg/policy"
@@ -36,7 +37,8 @@ spec:
 func newReloader(t *testing.T, opts Options) (*reloader, *bytes.Buffer) {
 	t.Helper()
 	logs := &bytes.Buffer{}
-	return &reloader{opts: opts, log: newLogger(logs, zap.InfoLevel), metrics: metrics.New()}, logs
+	log := newLogger(logs, zap.InfoLevel)
+	return &reloader{opts: opts, log: log, metrics: metrics.New(), tally: dryrun.New(log, nil)}, logs
 }
 
 func write(t *testing.T, path, content string) {

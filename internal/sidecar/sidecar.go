@@ -21,6 +21,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"tollgate.dev/tollgate/internal/sidecar/dryrun"
+	"tollgate.dev/tollgate/internal/sidecar/failures"
 	"tollgate.dev/tollgate/internal/sidecar/ledger"
 	"tollgate.dev/tollgate/internal/sidecar/metrics"
 	"tollgate.dev/tollgate/internal/sidecar/proxy"
@@ -59,15 +61,33 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 	log := logs.log
 
 	m := metrics.New()
-	r := &reloader{opts: opts, log: log, metrics: m}
+	tally := dryrun.New(log.Named("dryrun"), nil)
+	r := &reloader{opts: opts, log: log, metrics: m, tally: tally}
 	if opts.MaxBufferedBytes > 0 {
 		r.buffers = llmclient.NewBufferBudget(opts.MaxBufferedBytes)
+	}
+	var records *failures.Store
+	if fr := opts.FailureRecords; fr.Dir != "" {
+		records = failures.Open(failures.Options{Dir: fr.Dir, MaxBytes: fr.MaxBytes, MaxCount: fr.MaxCount,
+			Log: log.Named("failures"), Observe: m.FailureRecord, DiskError: m.FailureRecordDiskError})
+		r.records = records
+		// Stops the writer on an early return too; a stalled disk holds it
+		// a second at most.
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			records.Close(ctx)
+		}()
 	}
 	unpriced := &warned{} // unpriced models already warned about
 	r.onDone = func(rep *llmclient.Report) {
 		m.Request(rep)
+		tally.Record(rep)
 		logRequest(logs.requests, rep)
 		logNotices(log, rep, unpriced)
+		if records != nil {
+			records.Add(rep)
+		}
 	}
 	ledgerCtx, stopLedger := context.WithCancel(context.Background())
 	defer stopLedger()
@@ -77,7 +97,7 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 			URLs: opts.Ledger.URLs, CAFile: opts.Ledger.CAFile, TokenFile: opts.Ledger.TokenFile,
 			StateDir: opts.Ledger.StateDir, PodUID: opts.Ledger.PodUID, Interval: opts.Ledger.Interval,
 			Unreachable: proxyconfig.LedgerUnreachableAction(opts.Ledger.Unreachable), Log: log.Named("ledger"),
-			Observe: m.LedgerSync, OnUnverified: m.Unverified,
+			Observe: m.LedgerSync, OnUnverified: m.Unverified, DryRun: tally.Report,
 		})
 		if err != nil {
 			return fmt.Errorf("cannot start: budget ledger: %w", err)
@@ -145,6 +165,9 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 	// The requests are done: report what they spent, then stop.
 	stopLedger()
 	<-ledgerDone
+	if records != nil {
+		records.Close(shutdownCtx)
+	}
 	_ = adminSrv.Shutdown(shutdownCtx)
 	return runErr
 }
@@ -172,9 +195,10 @@ func (r *reloader) noPolicy(w http.ResponseWriter, req *http.Request) {
 	}})
 }
 
-// adminMux serves /metrics, /healthz, /readyz and /config.
+// adminMux serves /metrics, /healthz, /readyz, /config and /failures.
 func (r *reloader) adminMux(m *metrics.Sidecar) *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.Handle("GET /failures", failures.Handler(r.records))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
@@ -197,8 +221,11 @@ func (r *reloader) adminMux(m *metrics.Sidecar) *http.ServeMux {
 				if r.ledger != nil {
 					view["budget"] = r.ledger.View()
 				} else {
-					view["budget"] = map[string]any{"mode": "local", "note": "this sidecar enforces the budget on its own traffic only; run it with --ledger-url to share it"}
+					view["budget"] = localBudgetView(s)
 				}
+			}
+			if dry := r.tally.View(); dry != nil {
+				view["dryRun"] = dry
 			}
 			if s.reason != "" {
 				view["noPolicyReason"] = s.reason
@@ -210,6 +237,18 @@ func (r *reloader) adminMux(m *metrics.Sidecar) *http.ServeMux {
 		_ = enc.Encode(view)
 	})
 	return mux
+}
+
+// localBudgetView describes a budget this sidecar keeps on its own.
+func localBudgetView(s *state) map[string]any {
+	view := map[string]any{"mode": "local", "note": "this sidecar enforces the budget on its own traffic only; run it with --ledger-url to share it"}
+	if s.transport == nil || s.transport.Budget() == nil {
+		return view
+	}
+	st := s.transport.Budget().Status()
+	view["periodStart"], view["periodEnd"] = st.PeriodStart.UTC().Format(time.RFC3339), st.ResetAt.UTC().Format(time.RFC3339)
+	view["spent"], view["limit"], view["remaining"], view["state"] = st.Spent.String(), st.Limit.String(), st.Remaining.String(), string(st.State)
+	return view
 }
 
 // newLogger returns a logger writing each JSON line at level to out at
@@ -279,6 +318,10 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	if r.BudgetState != "" {
 		fields = append(fields, zap.String("budget", r.BudgetState))
 	}
+	if r.DryRun != "" {
+		// What Enforce would have done; the request went through.
+		fields = append(fields, zap.String("dry_run", string(r.DryRun)))
+	}
 	if r.Usage.CachedInputTokens > 0 {
 		fields = append(fields, zap.Int64("cached_input_tokens", r.Usage.CachedInputTokens))
 	}
@@ -298,14 +341,7 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 	case r.Rung > 0:
 		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", r.Served.String()))
 	}
-	errorType := r.Refusal
-	if errorType == "" && r.Failure != "none" && r.Failure != "" {
-		errorType = r.Failure
-	}
-	if errorType == "" && r.End != "complete" {
-		errorType = r.End
-	}
-	if errorType != "" {
+	if errorType := r.ErrorType(); errorType != "" {
 		log.Warn("request", append(fields, zap.String("error_type", errorType))...)
 		return
 	}
@@ -360,10 +396,13 @@ func schemaKeyword(kw string) string {
 // of a budget period past the soft limit or the hard limit, and the first
 // answer of a model without a price.
 func logNotices(log *zap.Logger, r *llmclient.Report, unpriced *warned) {
-	switch r.BudgetNotice {
-	case llmclient.NoticeSoftLimit:
+	switch {
+	case r.BudgetNotice == llmclient.NoticeSoftLimit:
 		log.Warn("budget soft limit reached: answers now carry x-tollgate-budget: soft-limit", zap.String("policy", r.Policy), zap.String("budget", r.BudgetState))
-	case llmclient.NoticeExhausted:
+	case r.BudgetNotice == llmclient.NoticeExhausted && r.DryRunMode:
+		log.Warn("budget exhausted (dry run): Enforce would block or downgrade requests until the period ends; they are let through and their spend counted",
+			zap.String("policy", r.Policy), zap.String("budget", r.BudgetState))
+	case r.BudgetNotice == llmclient.NoticeExhausted:
 		log.Warn("budget exhausted: requests are blocked or downgraded until the period ends", zap.String("policy", r.Policy), zap.String("budget", r.BudgetState))
 	}
 	if r.Usage.Known && !r.Priced {

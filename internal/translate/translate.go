@@ -48,6 +48,11 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 		Generation: in.Generation,
 		Selector:   Selector(s.PodSelector),
 	}
+	// Enforce is the contract's empty mode: bundles of enforcing policies
+	// read as they did before modes existed.
+	if s.Mode == v1alpha1.ModeDryRun {
+		out.Mode = proxyconfig.ModeDryRun
+	}
 	d := &parser{}
 
 	for _, p := range s.Providers {
@@ -158,6 +163,13 @@ func policy(in *v1alpha1.LLMPolicy) (proxyconfig.Policy, field.ErrorList) {
 			MaxEntries:        int(c.MaxEntries),
 			OnlyDeterministic: c.OnlyDeterministic == nil || *c.OnlyDeterministic,
 			Semantic:          d.semantic(c.Semantic),
+		}
+	}
+
+	if f := s.FailureRecords; f != nil {
+		out.FailureRecords = &proxyconfig.FailureRecords{
+			IncludeRequestBody: f.IncludeRequestBody != nil && *f.IncludeRequestBody,
+			MaxBodyBytes:       int(f.MaxBodyBytes),
 		}
 	}
 

@@ -15,6 +15,13 @@ type Gate interface {
 	// holds maxCost against the budget until it is settled with the actual
 	// cost or released; on Block it is nil.
 	Reserve(maxCost proxyconfig.USD) (*Reservation, Decision)
+	// ReserveDryRun decides on a request like Reserve, for a policy in
+	// DryRun mode, but admits it whatever the decision, at once: the
+	// Reservation is never nil and holds maxCost until it settles, so that
+	// spend is counted exactly while nothing is blocked or delayed. The
+	// Decision says what Reserve would have decided (a ledger's Reserve
+	// may wait for an allowance first; ReserveDryRun never does).
+	ReserveDryRun(maxCost proxyconfig.USD) (*Reservation, Decision)
 	// Status is the spend of the current period.
 	Status() Status
 }

@@ -51,6 +51,18 @@ func NewLocal(s Settings, now func() time.Time) *Local {
 // or, with onExhausted Downgrade, admits and reserves as usual for the
 // cheaper model: spend keeps counting after the limit.
 func (l *Local) Reserve(maxCost proxyconfig.USD) (*Reservation, Decision) {
+	return l.reserve(maxCost, false)
+}
+
+// ReserveDryRun decides like Reserve and admits the request whatever the
+// decision: a request Reserve would block still reserves and settles, so
+// the spend of a DryRun policy is its apps' real spend, and the state it
+// is decided in follows it past the limit.
+func (l *Local) ReserveDryRun(maxCost proxyconfig.USD) (*Reservation, Decision) {
+	return l.reserve(maxCost, true)
+}
+
+func (l *Local) reserve(maxCost proxyconfig.USD, dryRun bool) (*Reservation, Decision) {
 	maxCost = proxyconfig.MaxUSD(maxCost, proxyconfig.USD{})
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -81,7 +93,9 @@ func (l *Local) Reserve(maxCost proxyconfig.USD) (*Reservation, Decision) {
 		d.DowngradeTo = &to
 	default:
 		d.Action = Block
-		return nil, d
+		if !dryRun {
+			return nil, d
+		}
 	}
 	l.reserved = l.reserved.Add(maxCost)
 	return NewReservation(maxCost, func(actual proxyconfig.USD) { l.settle(maxCost, actual) }), d

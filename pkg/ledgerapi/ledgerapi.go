@@ -12,6 +12,15 @@
 // acknowledgement is never lost to a ledger crash, and an allowance handed
 // out is never handed out again by the next leader.
 //
+// A sidecar whose policy is in DryRun mode adds its counts of what the
+// policy would have done (SyncRequest.DryRun) to its syncs; under a
+// policy without a budget it syncs for them alone, when they change. The
+// counts are the sidecar process's totals for the period, not increments:
+// the ledger keeps each pod's latest, so a report sent twice counts once,
+// and one that is lost is made up by the next. A ledger that predates
+// DryRun refuses the field (its decoding is strict), so the field is sent
+// only under DryRun policies, which such a ledger does not know either.
+//
 // The caller is authenticated by its pod's projected ServiceAccount token
 // (audience Audience) in the Authorization header; the ledger takes the
 // pod's namespace, name and UID from the token, never from the body.
@@ -62,6 +71,25 @@ type SyncRequest struct {
 	// Need is the allowance the sidecar is short of for a request that is
 	// waiting; zero when none waits.
 	Need Amount `json:"need"`
+	// DryRun is the sidecar's dry-run counts, when the policy is in DryRun
+	// mode.
+	DryRun *DryRunReport `json:"dryRun,omitempty"`
+}
+
+// DryRunReport is what a sidecar's policy, in DryRun mode, would have done
+// in the current period: the requests it let through that Enforce would
+// have refused or downgraded, by action.
+type DryRunReport struct {
+	// Epoch identifies the sidecar process the counts are of; a sidecar
+	// that restarts counts from zero under a new one.
+	Epoch string `json:"epoch"`
+	// PeriodStart is the start (UTC) of the period the counts are of: the
+	// budget's period, or the day when the policy has no budget.
+	PeriodStart time.Time `json:"periodStart"`
+	// Decisions are the counts of the period so far, by action (the values
+	// of proxyconfig.DryRunActions); an action that did not occur may be
+	// left out.
+	Decisions map[string]int64 `json:"decisions"`
 }
 
 // Batch is spend a sidecar settled, in the order of its sequence numbers.
@@ -145,7 +173,7 @@ const (
 	CodeUnauthenticated = "unauthenticated" // 401: no, a bad, an expired or another audience's token
 	CodeForbidden       = "forbidden"       // 403: the policy does not select the pod, or the pod is not the token's
 	CodeUnknownPolicy   = "unknown_policy"  // 404: no such policy in the pod's namespace
-	CodeNoBudget        = "no_budget"       // 409: the policy has no budget
+	CodeNoBudget        = "no_budget"       // 409: the policy has no budget (and is not in DryRun mode, or the sync has no dryRun)
 	CodeBadRequest      = "bad_request"     // 400: the body is not a valid SyncRequest
 	CodeTooLarge        = "too_large"       // 413: the body is over MaxRequestBytes
 	CodeOutOfOrder      = "out_of_order"    // 409: a batch that skips sequence numbers

@@ -134,6 +134,7 @@ func (ex *exchange) serveKept(res policy.Result) *http.Response {
 	if ex.budgetHeader != "" {
 		resp.Header.Set(HeaderBudget, ex.budgetHeader)
 	}
+	rep.setDryRunHeader(resp.Header)
 	if rep.RequestID != "" {
 		resp.Header.Set(HeaderRequest, rep.RequestID)
 	}

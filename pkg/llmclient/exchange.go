@@ -47,6 +47,9 @@ type exchange struct {
 	// freshCache tells that the response cache serves the request (it is
 	// keyed for the cachedResponse rung alone otherwise).
 	freshCache bool
+	// attempts counts the calls of attempt: the number of the attempt
+	// classify judges, as policy.Attempt.N.
+	attempts int
 	// validation is what the answers are checked for; nil when nothing
 	// is (the policy does not validate, or the request asks for no
 	// structured output).
@@ -102,6 +105,7 @@ func (ex *exchange) rung(f proxyconfig.Fallback) *policy.Target {
 // attempt sends the request to target once; for a success it returns after
 // the first byte of the body arrived.
 func (ex *exchange) attempt(ctx context.Context, target policy.Target) (*http.Response, error) {
+	ex.attempts++
 	up, err := ex.upstreamRequest(ctx, target)
 	if err != nil {
 		return nil, err
@@ -182,6 +186,9 @@ func (ex *exchange) classify(target policy.Target, resp *http.Response) policy.F
 		return f
 	}
 	peek, err := io.ReadAll(io.LimitReader(resp.Body, errorPeekBytes))
+	if ex.t.opts.Trace {
+		ex.keepErrorAnswer(ex.attempts, resp, peek, err == nil && len(peek) < errorPeekBytes)
+	}
 	if err != nil && len(peek) == 0 {
 		return policy.ConnectionError
 	}
@@ -245,6 +252,7 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 	if ex.budgetHeader != "" {
 		resp.Header.Set(HeaderBudget, ex.budgetHeader)
 	}
+	ex.rep.setDryRunHeader(resp.Header)
 	// Only the answer of the target the app asked for is cached, not a
 	// fallback's, a downgrade's or the static one.
 	// Nor an answer that failed its check.

@@ -1,6 +1,7 @@
 package llmclient
 
 import (
+	"net/http"
 	"time"
 
 	"tollgate.dev/tollgate/pkg/policy"
@@ -91,6 +92,13 @@ type Report struct {
 	// BudgetNotice is NoticeSoftLimit or NoticeExhausted for the one
 	// request of a budget period that first saw that state, else "".
 	BudgetNotice string
+	// DryRun is, under a policy in DryRun mode, what Enforce would have
+	// done to the request that was let through: the first check that would
+	// have refused or downgraded it. "" when nothing would have acted, and
+	// always under Enforce.
+	DryRun proxyconfig.DryRunAction
+	// DryRunMode is true when the policy was in DryRun mode.
+	DryRunMode bool
 	// Discarded are the answers read whole, paid for and not given to the
 	// app (invalid outputs that were retried or fell back): each is
 	// charged too, at its own target's price, on top of CostUSD.
@@ -113,6 +121,36 @@ type Report struct {
 	// the total timeout), "upstream_error" (the provider broke off) or
 	// "client_gone".
 	End string
+	// Trace, when the Transport makes traces (Options.Trace), is what a
+	// failure record shows of a request that failed or fell back
+	// (FailedOrFellBack); nil for the others.
+	Trace *Trace
+
+	// What the trace is made of, kept only while the Transport makes
+	// traces and dropped before OnDone: the app's request, its body (when
+	// the policy's records include it), the attempts and the starts of
+	// their error answers.
+	in           *http.Request
+	body         []byte
+	attempts     []policy.Attempt
+	attemptsBuf  [1]policy.Attempt
+	errorAnswers []errorAnswer
+}
+
+// ErrorType names what went wrong with the request, as its log line and
+// its failure record say it: the code of Tollgate's refusal, else the
+// failure class of the final outcome, else how the answer ended when it
+// did not complete; "" for a request that went well.
+func (r *Report) ErrorType() string {
+	switch {
+	case r.Refusal != "":
+		return r.Refusal
+	case r.Failure != "none" && r.Failure != "":
+		return r.Failure
+	case r.End != "complete":
+		return r.End
+	}
+	return ""
 }
 
 // Discarded is an answer paid for but not given to the app.

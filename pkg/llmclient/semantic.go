@@ -178,6 +178,7 @@ func (t *Transport) serveSemanticHit(req *http.Request, rep *Report, e *cache.En
 	if rep.RequestID != "" {
 		resp.Header.Set(HeaderRequest, rep.RequestID)
 	}
+	rep.setDryRunHeader(resp.Header)
 	rep.Cache, rep.Status, rep.End, rep.Priced = CacheSemanticHit, resp.StatusCode, "complete", true
 	rep.Failure = policy.NoFailure.String()
 	rep.Latency = time.Since(rep.Start)
@@ -235,14 +236,31 @@ func (t *Transport) embed(ex *exchange, e proxyconfig.Embedding, text string, sr
 		if !priced {
 			return nil, EmbeddingUnpriced
 		}
-		r, d := t.budget.Reserve(price.MaxCost(prompt, 0))
+		reserve := t.budget.Reserve
+		if t.set.DryRun() {
+			// In DryRun the budget stops and delays nothing, the sidecar's
+			// own embeddings included; they are charged all the same.
+			reserve = t.budget.ReserveDryRun
+		}
+		r, d := reserve(price.MaxCost(prompt, 0))
 		switch {
 		case d.FirstExhausted:
 			ex.rep.BudgetNotice = NoticeExhausted
 		case d.FirstSoftCrossing:
 			ex.rep.BudgetNotice = NoticeSoftLimit
 		}
-		if d.Unavailable || d.Action != budget.Allow {
+		if t.set.DryRun() {
+			// What Enforce would have done: skipped the lookup, then acted
+			// on the request itself for the same reason.
+			switch {
+			case d.Unavailable:
+				ex.rep.wouldHave(proxyconfig.DryRunBudgetUnavailable)
+			case d.Action == budget.Downgrade:
+				ex.rep.wouldHave(proxyconfig.DryRunBudgetDowngrade)
+			case d.Action == budget.Block:
+				ex.rep.wouldHave(proxyconfig.DryRunBudgetExhausted)
+			}
+		} else if d.Unavailable || d.Action != budget.Allow {
 			r.Release()
 			return nil, EmbeddingBudget
 		}

@@ -65,6 +65,21 @@ func (t *Transport) priceOf(name, model string) (pricing.Price, bool) {
 // budget every such model must have a price: a request whose cost cannot
 // be bounded is refused with CodeModelUnpriced rather than sent for free.
 func (t *Transport) maxCost(ex *exchange) (proxyconfig.USD, *refusal) {
+	var most proxyconfig.USD
+	prompt := provider.EstimatePromptTokens(ex.rq)
+	for _, target := range t.targets(ex) {
+		price, ok := t.priceOf(target.Provider, target.Model)
+		if !ok {
+			return proxyconfig.USD{}, t.unpriced(target)
+		}
+		most = proxyconfig.MaxUSD(most, price.MaxCost(prompt, maxOutputTokens(ex.rq, price)))
+	}
+	return most, nil
+}
+
+// targets are the targets that may serve ex and cost money: the primary
+// and every fallback rung that can take the request.
+func (t *Transport) targets(ex *exchange) []policy.Target {
 	targets := []policy.Target{{Provider: ex.prov.cfg.Name, Model: ex.rq.Model}}
 	for _, f := range t.set.Policy().Fallbacks {
 		if f.StaticResponse == "" {
@@ -73,16 +88,7 @@ func (t *Transport) maxCost(ex *exchange) (proxyconfig.USD, *refusal) {
 			}
 		}
 	}
-	var most proxyconfig.USD
-	prompt := provider.EstimatePromptTokens(ex.rq)
-	for _, target := range targets {
-		price, ok := t.priceOf(target.Provider, target.Model)
-		if !ok {
-			return proxyconfig.USD{}, t.unpriced(target)
-		}
-		most = proxyconfig.MaxUSD(most, price.MaxCost(prompt, maxOutputTokens(ex.rq, price)))
-	}
-	return most, nil
+	return targets
 }
 
 // unpriced is the refusal of a request under a budget that target, which
@@ -102,6 +108,9 @@ func (t *Transport) unpriced(target policy.Target) *refusal {
 func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 	if t.budget == nil {
 		return nil, nil
+	}
+	if t.set.DryRun() {
+		return t.reserveDryRun(ex), nil
 	}
 	maxCost, unpriced := t.maxCost(ex)
 	if unpriced != nil {
@@ -150,6 +159,67 @@ func (t *Transport) reserve(ex *exchange) (*budget.Reservation, *refusal) {
 		return nil, &refusal{status: http.StatusTooManyRequests, code: CodeBudgetExhausted, retryAfter: exhaustedRetry(d, t.now()),
 			message: fmt.Sprintf("%s; the budget resets at %s. %s", t.exhaustedWhy(d, maxCost), d.ResetAt.UTC().Format(time.RFC3339), advice)}
 	}
+}
+
+// reserveDryRun is reserve for a policy in DryRun mode: the budget decides
+// as in Enforce and admits whatever it decides, so the request's spend is
+// reserved and settled like any other, and what Enforce would have done
+// (refuse an unpriced model, block, downgrade, refuse for want of the
+// ledger) is recorded instead of done. A model without a price is sent all
+// the same and costs nothing in the budget: what it costs is unknown
+// (tollgate_unpriced_tokens_total counts its tokens).
+func (t *Transport) reserveDryRun(ex *exchange) *budget.Reservation {
+	rep := ex.rep
+	maxCost, unpriced := t.maxCost(ex)
+	if unpriced != nil {
+		rep.wouldHave(proxyconfig.DryRunModelUnpriced)
+		maxCost = t.pricedMaxCost(ex)
+	}
+	res, d := t.budget.ReserveDryRun(maxCost)
+	rep.BudgetState = string(d.State)
+	switch {
+	case d.FirstExhausted:
+		rep.BudgetNotice = NoticeExhausted
+	case d.FirstSoftCrossing:
+		rep.BudgetNotice = NoticeSoftLimit
+	}
+	switch {
+	case d.Unavailable:
+		rep.wouldHave(proxyconfig.DryRunBudgetUnavailable)
+	case d.Action == budget.Allow && d.State == budget.StateSoftLimit:
+		ex.budgetHeader = "soft-limit"
+	case d.Action == budget.Downgrade && d.DowngradeTo != nil:
+		target := ex.rung(proxyconfig.Fallback{Provider: d.DowngradeTo.Provider, Model: d.DowngradeTo.Model})
+		switch {
+		case target == nil:
+			rep.wouldHave(proxyconfig.DryRunBudgetExhausted) // no downgrade for this shape: Enforce refuses
+		case !t.priced(*target):
+			rep.wouldHave(proxyconfig.DryRunModelUnpriced)
+		default:
+			rep.wouldHave(proxyconfig.DryRunBudgetDowngrade)
+		}
+	case d.Action != budget.Allow:
+		rep.wouldHave(proxyconfig.DryRunBudgetExhausted)
+	}
+	return res
+}
+
+func (t *Transport) priced(target policy.Target) bool {
+	_, ok := t.priceOf(target.Provider, target.Model)
+	return ok
+}
+
+// pricedMaxCost is maxCost over the targets of ex that have a price, for a
+// DryRun request that one without a price may serve.
+func (t *Transport) pricedMaxCost(ex *exchange) proxyconfig.USD {
+	var most proxyconfig.USD
+	prompt := provider.EstimatePromptTokens(ex.rq)
+	for _, target := range t.targets(ex) {
+		if price, ok := t.priceOf(target.Provider, target.Model); ok {
+			most = proxyconfig.MaxUSD(most, price.MaxCost(prompt, maxOutputTokens(ex.rq, price)))
+		}
+	}
+	return most
 }
 
 // heldRetry is the Retry-After of a refusal because what remains of the

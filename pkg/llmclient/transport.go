@@ -46,7 +46,8 @@ type Options struct {
 	Buffers *BufferBudget
 	// OnDone is called once per request when it is over (for a stream,
 	// when the stream ended or was closed), from the goroutine that ended
-	// it.
+	// it. The report does not change afterwards: OnDone may hand it to
+	// another goroutine.
 	OnDone func(*Report)
 	// Policy tunes the compiled policy's callbacks.
 	Policy policy.Options
@@ -62,6 +63,9 @@ type Options struct {
 	Budget budget.Gate
 	// Now is the clock of the local budget gate. Default: time.Now.
 	Now func() time.Time
+	// Trace fills Report.Trace for the requests that failed or fell back,
+	// for failure records.
+	Trace bool
 }
 
 // Transport is an http.RoundTripper that enforces a policy on requests to
@@ -171,6 +175,9 @@ func New(p proxyconfig.Policy, opts Options) (*Transport, error) {
 // Policy returns the policy t enforces.
 func (t *Transport) Policy() *proxyconfig.Policy { return t.set.Policy() }
 
+// Budget returns the gate of the policy's budget, nil without a budget.
+func (t *Transport) Budget() budget.Gate { return t.budget }
+
 // Policies returns the compiled policy.
 func (t *Transport) Policies() *policy.Set { return t.set }
 
@@ -184,7 +191,8 @@ func (t *Transport) CloseIdleConnections() {
 
 // RoundTrip runs one request under the policy.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rep := &Report{Start: time.Now(), Policy: t.policyRef, RequestID: req.Header.Get(HeaderRequest)}
+	rep := &Report{Start: time.Now(), Policy: t.policyRef, RequestID: req.Header.Get(HeaderRequest), DryRunMode: t.set.DryRun()}
+	t.keepRequest(rep, req)
 	path, pathErr := canonicalPath(requestPath(req.URL))
 	if pathErr != nil {
 		path = requestPath(req.URL)
@@ -206,6 +214,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	body, release, refused := t.readBody(req, rep.Start)
+	t.keepBody(rep, body)
 	if refused != nil {
 		return t.refuse(rep, prov.adapter, provider.Request{Shape: provider.ShapeOther}, *refused), nil
 	}
@@ -228,12 +237,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return t.refuse(rep, prov.adapter, rq, refusal{status: http.StatusBadRequest, code: CodeBadRequest, message: err.Error()}), nil
 	}
+	dryRun := t.set.DryRun()
 	if prov.models != nil && rq.Model != "" && !prov.models[rq.Model] {
-		return t.refuse(rep, prov.adapter, rq, refusal{
-			status:  http.StatusForbidden,
-			code:    CodeModelNotAllowed,
-			message: fmt.Sprintf("model %q is not allowed for provider %s by policy %s; allowed: %s", rq.Model, name, t.policyRef, strings.Join(prov.cfg.Models, ", ")),
-		}), nil
+		if dryRun {
+			rep.wouldHave(proxyconfig.DryRunModelNotAllowed)
+		} else {
+			return t.refuse(rep, prov.adapter, rq, refusal{
+				status:  http.StatusForbidden,
+				code:    CodeModelNotAllowed,
+				message: fmt.Sprintf("model %q is not allowed for provider %s by policy %s; allowed: %s", rq.Model, name, t.policyRef, strings.Join(prov.cfg.Models, ", ")),
+			}), nil
+		}
 	}
 
 	ex := &exchange{t: t, in: req, prov: prov, rest: rest, rq: rq, body: body, rep: rep, validation: t.validationFor(rq)}
@@ -262,7 +276,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	estimate := provider.EstimateTokens(rq)
-	admission, err := t.set.Limits().Admit(req.Context(), estimate)
+	var admission *policy.Admission
+	if dryRun {
+		admission = t.admitDryRun(rep, estimate)
+	} else {
+		admission, err = t.set.Limits().Admit(req.Context(), estimate)
+	}
 	if err != nil {
 		reservation.Release()
 		var le *policy.LimitError
@@ -280,7 +299,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), t.set.Policy().Timeouts.Total.D())
 	ex.ctx = ctx
 	res := t.set.Execute(ctx, ex.call())
+	t.keepAttempts(rep, res.Trace)
 	rep.Attempts, rep.Rung, rep.Static, rep.Served, rep.Failure = res.Attempts, res.Rung, res.Static, res.Target, res.Failure.String()
+	if res.BreakerOpen {
+		rep.wouldHave(proxyconfig.DryRunCircuitOpen)
+	}
 	if v := ex.validation; v != nil {
 		// Answers read whole to be judged and not given to the app were
 		// paid for all the same; their bodies are closed and their room
@@ -338,6 +361,7 @@ func (t *Transport) refuse(rep *Report, a provider.Adapter, rq provider.Request,
 		resp.Header.Set(HeaderRequest, rep.RequestID)
 	}
 	resp.Header.Set(HeaderAttempts, strconv.Itoa(rep.Attempts))
+	rep.setDryRunHeader(resp.Header)
 	rep.Status, rep.Refusal, rep.End = r.status, r.code, "complete"
 	if rep.Failure == "" {
 		rep.Failure = policy.NoFailure.String()
@@ -349,6 +373,10 @@ func (t *Transport) refuse(rep *Report, a provider.Adapter, rq provider.Request,
 }
 
 func (t *Transport) done(rep *Report) {
+	if t.opts.Trace && rep.FailedOrFellBack() {
+		rep.Trace = t.trace(rep)
+	}
+	rep.in, rep.body, rep.attempts, rep.errorAnswers = nil, nil, nil, nil
 	if t.opts.OnDone != nil {
 		t.opts.OnDone(rep)
 	}

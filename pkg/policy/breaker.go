@@ -59,6 +59,23 @@ func (b *breakers) get(t Target) circuitbreaker.CircuitBreaker[*outcome] {
 	return cb
 }
 
+// counts reports whether an attempt's result counts as a failure against
+// a breaker: one of the failures retries act on, or a timeout the timeout
+// policy inside it raised.
+func (b *breakers) counts(o *outcome, err error) bool {
+	return slices.Contains(b.failures, failureOf(o, err))
+}
+
+// record tells cb the result of an attempt it admitted, as its own
+// policy does after an execution (see Set.observe).
+func (b *breakers) record(cb circuitbreaker.CircuitBreaker[*outcome], o *outcome, err error) {
+	if b.counts(o, err) {
+		cb.RecordFailure()
+		return
+	}
+	cb.RecordSuccess()
+}
+
 // build makes t's breaker: it counts the failures retries act on (and
 // timeouts, which the timeout policy inside it reports), opens on a failure
 // rate over a window or on consecutive failures, stays open for
@@ -67,9 +84,7 @@ func (b *breakers) get(t Target) circuitbreaker.CircuitBreaker[*outcome] {
 func (b *breakers) build(t Target) circuitbreaker.CircuitBreaker[*outcome] {
 	c := b.cfg
 	builder := circuitbreaker.NewBuilder[*outcome]().
-		HandleIf(func(o *outcome, err error) bool {
-			return slices.Contains(b.failures, failureOf(o, err))
-		}).
+		HandleIf(b.counts).
 		WithDelay(c.OpenDuration.D()).
 		WithSuccessThreshold(uint(c.HalfOpenRequests))
 	if c.ConsecutiveFailures > 0 {

@@ -30,6 +30,17 @@
 // Execute, through Limits, because a stream holds its concurrency slot and
 // is charged its token usage after Execute has returned.
 //
+// A policy in DryRun mode runs each target as
+//
+//	Retry ∘ observe(CircuitBreaker(provider, model)) ∘ Timeout(first token) ∘ attempt
+//
+// where observe sends the attempt whatever the breaker's state, tells the
+// breaker the result of every attempt it would have admitted (so that it
+// opens and closes as it would), and marks the request when it would not
+// (Result.BreakerOpen); and admits requests with Limits.AdmitDryRun, which
+// never waits or refuses but says which limit would have. Retries,
+// timeouts and fallbacks act as in Enforce mode.
+//
 // Executors, breakers and limiters are built once per Set and reused by every
 // request. A Set compiled from an updated policy takes over the breakers and
 // limiters of the previous Set when their settings did not change, so a

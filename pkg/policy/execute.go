@@ -69,6 +69,12 @@ type Result struct {
 	Cached bool
 	// Attempts counts the attempts sent upstream, over all rungs.
 	Attempts int
+	// Trace is every attempt, and every target passed over, in order.
+	Trace []Attempt
+	// BreakerOpen is set in DryRun mode when an attempt went to a target
+	// whose breaker was open (or half-open with its trials taken): Enforce
+	// would have skipped that target, for the next rung or a refusal.
+	BreakerOpen bool
 }
 
 // outcome is the result type of every failsafe-go policy here: one
@@ -82,6 +88,9 @@ type outcome struct {
 	cached        bool
 	retryAfter    time.Duration
 	hasRetryAfter bool
+	// step is the attempt's index in the request's trace, where its
+	// failure is noted once it is judged.
+	step int
 }
 
 // callState is one Execute's bookkeeping. Policies run the attempts of one
@@ -98,6 +107,11 @@ type callState struct {
 	// one, or a retry.
 	answeredRoom [2]*outcome
 	cancelsRoom  [2]context.CancelFunc
+	// trace is what Result.Trace reports, in traceBuf while it fits.
+	trace    []Attempt
+	traceBuf [traceInline]Attempt
+	// breakerOpen is Result.BreakerOpen.
+	breakerOpen bool
 }
 
 type callStateKey struct{}
@@ -132,7 +146,7 @@ func (s *Set) Execute(ctx context.Context, c *Call) Result {
 	}
 	st.release(o)
 
-	res := Result{Attempts: st.attempts, Failure: failureOf(o, err)}
+	res := Result{Attempts: st.attempts, Failure: failureOf(o, err), BreakerOpen: st.breakerOpen, Trace: st.trace}
 	if o != nil {
 		res.Response, res.Target, res.Rung, res.Static, res.Cached = o.resp, o.target, o.rung, o.static, o.cached
 	}
@@ -148,11 +162,42 @@ func (s *Set) Execute(ctx context.Context, c *Call) Result {
 	return res
 }
 
-// runTarget runs the attempts for one target: Retry ∘ Breaker ∘ Timeout.
+// runTarget runs the attempts for one target: Retry ∘ Breaker ∘ Timeout,
+// or in DryRun mode Retry ∘ observe(Breaker) ∘ Timeout.
 func (s *Set) runTarget(st *callState, t Target, rung int) (*outcome, error) {
-	return s.executor(t).WithContext(st.ctx).GetWithExecution(func(exec failsafe.Execution[*outcome]) (*outcome, error) {
+	run := func(exec failsafe.Execution[*outcome]) (*outcome, error) {
 		return s.attempt(exec, st, t, rung)
-	})
+	}
+	if s.dryRun && s.breakers != nil {
+		run = func(exec failsafe.Execution[*outcome]) (*outcome, error) {
+			return s.observe(exec, st, t, rung)
+		}
+	}
+	o, err := s.executor(t).WithContext(st.ctx).GetWithExecution(run)
+	if err != nil {
+		st.recordPassedOver(t, rung, err)
+	}
+	return o, err
+}
+
+// observe runs one attempt to t under the first-token timeout, past t's
+// breaker whatever its state, and tells the breaker how it went exactly
+// as the breaker's own policy would: an attempt it would have admitted is
+// recorded (a failure when it counts one), one it would have refused is
+// sent anyway but not recorded, and marks the request. The breaker so
+// moves through closed, open and half-open as it would in Enforce mode,
+// without ever keeping a request from its provider.
+func (s *Set) observe(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
+	cb := s.breakers.get(t)
+	admitted := cb.TryAcquirePermit()
+	if !admitted {
+		st.breakerOpen = true
+	}
+	o, err := s.attempt(exec, st, t, rung) // under the timeout: s.timed is set
+	if admitted {
+		s.breakers.record(cb, o, err)
+	}
+	return o, err
 }
 
 // attempt sends one attempt under the first-token timeout, then judges its
@@ -172,6 +217,7 @@ func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target
 		return o, err
 	}
 	o.failure = st.call.Classify(t, o.resp)
+	st.trace[o.step].Failure = o.failure
 	if o.failure != NoFailure {
 		o.retryAfter, o.hasRetryAfter = ParseRetryAfter(o.resp.Header, s.opts.Now())
 	}
@@ -185,10 +231,12 @@ func (s *Set) attempt(exec failsafe.Execution[*outcome], st *callState, t Target
 // attempt is under way.
 func (s *Set) send(exec failsafe.Execution[*outcome], st *callState, t Target, rung int) (*outcome, error) {
 	st.attempts++
+	step := Attempt{N: st.attempts, Rung: rung, Target: t, Start: time.Now()}
 	ctx, cancel := context.WithCancel(st.ctx)
 	stop := context.AfterFunc(exec.Context(), cancel)
 	resp, err := st.call.Attempt(ctx, t)
 	timedOut := !stop()
+	step.Latency = time.Since(step.Start)
 	if err != nil || timedOut {
 		cancel()
 		if resp != nil {
@@ -201,9 +249,18 @@ func (s *Set) send(exec failsafe.Execution[*outcome], st *callState, t Target, r
 		if st.ctx.Err() != nil {
 			f = Canceled
 		}
+		step.Failure, step.Err = f, err
+		if timedOut && f != Canceled {
+			// The first-token timeout cut it: the timeout policy reports
+			// it as such to the retries.
+			step.Failure, step.Err = Timeout, ErrTimeout
+		}
+		st.record(step)
 		return &outcome{failure: f, target: t, rung: rung}, err
 	}
-	o := &outcome{resp: resp, target: t, rung: rung}
+	step.Status = resp.StatusCode
+	st.record(step)
+	o := &outcome{resp: resp, target: t, rung: rung, step: len(st.trace) - 1}
 	st.answered = append(st.answered, o)
 	st.cancels = append(st.cancels, cancel)
 	return o, nil

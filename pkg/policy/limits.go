@@ -123,6 +123,48 @@ func (l *Limits) Admit(ctx context.Context, estimatedTokens int64) (*Admission, 
 	return a, nil
 }
 
+// AdmitDryRun decides on one request like Admit, for a policy in DryRun
+// mode, without waiting or refusing: it returns the Admission (call Done as
+// for Admit) and, when Admit would have refused the request, the
+// *LimitError it would have returned. A request Admit would have admitted
+// after a wait takes its permits now, from the future minute they come
+// from, so that the limiters count exactly what they would in Enforce
+// mode; a request it would have refused takes none, as in Enforce. One
+// difference remains: a request that finds every concurrency slot taken
+// counts as refused at once, where Admit would wait up to maxWait for a
+// slot to free up.
+func (l *Limits) AdmitDryRun(estimatedTokens int64) (*Admission, *LimitError) {
+	a := &Admission{l: l}
+	if l == nil {
+		return a, nil
+	}
+	maxWait := l.cfg.MaxWait.D()
+	if l.concurrency != nil {
+		if !l.concurrency.TryAcquirePermit() {
+			return a, &LimitError{Limit: LimitConcurrency, RetryAfter: time.Second}
+		}
+		a.slot = true
+	}
+	// A request Admit refuses holds nothing afterwards: its slot is free
+	// again at once, although the request itself goes on.
+	if l.requests != nil && l.requests.TryReservePermits(1, maxWait) < 0 {
+		a.Done(-1)
+		return a, &LimitError{Limit: LimitRequests, RetryAfter: l.untilNextWindow()}
+	}
+	if l.tokens != nil && estimatedTokens > 0 {
+		n := min(estimatedTokens, l.cfg.TokensPerMinute)
+		window := l.window()
+		fromCredit := l.spendCredit(window, n)
+		if n > fromCredit && l.tokens.TryReservePermits(uint(n-fromCredit), maxWait) < 0 {
+			l.addCredit(window, fromCredit)
+			a.Done(-1)
+			return a, &LimitError{Limit: LimitTokens, RetryAfter: l.untilNextWindow()}
+		}
+		a.tokens, a.window = n, window
+	}
+	return a, nil
+}
+
 // reserve takes n permits from rl, waiting for them up to maxWait.
 func (l *Limits) reserve(ctx context.Context, rl ratelimiter.RateLimiter[any], n int64, maxWait time.Duration, name string) error {
 	wait := rl.TryReservePermits(uint(n), maxWait)

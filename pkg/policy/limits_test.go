@@ -150,3 +150,85 @@ func TestParseRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+func TestLimits_AdmitDryRunRefusesWhatAdmitRefusesWithoutWaitingOrRefusing(t *testing.T) {
+	cases := map[string]struct {
+		rl        proxyconfig.RateLimit
+		tokens    int64
+		n         int
+		wantLimit []string // per request, "" when admitted
+	}{
+		"requests per minute": {
+			rl: proxyconfig.RateLimit{RequestsPerMinute: 2}, n: 4,
+			wantLimit: []string{"", "", LimitRequests, LimitRequests},
+		},
+		"tokens per minute": {
+			rl: proxyconfig.RateLimit{TokensPerMinute: 100}, tokens: 40, n: 4,
+			wantLimit: []string{"", "", LimitTokens, LimitTokens},
+		},
+		"concurrency, while every request is in flight": {
+			rl: proxyconfig.RateLimit{MaxConcurrent: 2}, n: 4,
+			wantLimit: []string{"", "", LimitConcurrency, LimitConcurrency},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			enforce, dryRun := limits(t, tc.rl), limits(t, tc.rl)
+			var held []*Admission
+			for i := range tc.n {
+				a, err := enforce.Admit(context.Background(), tc.tokens)
+				var le *LimitError
+				if tc.wantLimit[i] == "" {
+					require.NoError(t, err, "request %d", i)
+					held = append(held, a)
+				} else {
+					require.ErrorAs(t, err, &le, "request %d", i)
+					assert.Equal(t, tc.wantLimit[i], le.Limit)
+				}
+
+				start := time.Now()
+				d, would := dryRun.AdmitDryRun(tc.tokens)
+				assert.Less(t, time.Since(start), 50*time.Millisecond, "never waits")
+				require.NotNil(t, d, "always admitted")
+				held = append(held, d)
+				if tc.wantLimit[i] == "" {
+					assert.Nil(t, would, "request %d: Enforce admits it", i)
+				} else {
+					require.NotNil(t, would, "request %d: Enforce refuses it", i)
+					assert.Equal(t, tc.wantLimit[i], would.Limit)
+					assert.Equal(t, le.Limit, would.Limit)
+				}
+			}
+			for _, a := range held {
+				a.Done(-1)
+			}
+		})
+	}
+}
+
+func TestLimits_AdmitDryRunTakesThePermitsAWaitWouldHaveTaken(t *testing.T) {
+	// With a minute's wait allowed, Admit would wait for the next minute's
+	// allowance; AdmitDryRun takes it at once, so the request after it is
+	// the one refused.
+	l := limits(t, proxyconfig.RateLimit{RequestsPerMinute: 1, MaxWait: proxyconfig.Duration(90 * time.Second)})
+	_, would := l.AdmitDryRun(0)
+	assert.Nil(t, would)
+	_, would = l.AdmitDryRun(0)
+	assert.Nil(t, would, "Admit would have waited for the next minute's permit")
+	_, would = l.AdmitDryRun(0)
+	require.NotNil(t, would, "the permits of this minute and the next are taken")
+	assert.Equal(t, LimitRequests, would.Limit)
+}
+
+func TestLimits_AdmitDryRunFreesTheSlotOfARequestItWouldRefuse(t *testing.T) {
+	l := limits(t, proxyconfig.RateLimit{MaxConcurrent: 1, RequestsPerMinute: 1})
+	first, would := l.AdmitDryRun(0)
+	require.Nil(t, would)
+	first.Done(-1)
+	_, would = l.AdmitDryRun(0)
+	require.NotNil(t, would, "the minute's request is spent")
+	assert.Equal(t, LimitRequests, would.Limit)
+	_, would = l.AdmitDryRun(0)
+	require.NotNil(t, would)
+	assert.Equal(t, LimitRequests, would.Limit, "the refused request gave its concurrency slot back at once")
+}

@@ -52,6 +52,10 @@ type Set struct {
 	timed    failsafe.Executor[*outcome]
 	breakers *breakers // nil without a circuit breaker
 	limits   *Limits   // nil without rate limits
+	// dryRun observes the breakers instead of obeying them (see
+	// Set.observe); with a breaker, timed is then set, so that the
+	// observation sees the timeout's verdict on each attempt.
+	dryRun bool
 	// chain holds the fallback policies, outermost first; nil without
 	// fallbacks.
 	chain failsafe.Executor[*outcome]
@@ -77,7 +81,8 @@ func Compile(p proxyconfig.Policy, prev *Set, opts Options) (*Set, error) {
 	s.retryOn = failuresFor(p.Retry, p.Validation != nil)
 	s.breakerOn = slices.DeleteFunc(slices.Clone(s.retryOn), func(f Failure) bool { return f == InvalidOutput })
 	s.timeout = timeout.New[*outcome](p.Timeouts.FirstToken.D())
-	if p.Validation != nil {
+	s.dryRun = p.DryRun()
+	if p.Validation != nil || (s.dryRun && p.CircuitBreaker != nil) {
 		s.timed = failsafe.With[*outcome](s.timeout)
 	}
 
@@ -139,9 +144,15 @@ func (s *Set) BreakerState(t Target) circuitbreaker.State {
 	return circuitbreaker.ClosedState
 }
 
+// DryRun reports whether s observes its breakers rather than obeying
+// them: the policy's mode is DryRun.
+func (s *Set) DryRun() bool { return s.dryRun }
+
 // executor returns t's executor: Retry ∘ CircuitBreaker(t) ∘ Timeout, or,
 // under validation, Retry ∘ CircuitBreaker(t) with each attempt run under
-// the timeout by Set.attempt.
+// the timeout by Set.attempt; in DryRun mode with a breaker, Retry alone,
+// each attempt run by Set.observe, which observes the breaker around
+// Set.attempt.
 func (s *Set) executor(t Target) failsafe.Executor[*outcome] {
 	if e, ok := s.executors.Load(t); ok {
 		return e.(failsafe.Executor[*outcome])
@@ -156,7 +167,7 @@ func (s *Set) executor(t Target) failsafe.Executor[*outcome] {
 	if s.retry != nil {
 		policies = append(policies, s.retry)
 	}
-	if s.breakers != nil {
+	if s.breakers != nil && !s.dryRun {
 		policies = append(policies, s.breakers.get(t))
 	}
 	if s.timed == nil {

@@ -42,6 +42,10 @@ type Policy struct {
 	// Generation is the LLMPolicy's metadata.generation.
 	Generation int64 `json:"generation,omitempty"`
 
+	// Mode is ModeEnforce or ModeDryRun; empty is ModeEnforce, so that a
+	// bundle of an operator that knows no modes enforces.
+	Mode Mode `json:"mode,omitempty"`
+
 	// Selector picks the pods the policy applies to; nil selects all.
 	Selector *Selector `json:"selector,omitempty"`
 
@@ -68,10 +72,33 @@ type Policy struct {
 	// Pricing overrides the built-in price table for the models it names,
 	// on every provider of the policy.
 	Pricing []ModelPrice `json:"pricing,omitempty"`
+	// FailureRecords says what the failure records of the policy's
+	// requests hold beyond what they always hold; nil keeps no request
+	// body.
+	FailureRecords *FailureRecords `json:"failureRecords,omitempty"`
 	// Validation, when set, checks answers to requests that ask for
 	// structured output; nil (or a policy's validation.enabled: false)
 	// checks nothing.
 	Validation *Validation `json:"validation,omitempty"`
+}
+
+// FailureRecords tunes the records a sidecar keeps of requests that failed
+// or fell back.
+type FailureRecords struct {
+	// IncludeRequestBody keeps the app's request body, cut at
+	// MaxBodyBytes, in each record.
+	IncludeRequestBody bool `json:"includeRequestBody"`
+	// MaxBodyBytes is how much of the body a record keeps; at least 1.
+	MaxBodyBytes int `json:"maxBodyBytes"`
+}
+
+// RecordedBodyBytes is how much of a request body the policy's failure
+// records keep: 0 when they keep none.
+func (p *Policy) RecordedBodyBytes() int {
+	if f := p.FailureRecords; f != nil && f.IncludeRequestBody {
+		return f.MaxBodyBytes
+	}
+	return 0
 }
 
 // Ref is how the policy is named in headers and logs: namespace/name.

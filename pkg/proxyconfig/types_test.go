@@ -71,7 +71,8 @@ func TestValidate_ReportsWhatIsWrongAndWhere(t *testing.T) {
 			{StaticResponse: "x"}, {Provider: "nope"}, {CachedResponse: &CachedResponse{MaxEntries: 1}},
 			{CachedResponse: &CachedResponse{MaxStale: Duration(time.Hour)}}, {Provider: "openai", CachedResponse: &CachedResponse{}}, {},
 		},
-		Budget: &Budget{Period: Monthly, Limit: USD{}, SoftLimitPercent: 80, OnExhausted: Downgrade},
+		Budget:         &Budget{Period: Monthly, Limit: USD{}, SoftLimitPercent: 80, OnExhausted: Downgrade},
+		FailureRecords: &FailureRecords{IncludeRequestBody: true},
 	}
 	err := p.Validate()
 	require.Error(t, err)
@@ -89,6 +90,7 @@ func TestValidate_ReportsWhatIsWrongAndWhere(t *testing.T) {
 		"fallbacks[5]: set exactly one of provider, cachedResponse and staticResponse",
 		"budget.limit: is 0; set a USD amount above zero",
 		"budget.downgradeTo: is required when onExhausted is Downgrade",
+		"failureRecords.maxBodyBytes: is 0; must be at least 1",
 	} {
 		assert.ErrorContains(t, err, want)
 	}

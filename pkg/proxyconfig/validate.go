@@ -46,6 +46,9 @@ func (p *Policy) Validate() error {
 	if p.Name == "" {
 		v.add("name", "is required")
 	}
+	if !slices.Contains([]Mode{"", ModeEnforce, ModeDryRun}, p.Mode) {
+		v.add("mode", fmt.Sprintf("%q is not one of Enforce, DryRun", p.Mode))
+	}
 	if p.Selector != nil {
 		for i, r := range p.Selector.MatchExpressions {
 			ok := (slices.Contains([]string{"In", "NotIn"}, r.Operator) && len(r.Values) > 0) ||
@@ -189,6 +192,9 @@ func (p *Policy) Validate() error {
 			v.atLeast("cache.semantic.maxEntries", sc.MaxEntries, 1)
 			v.positive("cache.semantic.ttl", sc.TTL)
 		}
+	}
+	if f := p.FailureRecords; f != nil {
+		v.atLeast("failureRecords.maxBodyBytes", f.MaxBodyBytes, 1)
 	}
 	for i, pr := range p.Pricing {
 		path := fmt.Sprintf("pricing[%d]", i)

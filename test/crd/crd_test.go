@@ -48,7 +48,7 @@ func TestCRD_IsEstablishedWithNamesAndPrinterColumns(t *testing.T) {
 	for _, c := range v.AdditionalPrinterColumns {
 		columns = append(columns, c.Name)
 	}
-	assert.Equal(t, []string{"Ready", "Budget", "Spent", "Limit", "Pods", "Age"}, columns)
+	assert.Equal(t, []string{"Ready", "Mode", "Budget", "Spent", "Limit", "Pods", "Age"}, columns)
 }
 
 func TestSample_IsAcceptedWithDefaultsFilledIn(t *testing.T) {
@@ -144,6 +144,22 @@ spec:
     - {provider: openai, model: gpt-4o-mini}
     - cachedResponse: {maxStale: 10m1s, maxEntries: 50}
 `)
+	manifests["empty failureRecords get their defaults"] = []byte(`
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: failure-records-defaults}
+spec:
+  providers: [{name: openai, type: OpenAI}]
+  failureRecords: {}
+`)
+	manifests["failureRecords with a body keep what is set"] = []byte(`
+apiVersion: tollgate.dev/v1alpha1
+kind: LLMPolicy
+metadata: {name: failure-records-body}
+spec:
+  providers: [{name: openai, type: OpenAI}]
+  failureRecords: {includeRequestBody: true, maxBodyBytes: 65536}
+`)
 	manifests["an explicit empty retryOn is kept"] = []byte(`
 apiVersion: tollgate.dev/v1alpha1
 kind: LLMPolicy
@@ -195,6 +211,17 @@ func TestExplain_ShowsFieldDocs(t *testing.T) {
 			"HonorRetryAfter makes the sidecar wait",
 			"BudgetPercent caps retries",
 		},
+		"llmpolicy.spec.mode": {
+			"Mode is Enforce (the default) or DryRun",
+			"refuses nothing and never",
+			"Timeouts, retries,",
+			"which only help a",
+			"request, act in both modes",
+		},
+		"llmpolicy.status.dryRun": {
+			"DryRun is what the policy would have done in the current period",
+			"Decisions counts the requests of the period that Enforce would have",
+		},
 		"llmpolicy.spec.fallbacks.cachedResponse": {
 			"with the last good answer the provider gave",
 			"whether or not spec.cache is enabled",
@@ -203,6 +230,17 @@ func TestExplain_ShowsFieldDocs(t *testing.T) {
 			"MaxStale is how old a kept answer may be",
 			"Default 24h. Between 1s and 720h.",
 			"MaxEntries caps the answers each sidecar keeps",
+		},
+		"llmpolicy.spec.failureRecords": {
+			"Every request that finally fails",
+			"every request a fallback rung answers",
+			"/failures",
+			"kubectl port-forward",
+			"never hold an API key",
+			"IncludeRequestBody adds the app's request body",
+			"Default false.",
+			"MaxBodyBytes is how much of a request body a record keeps",
+			"Default 4096. Between 1 and 65536.",
 		},
 	} {
 		t.Run(field, func(t *testing.T) {

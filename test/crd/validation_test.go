@@ -79,6 +79,18 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 			edit:       set("spec.timeouts.connect", ""),
 			wantErrors: []string{"spec.timeouts.connect", "must be a positive duration"},
 		},
+		"an explicit empty mode": {
+			edit:       set("spec.mode", ""),
+			wantErrors: []string{`spec.mode: Unsupported value: ""`, `"Enforce"`, `"DryRun"`},
+		},
+		"an unknown mode": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Mode = "Shadow" },
+			wantErrors: []string{`spec.mode: Unsupported value: "Shadow"`, `"Enforce"`, `"DryRun"`},
+		},
+		"a mode of the wrong case": {
+			edit:       set("spec.mode", "dryRun"),
+			wantErrors: []string{`spec.mode: Unsupported value: "dryRun"`},
+		},
 		"a misspelt field": {
 			edit:       set("spec.retry.maxAttemps", 3),
 			wantErrors: []string{`unknown field "spec.retry.maxAttemps"`},
@@ -331,6 +343,24 @@ func TestValidation_RejectsInvalidPolicies(t *testing.T) {
 				p.Spec.PodSelector = &v1alpha1.LabelSelector{MatchExpressions: []v1alpha1.LabelSelectorRequirement{{Key: "app", Operator: "In", Values: []v1alpha1.LabelValue{"ok", long}}}}
 			},
 			wantErrors: []string{"spec.podSelector.matchExpressions[0].values[1]: Too long", "63"},
+		},
+		"an explicit zero failureRecords maxBodyBytes": {
+			edit:       set("spec.failureRecords.maxBodyBytes", 0),
+			wantErrors: []string{"spec.failureRecords.maxBodyBytes", "must be between 1 and 65536"},
+		},
+		"a failureRecords maxBodyBytes over 64 KiB": {
+			mutate: func(p *v1alpha1.LLMPolicy) {
+				p.Spec.FailureRecords = &v1alpha1.FailureRecords{IncludeRequestBody: ptr.To(true), MaxBodyBytes: 65537}
+			},
+			wantErrors: []string{"spec.failureRecords.maxBodyBytes", "must be between 1 and 65536"},
+		},
+		"a negative failureRecords maxBodyBytes": {
+			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.FailureRecords = &v1alpha1.FailureRecords{MaxBodyBytes: -1} },
+			wantErrors: []string{"spec.failureRecords.maxBodyBytes", "must be between 1 and 65536"},
+		},
+		"an unknown failureRecords field": {
+			edit:       set("spec.failureRecords.includeHeaders", true),
+			wantErrors: []string{`unknown field "spec.failureRecords.includeHeaders"`},
 		},
 		"a semantic cache embedding with an undeclared provider": {
 			mutate:     func(p *v1alpha1.LLMPolicy) { p.Spec.Cache.Semantic.Embedding.Provider = "mistral" },

@@ -114,12 +114,13 @@ const errUnexpectedRegistry = registryError("controller-runtime's metrics.Regist
 
 // sidecarPolicy turns on everything that adds a metric or a label value:
 // two providers, retries on every failure, a breaker, the cache, fallback
-// rungs (the last good answer, a model and the static answer), a budget
-// and the check of structured output.
+// rungs (the last good answer, a model and the static answer), a budget,
+// the check of structured output, and DryRun mode (its decisions' series).
 const sidecarPolicy = `apiVersion: tollgate.dev/v1alpha1
 kind: LLMPolicy
 metadata: {name: everything, namespace: shop}
 spec:
+  mode: DryRun
   providers:
     - {name: openai, type: OpenAI, baseURL: "http://127.0.0.1:9", models: [gpt-4o-mini, gpt-4o]}
     - {name: claude, type: Anthropic, baseURL: "http://127.0.0.1:9"}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,25 @@ func startSidecar(t *testing.T, path string, args ...string) *sidecar {
 // launch starts the binary without waiting for it.
 func launch(t *testing.T, path string, args ...string) *sidecar {
 	t.Helper()
+	return launchVia(t, nil, path, args...)
+}
+
+// startVia is startSidecar with the binary started by the command wrapper
+// (e.g. a shell that sets a resource limit, then execs the binary given
+// as its last argument, with the sidecar's arguments after it). The
+// wrapper must exec the binary, so that the process the test signals is
+// the sidecar.
+func startVia(t *testing.T, wrapper []string, path string, args ...string) *sidecar {
+	t.Helper()
+	s := launchVia(t, wrapper, path, args...)
+	s.waitStarted()
+	s.waitReady()
+	return s
+}
+
+// launchVia is launch through a wrapper; nil runs the binary itself.
+func launchVia(t *testing.T, wrapper []string, path string, args ...string) *sidecar {
+	t.Helper()
 	argv := append([]string{
 		"--policy", path,
 		// Port 0: the kernel picks free ports, and the sidecar logs them.
@@ -114,8 +134,12 @@ func launch(t *testing.T, path string, args ...string) *sidecar {
 		"--admin", "127.0.0.1:0",
 		"--shutdown-grace", "2s",
 	}, args...)
+	bin, binArgs := sidecarBin, argv
+	if len(wrapper) > 0 {
+		bin, binArgs = wrapper[0], append(append(slices.Clone(wrapper[1:]), sidecarBin), argv...)
+	}
 	// The race detector sleeps a second at exit unless told not to.
-	p, err := proc.Start(proc.Spec{Name: "sidecar", Path: sidecarBin, Args: argv, Env: []string{proc.RaceEnv}})
+	p, err := proc.Start(proc.Spec{Name: "sidecar", Path: bin, Args: binArgs, Env: []string{proc.RaceEnv}})
 	require.NoError(t, err)
 	s := &sidecar{t: t, policyFile: path, process: p, logs: p.Log()}
 	t.Cleanup(func() {

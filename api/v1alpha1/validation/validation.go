@@ -91,6 +91,9 @@ const (
 // ValidateSpec checks the spec; path is where it sits in its object.
 func ValidateSpec(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
+	if modes := []v1alpha1.PolicyMode{v1alpha1.ModeEnforce, v1alpha1.ModeDryRun}; !slices.Contains(modes, s.Mode) {
+		errs = append(errs, field.NotSupported(path.Child("mode"), s.Mode, modes))
+	}
 	errs = append(errs, validatePodSelector(s, path)...)
 	errs = append(errs, validateProviders(s.Providers, path.Child("providers"))...)
 	declared := sets.New[string]()
@@ -119,6 +122,9 @@ func ValidateSpec(s *v1alpha1.LLMPolicySpec, path *field.Path) field.ErrorList {
 	}
 	if s.Validation != nil {
 		errs = append(errs, validateOutputValidation(s.Validation, path.Child("validation"))...)
+	}
+	if s.FailureRecords != nil {
+		errs = append(errs, validateFailureRecords(s.FailureRecords, path.Child("failureRecords"))...)
 	}
 	errs = append(errs, validatePricing(s.Pricing, path.Child("pricing"))...)
 	return errs
@@ -526,6 +532,15 @@ func validateOutputValidation(v *v1alpha1.OutputValidation, path *field.Path) fi
 		return field.ErrorList{field.NotSupported(path.Child("streams"), v.Streams, modes)}
 	}
 	return nil
+}
+
+// MaxFailureRecordBodyBytes is the most of a request body a failure
+// record may keep (failureRecords.maxBodyBytes), as the CRD's rule
+// states it.
+const MaxFailureRecordBodyBytes = 65536
+
+func validateFailureRecords(f *v1alpha1.FailureRecords, path *field.Path) field.ErrorList {
+	return validateRange(path.Child("maxBodyBytes"), int64(f.MaxBodyBytes), 1, MaxFailureRecordBodyBytes)
 }
 
 func validatePricing(prices []v1alpha1.ModelPrice, path *field.Path) field.ErrorList {

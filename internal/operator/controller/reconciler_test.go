@@ -415,3 +415,32 @@ func TestReconcile_OneBadPolicyDoesNotStopTheGoodOnes(t *testing.T) {
 	require.NotNil(t, res.Policy)
 	assert.Equal(t, ns+"/good", res.Policy.Ref())
 }
+
+func TestReconcile_TheDryRunConditionIsThereExactlyWhileThePolicyIsInDryRun(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	p := newPolicy(ns, "shadow", nil)
+	p.Spec.Mode = v1alpha1.ModeDryRun
+	require.NoError(t, env.Client.Create(ctx, p))
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		dry := condition(getPolicy(t, ns, "shadow"), v1alpha1.ConditionDryRun)
+		assert.Equal(c, metav1.ConditionFalse, dry.Status)
+		assert.Equal(c, v1alpha1.ReasonNothingToDo, dry.Reason)
+		assert.Contains(c, dry.Message, "runs no budget ledger", "this reconciler has no ledger: it says where the counts are instead")
+	}, wait, tick)
+	b := bundle(t, ns)
+	require.NotNil(t, b)
+	assert.Equal(t, proxyconfig.ModeDryRun, b.Policies[0].Mode)
+
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		p := getPolicy(t, ns, "shadow")
+		p.Spec.Mode = v1alpha1.ModeEnforce
+		return env.Client.Update(ctx, p)
+	}))
+	require.Eventually(t, func() bool {
+		p := getPolicy(t, ns, "shadow")
+		return p.Status.ObservedGeneration == p.Generation && meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionDryRun) == nil
+	}, wait, tick, "enforcing, the policy has no DryRun condition")
+	assert.Empty(t, bundle(t, ns).Policies[0].Mode, "an enforcing policy's bundle reads as before modes existed")
+}

@@ -54,6 +54,8 @@ func (r *Reconciler) writeStatus(ctx context.Context, p *v1alpha1.LLMPolicy, pl 
 		conflict.Status, conflict.Reason, conflict.Message = metav1.ConditionTrue, v1alpha1.ReasonOverlap, v.conflictMessage()
 	}
 
+	r.setDryRun(p)
+
 	oldReady := meta.FindStatusCondition(before.Conditions, v1alpha1.ConditionReady)
 	oldConflict := meta.FindStatusCondition(before.Conditions, v1alpha1.ConditionConflict)
 	meta.SetStatusCondition(&st.Conditions, ready)
@@ -78,4 +80,26 @@ func (r *Reconciler) writeStatus(ctx context.Context, p *v1alpha1.LLMPolicy, pl 
 		r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, v1alpha1.ReasonOverlap, actionRender, "%s", conflict.Message)
 	}
 	return nil
+}
+
+// setDryRun keeps the DryRun condition present exactly while the policy is
+// in DryRun mode. The budget ledger writes its counts; until a sidecar
+// reported, it says that none did. Back in Enforce mode, the condition and
+// status.dryRun go.
+func (r *Reconciler) setDryRun(p *v1alpha1.LLMPolicy) {
+	st := &p.Status
+	if p.Spec.Mode != v1alpha1.ModeDryRun {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionDryRun)
+		st.DryRun = nil
+		return
+	}
+	if meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionDryRun) != nil {
+		return
+	}
+	msg := "DryRun: no sidecar has reported a request Enforce would have refused or downgraded yet; sidecars report through the budget ledger"
+	if r.LedgerCA == nil {
+		msg = "DryRun: this operator runs no budget ledger (--ledger-bind-address=0), so sidecars cannot report what Enforce would have done here; read tollgate_dryrun_decisions_total on each sidecar"
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionDryRun, Status: metav1.ConditionFalse,
+		Reason: v1alpha1.ReasonNothingToDo, Message: msg, ObservedGeneration: p.Generation})
 }

@@ -60,4 +60,11 @@
 // volume with one file per provider, named after the provider. The
 // projection is not optional, so a missing Secret shows up as an event on
 // the pod instead of a sidecar that silently sends no key.
+//
+// # Failure records
+//
+// Every sidecar keeps the records of the requests that failed or fell back
+// in an emptyDir of its own (FailuresVolume at FailuresDir), so that they
+// survive a restart of its container. The sidecar bounds them below the
+// volume's sizeLimit, past which the kubelet would evict the pod.
 package inject

@@ -91,7 +91,44 @@ func TestInject_WithALedgerTheSidecarGetsItsURLTokenStateAndPodUID(t *testing.T)
 	assert.Equal(t, int64(TokenExpirationSeconds), *token.ExpirationSeconds)
 	assert.NotNil(t, vols[StateVolume].EmptyDir)
 	for _, m := range c.VolumeMounts {
-		assert.Equal(t, m.Name != StateVolume, m.ReadOnly, "only the state is writable: %s", m.Name)
+		assert.Equal(t, m.Name != StateVolume && m.Name != FailuresVolume, m.ReadOnly, "only the state and the failure records are writable: %s", m.Name)
+	}
+}
+
+// TestInject_FailureRecordsLiveInAnEmptyDirTwiceTheirBound checks, with
+// the sidecar's own parser, that the sidecar keeps failure records in its
+// own writable emptyDir, and that the volume's sizeLimit (past which the
+// kubelet evicts the pod) leaves room beyond the records' bound.
+func TestInject_FailureRecordsLiveInAnEmptyDirTwiceTheirBound(t *testing.T) {
+	out, err := Inject(plainPod(), nil, testConfig())
+	require.NoError(t, err)
+	c := sidecarOf(t, out)
+	opts, err := sidecar.Parse(c.Args, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, FailuresDir, opts.FailureRecords.Dir)
+
+	var vol *corev1.Volume
+	for i, v := range out.Spec.Volumes {
+		if v.Name == FailuresVolume {
+			vol = &out.Spec.Volumes[i]
+		}
+	}
+	require.NotNil(t, vol)
+	require.NotNil(t, vol.EmptyDir)
+	assert.Empty(t, vol.EmptyDir.Medium, "on the node's disk, not in the pod's memory")
+	require.NotNil(t, vol.EmptyDir.SizeLimit)
+	assert.GreaterOrEqual(t, vol.EmptyDir.SizeLimit.Value(), 2*opts.FailureRecords.MaxBytes)
+	var mounted bool
+	for _, m := range c.VolumeMounts {
+		if m.Name == FailuresVolume {
+			mounted = true
+			assert.Equal(t, FailuresDir, m.MountPath)
+			assert.False(t, m.ReadOnly)
+		}
+	}
+	assert.True(t, mounted)
+	for _, app := range out.Spec.Containers {
+		assert.Empty(t, app.VolumeMounts, "only the sidecar mounts the records")
 	}
 }
 

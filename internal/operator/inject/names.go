@@ -44,6 +44,9 @@ const (
 	// StateVolume is the emptyDir where the sidecar keeps the spend it has
 	// not yet reported, across container restarts; only with a ledger.
 	StateVolume = "tollgate-state"
+	// FailuresVolume is the emptyDir where the sidecar keeps its failure
+	// records across container restarts, mounted at FailuresDir.
+	FailuresVolume = "tollgate-failures"
 
 	// ConfigDir is where the sidecar finds the bundle, BundleKey.
 	ConfigDir = "/etc/tollgate/config"
@@ -61,6 +64,9 @@ const (
 	TokenFile = "token"
 	// StateDir is where StateVolume is mounted.
 	StateDir = "/var/run/tollgate"
+	// FailuresDir is where FailuresVolume is mounted: the sidecar's
+	// --failure-records-dir.
+	FailuresDir = "/var/run/tollgate-failures"
 	// LedgerCAKey is the key of ConfigMapName holding the CA certificate
 	// of the ledger's serving certificate, read by the sidecar under
 	// ConfigDir.

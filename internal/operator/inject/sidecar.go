@@ -72,6 +72,8 @@ func sidecarArgs(cfg Config) []string {
 		"--listen=" + listenAddress,
 		"--admin=" + adminAddress,
 		"--log-level=" + cfg.LogLevel,
+		"--failure-records-dir=" + FailuresDir,
+		"--failure-records-max-bytes=" + strconv.Itoa(failureRecordsMaxBytes),
 	}
 	if cfg.MaxRequestBytes > 0 {
 		args = append(args, "--max-request-bytes="+strconv.FormatInt(cfg.MaxRequestBytes, 10))

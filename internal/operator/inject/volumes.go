@@ -32,6 +32,14 @@ func volumes(policy *proxyconfig.Policy, cfg Config) []corev1.Volume {
 			}},
 		},
 	}
+	// The failure records' ring: the sidecar bounds its files by
+	// failureRecordsMaxBytes, counted in the disk's blocks, so the volume
+	// holds at most that plus the one record being written; the sizeLimit
+	// leaves twice that, so that the kubelet, which evicts a pod whose
+	// emptyDir outgrows its sizeLimit, never evicts one for its records.
+	out = append(out, corev1.Volume{Name: FailuresVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+		SizeLimit: ptr.To(resource.MustParse(failuresSizeLimit)),
+	}}})
 	if sources := credentialSources(policy); len(sources) > 0 {
 		out = append(out, corev1.Volume{
 			Name:         CredentialsVolume,
@@ -84,12 +92,20 @@ func credentialSources(policy *proxyconfig.Policy) []corev1.VolumeProjection {
 	return sources
 }
 
-// mounts are the sidecar's mounts of volumes, all read-only but the state.
+// The failure records' bounds: the sidecar's --failure-records-max-bytes
+// and the sizeLimit of its emptyDir (see volumes).
+const (
+	failureRecordsMaxBytes = 8 << 20
+	failuresSizeLimit      = "16Mi"
+)
+
+// mounts are the sidecar's mounts of volumes, all read-only but the state
+// and the failure records.
 func mounts(vols []corev1.Volume) []corev1.VolumeMount {
-	dirs := map[string]string{ConfigVolume: ConfigDir, PodInfoVolume: PodInfoDir, CredentialsVolume: CredentialsDir, TokenVolume: TokenDir, StateVolume: StateDir}
+	dirs := map[string]string{ConfigVolume: ConfigDir, PodInfoVolume: PodInfoDir, CredentialsVolume: CredentialsDir, TokenVolume: TokenDir, StateVolume: StateDir, FailuresVolume: FailuresDir}
 	out := make([]corev1.VolumeMount, 0, len(vols))
 	for _, v := range vols {
-		out = append(out, corev1.VolumeMount{Name: v.Name, MountPath: dirs[v.Name], ReadOnly: v.Name != StateVolume})
+		out = append(out, corev1.VolumeMount{Name: v.Name, MountPath: dirs[v.Name], ReadOnly: v.Name != StateVolume && v.Name != FailuresVolume})
 	}
 	return out
 }

@@ -23,46 +23,84 @@ import (
 // actionBudget is the action of the budget's Events.
 const actionBudget = "Budget"
 
-// commit writes e's book into the policy's status when it changed, sets
-// the budget conditions, emits an Event on each transition into a problem,
-// and wakes the syncs that waited for the write.
+// commit writes e's book and tally into the policy's status when they
+// changed, sets the budget and DryRun conditions, emits an Event on each
+// transition into a problem, and wakes the syncs that waited for the write.
 func (l *Ledger) commit(ctx context.Context, key types.NamespacedName, e *entry) error {
 	var current v1alpha1.LLMPolicy
 	if err := l.opts.Client.Get(ctx, key, &current); err != nil {
 		return err
 	}
-	if current.Spec.Budget == nil {
-		return errBudgetRemoved
+	if !tracked(&current) {
+		return errUntracked
 	}
-	settings, err := settingsOf(&current)
-	if err != nil {
-		return err
+	var settings Settings
+	if current.Spec.Budget != nil {
+		var err error
+		if settings, err = settingsOf(&current); err != nil {
+			return err
+		}
 	}
 	now := l.opts.Now()
+	alive := func(uid, pod string) bool { return l.podAlive(ctx, key.Namespace, uid, pod) }
 	e.mu.Lock()
-	e.book.SetSettings(settings, now)
-	e.book.Expire(now, func(uid, pod string) bool { return l.podAlive(ctx, key.Namespace, uid, pod) })
-	e.touch() // a raised limit or a gone pod frees allowance
-	version := e.book.Version()
-	silent, silentHeld := e.book.Silent(now)
-	if version == e.committed && !e.book.periodMoved(now) && len(silent) == e.silent {
+	if !e.fits(&current) {
+		e.mu.Unlock()
+		return errUntracked // the next sync restores an entry that fits
+	}
+	var (
+		version, tallyVersion uint64
+		silent                []string
+		silentHeld            proxyconfig.USD
+		snap                  *v1alpha1.BudgetStatus
+		dry                   *v1alpha1.DryRunStatus
+		limit                 proxyconfig.USD
+		changed               bool
+	)
+	if b := e.book; b != nil {
+		b.SetSettings(settings, now)
+		b.Expire(now, alive)
+		e.touch() // a raised limit or a gone pod frees allowance
+		version = b.Version()
+		silent, silentHeld = b.Silent(now)
+		changed = version != e.committed || b.periodMoved(now) || len(silent) != e.silent
+	}
+	if t := e.tally; t != nil {
+		t.SetPeriod(dryRunPeriod(&current), now)
+		t.Expire(now, l.opts.Lease, alive)
+		tallyVersion = t.Version()
+		changed = changed || tallyVersion != e.tallyCommitted || t.periodMoved(now)
+	}
+	if !changed {
 		e.mu.Unlock()
 		return nil
 	}
-	snap := e.book.Snapshot(now)
-	limit := e.book.settings.Limit
+	if e.book != nil {
+		snap = e.book.Snapshot(now)
+		limit = e.book.settings.Limit
+	}
+	if e.tally != nil {
+		dry = e.tally.Snapshot(now)
+	}
 	e.lastWrite = time.Now()
 	e.mu.Unlock()
 
 	var written *v1alpha1.LLMPolicy
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var p v1alpha1.LLMPolicy
 		if err := l.opts.APIReader.Get(ctx, key, &p); err != nil {
 			return err
 		}
 		before := p.Status.DeepCopy()
-		p.Status.Budget = snap
-		setBudgetConditions(&p, snap, silent, silentHeld)
+		if snap != nil {
+			p.Status.Budget = snap
+			setBudgetConditions(&p, snap, silent, silentHeld)
+		}
+		if dry != nil {
+			p.Status.DryRun = dry
+			c := dryRunCondition(&p, dry.Decisions, dry.PeriodStart.Time, dryRunPeriod(&p))
+			meta.SetStatusCondition(&p.Status.Conditions, c)
+		}
 		if equality.Semantic.DeepEqual(before, &p.Status) {
 			written = &p
 			return nil
@@ -78,21 +116,25 @@ func (l *Ledger) commit(ctx context.Context, key types.NamespacedName, e *entry)
 	defer e.mu.Unlock()
 	if err != nil {
 		e.lastErr = err
-		return fmt.Errorf("write the budget status of LLMPolicy %s: %w", key, err)
+		return fmt.Errorf("write the status of LLMPolicy %s: %w", key, err)
 	}
 	e.lastErr = nil
 	e.committed = max(e.committed, version)
+	e.tallyCommitted = max(e.tallyCommitted, tallyVersion)
 	e.silent = len(silent)
 	close(e.written)
 	e.written = make(chan struct{})
-	observe(key, snap, limit)
+	if snap != nil {
+		observe(key, snap, limit)
+	}
 	l.notify(written, e)
 	return nil
 }
 
-// errBudgetRemoved is returned by commit for a policy whose budget was
-// removed: its book is dropped.
-var errBudgetRemoved = errors.New("the policy no longer has a budget")
+// errUntracked is returned by commit for a policy the entry no longer
+// fits: its budget or its dry run was added or removed, or both are gone.
+// The entry is dropped.
+var errUntracked = errors.New("the policy's budget or mode changed")
 
 // periodMoved reports whether the clock moved the book into a new period,
 // which status must show even without a sync.

@@ -63,7 +63,7 @@ func (l *Ledger) commitHurried(ctx context.Context) <-chan time.Time {
 	var next time.Duration
 	for key, e := range due {
 		e.mu.Lock()
-		wanted := e.waiters > 0 && e.book.Version() > e.committed && e.lastErr == nil
+		wanted := e.waiters > 0 && e.book != nil && e.book.Version() > e.committed && e.lastErr == nil
 		wait := l.opts.Expedite - time.Since(e.lastWrite)
 		e.mu.Unlock()
 		switch {

@@ -61,8 +61,8 @@ type Ledger struct {
 	authn *Authenticator
 
 	mu sync.Mutex // guards books
-	// books holds a book per policy with a budget, restored from the
-	// policy's status the first time it is needed.
+	// books holds an entry per policy with a budget or in DryRun mode,
+	// restored from the policy's status the first time it is needed.
 	books map[types.NamespacedName]*entry
 	// closed is closed once the ledger wrote its books a last time: a sync
 	// still waiting then will not become durable here.
@@ -72,12 +72,19 @@ type Ledger struct {
 	hurried chan struct{}
 }
 
-// entry is one policy's book and the state of its persistence.
+// entry is one policy's book (of its budget) and tally (of its dry run),
+// and the state of their persistence.
 type entry struct {
-	mu   sync.Mutex // guards every field
-	book *Book
-	// committed is the book version the policy's status holds.
-	committed uint64
+	mu sync.Mutex // guards every field
+	// book is nil when the policy has no budget; tally when it is not in
+	// DryRun mode. An edit that adds or removes either drops the entry at
+	// the next commit, and the next sync restores a new one from status.
+	book  *Book
+	tally *Tally
+	// committed is the book version the policy's status holds;
+	// tallyCommitted the tally's.
+	committed      uint64
+	tallyCommitted uint64
 	// written is closed and replaced at every commit, waking the syncs
 	// that wait for one.
 	written chan struct{}
@@ -128,6 +135,27 @@ func New(opts Options) *Ledger {
 // close tells the syncs still waiting that no write will come.
 func (l *Ledger) close() { l.closeOnce.Do(func() { close(l.closed) }) }
 
+// tracked reports whether the ledger keeps an entry for p: for its budget,
+// its dry run, or both.
+func tracked(p *v1alpha1.LLMPolicy) bool {
+	return p.Spec.Budget != nil || p.Spec.Mode == v1alpha1.ModeDryRun
+}
+
+// dryRunPeriod is the period p's dry-run counts are kept for: its
+// budget's, else the day.
+func dryRunPeriod(p *v1alpha1.LLMPolicy) proxyconfig.BudgetPeriod {
+	if p.Spec.Budget != nil {
+		return proxyconfig.BudgetPeriod(budgetPeriod(p))
+	}
+	return proxyconfig.Daily
+}
+
+// fits reports whether e was made for p as p is now: with a book exactly
+// when p has a budget, with a tally exactly when it is in DryRun mode.
+func (e *entry) fits(p *v1alpha1.LLMPolicy) bool {
+	return (e.book != nil) == (p.Spec.Budget != nil) && (e.tally != nil) == (p.Spec.Mode == v1alpha1.ModeDryRun)
+}
+
 // stopped reports whether the ledger stopped serving (close).
 func (l *Ledger) stopped() bool {
 	select {
@@ -160,17 +188,30 @@ func settingsOf(p *v1alpha1.LLMPolicy) (Settings, error) {
 // status on first use, with p's current settings applied.
 func (l *Ledger) entryFor(ctx context.Context, p *v1alpha1.LLMPolicy) (*entry, error) {
 	key := client.ObjectKeyFromObject(p)
-	settings, err := settingsOf(p)
-	if err != nil {
-		return nil, err
+	var settings Settings
+	if p.Spec.Budget != nil {
+		var err error
+		if settings, err = settingsOf(p); err != nil {
+			return nil, err
+		}
 	}
 	l.mu.Lock()
 	e := l.books[key]
 	l.mu.Unlock()
 	if e != nil {
 		e.mu.Lock()
-		e.book.SetSettings(settings, l.opts.Now())
-		e.mu.Unlock()
+		defer e.mu.Unlock()
+		if !e.fits(p) {
+			// The policy gained or lost its budget or its dry run since;
+			// until the next commit drops this entry, the sync waits.
+			return nil, fmt.Errorf("LLMPolicy %s changed what the ledger keeps for it; retry", key)
+		}
+		if e.book != nil {
+			e.book.SetSettings(settings, l.opts.Now())
+		}
+		if e.tally != nil {
+			e.tally.SetPeriod(dryRunPeriod(p), l.opts.Now())
+		}
 		return e, nil
 	}
 	// Restore from the status as the API server holds it now, never from
@@ -179,16 +220,23 @@ func (l *Ledger) entryFor(ctx context.Context, p *v1alpha1.LLMPolicy) (*entry, e
 	if err := l.opts.APIReader.Get(ctx, key, &fresh); err != nil {
 		return nil, fmt.Errorf("read LLMPolicy %s: %w", key, err)
 	}
-	book, err := Restore(fresh.Status.Budget, settings, Timing{Lease: l.opts.Lease, Sync: l.opts.Sync}, l.opts.Now())
-	if err != nil {
-		return nil, fmt.Errorf("restore the budget of LLMPolicy %s from its status: %w", key, err)
+	e = &entry{written: make(chan struct{}), changed: make(chan struct{}), conditions: conditionsOf(&fresh)}
+	if p.Spec.Budget != nil {
+		book, err := Restore(fresh.Status.Budget, settings, Timing{Lease: l.opts.Lease, Sync: l.opts.Sync}, l.opts.Now())
+		if err != nil {
+			return nil, fmt.Errorf("restore the budget of LLMPolicy %s from its status: %w", key, err)
+		}
+		e.book, e.committed = book, book.Version()
+	}
+	if p.Spec.Mode == v1alpha1.ModeDryRun {
+		e.tally = RestoreTally(fresh.Status.DryRun, dryRunPeriod(p), l.opts.Now())
+		e.tallyCommitted = e.tally.Version()
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if e := l.books[key]; e != nil { // restored concurrently
 		return e, nil
 	}
-	e = &entry{book: book, committed: book.Version(), written: make(chan struct{}), changed: make(chan struct{}), conditions: conditionsOf(&fresh)}
 	l.books[key] = e
 	return e, nil
 }
@@ -263,8 +311,8 @@ func (l *Ledger) commitAll(ctx context.Context) {
 	}
 }
 
-// commitOne writes one book, dropping it when its policy or budget is
-// gone.
+// commitOne writes one entry, dropping it when its policy is gone or no
+// longer fits it (its budget or its dry run came or went).
 func (l *Ledger) commitOne(ctx context.Context, key types.NamespacedName, e *entry) {
 	err := l.commit(ctx, key, e)
 	switch {
@@ -272,7 +320,7 @@ func (l *Ledger) commitOne(ctx context.Context, key types.NamespacedName, e *ent
 	case ctx.Err() != nil:
 		// Stopping: Run writes a last time on a context of its own, and the
 		// syncs this write would have answered wait for that one.
-	case apierrors.IsNotFound(err) || errors.Is(err, errBudgetRemoved):
+	case apierrors.IsNotFound(err) || errors.Is(err, errUntracked):
 		l.mu.Lock()
 		delete(l.books, key) // the policy is gone
 		l.mu.Unlock()

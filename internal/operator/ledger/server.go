@@ -91,8 +91,13 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, time.Duration, erro
 			return ledgerapi.SyncReply{}, 0, err
 		}
 	}
+	if req.DryRun != nil {
+		if err := CheckDryRunReport(req.DryRun); err != nil {
+			return ledgerapi.SyncReply{}, 0, refusal(http.StatusBadRequest, ledgerapi.CodeBadRequest, "%v", err)
+		}
+	}
 	ctx := r.Context()
-	policy, pod, err := l.authorize(ctx, caller, req.Policy)
+	policy, pod, err := l.authorize(ctx, caller, req)
 	if err != nil {
 		return ledgerapi.SyncReply{}, 0, err
 	}
@@ -101,12 +106,26 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, time.Duration, erro
 		return ledgerapi.SyncReply{}, 0, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "%v", err)
 	}
 	id := Identity{PodUID: caller.PodUID, Pod: caller.Pod, Workload: WorkloadOf(pod)}
-	urgent := req.Need.IsPositive() // a request waits on this sync
+	now := l.opts.Now()
+	urgent := req.Need.IsPositive() && e.book != nil // a request waits on this sync (e.book is fixed for e's life)
 	if urgent {
 		defer l.hurry(e)()
 	}
 	e.mu.Lock()
-	reply, err := e.book.Sync(id, req, req.Epoch, l.opts.Now())
+	if e.tally != nil && req.DryRun != nil {
+		e.tally.Report(id, req.DryRun, now)
+	}
+	if e.book == nil {
+		// Dry-run counts alone: they are totals, so a report lost to a
+		// ledger crash before the next commit is made up by the next one;
+		// nothing waits for the write.
+		reply := ledgerapi.SyncReply{PeriodStart: e.tally.PeriodStart(), PeriodEnd: e.tally.PeriodEnd(),
+			LeaseSeconds: int64(l.opts.Lease / time.Second), SyncSeconds: int64(l.opts.Sync / time.Second), CommitMillis: l.opts.Commit.Milliseconds()}
+		e.mu.Unlock()
+		reply.BundleHash = l.bundleHash(ctx, caller.Namespace)
+		return reply, 0, nil
+	}
+	reply, err := e.book.Sync(id, req, req.Epoch, now)
 	version := e.book.Version()
 	e.touch() // the batch may give allowance back
 	changed := e.changed
@@ -178,8 +197,10 @@ func (l *Ledger) caller(r *http.Request) (Caller, error) {
 }
 
 // authorize checks that the policy exists in the caller's namespace, has a
-// budget, and selects the caller's pod, which must still be the token's.
-func (l *Ledger) authorize(ctx context.Context, c Caller, name string) (*v1alpha1.LLMPolicy, *metav1.PartialObjectMetadata, error) {
+// budget (or is in DryRun mode and the sync reports dry-run counts only),
+// and selects the caller's pod, which must still be the token's.
+func (l *Ledger) authorize(ctx context.Context, c Caller, req ledgerapi.SyncRequest) (*v1alpha1.LLMPolicy, *metav1.PartialObjectMetadata, error) {
+	name := req.Policy
 	if name == "" {
 		return nil, nil, refusal(http.StatusBadRequest, ledgerapi.CodeBadRequest, "policy is required")
 	}
@@ -191,7 +212,7 @@ func (l *Ledger) authorize(ctx context.Context, c Caller, name string) (*v1alpha
 	if err != nil {
 		return nil, nil, refusal(http.StatusServiceUnavailable, ledgerapi.CodeUnavailable, "read LLMPolicy %s/%s: %v", c.Namespace, name, err)
 	}
-	if p.Spec.Budget == nil {
+	if p.Spec.Budget == nil && (p.Spec.Mode != v1alpha1.ModeDryRun || req.DryRun == nil || req.Batch != nil) {
 		return nil, nil, refusal(http.StatusConflict, ledgerapi.CodeNoBudget, "LLMPolicy %s/%s has no budget", c.Namespace, name)
 	}
 	pod, err := l.pod(ctx, c.Namespace, c.Pod)

@@ -36,7 +36,7 @@ func TestInjector_InjectsThePodsOfAnOptedInNamespace(t *testing.T) {
 	assert.Equal(t, corev1.ContainerRestartPolicyAlways, *sidecar.RestartPolicy, "a native sidecar")
 	assert.Equal(t, testConfig().Image, sidecar.Image)
 	assert.Equal(t, "true", pod.Annotations[inject.InjectedAnnotation])
-	assert.ElementsMatch(t, []string{inject.ConfigVolume, inject.PodInfoVolume}, volumeNames(pod))
+	assert.ElementsMatch(t, []string{inject.ConfigVolume, inject.PodInfoVolume, inject.FailuresVolume}, volumeNames(pod))
 	assert.Equal(t, "http://127.0.0.1:15000/openai/v1", envOf(pod.Spec.Containers[0])["OPENAI_BASE_URL"])
 	assert.Equal(t, "http://127.0.0.1:15000/anthropic", envOf(pod.Spec.Containers[0])["ANTHROPIC_BASE_URL"])
 	assert.Equal(t, "http://127.0.0.1:15000/azure", envOf(pod.Spec.Containers[0])["AZURE_OPENAI_ENDPOINT"])

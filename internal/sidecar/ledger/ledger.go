@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -73,6 +74,11 @@ type Options struct {
 	// OnUnverified, when set, is told of spend admitted without an
 	// allowance.
 	OnUnverified func(proxyconfig.USD)
+	// DryRun, when set, returns the dry-run counts to report for the
+	// policy named, or nil when it is not in DryRun mode. Syncs carry
+	// them; under a policy without a budget (FollowDryRun) a sync is made
+	// for them alone, when they changed.
+	DryRun func(policy string) *ledgerapi.DryRunReport
 }
 
 // Ledger is the sidecar's client of the budget ledger. Run drives it.
@@ -83,10 +89,15 @@ type Ledger struct {
 
 	mu sync.Mutex // guards every field below; never held across a network call
 	st *saved
-	// policy is the policy the pod follows, and its budget.
+	// policy is the policy the pod follows, and its budget. budgeted is
+	// false for a policy followed for its dry-run counts only.
 	policy   string
+	budgeted bool
 	settings budget.Settings
 	action   proxyconfig.LedgerUnreachableAction
+	// dryRunSent is the last dry-run report the ledger took in; a policy
+	// without a budget syncs again once its counts differ.
+	dryRunSent *ledgerapi.DryRunReport
 	// view is the ledger's last answer for policy.
 	view *view
 	// reserved is what admitted requests hold until they settle.
@@ -227,12 +238,30 @@ func (l *Ledger) Gate(name string, b proxyconfig.Budget) budget.Gate {
 		}
 		l.supersedeLocked()
 	}
+	l.budgeted = true
 	l.settings = budget.SettingsFrom(b)
 	l.action = b.WhenLedgerUnreachable
 	if l.action == "" {
 		l.action = l.opts.Unreachable
 	}
 	return &Gate{l: l, policy: name}
+}
+
+// FollowDryRun makes policy name, which has no budget and is in DryRun
+// mode, the policy the pod follows: the sidecar syncs with the ledger to
+// report its dry-run counts (Options.DryRun), when they change, and for
+// nothing else. Spend not yet reported for an earlier policy is still
+// reported.
+func (l *Ledger) FollowDryRun(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.policy != name {
+		l.policy = name
+		l.view = nil
+		l.dryRunSent = nil
+		l.poke()
+	}
+	l.budgeted = false
 }
 
 // sameBudget reports whether a and b are the same budget to the ledger:
@@ -299,6 +328,42 @@ func (g *Gate) Reserve(maxCost proxyconfig.USD) (*budget.Reservation, budget.Dec
 	}
 }
 
+// ReserveDryRun decides like Reserve, for a policy in DryRun mode, and
+// admits the request whatever it decides, without waiting: a request the
+// allowance does not cover asks the ledger for more (as Reserve does) and
+// goes ahead at once, so what Reserve would have decided after its wait is
+// not known. The decision is Reserve's as far as the pod can tell without
+// waiting: Block or Downgrade once the ledger said the budget is spent,
+// Unavailable or Unverified while the ledger cannot be reached (the spend
+// is reported as unverified then), else Allow. The spend is reported like
+// any other, beyond the pod's allowance when it must be.
+func (g *Gate) ReserveDryRun(maxCost proxyconfig.USD) (*budget.Reservation, budget.Decision) {
+	l := g.l
+	maxCost = proxyconfig.MaxUSD(maxCost, proxyconfig.USD{})
+	l.mu.Lock()
+	period := budget.PeriodStart(l.settings.Period, l.opts.Now())
+	d := l.decision(g.policy, period)
+	switch {
+	case l.availLocked(g.policy, period).GreaterThanOrEqual(maxCost):
+		d.Action = budget.Allow
+		return l.admit(g.policy, period, maxCost, false, d), d
+	case l.exhaustedLocked(g.policy, period):
+		d = l.exhaustedDecision(g.policy, period, d, false)
+		return l.admit(g.policy, period, maxCost, false, d), d
+	case !l.reachableLocked():
+		if l.action == proxyconfig.LedgerAllow {
+			d.Action, d.Unverified = budget.Allow, true
+		} else {
+			d.Action, d.Unavailable = budget.Block, true
+		}
+		return l.admit(g.policy, period, maxCost, true, d), d
+	}
+	l.waiting = proxyconfig.MaxUSD(l.waiting, maxCost)
+	l.supersedeLocked() // ask at once, as Reserve does
+	d.Action = budget.Allow
+	return l.admit(g.policy, period, maxCost, false, d), d
+}
+
 // waitLocked is how long a request may wait for an allowance (see
 // Options.Wait). Called with l.mu held.
 func (l *Ledger) waitLocked() time.Duration {
@@ -351,6 +416,19 @@ func (l *Ledger) admit(policy string, period time.Time, maxCost proxyconfig.USD,
 // held says that what remains is held elsewhere (other pods' allowances,
 // requests in flight) rather than spent or too little for a request.
 func (l *Ledger) exhausted(policy string, period time.Time, maxCost proxyconfig.USD, d budget.Decision, held bool) (*budget.Reservation, budget.Decision) {
+	d = l.exhaustedDecision(policy, period, d, held)
+	if d.Action == budget.Downgrade {
+		// A downgraded request is spend like any other: reserved and
+		// reported, beyond the limit by design.
+		return l.admit(policy, period, maxCost, false, d), d
+	}
+	l.mu.Unlock()
+	return nil, d
+}
+
+// exhaustedDecision completes the decision on a request the budget cannot
+// cover: the budget's onExhausted action. Called with l.mu held.
+func (l *Ledger) exhaustedDecision(policy string, period time.Time, d budget.Decision, held bool) budget.Decision {
 	d.State = budget.StateExhausted
 	d.Held = held && d.Spent.LessThan(d.Limit)
 	if d.Held {
@@ -365,13 +443,10 @@ func (l *Ledger) exhausted(policy string, period time.Time, maxCost proxyconfig.
 		d.Action = budget.Downgrade
 		to := *l.settings.DowngradeTo
 		d.DowngradeTo = &to
-		// A downgraded request is spend like any other: reserved and
-		// reported, beyond the limit by design.
-		return l.admit(policy, period, maxCost, false, d), d
+		return d
 	}
 	d.Action = budget.Block
-	l.mu.Unlock()
-	return nil, d
+	return d
 }
 
 // settle records what a request cost, in the period it was admitted in.
@@ -599,6 +674,14 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 		return nil
 	}
 	req := ledgerapi.SyncRequest{PodUID: l.opts.PodUID, Epoch: l.st.Epoch, Policy: policy, Batch: l.st.Unacked}
+	if l.opts.DryRun != nil {
+		req.DryRun = l.opts.DryRun(policy)
+	}
+	if policy == l.policy && !l.budgeted && req.Batch == nil && (req.DryRun == nil || sameReport(req.DryRun, l.dryRunSent)) {
+		// A policy followed for its dry-run counts: nothing new to say.
+		l.mu.Unlock()
+		return nil
+	}
 	waiting := l.waiting
 	if policy == l.policy && waiting.IsPositive() {
 		short := waiting.Sub(l.availLocked(policy, budget.PeriodStart(l.settings.Period, l.opts.Now())))
@@ -632,7 +715,12 @@ func (l *Ledger) syncOnce(ctx context.Context) error {
 	if b := l.st.Unacked; b != nil && reply.Acked >= b.Seq {
 		l.st.Unacked, l.st.UnackedPolicy = nil, ""
 	}
-	if policy == l.policy {
+	if req.DryRun != nil && policy == l.policy && reply.PeriodStart.Equal(req.DryRun.PeriodStart) {
+		// Taken in for the period it counts; a report of another period
+		// (the clocks disagree at a boundary) is sent again.
+		l.dryRunSent = req.DryRun
+	}
+	if policy == l.policy && l.budgeted {
 		l.view = &view{policy: policy, periodStart: reply.PeriodStart.UTC(), periodEnd: reply.PeriodEnd, allowance: reply.Allowance.USD,
 			target: reply.Target.USD, acked: reply.Acked, state: budget.State(reply.State), spent: reply.Spent.USD, limit: reply.Limit.USD,
 			sync: time.Duration(reply.SyncSeconds) * time.Second, commit: time.Duration(reply.CommitMillis) * time.Millisecond,
@@ -703,6 +791,15 @@ func resultOf(r *RefusedError) string {
 		return r.Code
 	}
 	return "error"
+}
+
+// sameReport reports whether a and b say the same: the same epoch,
+// period and counts.
+func sameReport(a, b *ledgerapi.DryRunReport) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Epoch == b.Epoch && a.PeriodStart.Equal(b.PeriodStart) && maps.Equal(a.Decisions, b.Decisions)
 }
 
 // sealLocked moves the open spend of one policy (the pod's, else any) into

@@ -80,6 +80,9 @@ func (m *Sidecar) initialise(l *labels, loaded bool) {
 			m.embeddingErrors.WithLabelValues(reason)
 		}
 	}
+	for _, a := range l.dryRun {
+		m.dryRun.WithLabelValues(l.policy, a)
+	}
 	if loaded {
 		// What an app with a wrong base URL gets.
 		m.requests.WithLabelValues(UnknownProvider, "", llmclient.CodeUnknownProvider)
@@ -111,6 +114,7 @@ func (m *Sidecar) dropStale(l *labels) {
 		deleteUnless(v, func(s prometheus.Labels) bool { return l.semantic && l.validProvider(s["provider"]) })
 	}
 	deleteUnless(m.embeddingErrors, func(prometheus.Labels) bool { return l.semantic })
+	deleteUnless(m.dryRun, func(s prometheus.Labels) bool { return s["policy"] == l.policy && l.dryRunSet[s["action"]] })
 }
 
 // refreshBreakers sets every breaker gauge from the states of the

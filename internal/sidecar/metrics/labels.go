@@ -48,6 +48,12 @@ type labels struct {
 	// holds them too.
 	retryReasons []string
 	retried      map[string]bool
+	// policy is the policy's namespace/name, the policy label's one value;
+	// dryRun holds the actions it counts while in DryRun mode, in order,
+	// and dryRunSet the same as a set (both empty under Enforce).
+	policy    string
+	dryRun    []string
+	dryRunSet map[string]bool
 }
 
 // providerLabels are the model values of one provider.
@@ -68,9 +74,16 @@ type providerLabels struct {
 // newLabels returns the label values of p and its compiled set; both nil
 // when no policy applies, which allows only the buckets.
 func newLabels(p *proxyconfig.Policy, set *policy.Set) *labels {
-	l := &labels{providers: map[string]*providerLabels{}, retried: map[string]bool{}}
+	l := &labels{providers: map[string]*providerLabels{}, retried: map[string]bool{}, dryRunSet: map[string]bool{}}
 	if p == nil {
 		return l
+	}
+	l.policy = p.Ref()
+	if p.DryRun() {
+		for _, a := range p.DryRunActionsOf() {
+			l.dryRun = append(l.dryRun, string(a))
+			l.dryRunSet[string(a)] = true
+		}
 	}
 	// The pricing was validated when the Transport was built.
 	prices, err := pricing.Builtin().WithOverrides(p.Pricing)

@@ -75,6 +75,10 @@ type Sidecar struct {
 	ledgerSyncs *prometheus.CounterVec
 	allowance   prometheus.Gauge
 	unverified  prometheus.Counter
+	// failureRecords counts what became of the failure records.
+	failureRecords failureRecords
+	// dryRun counts what a policy in DryRun mode let through.
+	dryRun *prometheus.CounterVec
 
 	// mu guards labels and open, and orders the writes of series against
 	// Configure: requests and retries count under the read lock, breaker
@@ -184,12 +188,17 @@ func New() *Sidecar {
 			Name: "tollgate_budget_unverified_usd_total",
 			Help: "USD of spend admitted without an allowance while the budget ledger could not be reached (whenLedgerUnreachable: Allow).",
 		}),
+		dryRun: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_dryrun_decisions_total",
+			Help: "Requests a policy in DryRun mode let through that Enforce would have acted on, by policy (namespace/name) and action: model_not_allowed, model_unpriced, budget_exhausted, budget_downgrade, budget_unavailable, rate_limited, circuit_open. Each request counts once, under the first check that would have acted. The series of the actions the loaded policy can take exist from its load, at 0.",
+		}, []string{"policy", "action"}),
 		labels: newLabels(nil, nil),
 		open:   map[policy.Target]openBreaker{},
 	}
-	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.validated, m.ledgerSyncs, m.allowance, m.unverified,
+	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.validated, m.ledgerSyncs, m.allowance, m.unverified, m.dryRun,
 		m.semanticLookups, m.semanticSimilarity, m.embeddingErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.failureRecords = newFailureRecords(m.Registry)
 	// Show both reload results from the start, so that alerts on errors
 	// have a series to watch.
 	m.reloads.WithLabelValues("success")
@@ -204,6 +213,9 @@ func (m *Sidecar) Request(r *llmclient.Report) {
 	l := m.labels
 	provider, model := l.provider(r.Provider), l.model(r.Provider, r.Model)
 	m.requests.WithLabelValues(provider, model, outcome(r)).Inc()
+	if r.DryRun != "" && r.Policy == l.policy && l.dryRunSet[string(r.DryRun)] {
+		m.dryRun.WithLabelValues(l.policy, string(r.DryRun)).Inc()
+	}
 	if r.Attempts > 0 {
 		m.attempts.WithLabelValues(provider, model).Add(float64(r.Attempts))
 	}
