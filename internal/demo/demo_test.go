@@ -66,7 +66,7 @@ func TestDemo_EveryStepBehavesAndEverythingIsCleanedUp(t *testing.T) {
 	spent, app, worker := decimal.RequireFromString(row[1]), decimal.RequireFromString(row[2]), decimal.RequireFromString(row[3])
 	assert.True(t, spent.Equal(app.Add(worker)), "%s = %s + %s", spent, app, worker)
 	assert.True(t, app.IsPositive() && worker.IsPositive(), "both pods spent")
-	assert.Regexp(t, `(?m)^\s+chat\s+True\s+Exhausted\s+`+regexp.QuoteMeta(row[1])+`\s+0\.05\s`, narration, "kubectl get llmpolicies prints the spend of both pods")
+	assert.Regexp(t, `(?m)^\s+chat\s+True\s+Enforce\s+Exhausted\s+`+regexp.QuoteMeta(row[1])+`\s+0\.05\s`, narration, "kubectl get llmpolicies prints the spend of both pods")
 	assert.Contains(t, narration, "spent: "+row[1]+"\n", "status.budget.spent")
 	assert.Contains(t, narration, "Pod/chat-app: "+row[2]+"\n", "topSpenders")
 	assert.Contains(t, narration, "Pod/chat-worker: "+row[3]+"\n", "topSpenders")

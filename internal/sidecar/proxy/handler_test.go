@@ -206,10 +206,16 @@ func TestProxy_BreakerOpensAndRecoversHalfOpen(t *testing.T) {
 
 	other := h.post("/openai/v1/chat/completions", strings.Replace(chat, "gpt-4o-mini", "gpt-4o", 1))
 	assert.Equal(t, 200, other.StatusCode, "the breaker is per model")
+	readAll(t, other)
 
 	time.Sleep(350 * time.Millisecond)
 	resp = h.post("/openai/v1/chat/completions", chat)
 	assert.Equal(t, 200, resp.StatusCode, "the half-open trial goes through")
+	readAll(t, resp)
+	// A report is finished once its answer is read: wait for the trial's
+	// (3 failures, the refusal, gpt-4o's answer, the trial), not an
+	// earlier one.
+	require.Eventually(t, func() bool { return h.reportCount() == 6 }, 5*time.Second, 5*time.Millisecond)
 	assert.Equal(t, "closed", h.lastReport().BreakerState)
 }
 
