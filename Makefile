@@ -41,7 +41,7 @@ CRANE = $(GO) run github.com/google/go-containerregistry/cmd/crane@$(shell $(GO)
 FUZZTIME ?= 8s
 # package:FuzzTarget pairs run by `make fuzz`.
 FUZZ_TARGETS := ./pkg/wire:FuzzEventReader ./pkg/wire:FuzzPicker ./pkg/provider:FuzzStreamObserver ./pkg/provider:FuzzParseRequest \
-	./internal/sidecar/loader:FuzzParse ./pkg/cache:FuzzKey ./pkg/cache:FuzzReplay ./pkg/semantic:FuzzSplit
+	./internal/sidecar/loader:FuzzParse ./pkg/cache:FuzzKey ./pkg/cache:FuzzReplay ./pkg/semantic:FuzzSplit ./pkg/wire:FuzzMembers ./pkg/provider:FuzzUsageDecoders
 
 # Files `make generate manifests` owns; verify-generated checks them.
 GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases/tollgate.dev_llmpolicies.yaml \
@@ -104,7 +104,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 8s).
 	done
 
 .PHONY: bench bench-quick
-bench: ## Benchmark the sidecar against direct calls and a plain ReverseProxy (3–4 min); table to stdout, JSON to bench/results/latest.json.
+bench: ## Benchmark the sidecar against direct calls and a plain ReverseProxy (4–5 min); table to stdout, JSON to bench/results/latest.json.
 	$(GO) run ./bench/cmd/tollgate-bench -out bench/results/latest.json $(BENCH_ARGS)
 
 bench-quick: ## Smoke-run the benchmark (~30 s; numbers not to quote).

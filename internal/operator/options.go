@@ -40,6 +40,11 @@ const (
 
 // Options are the operator's command-line settings.
 type Options struct {
+	// SharedProcess is set, never by a flag, by tests that run several
+	// operators in one process: controller names, which must be unique
+	// in a process, are then not checked.
+	SharedProcess bool
+
 	MetricsAddr      string
 	HealthProbeAddr  string
 	LeaderElect      bool

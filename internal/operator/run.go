@@ -117,7 +117,7 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 		// Only the ConfigMaps the operator renders, and Secrets' metadata.
 		Cache: cache.Options{ByObject: controller.CacheByObject(opts.SecretNamespaces)},
 		// HealthProbeBindAddress stays unset: addProbes serves the probes.
-		Controller: config.Controller{SkipNameValidation: ptr.To(skipControllerNameValidation)},
+		Controller: config.Controller{SkipNameValidation: ptr.To(skipControllerNameValidation || opts.SharedProcess)},
 	}
 	if opts.EnableWebhook {
 		mopts.WebhookServer = crwebhook.NewServer(crwebhook.Options{Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.WebhookCertDir})

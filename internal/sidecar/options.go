@@ -36,6 +36,10 @@ type Options struct {
 	Listen         string
 	Admin          string
 	LogLevel       zapcore.Level
+	// LogFlushInterval is how long a request's log line may wait in a
+	// buffer before it is written; 0 writes each line at once (see
+	// loggers).
+	LogFlushInterval time.Duration
 	// MaxRequestBytes caps request bodies.
 	MaxRequestBytes int64
 	// MaxBufferedBytes bounds the memory held at once for request bodies
@@ -112,6 +116,8 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:15000", "`address` the app sends its LLM requests to")
 	fs.StringVar(&o.Admin, "admin", "127.0.0.1:15020", "`address` of /metrics, /healthz, /readyz, /config and /failures")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	fs.DurationVar(&o.LogFlushInterval, "log-flush-interval", DefaultLogFlushInterval,
+		"how long a request's log line may wait to be written with others; other lines are written at once, and every line by SIGTERM's end (0: each at once)")
 	fs.Int64Var(&o.MaxRequestBytes, "max-request-bytes", llmclient.DefaultMaxRequestBytes, "largest request body accepted, in `bytes`")
 	fs.Int64Var(&o.MaxBufferedBytes, "max-buffered-bytes", llmclient.DefaultMaxBufferedBytes,
 		"memory for request bodies and answer copies of all requests together, in `bytes`; bodies wait for room up to the total timeout")
@@ -170,6 +176,9 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	}
 	if o.MaxBufferedBytes < o.MaxRequestBytes {
 		errs = append(errs, fmt.Errorf("--max-buffered-bytes %d cannot hold one body of --max-request-bytes %d: raise it or lower --max-request-bytes", o.MaxBufferedBytes, o.MaxRequestBytes))
+	}
+	if o.LogFlushInterval < 0 {
+		errs = append(errs, errors.New("--log-flush-interval must not be negative (0 writes each line at once)"))
 	}
 	tel, err := telemetry.FromEnv(os.LookupEnv)
 	if err != nil {

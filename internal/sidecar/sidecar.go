@@ -57,8 +57,9 @@ func Main(args []string) int {
 // ready is not nil, Run sends it the proxy and admin addresses once both
 // listen (tests listen on port 0).
 func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]string) error {
-	log := newLogger(logOut, opts.LogLevel)
-	defer func() { _ = log.Sync() }()
+	logs := newLoggers(logOut, opts.LogLevel, opts.LogFlushInterval)
+	defer logs.stop() // last: what the shutdown logs is written too
+	log := logs.log
 
 	m := metrics.New()
 	tally := dryrun.New(log.Named("dryrun"), nil)
@@ -103,7 +104,7 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 		}
 		m.Request(rep)
 		tally.Record(rep)
-		logRequest(log, rep)
+		logRequest(logs.requests, rep)
 		logNotices(log, rep, unpriced)
 		if records != nil {
 			records.Add(rep)
@@ -279,17 +280,20 @@ func localBudgetView(s *state) map[string]any {
 	return view
 }
 
+// newLogger returns a logger writing each JSON line at level to out at
+// once.
 func newLogger(out io.Writer, level zapcore.Level) *zap.Logger {
-	cfg := zap.NewProductionEncoderConfig()
-	cfg.TimeKey, cfg.EncodeTime = "ts", zapcore.ISO8601TimeEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(cfg), zapcore.AddSync(out), level)
+	core := zapcore.NewCore(logEncoder(), zapcore.AddSync(out), level)
 	return zap.New(core).Named("sidecar")
 }
 
 // logRequest writes the one line each request gets. Bodies are never
 // logged.
 func logRequest(log *zap.Logger, r *llmclient.Report) {
-	fields := []zap.Field{
+	pooled := getFields()
+	fields := *pooled
+	defer func() { putFields(pooled, fields) }()
+	fields = append(fields,
 		zap.String("request_id", r.RequestID),
 		zap.String("policy", r.Policy),
 		zap.String("provider", r.Provider),
@@ -306,7 +310,7 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 		zap.Int64("input_tokens", r.Usage.InputTokens),
 		zap.Int64("output_tokens", r.Usage.OutputTokens),
 		zap.String("end", r.End),
-	}
+	)
 	if r.Priced {
 		fields = append(fields, zap.Stringer("cost_usd", r.CostUSD))
 	}

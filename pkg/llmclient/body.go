@@ -43,19 +43,21 @@ var ErrTotalTimeout = errors.New("the answer was cut at the policy's total timeo
 // firstByteBody is a body whose first byte was read ahead, to know that the
 // answer has begun before the attempt counts as a success.
 type firstByteBody struct {
-	first []byte // 0 or 1 bytes not yet returned
+	first []byte // 0 or 1 bytes not yet returned, in buf
 	rest  io.ReadCloser
+	buf   [1]byte
 }
 
 // readFirstByte reads the first byte of body (blocking until it arrives,
 // the body ends, or the request is canceled).
 func readFirstByte(body io.ReadCloser) (*firstByteBody, error) {
-	b := make([]byte, 1)
-	n, err := io.ReadFull(body, b)
+	b := &firstByteBody{rest: body}
+	n, err := io.ReadFull(body, b.buf[:])
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	return &firstByteBody{first: b[:n], rest: body}, nil
+	b.first = b.buf[:n]
+	return b, nil
 }
 
 func (b *firstByteBody) Read(p []byte) (int, error) {
@@ -156,9 +158,20 @@ func newObservedBody(src io.ReadCloser, o observation) *observedBody {
 	} else if o.model {
 		b.usage = wire.NewPicker(maxUsageBytes, answerMembers...)
 	} else {
-		b.usage = wire.NewPicker(maxUsageBytes, provider.UsageMembers...)
+		b.usage = getPicker()
 	}
 	return b
+}
+
+// pickers holds the Pickers of finished answers: one per answer, each
+// grown to the usage members it kept, so that reading an answer's usage
+// allocates nothing.
+var pickers = sync.Pool{New: func() any { return wire.NewPicker(maxUsageBytes, provider.UsageMembers...) }}
+
+func getPicker() *wire.Picker {
+	p := pickers.Get().(*wire.Picker)
+	p.Reset()
+	return p
 }
 
 func (b *observedBody) Read(p []byte) (int, error) {
@@ -173,7 +186,7 @@ func (b *observedBody) Read(p []byte) (int, error) {
 		n, err = b.readEvent(p)
 	} else {
 		n, err = b.src.Read(p)
-		if n > 0 {
+		if n > 0 && b.usage != nil { // nil once finished: the Picker went back to the pool
 			_, _ = b.usage.Write(p[:n])
 			if b.o.keep {
 				b.keep(p[:n])
@@ -343,6 +356,10 @@ func (b *observedBody) finish(end string) {
 					model, _ = provider.ResponseModel(b.o.req.Shape, doc)
 				}
 			}
+		}
+		if b.usage != nil {
+			pickers.Put(b.usage) // with doc: Usage keeps nothing of it
+			b.usage = nil
 		}
 		var body []byte
 		if b.o.keep && !b.overflow && end == "complete" && b.whole() {

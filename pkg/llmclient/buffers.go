@@ -88,6 +88,21 @@ func (b *BufferBudget) acquire(ctx context.Context, n int64) error {
 	return ctx.Err()
 }
 
+// acquireNow takes n bytes if they fit now behind no waiting body, as
+// acquire would at once; false when acquire would have to wait (or fail).
+func (b *BufferBudget) acquireNow(n int64) bool {
+	if n > b.limit {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.waiters) == 0 && b.used+n <= b.limit {
+		b.used += n
+		return true
+	}
+	return false
+}
+
 // tryAcquire takes n bytes if they fit now, ahead of waiting bodies: it
 // serves answers under way, whose copies end with them.
 func (b *BufferBudget) tryAcquire(n int64) bool {

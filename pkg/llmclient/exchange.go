@@ -359,8 +359,21 @@ func stripTollgateHeaders(h http.Header) {
 // Content-Length, and the W3C trace context (see tracing.go: a provider
 // that takes it gets its own).
 func copyHeaders(dst, src http.Header) {
+	// One array holds every value, as http.Header.Clone does, rather than
+	// one per header; each header's slice is capped, so appending to one
+	// never writes into the next.
+	n := 0
+	for _, vs := range src {
+		n += len(vs)
+	}
+	all := make([]string, n)
 	for k, vs := range src {
-		dst[k] = append([]string(nil), vs...)
+		if len(vs) == 0 {
+			dst[k] = nil // as append([]string(nil), vs...) gave
+			continue
+		}
+		m := copy(all, vs)
+		dst[k], all = all[:m:m], all[m:]
 	}
 	removeHopByHop(dst)
 	dst.Del("Host")

@@ -28,10 +28,12 @@ func (t *Transport) readBody(req *http.Request, start time.Time) ([]byte, func()
 	}
 	defer req.Body.Close()
 	limit := t.opts.MaxRequestBytes
-	tooLarge := &refusal{status: http.StatusBadRequest, code: CodeBadRequest,
-		message: fmt.Sprintf("request body is larger than the sidecar's limit of %d bytes", limit)}
+	tooLarge := func() *refusal {
+		return &refusal{status: http.StatusBadRequest, code: CodeBadRequest,
+			message: fmt.Sprintf("request body is larger than the sidecar's limit of %d bytes", limit)}
+	}
 	if req.ContentLength > limit {
-		return nil, none, tooLarge
+		return nil, none, tooLarge()
 	}
 	// A body of unknown length may be as large as the limit; what it does
 	// not use is given back once it has been read.
@@ -40,9 +42,7 @@ func (t *Transport) readBody(req *http.Request, start time.Time) ([]byte, func()
 		held = req.ContentLength
 	}
 	total := t.set.Policy().Timeouts.Total
-	ctx, cancel := context.WithDeadline(req.Context(), start.Add(total.D()))
-	defer cancel()
-	if err := t.buffers.acquire(ctx, held); err != nil {
+	if err := t.acquireBody(req.Context(), held, start.Add(total.D())); err != nil {
 		return nil, none, &refusal{status: http.StatusServiceUnavailable, code: CodeOverloaded, retryAfter: time.Second,
 			message: fmt.Sprintf("the sidecar holds %s of request bodies and answers in memory, its limit of %s; this request's body (%s) found no room within the total timeout of %s (policy %s). Retry, or send smaller bodies",
 				mib(t.buffers.InUse()), mib(t.buffers.Limit()), mib(held), total, t.policyRef)}
@@ -54,7 +54,7 @@ func (t *Transport) readBody(req *http.Request, start time.Time) ([]byte, func()
 	switch {
 	case errors.Is(err, errTooLarge):
 		release()
-		return nil, none, tooLarge
+		return nil, none, tooLarge()
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		release()
 		return nil, none, &refusal{status: http.StatusRequestTimeout, code: CodeTimeout,
@@ -68,6 +68,18 @@ func (t *Transport) readBody(req *http.Request, start time.Time) ([]byte, func()
 		held = n
 	}
 	return b, release, nil
+}
+
+// acquireBody takes n bytes of the buffer budget for a request body: at
+// once when they fit (the common case, which needs no timer), else waiting
+// until they do, ctx ends or the deadline passes.
+func (t *Transport) acquireBody(ctx context.Context, n int64, deadline time.Time) error {
+	if t.buffers.acquireNow(n) {
+		return nil
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	return t.buffers.acquire(ctx, n)
 }
 
 // errTooLarge is returned by readAll for a body over its limit.

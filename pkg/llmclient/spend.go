@@ -3,6 +3,7 @@ package llmclient
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,22 +60,56 @@ func (t *Transport) priceOf(name, model string) (pricing.Price, bool) {
 	return t.prices.Lookup(p.cfg.Type, model)
 }
 
-// maxCost is the most ex can cost on any target that may serve it: the
+// maxCost is the most ex can cost on the targets that may serve it: the
 // primary and every fallback rung that can take the request (a fallback or
-// a downgrade is never free), each priced at its model's price. Under a
-// budget every such model must have a price: a request whose cost cannot
-// be bounded is refused with CodeModelUnpriced rather than sent for free.
+// a downgrade is never free), each priced at its model's price. A request
+// pays for one answer, the most expensive target's; one whose answers are
+// checked pays for each answer it gets (see paidAnswers). Under a budget
+// every such model must have a price: a request whose cost cannot be
+// bounded is refused with CodeModelUnpriced rather than sent for free.
 func (t *Transport) maxCost(ex *exchange) (proxyconfig.USD, *refusal) {
-	var most proxyconfig.USD
+	return t.costBound(ex, false)
+}
+
+// costBound is maxCost, over the targets that have a price when
+// pricedOnly is set, else refused at the first target without one.
+func (t *Transport) costBound(ex *exchange, pricedOnly bool) (proxyconfig.USD, *refusal) {
+	var most, all proxyconfig.USD
 	prompt := provider.EstimatePromptTokens(ex.rq)
+	answers := t.paidAnswers(ex)
 	for _, target := range t.targets(ex) {
 		price, ok := t.priceOf(target.Provider, target.Model)
-		if !ok {
+		switch {
+		case !ok && pricedOnly:
+			continue
+		case !ok:
 			return proxyconfig.USD{}, t.unpriced(target)
 		}
-		most = proxyconfig.MaxUSD(most, price.MaxCost(prompt, maxOutputTokens(ex.rq, price)))
+		one := price.MaxCost(prompt, maxOutputTokens(ex.rq, price))
+		most = proxyconfig.MaxUSD(most, one)
+		all = all.Add(one.Times(answers))
 	}
-	return most, nil
+	if answers == 0 {
+		return most, nil
+	}
+	return all, nil
+}
+
+// paidAnswers is how many answers ex may pay for on each target when its
+// answers are checked: an invalid answer is paid for and thrown away, and
+// the request goes on to the next rung, or, when retry.retryOn names
+// InvalidOutput, to the target's next attempt. Zero when ex pays for one
+// answer only: its answers are not checked, and a failed attempt brings
+// no answer to pay for.
+func (t *Transport) paidAnswers(ex *exchange) int64 {
+	if v := ex.validation; v == nil || v.skip != "" {
+		return 0
+	}
+	p := t.set.Policy()
+	if p.Retry != nil && slices.Contains(p.Retry.RetryOn, proxyconfig.RetryOnInvalidOutput) {
+		return int64(p.Retry.MaxAttempts)
+	}
+	return 1
 }
 
 // targets are the targets that may serve ex and cost money: the primary
@@ -212,13 +247,7 @@ func (t *Transport) priced(target policy.Target) bool {
 // pricedMaxCost is maxCost over the targets of ex that have a price, for a
 // DryRun request that one without a price may serve.
 func (t *Transport) pricedMaxCost(ex *exchange) proxyconfig.USD {
-	var most proxyconfig.USD
-	prompt := provider.EstimatePromptTokens(ex.rq)
-	for _, target := range t.targets(ex) {
-		if price, ok := t.priceOf(target.Provider, target.Model); ok {
-			most = proxyconfig.MaxUSD(most, price.MaxCost(prompt, maxOutputTokens(ex.rq, price)))
-		}
-	}
+	most, _ := t.costBound(ex, true)
 	return most
 }
 

@@ -100,9 +100,13 @@ type callState struct {
 	call     *Call
 	attempts int
 	// answered are outcomes with open bodies; all but the final one are
-	// closed when Execute returns.
+	// closed when Execute returns. cancels holds each one's cancel.
 	answered []*outcome
 	cancels  []context.CancelFunc
+	// The room of answered and cancels for the attempts of most requests:
+	// one, or a retry.
+	answeredRoom [2]*outcome
+	cancelsRoom  [2]context.CancelFunc
 	// trace is what Result.Trace reports, in traceBuf while it fits.
 	trace    []Attempt
 	traceBuf [traceInline]Attempt
@@ -117,6 +121,7 @@ type callStateKey struct{}
 // the answer's body.
 func (s *Set) Execute(ctx context.Context, c *Call) Result {
 	st := &callState{ctx: ctx, call: c}
+	st.answered, st.cancels = st.answeredRoom[:0], st.cancelsRoom[:0]
 	var o *outcome
 	var err error
 	if s.chain != nil {

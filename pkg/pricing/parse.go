@@ -87,7 +87,7 @@ func parseTable(data []byte) (*Table, error) {
 		return nil, fmt.Errorf("asOf %q must be the date the prices were taken, as YYYY-MM-DD", f.AsOf)
 	}
 	known := []string{FamilyOpenAI, FamilyAnthropic, FamilyGemini}
-	t := &Table{asOf: f.AsOf, builtin: make(map[string]map[string]Price, len(f.Families))}
+	t := &Table{asOf: f.AsOf, builtin: make(map[string]map[string]Price, len(f.Families)), found: newFound()}
 	for name, fam := range f.Families {
 		if !slices.Contains(known, name) {
 			return nil, fmt.Errorf("family %q is not one of %v", name, known)

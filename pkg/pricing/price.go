@@ -66,11 +66,26 @@ func (p Price) Cost(t Tokens) proxyconfig.USD {
 	write := part(t.CacheWrite)
 	write1h := part(t.CacheWrite1h)
 	output := max(t.Output, 0)
-	sum := perMillion(rest, p.InputPerMillion).
-		Add(perMillion(cached, p.CachedInputPerMillion)).
-		Add(perMillion(write, p.CacheWritePerMillion)).
-		Add(perMillion(write1h, p.CacheWrite1hPerMillion)).
-		Add(perMillion(output, p.OutputPerMillion))
+	// Parts of no tokens cost nothing and are left out: each costs a
+	// multiplication and an addition of big numbers, and most requests use
+	// two of the five.
+	var sum decimal.Decimal
+	started := false
+	for _, part := range [...]struct {
+		tokens int64
+		price  proxyconfig.USD
+	}{{rest, p.InputPerMillion}, {cached, p.CachedInputPerMillion}, {write, p.CacheWritePerMillion}, {write1h, p.CacheWrite1hPerMillion}, {output, p.OutputPerMillion}} {
+		switch {
+		case part.tokens == 0:
+		case started:
+			sum = sum.Add(perMillion(part.tokens, part.price))
+		default:
+			sum, started = perMillion(part.tokens, part.price), true
+		}
+	}
+	if !started {
+		return proxyconfig.USD{}
+	}
 	return proxyconfig.USDFromDecimal(sum.Shift(-6))
 }
 

@@ -28,6 +28,8 @@ type Table struct {
 	// overrides maps model name to the price a policy set for it, for
 	// every provider of the policy.
 	overrides map[string]Price
+	// found remembers the lookups of this table.
+	found *found
 }
 
 //go:embed prices.yaml
@@ -92,7 +94,7 @@ func (t *Table) WithOverrides(prices []proxyconfig.ModelPrice) (*Table, error) {
 		seen[mp.Model] = true
 		overrides[mp.Model] = priceOf(mp)
 	}
-	return &Table{asOf: t.asOf, builtin: t.builtin, overrides: overrides}, nil
+	return &Table{asOf: t.asOf, builtin: t.builtin, overrides: overrides, found: newFound()}, nil
 }
 
 // Lookup returns the price of model on a provider of type providerType,
@@ -129,11 +131,27 @@ func (t *Table) Models(providerType proxyconfig.ProviderType) []string {
 	return names
 }
 
-// find returns the entry that prices model and its price.
+// find returns the entry that prices model and its price, as search finds
+// them, remembered.
 func (t *Table) find(providerType proxyconfig.ProviderType, model string) (string, Price, bool) {
 	if model == "" {
 		return "", Price{}, false
 	}
+	if t.found == nil {
+		return t.search(providerType, model)
+	}
+	key := foundKey{family: Family(providerType), model: model}
+	if e, ok := t.found.get(key); ok {
+		return e.name, e.price, e.ok
+	}
+	name, p, ok := t.search(providerType, model)
+	t.found.put(key, foundEntry{name: name, price: p, ok: ok})
+	return name, p, ok
+}
+
+// search looks for the entry that prices model: the overrides, then the
+// family's list prices, by each of the model's candidate names.
+func (t *Table) search(providerType proxyconfig.ProviderType, model string) (string, Price, bool) {
 	var buf [maxCandidates]string
 	names := appendCandidates(buf[:0], model)
 	for _, name := range names {

@@ -1,6 +1,7 @@
 package pricing
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -205,4 +206,27 @@ func TestTable_LookupAllocatesNothing(t *testing.T) {
 		allocs := testing.AllocsPerRun(100, func() { table.Lookup(proxyconfig.OpenAI, model) })
 		assert.Zero(t, allocs, model)
 	}
+}
+
+func TestTable_RemembersLookupsUpToABound(t *testing.T) {
+	table, err := Builtin().WithOverrides([]proxyconfig.ModelPrice{{Model: "my-model", InputPerMillion: proxyconfig.MustUSD("1"), OutputPerMillion: proxyconfig.MustUSD("2")}})
+	require.NoError(t, err)
+	for range 2 {
+		p, ok := table.Lookup(proxyconfig.OpenAI, "gpt-4o-mini-2024-07-18")
+		require.True(t, ok)
+		want, _ := Builtin().Lookup(proxyconfig.OpenAI, "gpt-4o-mini")
+		assert.Equal(t, want, p, "a dated snapshot, found and then remembered")
+		name, ok := table.Entry(proxyconfig.Anthropic, "my-model")
+		assert.True(t, ok)
+		assert.Equal(t, "my-model", name)
+		_, ok = table.Lookup(proxyconfig.Anthropic, "gpt-4o-mini")
+		assert.False(t, ok, "remembered per family: OpenAI's list prices do not price Anthropic models")
+	}
+	for i := range maxFound + 10 {
+		_, ok := table.Lookup(proxyconfig.OpenAI, fmt.Sprintf("unknown-%d", i))
+		assert.False(t, ok)
+	}
+	_, ok := table.Lookup(proxyconfig.OpenAI, "gpt-4o")
+	assert.True(t, ok, "past the bound, models are still found")
+	assert.Len(t, table.found.byName, maxFound)
 }

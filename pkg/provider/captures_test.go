@@ -124,6 +124,37 @@ func TestCaptures_UsageAndBytesOfRealAnswers(t *testing.T) {
 	}
 }
 
+// TestCaptures_UsageOfRealJSONAnswersReadAsTheyPass reads every real JSON
+// answer as the proxy does, never whole: through a wire.Picker keeping
+// UsageMembers, in pieces cut at random byte boundaries, and checks that
+// the usage read from what it kept is what the answer states, and what the
+// whole answer gives.
+func TestCaptures_UsageOfRealJSONAnswersReadAsTheyPass(t *testing.T) {
+	for _, c := range loadCaptures(t) {
+		if strings.HasPrefix(c.ContentType, "text/event-stream") {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			a := adapterFor(t, captureTypes[c.Provider])
+			req, err := a.ParseRequest(c.Method, c.Path, []byte(c.RequestBody))
+			require.NoError(t, err)
+			for seed := range uint64(25) {
+				p := wire.NewPicker(64<<10, UsageMembers...)
+				var r io.Reader = bytes.NewReader(c.body)
+				if seed > 0 {
+					r = &cutReader{rest: c.body, rng: rand.New(rand.NewPCG(seed, seed))}
+				}
+				_, err := io.Copy(p, r)
+				require.NoError(t, err)
+				doc, ok := p.Document()
+				require.True(t, ok, "cut with seed %d", seed)
+				require.Equal(t, c.want(), a.Usage(req, doc), "cut with seed %d: kept %s", seed, doc)
+				require.Equal(t, a.Usage(req, c.body), a.Usage(req, doc), "cut with seed %d", seed)
+			}
+		})
+	}
+}
+
 // replay passes stream through obs as the sidecar does, read in pieces of
 // random length (seed 0: in one piece), and returns the bytes the app got
 // and the usage read.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"tollgate.dev/tollgate/pkg/wire"
 )
@@ -87,11 +88,33 @@ func isTrue(v []byte) bool { return string(v) == "true" }
 
 // jsonString decodes the raw JSON value v if it is a string, or gives "".
 func jsonString(v []byte) string {
+	if len(v) == 0 || v[0] != '"' {
+		return ""
+	}
+	if inner, ok := plainString(v); ok {
+		return string(inner)
+	}
 	var s string
-	if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+	if json.Unmarshal(v, &s) != nil {
 		return ""
 	}
 	return s
+}
+
+// plainString returns the text of the JSON string literal v when it has
+// no escape, no control byte and is valid UTF-8: what json.Unmarshal
+// decodes it to, byte for byte. Model names are such strings.
+func plainString(v []byte) ([]byte, bool) {
+	if len(v) < 2 || v[len(v)-1] != '"' {
+		return nil, false
+	}
+	inner := v[1 : len(v)-1]
+	for _, c := range inner {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return nil, false
+		}
+	}
+	return inner, utf8.Valid(inner)
 }
 
 // jsonTokens decodes the raw JSON value v as a token count (see

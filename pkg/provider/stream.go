@@ -42,7 +42,7 @@ func (o *chatObserver) Observe(ev wire.Event) ([]byte, bool) {
 		return ev.Raw, true
 	}
 	var u chatUsageJSON
-	if json.Unmarshal(raw, &u) != nil {
+	if !decodeUsage(&u, raw, func() { u = chatUsageJSON{} }, u.decode) {
 		return ev.Raw, true
 	}
 	// Servers that report usage on every chunk (vLLM's continuous usage

@@ -224,13 +224,21 @@ var UsageMembers = []string{"usage", "usageMetadata"}
 
 // chatUsage reads a chat completion's usage.
 func chatUsage(body []byte) Usage {
-	var b struct {
-		Usage *chatUsageJSON `json:"usage"`
+	var u chatUsageJSON
+	has, ok := usageMember(body, "usage", func() { u = chatUsageJSON{} }, u.decode)
+	if !ok {
+		var b struct {
+			Usage *chatUsageJSON `json:"usage"`
+		}
+		if json.Unmarshal(body, &b) != nil || b.Usage == nil {
+			return Usage{}
+		}
+		u, has = *b.Usage, true
 	}
-	if json.Unmarshal(body, &b) != nil || b.Usage == nil {
+	if !has {
 		return Usage{}
 	}
-	return b.Usage.usage()
+	return u.usage()
 }
 
 // embeddingsUsage reads an embeddings answer's usage: input only.
@@ -242,25 +250,41 @@ func embeddingsUsage(body []byte) Usage {
 
 // responsesUsage reads a Responses API answer's usage.
 func responsesUsage(body []byte) Usage {
-	var b struct {
-		Usage *responsesUsageJSON `json:"usage"`
+	var u responsesUsageJSON
+	has, ok := usageMember(body, "usage", func() { u = responsesUsageJSON{} }, u.decode)
+	if !ok {
+		var b struct {
+			Usage *responsesUsageJSON `json:"usage"`
+		}
+		if json.Unmarshal(body, &b) != nil || b.Usage == nil {
+			return Usage{}
+		}
+		u, has = *b.Usage, true
 	}
-	if json.Unmarshal(body, &b) != nil || b.Usage == nil {
+	if !has {
 		return Usage{}
 	}
-	return b.Usage.usage()
+	return u.usage()
 }
 
 // anthropicUsage reads an Anthropic message's usage.
 func anthropicUsage(body []byte) Usage {
-	var b struct {
-		Usage *anthropicUsageJSON `json:"usage"`
+	var u anthropicUsageJSON
+	has, ok := usageMember(body, "usage", func() { u = anthropicUsageJSON{} }, u.decode)
+	if !ok {
+		var b struct {
+			Usage *anthropicUsageJSON `json:"usage"`
+		}
+		if json.Unmarshal(body, &b) != nil || b.Usage == nil {
+			return Usage{}
+		}
+		u, has = *b.Usage, true
 	}
-	if json.Unmarshal(body, &b) != nil || b.Usage == nil {
+	if !has {
 		return Usage{}
 	}
 	var c anthropicCounts
-	c.merge(b.Usage)
+	c.merge(&u)
 	return c.usage()
 }
 

@@ -79,6 +79,9 @@ func (u USD) Decimal() decimal.Decimal { return u.d }
 // Add returns u + v.
 func (u USD) Add(v USD) USD { return USD{u.d.Add(v.d)} }
 
+// Times returns u × n.
+func (u USD) Times(n int64) USD { return USD{u.d.Mul(decimal.NewFromInt(n))} }
+
 // Sub returns u - v.
 func (u USD) Sub(v USD) USD { return USD{u.d.Sub(v.d)} }
 

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -24,10 +25,11 @@ type Picker struct {
 	stack []frame // open containers, outermost first
 	top   expect  // what the document expects at its top level
 
-	str     strState // within a string
-	key     []byte   // the object key being read, raw, up to maxPickKey bytes
-	keyLong bool     // the key is longer than that: it is none of the keys
-	scalar  []byte   // the number or literal being read
+	str      strState // within a string
+	key      []byte   // the object key being read, raw, up to maxPickKey bytes
+	keyLong  bool     // the key is longer than that: it is none of the keys
+	inScalar bool     // a number or literal is being read
+	scalar   []byte   // its bytes so far; the buffer is reused from one to the next
 
 	pickNext  bool   // the next value is kept
 	prefix    []byte // `"key":` of the value kept next
@@ -86,18 +88,62 @@ func NewPicker(max int, keys ...string) *Picker {
 	return &Picker{keys: keys, max: max, top: expectValue}
 }
 
+// Reset makes p ready to read a new document, keeping the room its
+// buffers grew, so that a pooled Picker reads an answer without
+// allocating. A Document it returned before is no longer valid.
+func (p *Picker) Reset() {
+	clear(p.elements)
+	*p = Picker{
+		keys: p.keys, max: p.max, top: expectValue,
+		stack: p.stack[:0], key: p.key[:0], scalar: p.scalar[:0], prefix: p.prefix[:0],
+		picked: p.picked[:0], members: p.members[:0], elements: p.elements[:0], doc: p.doc[:0],
+	}
+}
+
 // Write reads the next piece of the document. It never fails: an error in
 // the document is kept, and Document then reports no document.
 func (p *Picker) Write(b []byte) (int, error) {
 	for i := 0; i < len(b) && p.err == nil; i++ {
-		if p.str.in && !p.str.esc && p.str.hex == 0 && !p.str.isKey && !p.picking {
-			// The bulk of an answer is string content nobody keeps: skip
-			// to the next byte that matters.
-			for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+		// Runs of bytes that change nothing but where the Picker is are
+		// taken at once: string content (the bulk of an answer), numbers
+		// (embeddings are thousands of them), space (pretty-printed
+		// answers). Each ends at the byte step must see.
+		switch {
+		case p.str.in && !p.str.esc && p.str.hex == 0:
+			// Byte by byte for a few bytes (escaped JSON, such as a tool
+			// call's arguments, has a quote every few), then eight at a
+			// time.
+			j := i
+			for end := min(i+8, len(b)); j < end && isPlain(b[j]); j++ {
+			}
+			if j == i+8 {
+				j = skipPlain(b, j)
+			}
+			if j > i && (p.str.isKey || p.picking) {
+				p.takeString(b[i:j])
+			}
+			if i = j; p.err != nil || i == len(b) {
+				return len(b), nil
+			}
+		case p.inScalar:
+			j := i
+			for j < len(b) && isScalarByte(b[j]) {
+				j++
+			}
+			p.scalar = append(p.scalar, b[i:j]...)
+			if len(p.scalar) > maxScalar {
+				p.err = ErrMalformed
+			}
+			p.keepRun(b[i:j])
+			if i = j; p.err != nil || i == len(b) {
+				return len(b), nil
+			}
+		case !p.str.in && isSpace(b[i]): // in a string, a space after a backslash is an error
+			for i < len(b) && isSpace(b[i]) {
 				i++
 			}
 			if i == len(b) {
-				break
+				return len(b), nil
 			}
 		}
 		p.step(b[i])
@@ -105,12 +151,37 @@ func (p *Picker) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// takeString reads run, plain bytes of the string being read, as stepString
+// reads them one by one: kept when the value is, and, in a key, added to
+// the key up to maxPickKey+1 bytes (one more marks it too long).
+func (p *Picker) takeString(run []byte) {
+	p.keepRun(run)
+	if !p.str.isKey || len(run) == 0 {
+		return
+	}
+	if room := maxPickKey + 1 - len(p.key); len(run) > room {
+		p.key = append(p.key, run[:max(room, 0)]...)
+		p.keyLong = true
+		return
+	}
+	p.key = append(p.key, run...)
+}
+
+// keepRun adds run to the member being kept, if any, as keep does.
+func (p *Picker) keepRun(run []byte) {
+	if p.picking {
+		if p.picked = append(p.picked, run...); len(p.picked) > p.max {
+			p.err = errPickTooLarge
+		}
+	}
+}
+
 // Document returns the reduced document: an object of the kept members,
 // or for a top-level array an array of such objects (see notObject for
 // what is not an object); ok is false when the input was not one whole
 // JSON value, or kept too much.
 func (p *Picker) Document() (doc []byte, ok bool) {
-	if p.err == nil && p.scalar != nil && len(p.stack) == 0 {
+	if p.err == nil && p.inScalar && len(p.stack) == 0 {
 		p.endScalar() // a top-level number ends with the input
 	}
 	if p.err != nil || p.top != expectNothing {
@@ -125,7 +196,7 @@ func (p *Picker) step(c byte) {
 		p.stepString(c)
 		return
 	}
-	if p.scalar != nil {
+	if p.inScalar {
 		if isScalarByte(c) {
 			if p.scalar = append(p.scalar, c); len(p.scalar) > maxScalar {
 				p.err = ErrMalformed
@@ -222,6 +293,7 @@ func (p *Picker) beginValue(c byte) {
 		p.str = strState{in: true}
 	case isScalarByte(c):
 		p.keep(c)
+		p.inScalar = true
 		p.scalar = append(p.scalar[:0], c)
 	default:
 		p.err = ErrMalformed
@@ -269,17 +341,25 @@ func (p *Picker) valueEnds() {
 // a top-level array's element that is not an object: null decodes into a
 // struct as null does, anything else fails to as the value would.
 func (p *Picker) notObject(null bool) {
-	v := []byte("0")
+	v := notObjectValue
 	if null {
-		v = []byte("null")
+		v = nullValue
 	}
 	switch {
 	case len(p.stack) == 0:
-		p.doc = v
+		p.doc = append(p.doc[:0], v...)
 	case p.inTopArray():
 		p.elements = append(p.elements, v)
 	}
 }
+
+// The stand-ins notObject puts in the reduced document, shared by the
+// elements of top-level arrays, which are only read and joined into a new
+// slice (a document itself is a copy: Reset reuses its room).
+var (
+	notObjectValue = []byte("0")
+	nullValue      = []byte("null")
+)
 
 // closeContainer closes the innermost container with c.
 func (p *Picker) closeContainer(c byte) {
@@ -288,15 +368,13 @@ func (p *Picker) closeContainer(c byte) {
 	closed := p.stack[len(p.stack)-1]
 	p.stack = p.stack[:len(p.stack)-1]
 	switch {
+	case wasCandidate && len(p.stack) == 0:
+		p.doc = append(append(append(p.doc[:0], '{'), p.members...), '}')
 	case wasCandidate:
-		obj := append(append([]byte{'{'}, p.members...), '}')
-		if len(p.stack) == 0 {
-			p.doc = obj
-		} else {
-			p.elements = append(p.elements, obj)
-		}
+		p.elements = append(p.elements, append(append([]byte{'{'}, p.members...), '}'))
 	case closed.open == '[' && len(p.stack) == 0:
-		p.doc = append(append([]byte{'['}, bytes.Join(p.elements, []byte{','})...), ']')
+		p.doc = append(append(p.doc[:0], '['), bytes.Join(p.elements, []byte{','})...)
+		p.doc = append(p.doc, ']')
 	default:
 		p.notObject(false)
 	}
@@ -351,16 +429,23 @@ func (p *Picker) endKey() {
 		return
 	}
 	raw := p.key[:len(p.key)-1] // without the closing quote
-	key := string(raw)
 	if bytes.IndexByte(raw, '\\') >= 0 {
+		var key string
 		quoted := append(append([]byte{'"'}, raw...), '"')
 		if json.Unmarshal(quoted, &key) != nil {
 			return
 		}
+		p.pickIfKept(key, raw)
+		return
 	}
+	p.pickIfKept(string(raw), raw) // a key short enough converts on the stack
+}
+
+// pickIfKept keeps the next value when key is one of the Picker's keys,
+// as encoding/json matches keys to fields, so that the reduced document
+// decodes as the whole one does. raw is the key as written.
+func (p *Picker) pickIfKept(key string, raw []byte) {
 	for _, k := range p.keys {
-		// As encoding/json matches keys to fields, so that the reduced
-		// document decodes as the whole one does.
 		if strings.EqualFold(k, key) {
 			p.pickNext = true
 			p.prefix = append(append(append(p.prefix[:0], '"'), raw...), '"', ':')
@@ -371,12 +456,12 @@ func (p *Picker) endKey() {
 
 // endScalar ends a number or literal, which must be valid JSON.
 func (p *Picker) endScalar() {
-	if !json.Valid(p.scalar) {
+	if !validScalar(p.scalar) {
 		p.err = ErrMalformed
 		return
 	}
 	p.notObject(string(p.scalar) == "null")
-	p.scalar = nil
+	p.inScalar = false
 	p.valueEnds()
 }
 
@@ -387,6 +472,77 @@ func (p *Picker) keep(c byte) {
 			p.err = errPickTooLarge
 		}
 	}
+}
+
+// skipPlain returns the index of the first byte of b at or after i that a
+// string cannot hold as it is: its closing quote, a backslash, or a
+// control byte (an error). It looks at eight bytes at a time: string
+// content is the bulk of an answer.
+func skipPlain(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		// Each term is non-zero exactly when some byte of x is below 0x20,
+		// a quote, or a backslash (a zero byte of quote or backslash).
+		if ((x-ones*0x20)&^x|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs != 0 {
+			break
+		}
+	}
+	for i < len(b) && isPlain(b[i]) {
+		i++
+	}
+	return i
+}
+
+// isPlain tells whether a string holds c as it is.
+func isPlain(c byte) bool { return c >= 0x20 && c != '"' && c != '\\' }
+
+// validScalar tells whether s, the bytes of a number or literal, is valid
+// JSON, as json.Valid would, without its scanner.
+func validScalar(s []byte) bool {
+	switch string(s) {
+	case "true", "false", "null":
+		return true
+	}
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = skipDigits(s, i)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		if j := skipDigits(s, i+1); j > i+1 {
+			i = j
+		} else {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := skipDigits(s, i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(s)
+}
+
+func skipDigits(s []byte, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 func isScalarByte(c byte) bool {

@@ -39,6 +39,7 @@ func startOperator(t *testing.T) (url, caFile string) {
 		"--ledger-commit-interval=" + testCommit.String(),
 	}, io.Discard)
 	require.NoError(t, err)
+	opts.SharedProcess = true // go test -count=2 runs it twice
 	mgr, err := operatorwiring.NewManager(env.Config, opts, logr.Discard())
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -89,7 +89,10 @@ func TestBudget_TwentySidecarsShareOneBudget(t *testing.T) {
 		answered, blocked.Load(), st, answered, unitCost, overshoot, afterLimit)
 	assert.True(t, overshoot.IsZero(), "each request cost at most its reservation, so nothing overshoots")
 	assert.Zero(t, afterLimit)
-	assert.True(t, st.GreaterThan(limit.Sub(unitCost.Mul(decimal.NewFromInt(n)))), "the budget was spent down to within a request per sidecar (%s)", st)
+	// What remains comes back from the pods that hold it in fragments and
+	// is granted in whole requests, so the budget is spent down to less
+	// than one request, not one per sidecar.
+	assert.True(t, st.GreaterThan(limit.Sub(unitCost)), "the budget was spent down to less than one request (%s)", st)
 
 	spenders := 0
 	for _, s := range sidecars {

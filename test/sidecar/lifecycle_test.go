@@ -61,3 +61,44 @@ func TestStart_ABadPolicyFileIsRefusedWithExitCode1AndTheReason(t *testing.T) {
 	assert.Equal(t, 1, sc.process.State().ExitCode())
 	assert.Contains(t, sc.logs.String(), "tollgate-sidecar: cannot start: "+path)
 }
+
+// TestShutdown_SIGTERMWritesTheLogLineOfEveryRequest: request lines wait
+// in a buffer (an hour here, so no timer writes them), and SIGTERM writes
+// every one, a stream's that ended during the shutdown included.
+func TestShutdown_SIGTERMWritesTheLogLineOfEveryRequest(t *testing.T) {
+	mock := startMock(t)
+	sc := startWithSpec(t, mock, "", "--log-flush-interval", "1h")
+	client := sc.openAI()
+	const n = 20
+	for i := range n {
+		_, err := client.Chat.Completions.New(context.Background(), chatParams("gpt-4o-mini"))
+		require.NoError(t, err, "request %d", i)
+	}
+	mock.Enqueue(mockprovider.Step{ChunkDelay: 50 * time.Millisecond, Chunks: 10})
+	stream := client.Chat.Completions.NewStreaming(context.Background(), chatParams("gpt-4o-mini"))
+	defer stream.Close()
+	require.True(t, stream.Next(), "the stream started: %v", stream.Err())
+	assert.Zero(t, countRequestLines(sc), "request lines wait in the buffer")
+
+	sc.sigterm()
+	for stream.Next() {
+	}
+	require.NoError(t, stream.Err())
+	select {
+	case <-sc.process.Exited():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sidecar did not exit after SIGTERM")
+	}
+	assert.Equal(t, 0, sc.process.State().ExitCode())
+	assert.Equal(t, n+1, countRequestLines(sc), "one line per request, the stream's too")
+}
+
+func countRequestLines(sc *sidecar) int {
+	count := 0
+	for _, l := range sc.logs.JSONLines() {
+		if l["msg"] == "request" {
+			count++
+		}
+	}
+	return count
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -181,12 +182,22 @@ func runPairs(t *testing.T, sc *sidecar, pairs []evalPair, th string) []evalOutc
 	parallel(func(i int) { headers[i] = ask(i, pairs[i].B, fmt.Sprintf("eval-%s-%d-b", th, i)) })
 	sc.awaitMetric(float64(2*len(pairs)), "tollgate_semantic_cache_lookups_total")
 
+	// The metric counts a request before its log line is written (request
+	// lines are written in batches): wait for every line.
 	lines := map[string]map[string]any{}
-	for _, l := range sc.logs.JSONLines() {
-		if id, ok := l["request_id"].(string); ok && l["msg"] == "request" {
-			lines[id] = l
+	require.Eventually(t, func() bool {
+		for _, l := range sc.logs.JSONLines() {
+			if id, ok := l["request_id"].(string); ok && l["msg"] == "request" {
+				lines[id] = l
+			}
 		}
-	}
+		for i := range pairs {
+			if lines[fmt.Sprintf("eval-%s-%d-b", th, i)] == nil {
+				return false
+			}
+		}
+		return true
+	}, 5*time.Second, 10*time.Millisecond, "a request log line of every pair")
 	out := make([]evalOutcome, len(pairs))
 	for i := range pairs {
 		l := lines[fmt.Sprintf("eval-%s-%d-b", th, i)]

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	anthropicoption "github.com/anthropics/anthropic-sdk-go/option"
@@ -291,4 +292,43 @@ func TestValidation_AnthropicOutputConfigFormatIsCheckedToo(t *testing.T) {
 	var sent map[string]any
 	require.NoError(t, json.Unmarshal([]byte(mock.Requests()[0].Body), &sent))
 	assert.Contains(t, sent, "output_config", "the SDK sent the format the sidecar read")
+}
+
+// TestValidation_ACheckedRequestReservesEveryAnswerItMayPayFor: an invalid
+// answer is paid for and thrown away, so a request whose answers are
+// checked may pay for an answer per attempt on every rung. Its
+// reservation covers them all, so that retries cannot overspend a budget;
+// a request whose answers are not checked reserves one answer.
+func TestValidation_ACheckedRequestReservesEveryAnswerItMayPayFor(t *testing.T) {
+	mock := startMock(t)
+	// An answer of at most 100 tokens costs at most $0.1 and a few
+	// millionths for the prompt: two attempts on each of two rungs, $0.4.
+	s := startWithSpec(t, mock, strings.Replace(validationBlock, `limit: "100"`, `limit: "0.3"`, 1))
+	params := chatParams("gpt-4o")
+	params.MaxTokens = openai.Int(100)
+	c := s.openAI()
+
+	// A checked request in flight holds its reservation.
+	mock.SetDefault(mockprovider.Step{Content: personJSON, FirstByteDelay: time.Second})
+	checked := params
+	checked.ResponseFormat = personFormat()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Chat.Completions.New(context.Background(), checked)
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return mock.InFlight() == 1 }, 5*time.Second, 5*time.Millisecond)
+
+	// Which leaves no room for another request of $0.1 within the $0.3.
+	_, err := c.Chat.Completions.New(context.Background(), params, option.WithMaxRetries(0))
+	apiErr := requireOpenAIError(t, err, http.StatusTooManyRequests, llmclient.CodeBudgetExhausted)
+	assert.Contains(t, apiErr.Message, "reserved by requests in flight", apiErr.Message)
+	require.NoError(t, <-done)
+
+	// Settled, the checked request was charged its one answer, and an
+	// unchecked request, reserving one answer, passes.
+	mock.SetDefault(mockprovider.Step{Content: personJSON})
+	_, err = c.Chat.Completions.New(context.Background(), params)
+	require.NoError(t, err)
+	assert.Len(t, mock.Requests(), 2)
 }

@@ -20,6 +20,12 @@ type Options struct {
 	Duration time.Duration
 	// Rates are the open-loop rates, per second.
 	Rates []int
+	// AnswerSizes are the sizes, in bytes, of the reply text of the
+	// answer-size runs: open loop at AnswerRate, one run per size.
+	AnswerSizes []int
+	// AnswerRate is the open-loop rate of the answer-size runs, per
+	// second.
+	AnswerRate int
 	// Rounds splits each latency and throughput measurement into turns:
 	// direct, ReverseProxy, sidecar, then again, so that a change in the
 	// machine's other load falls on all three alike.
@@ -51,7 +57,7 @@ type Options struct {
 	Pin bool
 }
 
-// Defaults are the settings of a full run, about 3 to 4 minutes on two
+// Defaults are the settings of a full run, about 4 to 5 minutes on two
 // cores.
 func Defaults() Options {
 	return Options{
@@ -59,6 +65,8 @@ func Defaults() Options {
 		Warmup:            time.Second,
 		Duration:          10 * time.Second,
 		Rates:             []int{200, 500, 1000},
+		AnswerSizes:       []int{2, 8 << 10, 64 << 10},
+		AnswerRate:        500,
 		Rounds:            3,
 		Concurrency:       64,
 		UpstreamLatencies: []time.Duration{0, 20 * time.Millisecond},
@@ -103,6 +111,8 @@ func flags(fs *flag.FlagSet, o *Options) {
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "unmeasured load before each measurement")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "length of each measurement")
 	fs.Var(cli.Ints(&o.Rates), "rates", "open-loop `rates` in requests per second, comma-separated")
+	fs.Var(cli.Ints(&o.AnswerSizes), "answer-sizes", "reply text `sizes` in bytes of the answer-size runs, comma-separated")
+	fs.IntVar(&o.AnswerRate, "answer-rate", o.AnswerRate, "open-loop rate in requests per second of the answer-size runs")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "turns each target takes per measurement, alternating targets")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "closed-loop workers for the max req/s runs")
 	fs.Var(cli.Durations(&o.UpstreamLatencies), "upstream-latencies", "mock `delays` before answering in the max req/s runs, comma-separated")
@@ -130,6 +140,17 @@ func (o Options) Validate() error {
 		if r <= 0 {
 			errs = append(errs, fmt.Errorf("-rates: %d is not a positive rate", r))
 		}
+	}
+	if len(o.AnswerSizes) == 0 {
+		errs = append(errs, errors.New("-answer-sizes needs at least one size, e.g. -answer-sizes 2,8192,65536"))
+	}
+	for _, n := range o.AnswerSizes {
+		if n <= 0 {
+			errs = append(errs, fmt.Errorf("-answer-sizes: %d is not a positive size", n))
+		}
+	}
+	if o.AnswerRate <= 0 {
+		errs = append(errs, fmt.Errorf("-answer-rate: %d is not a positive rate", o.AnswerRate))
 	}
 	if o.Rounds <= 0 || o.StreamRounds <= 0 || o.Concurrency <= 0 || o.Streams <= 0 || o.StreamChunks <= 0 {
 		errs = append(errs, errors.New("-rounds, -stream-rounds, -concurrency, -streams and -stream-chunks must be positive"))

@@ -88,7 +88,7 @@ func (b *bench) run(ctx context.Context, root string) (*report.Report, error) {
 		return nil, err
 	}
 
-	for _, phase := range []func(context.Context, *report.Report) error{b.latency, b.throughput, b.idle, b.streams} {
+	for _, phase := range []func(context.Context, *report.Report) error{b.latency, b.answers, b.throughput, b.idle, b.streams} {
 		if err := phase(ctx, rep); err != nil {
 			return nil, err
 		}
@@ -107,7 +107,7 @@ func (b *bench) settings() report.Settings {
 	}
 	return report.Settings{
 		Quick: b.o.Quick, Warmup: b.o.Warmup.Seconds(), Duration: b.o.Duration.Seconds(), Rounds: b.o.Rounds,
-		Rates: b.o.Rates, Concurrency: b.o.Concurrency, UpstreamLatencies: lats,
+		Rates: b.o.Rates, AnswerSizes: b.o.AnswerSizes, AnswerRate: b.o.AnswerRate, Concurrency: b.o.Concurrency, UpstreamLatencies: lats,
 		Streams: b.o.Streams, StreamRounds: b.o.StreamRounds, StreamChunks: b.o.StreamChunks, ChunkDelay: millis(b.o.ChunkDelay),
 		Ramp: b.o.Ramp.Seconds(), StallGap: millis(b.o.StallGap),
 	}
@@ -119,21 +119,11 @@ func (b *bench) latency(ctx context.Context, rep *report.Report) error {
 		return err
 	}
 	for _, rate := range b.o.Rates {
-		ol := load.OpenLoop{Rate: float64(rate), Warmup: b.o.Warmup, Duration: b.o.Duration / time.Duration(b.o.Rounds), Timeout: b.o.Timeout}
-		samples, cpu, err := inTurns(b, chatBody, 1024, b.o.Rounds, func(round int, client *http.Client, t target) load.Samples {
-			o := ol
-			if round > 0 {
-				o.Warmup = 0 // the connections are warm already
-			}
-			return o.Sample(ctx, client, t.req)
-		}, (*load.Samples).Merge)
+		results, cpu, err := b.openLoop(ctx, rate)
 		if err != nil {
 			return err
 		}
-		run := report.LatencyRun{Rate: rate, Results: results(samples)}
-		sent := func(res load.Result) float64 { return float64(res.Sent) + b.o.Warmup.Seconds()*float64(rate) }
-		run.CPU.ReverseProxy = micros(cpu.ReverseProxy) / sent(run.Results.ReverseProxy)
-		run.CPU.Sidecar = micros(cpu.Sidecar) / sent(run.Results.Sidecar)
+		run := report.LatencyRun{Rate: rate, Results: results, CPU: cpu}
 		for _, t := range named(run.Results) {
 			b.logf("latency     %5d req/s  %-12s p50 %8.3f ms  p99 %8.3f ms  errors %d\n", rate, t.name, t.v.Latency.P50, t.v.Latency.P99, t.v.Errors)
 		}
@@ -141,6 +131,50 @@ func (b *bench) latency(ctx context.Context, rep *report.Report) error {
 		rep.Latency = append(rep.Latency, run)
 	}
 	return nil
+}
+
+// answers runs the open loop at AnswerRate once per answer size: what
+// moving an answer's bytes costs each proxy.
+func (b *bench) answers(ctx context.Context, rep *report.Report) error {
+	for _, size := range b.o.AnswerSizes {
+		if err := b.setMockDefault(ctx, mockprovider.Step{ContentBytes: size}); err != nil {
+			return err
+		}
+		results, cpu, err := b.openLoop(ctx, b.o.AnswerRate)
+		if err != nil {
+			return err
+		}
+		run := report.AnswerRun{Bytes: size, Rate: b.o.AnswerRate, Results: results, CPU: cpu}
+		for _, t := range named(run.Results) {
+			b.logf("answers  %8s  %-12s p50 %8.3f ms  p99 %8.3f ms  errors %d\n", report.Size(size), t.name, t.v.Latency.P50, t.v.Latency.P99, t.v.Errors)
+		}
+		b.logf("answers  %8s  CPU per request: reverseproxy %.0f µs, sidecar %.0f µs\n", report.Size(size), run.CPU.ReverseProxy, run.CPU.Sidecar)
+		rep.Answers = append(rep.Answers, run)
+	}
+	return b.setMockDefault(ctx, mockprovider.Step{})
+}
+
+// openLoop sends chat completions at rate to each target in turns, as
+// the mock answers now, and returns the results and each proxy's CPU time
+// per request in microseconds.
+func (b *bench) openLoop(ctx context.Context, rate int) (report.Trio[load.Result], report.Proxies[float64], error) {
+	ol := load.OpenLoop{Rate: float64(rate), Warmup: b.o.Warmup, Duration: b.o.Duration / time.Duration(b.o.Rounds), Timeout: b.o.Timeout}
+	samples, cpu, err := inTurns(b, chatBody, 1024, b.o.Rounds, func(round int, client *http.Client, t target) load.Samples {
+		o := ol
+		if round > 0 {
+			o.Warmup = 0 // the connections are warm already
+		}
+		return o.Sample(ctx, client, t.req)
+	}, (*load.Samples).Merge)
+	if err != nil {
+		return report.Trio[load.Result]{}, report.Proxies[float64]{}, err
+	}
+	res := results(samples)
+	sent := func(r load.Result) float64 { return float64(r.Sent) + b.o.Warmup.Seconds()*float64(rate) }
+	return res, report.Proxies[float64]{
+		ReverseProxy: micros(cpu.ReverseProxy) / sent(res.ReverseProxy),
+		Sidecar:      micros(cpu.Sidecar) / sent(res.Sidecar),
+	}, nil
 }
 
 // throughput runs the closed-loop workers at each upstream latency.

@@ -25,6 +25,8 @@ func tinyRun() Options {
 	o.Warmup = 50 * time.Millisecond
 	o.Duration = 300 * time.Millisecond
 	o.Rates = []int{50, 100}
+	o.AnswerSizes = []int{2, 64 << 10}
+	o.AnswerRate = 50
 	o.Rounds = 2
 	o.Concurrency = 4
 	o.UpstreamLatencies = []time.Duration{0, 5 * time.Millisecond}
@@ -78,6 +80,19 @@ func TestRun_MeasuresEveryPhaseAgainstTheRealBinariesAndWritesWellFormedJSON(t *
 		assert.GreaterOrEqual(t, l.CPU.Sidecar, 0.0)
 	}
 
+	require.Len(t, got.Answers, len(o.AnswerSizes))
+	for i, a := range got.Answers {
+		assert.Equal(t, o.AnswerSizes[i], a.Bytes)
+		for _, r := range named(a.Results) {
+			assert.Positive(t, r.v.Sent, "%d B %s", a.Bytes, r.name)
+			assert.Equal(t, r.v.Sent, r.v.OK, "%d B %s: %s", a.Bytes, r.name, r.v.FirstError)
+		}
+		// CPU time is read in clock ticks (10 ms): the few small requests
+		// of a tiny run may take none, as in the latency runs above.
+		assert.GreaterOrEqual(t, a.CPU.ReverseProxy, 0.0, "%d B", a.Bytes)
+		assert.GreaterOrEqual(t, a.CPU.Sidecar, 0.0, "%d B", a.Bytes)
+	}
+
 	require.Len(t, got.Throughput, len(o.UpstreamLatencies))
 	for _, tp := range got.Throughput {
 		for _, r := range named(tp.Results) {
@@ -100,8 +115,9 @@ func TestRun_MeasuresEveryPhaseAgainstTheRealBinariesAndWritesWellFormedJSON(t *
 		assert.Positive(t, p.Sidecar.HWM, name)
 	}
 
-	assert.Len(t, got.Table, 5*len(o.Rates)+len(o.UpstreamLatencies)+10, "per rate 5 rows, per upstream latency 1, streams 9, idle 1")
-	assert.Len(t, got.Targets, len(o.Rates)+2)
+	assert.Len(t, got.Table, 5*len(o.Rates)+3*len(o.AnswerSizes)+len(o.UpstreamLatencies)+10,
+		"per rate 5 rows, per answer size 3, per upstream latency 1, streams 9, idle 1")
+	assert.Len(t, got.Targets, len(o.Rates)+len(o.AnswerSizes)+2)
 	var md bytes.Buffer
 	require.NoError(t, got.WriteMarkdown(&md))
 	for _, row := range got.Table {

@@ -45,15 +45,29 @@ spec:
   circuitBreaker: {failureRateThreshold: 50, minimumRequests: 20, window: 60s, openDuration: 30s}
 `
 
+// Options say what the sidecar enforces beyond the benchmark's policy.
+type Options struct {
+	// Spec is added to the policy's spec: YAML members indented by two
+	// spaces, such as "  budget: {period: Monthly, limit: \"1000\"}\n".
+	Spec string
+	// Ledger runs a budget ledger in the process (see ledger) and points
+	// the sidecar at it, so that the policy's budget is enforced on the
+	// allowance the sidecar draws from it, as in a cluster.
+	Ledger bool
+	// Telemetry is what the sidecar exports over OTLP (its exporters read
+	// the rest of the OTEL_EXPORTER_OTLP_* variables themselves); the zero
+	// value exports nothing.
+	Telemetry telemetry.Config
+}
+
 // Start starts the stack; the sidecar logs its JSON lines to sidecarLog,
 // as the real one logs to its stderr. dir holds the policy file.
 func Start(dir string, sidecarLog io.Writer) (*Stack, error) {
-	return StartWithTelemetry(dir, sidecarLog, telemetry.Config{})
+	return StartWith(dir, sidecarLog, Options{})
 }
 
-// StartWithTelemetry is Start with the sidecar exporting what tel says
-// (the exporters read the OTEL_EXPORTER_OTLP_* variables themselves).
-func StartWithTelemetry(dir string, sidecarLog io.Writer, tel telemetry.Config) (*Stack, error) {
+// StartWith starts the stack with the sidecar enforcing what o adds.
+func StartWith(dir string, sidecarLog io.Writer, o Options) (*Stack, error) {
 	mock, err := mockprovider.Start("127.0.0.1:0", mockprovider.WithHistory(0))
 	if err != nil {
 		return nil, err
@@ -66,24 +80,37 @@ func StartWithTelemetry(dir string, sidecarLog io.Writer, tel telemetry.Config) 
 	rp := httptest.NewServer(plainproxy.New(target, "/openai"))
 
 	path := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(path, fmt.Appendf(nil, policy, mock.URL()), 0o600); err != nil {
+	var led *ledger
+	closeAll := func() {
 		rp.Close()
 		_ = mock.Close()
+		if led != nil {
+			led.close()
+		}
+	}
+	if err := os.WriteFile(path, append(fmt.Appendf(nil, policy, mock.URL()), o.Spec...), 0o600); err != nil {
+		closeAll()
 		return nil, err
+	}
+	opts := sidecar.Options{
+		PolicyFile: path, Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", LogLevel: zapcore.InfoLevel, LogFlushInterval: sidecar.DefaultLogFlushInterval,
+		MaxRequestBytes: llmclient.DefaultMaxRequestBytes, MaxBufferedBytes: llmclient.DefaultMaxBufferedBytes,
+		ReloadInterval: 10 * time.Second, ShutdownGrace: time.Second, Telemetry: o.Telemetry,
+	}
+	if o.Ledger {
+		led = startLedger()
+		if opts.Ledger, err = led.options(dir); err != nil {
+			closeAll()
+			return nil, err
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan [2]string, 1)
 	done := make(chan error, 1)
-	opts := sidecar.Options{
-		PolicyFile: path, Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", LogLevel: zapcore.InfoLevel,
-		MaxRequestBytes: llmclient.DefaultMaxRequestBytes, MaxBufferedBytes: llmclient.DefaultMaxBufferedBytes,
-		ReloadInterval: 10 * time.Second, ShutdownGrace: time.Second, Telemetry: tel,
-	}
 	go func() { done <- sidecar.Run(ctx, opts, sidecarLog, ready) }()
 	stop := func() {
 		cancel()
-		rp.Close()
-		_ = mock.Close()
+		closeAll()
 	}
 	select {
 	case addrs := <-ready:

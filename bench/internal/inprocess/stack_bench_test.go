@@ -1,11 +1,13 @@
 package inprocess
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,10 +55,29 @@ func TestStack_EveryTargetAnswersChatsAndStreams(t *testing.T) {
 	for _, target := range s.Targets() {
 		t.Run(target.Name, func(t *testing.T) {
 			assert.Contains(t, post(t, c, target.URL, chat), `"chat.completion"`)
+			s.Mock.SetDefault(mockprovider.Step{Chunks: 5, ContentBytes: 64 << 10})
+			assert.Greater(t, len(post(t, c, target.URL, chat)), 64<<10, "a padded answer")
+			s.Mock.SetDefault(mockprovider.Step{Chunks: 5})
 			body := post(t, c, target.URL, stream)
 			assert.Contains(t, body, `"usage":{`, "the usage chunk the app asked for")
 			assert.True(t, strings.HasSuffix(body, "data: [DONE]\n\n"), "the stream ends with [DONE]: %q", body)
 		})
+	}
+}
+
+// send posts body to url and reads the answer into io.Discard, which
+// costs the client no allocation whatever the answer's size, so that the
+// allocations counted are the proxies' and the mock's.
+func send(tb testing.TB, c *http.Client, url, body string) {
+	resp, err := c.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		tb.Error(err)
+		return
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || n == 0 {
+		tb.Errorf("%s: status %d, %d bytes, err %v", url, resp.StatusCode, n, err)
 	}
 }
 
@@ -72,16 +93,29 @@ func benchmarkTargets(b *testing.B, step mockprovider.Step, body string) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					post(b, c, target.URL, body)
+					send(b, c, target.URL, body)
 				}
 			})
 		})
 	}
 }
 
-// BenchmarkChat is one chat completion per operation.
+// answerSizes are the sizes of the reply text the chat benchmarks
+// measure: two bytes, and kilobytes as real answers are. The ratio of the
+// sidecar's cost to the ReverseProxy's must not grow with the size.
+var answerSizes = []struct {
+	name  string
+	bytes int
+}{{"2B", 2}, {"8KiB", 8 << 10}, {"64KiB", 64 << 10}}
+
+// BenchmarkChat is one chat completion per operation, for each answer
+// size: BenchmarkChat/answer=8KiB/sidecar.
 func BenchmarkChat(b *testing.B) {
-	benchmarkTargets(b, mockprovider.Step{}, chat)
+	for _, size := range answerSizes {
+		b.Run("answer="+size.name, func(b *testing.B) {
+			benchmarkTargets(b, mockprovider.Step{ContentBytes: size.bytes}, chat)
+		})
+	}
 }
 
 // BenchmarkStream20Chunks is one 20-delta stream per operation, sent as
@@ -95,4 +129,78 @@ func BenchmarkStream20Chunks(b *testing.B) {
 // stream where tokens trickle in.
 func BenchmarkStream20ChunksPaced(b *testing.B) {
 	benchmarkTargets(b, mockprovider.Step{Chunks: 20, ChunkDelay: time.Millisecond}, stream)
+}
+
+// The parts of a realistic policy the benchmark's own leaves out: a
+// budget, enforced by this sidecar alone or on allowances from a ledger,
+// and the response cache.
+const (
+	budgetSpec = "  budget: {period: Monthly, limit: \"1000000\"}\n"
+	cacheSpec  = "  cache: {ttl: 5m, maxEntries: 1000}\n"
+)
+
+// chatN is a deterministic chat completion (temperature 0, which the cache
+// keys) whose prompt is the n-th: a new one is a cache miss.
+func chatN(n int64) string {
+	return fmt.Sprintf(`{"model":"gpt-4o-mini","temperature":0,"messages":[{"role":"user","content":"Say hello in one sentence, %d."}]}`, n)
+}
+
+// BenchmarkPolicies is one chat completion (a 2 B answer) per operation
+// through the sidecar enforcing each realistic part, and all of them:
+// BenchmarkPolicies/ledger. cache-hit asks the same each time (all but
+// the first are hits); cache-miss and all a new prompt each time (each is
+// keyed, sent, and its answer stored).
+func BenchmarkPolicies(b *testing.B) {
+	same := func(int64) string { return chatN(0) }
+	for _, tc := range []struct {
+		name string
+		o    Options
+		body func(n int64) string
+	}{
+		{"none", Options{}, same},
+		{"budget", Options{Spec: budgetSpec}, same},
+		{"ledger", Options{Spec: budgetSpec, Ledger: true}, same},
+		{"cache-hit", Options{Spec: cacheSpec}, same},
+		{"cache-miss", Options{Spec: cacheSpec}, chatN},
+		{"all", Options{Spec: budgetSpec + cacheSpec, Ledger: true}, chatN},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			dir := b.TempDir()
+			log, err := os.Create(filepath.Join(dir, "sidecar.log"))
+			require.NoError(b, err)
+			b.Cleanup(func() { _ = log.Close() })
+			s, err := StartWith(dir, log, tc.o)
+			require.NoError(b, err)
+			b.Cleanup(s.Close)
+			s.Mock.SetDefault(mockprovider.Step{ContentBytes: 2})
+			c := Client(64)
+			b.Cleanup(c.CloseIdleConnections)
+			var n atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					send(b, c, s.Sidecar, tc.body(n.Add(1)))
+				}
+			})
+		})
+	}
+}
+
+func TestStackWith_TheLedgerGrantsTheAllowanceRequestsAreAdmittedOn(t *testing.T) {
+	dir := t.TempDir()
+	log, err := os.Create(filepath.Join(dir, "sidecar.log"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = log.Close() })
+	s, err := StartWith(dir, log, Options{Spec: budgetSpec, Ledger: true})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	c := Client(4)
+	// A sidecar holds no allowance before its first sync: without the
+	// ledger's answer, the first request would be refused
+	// (tollgate_budget_unavailable), not answered.
+	for i := range 3 {
+		assert.Contains(t, post(t, c, s.Sidecar, chatN(int64(i))), `"chat.completion"`)
+	}
 }

@@ -43,7 +43,7 @@ func benchmarkWithTelemetry(b *testing.B, step mockprovider.Step, body string) {
 	log, err := os.Create(filepath.Join(dir, "sidecar.log"))
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = log.Close() })
-	s, err := StartWithTelemetry(dir, log, cfg)
+	s, err := StartWith(dir, log, Options{Telemetry: cfg})
 	require.NoError(b, err)
 	b.Cleanup(s.Close)
 	s.Mock.SetDefault(step)

@@ -17,9 +17,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		pinning = "sidecar and ReverseProxy pinned to CPU 1 with taskset, load generator and mock provider on CPU 0"
 	}
 	s := r.Settings
-	fmt.Fprintf(&b, "Setup: %s; %gs per measurement in %d turns per target after a %gs warm-up%s; open-loop rates %s req/s; "+
+	fmt.Fprintf(&b, "Setup: %s; %gs per measurement in %d turns per target after a %gs warm-up%s; open-loop rates %s req/s; answers of %s at %d req/s; "+
 		"%d SSE streams of %d chunks %g ms apart, started over %gs, %d turns per target; sidecar policy with retries and a circuit breaker, no rate limit.\n\n",
-		pinning, s.Duration, s.Rounds, s.Warmup, QuickNote(s.Quick), joinInts(s.Rates), s.Streams, s.StreamChunks, s.ChunkDelay, s.Ramp, s.StreamRounds)
+		pinning, s.Duration, s.Rounds, s.Warmup, QuickNote(s.Quick), joinInts(s.Rates), joinSizes(s.AnswerSizes), s.AnswerRate, s.Streams, s.StreamChunks, s.ChunkDelay, s.Ramp, s.StreamRounds)
 
 	b.WriteString("| Measurement | direct | ReverseProxy | sidecar | sidecar / direct | sidecar / ReverseProxy |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|\n")
@@ -50,6 +50,14 @@ func joinInts(ns []int) string {
 	parts := make([]string, len(ns))
 	for i, n := range ns {
 		parts[i] = fmt.Sprint(n)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func joinSizes(sizes []int) string {
+	parts := make([]string, len(sizes))
+	for i, n := range sizes {
+		parts[i] = Size(n)
 	}
 	return strings.Join(parts, ", ")
 }

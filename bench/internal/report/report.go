@@ -26,6 +26,8 @@ type Report struct {
 	Settings Settings `json:"settings"`
 	// Latency has one open-loop run per rate.
 	Latency []LatencyRun `json:"latency"`
+	// Answers has one open-loop run per answer size.
+	Answers []AnswerRun `json:"answers"`
 	// Throughput has one closed-loop run per upstream latency.
 	Throughput []ThroughputRun `json:"throughput"`
 	// Streams is the run of concurrent SSE streams.
@@ -51,6 +53,12 @@ type Settings struct {
 	Duration float64 `json:"duration_s"`
 	// Rates are the open-loop rates, per second.
 	Rates []int `json:"rates_per_s"`
+	// AnswerSizes are the sizes of the reply text of the answer-size
+	// runs, in bytes.
+	AnswerSizes []int `json:"answer_sizes_bytes"`
+	// AnswerRate is the open-loop rate of the answer-size runs, per
+	// second.
+	AnswerRate int `json:"answer_rate_per_s"`
 	// Rounds is how many turns the targets took in each latency and
 	// throughput measurement, each turn Duration/Rounds long, so that a
 	// change in the machine's other load falls on all three alike.
@@ -107,6 +115,20 @@ type LatencyRun struct {
 	// CPU is the CPU time each proxy process used per request, warm-up
 	// included, in microseconds: what the proxy costs, whatever else the
 	// machine was doing.
+	CPU Proxies[float64] `json:"cpu_us_per_request"`
+}
+
+// AnswerRun is an open-loop run whose answers carry a reply text of one
+// size.
+type AnswerRun struct {
+	// Bytes is the size of each answer's reply text.
+	Bytes int `json:"bytes"`
+	// Rate is the requests sent per second.
+	Rate int `json:"rate_per_s"`
+	// Results are per target.
+	Results Trio[load.Result] `json:"results"`
+	// CPU is the CPU time each proxy process used per request, in
+	// microseconds, as LatencyRun's.
 	CPU Proxies[float64] `json:"cpu_us_per_request"`
 }
 

@@ -98,6 +98,29 @@ func TestFinish_ChecksEachTarget(t *testing.T) {
 	assert.True(t, r.Targets[2].Met, "96 MiB is exactly 1.5× 64 MiB: %s", r.Targets[2].Value)
 }
 
+func TestFinish_AnswerSizesGetRowsAndACPUTargetEach(t *testing.T) {
+	r := sample(0.2, 0.2)
+	r.Answers = []AnswerRun{
+		{Bytes: 2, Rate: 500, Results: r.Latency[0].Results, CPU: Proxies[float64]{ReverseProxy: 100, Sidecar: 110}},
+		{Bytes: 64 << 10, Rate: 500, Results: r.Latency[0].Results, CPU: Proxies[float64]{ReverseProxy: 200, Sidecar: 240}},
+	}
+	r.Finish()
+	cpu := find(t, r.Table, "proxy CPU per request @ 500 req/s, 64 KiB answer")
+	assert.InDelta(t, 1.2, *cpu.SidecarOverReverseProxy, 1e-9)
+	find(t, r.Table, "added p99 @ 500 req/s, 2 B answer")
+	require.Len(t, r.Targets, 5)
+	assert.Equal(t, "CPU per request with a 2 B answer within 1.15× the ReverseProxy's", r.Targets[1].Name)
+	assert.True(t, r.Targets[1].Met, r.Targets[1].Value)
+	assert.False(t, r.Targets[2].Met, "1.2× is over 1.15×: %s", r.Targets[2].Value)
+	assert.Equal(t, "240 µs vs 200 µs (1.20×)", r.Targets[2].Value)
+}
+
+func TestSize_NamesAnswersAsTheTablesDo(t *testing.T) {
+	assert.Equal(t, "2 B", Size(2))
+	assert.Equal(t, "8 KiB", Size(8<<10))
+	assert.Equal(t, "1.5 MiB", Size(3<<19))
+}
+
 func TestFinish_NotesFailuresThePercentilesHide(t *testing.T) {
 	r := sample(0.2, 0.2)
 	require.Len(t, r.Notes, 1)

@@ -71,6 +71,18 @@ func proxiesRow(measurement string, p Proxies[int64]) Row {
 func p50(s stats.Summary) float64 { return s.P50 }
 func p99(s stats.Summary) float64 { return s.P99 }
 
+// Size shows a size in bytes as the tables name answers: 2 B, 8 KiB,
+// 1.5 MiB.
+func Size(bytes int) string {
+	switch {
+	case bytes >= 1<<20:
+		return fmt.Sprintf("%g MiB", float64(bytes)/(1<<20))
+	case bytes >= 1<<10:
+		return fmt.Sprintf("%g KiB", float64(bytes)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", bytes)
+}
+
 // buildTable derives the summary table from the measurements.
 func (r *Report) buildTable() []Row {
 	var rows []Row
@@ -83,6 +95,16 @@ func (r *Report) buildTable() []Row {
 			addedRow(fmt.Sprintf("added p50 @ %d req/s", l.Rate), lat50),
 			addedRow(fmt.Sprintf("added p99 @ %d req/s", l.Rate), lat99),
 			row(fmt.Sprintf("proxy CPU per request @ %d req/s", l.Rate), UnitMicros, nil, val(l.CPU.ReverseProxy), val(l.CPU.Sidecar)),
+		)
+	}
+	for _, a := range r.Answers {
+		lat50 := pick(a.Results, func(x load.Result) float64 { return p50(x.Latency) })
+		lat99 := pick(a.Results, func(x load.Result) float64 { return p99(x.Latency) })
+		at := fmt.Sprintf("@ %d req/s, %s answer", a.Rate, Size(a.Bytes))
+		rows = append(rows,
+			addedRow("added p50 "+at, lat50),
+			addedRow("added p99 "+at, lat99),
+			row("proxy CPU per request "+at, UnitMicros, nil, val(a.CPU.ReverseProxy), val(a.CPU.Sidecar)),
 		)
 	}
 	for _, t := range r.Throughput {

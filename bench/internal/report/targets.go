@@ -12,6 +12,10 @@ const (
 	// MaxAddedP99OverReverseProxy bounds the sidecar's added p99 latency
 	// as a multiple of the plain ReverseProxy's.
 	MaxAddedP99OverReverseProxy = 1.5
+	// MaxAnswerCPUOverReverseProxy bounds the sidecar's CPU time per
+	// request as a multiple of the ReverseProxy's at every answer size:
+	// the ratio must not grow with the size of the answer.
+	MaxAnswerCPUOverReverseProxy = 1.15
 	// MaxIdleRSSMiB bounds the sidecar's idle VmRSS.
 	MaxIdleRSSMiB = 20.0
 	// MaxStreamsRSSOverReverseProxy bounds the sidecar's VmHWM under the
@@ -34,6 +38,16 @@ func (r *Report) checkTargets() []Target {
 			// cost, and only a sidecar that added nothing either meets it.
 			t.Value = fmt.Sprintf("%s vs %s (no ratio: the ReverseProxy added nothing measurable)", Millis(sc), Millis(rp))
 			t.Met = sc <= 0
+		}
+		out = append(out, t)
+	}
+	for _, a := range r.Answers {
+		t := Target{Name: fmt.Sprintf("CPU per request with a %s answer within %g× the ReverseProxy's", Size(a.Bytes), MaxAnswerCPUOverReverseProxy)}
+		if rp, sc := a.CPU.ReverseProxy, a.CPU.Sidecar; rp > 0 && sc > 0 {
+			t.Value = fmt.Sprintf("%.0f µs vs %.0f µs (%.2f×)", sc, rp, sc/rp)
+			t.Met = sc <= MaxAnswerCPUOverReverseProxy*rp
+		} else {
+			t.Value = "not measured"
 		}
 		out = append(out, t)
 	}
@@ -71,6 +85,9 @@ func (r *Report) notes() []string {
 	}
 	for _, l := range r.Latency {
 		each(fmt.Sprintf("%d req/s", l.Rate), l.Results)
+	}
+	for _, a := range r.Answers {
+		each(fmt.Sprintf("%s answers", Size(a.Bytes)), a.Results)
 	}
 	for _, t := range r.Throughput {
 		each(fmt.Sprintf("%d concurrent, %g ms upstream", t.Concurrency, t.UpstreamLatency), t.Results)

@@ -270,7 +270,8 @@ func totalCur(periods []ledgerapi.PeriodSpend, start time.Time) proxyconfig.USD 
 }
 
 // grant tops up a's allowance to its target, or to what a waiting request
-// needs, out of what no pod holds.
+// needs, out of what no pod holds: all that the request needs, or nothing
+// of it.
 func (b *Book) grant(a *account, need proxyconfig.USD, now time.Time) {
 	a.short = proxyconfig.USD{}
 	if need.IsPositive() {
@@ -291,7 +292,15 @@ func (b *Book) grant(a *account, need proxyconfig.USD, now time.Time) {
 	if !free.IsPositive() {
 		return
 	}
-	want := proxyconfig.MaxUSD(b.target(a, now), a.allowance.Add(need))
+	target := b.target(a, now)
+	want := proxyconfig.MaxUSD(target, a.allowance.Add(need))
+	if need.GreaterThan(free) {
+		// A part of what the waiting request needs would be a fragment it
+		// cannot use, which its sidecar would give back: and were several
+		// pods each granted such a part, none would have enough. What is
+		// free stays free until it covers a whole request.
+		want = target
+	}
 	if more := want.Sub(a.allowance); more.IsPositive() {
 		b.setAllowance(a, a.allowance.Add(proxyconfig.MinUSD(more, free)))
 		b.version++

@@ -49,12 +49,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.noPolicy(w, r)
 		return
 	}
-	out := r.Clone(r.Context())
+	// A shallow copy: the Transport reads the request and copies what it
+	// sends on, and the server is done with r's header, the one thing set
+	// here, before the handler runs. r.Clone copied the header and the URL
+	// for nothing.
+	out := r.WithContext(r.Context())
 	out.RequestURI = ""
 	out.Header.Set(llmclient.HeaderRequest, id)
+	rc := http.NewResponseController(w)
 	var body *deadlineBody
 	if out.Body != nil && out.Body != http.NoBody {
-		body = newDeadlineBody(w, out.Body, time.Now().Add(t.Policy().Timeouts.Total.D()))
+		body = newDeadlineBody(rc, out.Body, time.Now().Add(t.Policy().Timeouts.Total.D()))
 		out.Body = body
 	}
 	resp, err := t.RoundTrip(out)
@@ -73,13 +78,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		header[k] = vs
 	}
 	w.WriteHeader(resp.StatusCode)
-	h.stream(w, resp.Body)
+	h.stream(w, rc, resp.Body)
 }
 
 // stream copies the answer, flushing after every read so that each SSE
 // event (the body hands them out one per read) reaches the app at once.
-func (h *Handler) stream(w http.ResponseWriter, body io.Reader) {
-	rc := http.NewResponseController(w)
+func (h *Handler) stream(w http.ResponseWriter, rc *http.ResponseController, body io.Reader) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -127,8 +131,8 @@ type deadlineBody struct {
 	once sync.Once
 }
 
-func newDeadlineBody(w http.ResponseWriter, body io.ReadCloser, deadline time.Time) *deadlineBody {
-	b := &deadlineBody{ReadCloser: body, rc: http.NewResponseController(w)}
+func newDeadlineBody(rc *http.ResponseController, body io.ReadCloser, deadline time.Time) *deadlineBody {
+	b := &deadlineBody{ReadCloser: body, rc: rc}
 	// Without deadline support (not a net/http server connection) the
 	// body is read as before.
 	_ = b.rc.SetReadDeadline(deadline)

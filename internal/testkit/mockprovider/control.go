@@ -140,6 +140,7 @@ type stepJSON struct {
 	Content        string            `json:"content,omitempty"`
 	Usage          *Usage            `json:"usage,omitempty"`
 	Chunks         int               `json:"chunks,omitempty"`
+	ContentBytes   int               `json:"content_bytes,omitempty"`
 }
 
 // MarshalJSON encodes st as the control API takes it.
@@ -147,7 +148,7 @@ func (st Step) MarshalJSON() ([]byte, error) {
 	j := stepJSON{
 		Status: st.Status, RetryAfter: st.RetryAfter, Headers: st.Headers, Body: st.Body,
 		ErrorCode: st.ErrorCode, Fault: st.Fault, AfterEvents: st.AfterEvents,
-		Content: st.Content, Usage: st.Usage, Chunks: st.Chunks,
+		Content: st.Content, Usage: st.Usage, Chunks: st.Chunks, ContentBytes: st.ContentBytes,
 	}
 	if st.FirstByteDelay != 0 {
 		j.FirstByteDelay = st.FirstByteDelay.String()
@@ -180,7 +181,7 @@ func (st *Step) UnmarshalJSON(b []byte) error {
 	*st = Step{
 		Status: j.Status, RetryAfter: j.RetryAfter, Headers: j.Headers, Body: j.Body,
 		ErrorCode: j.ErrorCode, FirstByteDelay: first, ChunkDelay: chunk, Fault: j.Fault,
-		AfterEvents: j.AfterEvents, Content: j.Content, Usage: j.Usage, Chunks: j.Chunks,
+		AfterEvents: j.AfterEvents, Content: j.Content, Usage: j.Usage, Chunks: j.Chunks, ContentBytes: j.ContentBytes,
 	}
 	return nil
 }

@@ -127,6 +127,7 @@ func TestStep_JSONRoundTrips(t *testing.T) {
 		ErrorCode: "rate_limit_exceeded", FirstByteDelay: 1500 * time.Millisecond, ChunkDelay: 3 * time.Millisecond,
 		Fault: mockprovider.FaultCutStream, AfterEvents: 4, Content: "c",
 		Usage: &mockprovider.Usage{InputTokens: 1, OutputTokens: 2, CachedInputTokens: 3}, Chunks: 9,
+		ContentBytes: 8192,
 	}
 	b, err := json.Marshal(step)
 	require.NoError(t, err)

@@ -44,6 +44,7 @@
 //	{"first_byte_delay": "250ms", "chunk_delay": "20ms", "chunks": 200,
 //	 "usage": {"input_tokens": 1000, "output_tokens": 200, "cached_input_tokens": 0}}
 //	{"fault": "reset_mid_stream", "after_events": 3}
+//	{"content_bytes": 65536}
 //
 // Unknown fields and faults are refused, so that a typo fails loudly rather
 // than scripting a plain 200. Mutations answer 204; bad input answers 400

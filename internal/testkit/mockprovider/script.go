@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultContent is the reply text when a step sets no Content.
@@ -51,6 +52,11 @@ type Step struct {
 	// Content is the reply text; empty means DefaultContent. Streams send
 	// it one word per delta.
 	Content string
+	// ContentBytes, when positive, makes the reply text exactly this many
+	// bytes long: Content (or DefaultContent) repeated, a space between
+	// repetitions, and cut. Benchmarks use it to measure what the size of
+	// an answer costs: real answers are kilobytes.
+	ContentBytes int
 	// Usage is the token usage reported; nil means DefaultInputTokens and
 	// DefaultOutputTokens.
 	Usage *Usage
@@ -152,12 +158,36 @@ func compile(st Step) *script {
 	if content == "" {
 		content = DefaultContent
 	}
+	if st.ContentBytes > 0 {
+		content = padContent(content, st.ContentBytes)
+	}
 	sc.deltas = splitDeltas(content, st.Chunks)
 	sc.text = strings.Join(sc.deltas, "")
 	if st.Body != "" {
 		sc.body = []byte(st.Body)
 	}
 	return sc
+}
+
+// padContent repeats content, a space between repetitions, to exactly n
+// bytes, cut at a character boundary and filled up with spaces.
+func padContent(content string, n int) string {
+	var b strings.Builder
+	b.Grow(n + len(content) + 1)
+	for b.Len() < n {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(content)
+	}
+	s := b.String()[:n]
+	for len(s) > 0 {
+		if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size > 1 {
+			break
+		}
+		s = s[:len(s)-1] // a character cut in two
+	}
+	return s + strings.Repeat(" ", n-len(s))
 }
 
 // splitDeltas cuts content into stream deltas: one word each (with its

@@ -46,6 +46,25 @@ func TestSplitDeltas(t *testing.T) {
 	}
 }
 
+func TestPadContent_MakesTheReplyExactlyThatLong(t *testing.T) {
+	tests := map[string]struct {
+		content string
+		n       int
+		want    string
+	}{
+		"shorter than the content: cut":               {content: "Hello there", n: 2, want: "He"},
+		"longer: repeated with a space between":       {content: "ab", n: 7, want: "ab ab a"},
+		"a character cut in two is filled with space": {content: "né", n: 2, want: "n "},
+		"exactly the content":                         {content: "abc", n: 3, want: "abc"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, tc.want, padContent(tc.content, tc.n))
+		})
+	}
+	assert.Len(t, padContent(DefaultContent, 64<<10), 64<<10)
+}
+
 func TestQueue_ModelQueueFirstThenSharedThenDefault(t *testing.T) {
 	var q queue
 	q.def.Store(compile(Step{Status: 299}))

@@ -3,6 +3,7 @@ package mockprovider_test
 import (
 	"encoding/json"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -184,6 +185,9 @@ func TestServer_StepShapesTheAnswer(t *testing.T) {
 		"Content replaces the reply text": {
 			step: mockprovider.Step{Content: "Bonjour."}, body: `{"model":"m"}`, wantStatus: 200,
 		},
+		"ContentBytes pads the reply text to its size": {
+			step: mockprovider.Step{ContentBytes: 8192}, body: `{"model":"m"}`, wantStatus: 200,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -201,6 +205,11 @@ func TestServer_StepShapesTheAnswer(t *testing.T) {
 			}
 			if tc.step.Content != "" {
 				assert.Equal(t, tc.step.Content, readOpenAIChat(t, string(body)).Text)
+			}
+			if tc.step.ContentBytes > 0 {
+				text := readOpenAIChat(t, string(body)).Text
+				assert.Len(t, text, tc.step.ContentBytes)
+				assert.True(t, strings.HasPrefix(text, mockprovider.DefaultContent+" "+mockprovider.DefaultContent), text[:80])
 			}
 		})
 	}
