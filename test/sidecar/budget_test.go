@@ -44,7 +44,7 @@ func TestBudget_TheOpenAISDKSurfacesBudgetExhaustedAndCostIsExported(t *testing.
 	assert.NotEmpty(t, apiErr.Response.Header.Get("Retry-After"), "the app is told when the period ends")
 	assert.Equal(t, 3, len(mock.Requests()), "the blocked request never reached the provider")
 
-	assert.InDelta(t, 0.60, s.metric("tollgate_cost_usd_total", "model", "gpt-4o-mini"), 1e-9)
+	s.awaitNear(0.60, "tollgate_cost_usd_total", "model", "gpt-4o-mini")
 	s.awaitMetric(1.0, "tollgate_requests_total", "outcome", llmclient.CodeBudgetExhausted)
 	assert.Contains(t, s.logs.String(), "budget soft limit reached")
 	assert.Contains(t, s.logs.String(), "budget exhausted")
