@@ -13,15 +13,14 @@
 // # Reserve, then settle
 //
 // Each request calls Gate.Reserve with its maximum cost (its prompt and
-// its max tokens, priced). The gate admits it while
+// its max tokens, priced). The gate admits it when
 //
-//	spent + reserved < limit
+//	spent + reserved + maxCost <= limit (and spent + reserved < limit)
 //
 // where reserved is the sum of the maximum costs of admitted requests not
 // yet settled, so that concurrent requests cannot all slip through on the
-// same remaining budget and spend overshoots the limit by at most the
-// maximum cost of the last request admitted (more only if a request costs
-// more than its estimate). An admitted request holds its maximum cost in a
+// same remaining budget and spend overshoots the limit only when a request
+// costs more than its estimate. An admitted request holds its maximum cost in a
 // Reservation until it settles with its actual cost, or releases it when it
 // failed before costing anything. Spent equal to the limit is exhausted.
 //

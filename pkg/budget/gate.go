@@ -61,8 +61,8 @@ type Decision struct {
 	// Exhausted, and then the budget's onExhausted action.
 	Action Action
 	// State is the state the request was decided in. It is Exhausted when
-	// spent plus the reservations of requests in flight reached the limit
-	// (admitting the request could overshoot by more than its own cost),
+	// what remains of the limit, less the reservations of requests in
+	// flight, does not cover the request (admitting it could overshoot),
 	// SoftLimit when spent reached the soft limit, Ok otherwise.
 	State State
 	// FirstSoftCrossing is true for exactly one decision per period: the

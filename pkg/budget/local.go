@@ -44,12 +44,12 @@ func NewLocal(s Settings, now func() time.Time) *Local {
 }
 
 // Reserve decides on a request that may cost up to maxCost USD (a negative
-// maxCost counts as zero). It admits the request while spent plus the
-// reservations in flight is below the limit, so concurrent requests cannot
-// all slip through on the same remaining budget and spend overshoots the
-// limit by at most one request's maximum cost. Past that point it blocks
-// or, with onExhausted Downgrade, admits and reserves as usual for the
-// cheaper model: spend keeps counting after the limit.
+// maxCost counts as zero). It admits the request when what remains of the
+// limit, less the reservations in flight, covers maxCost, so concurrent
+// requests cannot all slip through on the same remaining budget and spend
+// overshoots the limit only by what requests cost beyond their maximum.
+// Otherwise it blocks or, with onExhausted Downgrade, admits and reserves
+// as usual for the cheaper model: spend keeps counting after the limit.
 func (l *Local) Reserve(maxCost proxyconfig.USD) (*Reservation, Decision) {
 	return l.reserve(maxCost, false)
 }
@@ -76,14 +76,20 @@ func (l *Local) reserve(maxCost proxyconfig.USD, dryRun bool) (*Reservation, Dec
 		Reserved:    l.reserved,
 		Limit:       l.settings.Limit,
 	}
+	if d.State != StateExhausted && l.spent.Add(l.reserved).Add(maxCost).GreaterThan(l.settings.Limit) {
+		// What remains does not cover this request: exhausted for it,
+		// though a smaller one may pass.
+		d.State = StateExhausted
+	}
 	if d.State != StateOk && !l.softReported {
 		l.softReported, d.FirstSoftCrossing = true, true
 	}
 	if d.State == StateExhausted && !l.exhaustedReported {
 		l.exhaustedReported, d.FirstExhausted = true, true
 	}
-	// Exhausted below the limit: the reservations in flight hold the rest.
-	d.Held = d.State == StateExhausted && l.spent.LessThan(l.settings.Limit)
+	// Exhausted where the request would fit but for the reservations in
+	// flight: they hold the rest, and may give some back.
+	d.Held = d.State == StateExhausted && l.spent.Add(maxCost).LessThanOrEqual(l.settings.Limit)
 	switch {
 	case d.State != StateExhausted:
 		d.Action = Allow

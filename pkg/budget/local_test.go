@@ -27,8 +27,11 @@ func TestLocal_DecisionFollowsSpend(t *testing.T) {
 		"exactly the soft limit is SoftLimit": {
 			spent: "8", wantAction: Allow, wantState: StateSoftLimit, wantStatus: StateSoftLimit, wantLeft: "2",
 		},
-		"just below the limit is still admitted": {
-			spent: "9.999999", wantAction: Allow, wantState: StateSoftLimit, wantStatus: StateSoftLimit, wantLeft: "0.000001",
+		"what remains covers the request exactly": {
+			spent: "9.99", wantAction: Allow, wantState: StateSoftLimit, wantStatus: StateSoftLimit, wantLeft: "0.01",
+		},
+		"less remaining than the request may cost is Exhausted for it": {
+			spent: "9.999999", wantAction: Block, wantState: StateExhausted, wantStatus: StateSoftLimit, wantLeft: "0.000001",
 		},
 		"exactly the limit is Exhausted": {
 			spent: "10", wantAction: Block, wantState: StateExhausted, wantStatus: StateExhausted, wantLeft: "0",
@@ -144,7 +147,7 @@ func TestLocal_ReservationsInFlightCountTowardTheLimit(t *testing.T) {
 	assertUSD(t, "0.01", st.Reserved, "and gives back the maximum it held")
 }
 
-func TestLocal_OvershootIsBoundedByOneRequestsMaximumCost(t *testing.T) {
+func TestLocal_AdmitsARequestOnlyWhenWhatRemainsCoversIt(t *testing.T) {
 	cases := map[string]struct {
 		limit    string
 		maxCosts []string // reserved in turn until one is refused
@@ -158,27 +161,32 @@ func TestLocal_OvershootIsBoundedByOneRequestsMaximumCost(t *testing.T) {
 		"micro amounts": {
 			limit: "0.000010", maxCosts: []string{"0.000003", "0.000003", "0.000003", "0.000003", "0.000003"},
 		},
+		"exactly the limit": {
+			limit: "10", maxCosts: []string{"4", "6", "0.000001"},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			g := newGate(t, blockAt(tc.limit), newClock(utc(2025, 5, 14, 12, 0, 0)))
 			var admitted []*Reservation
+			var refused proxyconfig.USD
 			for _, c := range tc.maxCosts {
 				r, d := g.Reserve(usd(c))
 				if d.Action == Block {
+					assert.Equal(t, StateExhausted, d.State)
+					refused = usd(c)
 					break
 				}
 				admitted = append(admitted, r)
 			}
-			require.Less(t, len(admitted), len(tc.maxCosts), "the test needs a refusal")
+			require.True(t, refused.IsPositive(), "the test needs a refusal")
 			for _, r := range admitted {
 				r.Settle(r.MaxCost()) // the worst case: every request costs its maximum
 			}
 			spent := g.Status().Spent
-			lastMax := admitted[len(admitted)-1].MaxCost()
-			assert.True(t, spent.GreaterThanOrEqual(usd(tc.limit)), "the budget was not used up: spent %s", spent)
-			assert.True(t, spent.LessThan(usd(tc.limit).Add(lastMax)),
-				"spent %s overshoots %s by more than the last request's maximum %s", spent, tc.limit, lastMax)
+			assert.True(t, spent.LessThanOrEqual(usd(tc.limit)), "spent %s overshoots %s", spent, tc.limit)
+			assert.True(t, usd(tc.limit).Sub(spent).LessThan(refused),
+				"the refused request, of up to %s, would have fitted in what remained of %s after %s", refused, tc.limit, spent)
 		})
 	}
 }

@@ -279,6 +279,9 @@ func (t *Transport) exhaustedWhy(d budget.Decision, maxCost proxyconfig.USD) str
 		return fmt.Sprintf("%s, and what remains, %s USD, is less than a request needs (this one may cost up to %s USD)", spent, remaining, maxCost)
 	case d.Reserved.GreaterThanOrEqual(remaining):
 		return fmt.Sprintf("%s, and what remains, %s USD, is reserved by requests in flight (this one may cost up to %s USD)", spent, remaining, maxCost)
+	case t.local != nil:
+		return fmt.Sprintf("%s, and of what remains, %s USD, %s USD is reserved by requests in flight, which leaves too little for this one (it may cost up to %s USD)",
+			spent, remaining, d.Reserved, maxCost)
 	}
 	// What the ledger counts as the pods' allowances: other pods', and
 	// this pod's, partly reserved by its requests in flight.

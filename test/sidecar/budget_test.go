@@ -13,12 +13,14 @@ import (
 )
 
 // The mock answers with 100 input and 100 output tokens; at $1000 per
-// million tokens each answer costs $0.20, so a $0.50 budget is spent after
-// three answers.
+// million tokens each answer costs $0.20. A request reserves its short
+// prompt and the model's 100 output tokens, a little over $0.10 (the
+// mock's usage then charges more), so a $0.61 budget admits three
+// requests: after $0.60 what remains does not cover a fourth.
 const budgetBlock = `
   pricing:
-    - {model: gpt-4o-mini, inputPerMillion: "1000", outputPerMillion: "1000"}
-  budget: {period: Daily, limit: "0.50", softLimitPercent: 50}
+    - {model: gpt-4o-mini, inputPerMillion: "1000", outputPerMillion: "1000", maxOutputTokens: 100}
+  budget: {period: Daily, limit: "0.61", softLimitPercent: 50}
 `
 
 func TestBudget_TheOpenAISDKSurfacesBudgetExhaustedAndCostIsExported(t *testing.T) {
@@ -34,7 +36,7 @@ func TestBudget_TheOpenAISDKSurfacesBudgetExhaustedAndCostIsExported(t *testing.
 	require.NoError(t, second.err)
 	third := chat(t, c, "gpt-4o-mini")
 	require.NoError(t, third.err)
-	assert.Equal(t, "soft-limit", third.header.Get(llmclient.HeaderBudget), "$0.40 of $0.50 spent: past the 50% soft limit")
+	assert.Equal(t, "soft-limit", third.header.Get(llmclient.HeaderBudget), "$0.40 of $0.61 spent: past the 50% soft limit")
 
 	blocked := chat(t, c, "gpt-4o-mini")
 	apiErr := requireOpenAIError(t, blocked.err, http.StatusTooManyRequests, llmclient.CodeBudgetExhausted)
@@ -42,7 +44,7 @@ func TestBudget_TheOpenAISDKSurfacesBudgetExhaustedAndCostIsExported(t *testing.
 	assert.NotEmpty(t, apiErr.Response.Header.Get("Retry-After"), "the app is told when the period ends")
 	assert.Equal(t, 3, len(mock.Requests()), "the blocked request never reached the provider")
 
-	assert.InDelta(t, 0.60, s.metric("tollgate_cost_usd_total", "model", "gpt-4o-mini"), 1e-9)
+	s.awaitNear(0.60, "tollgate_cost_usd_total", "model", "gpt-4o-mini")
 	s.awaitMetric(1.0, "tollgate_requests_total", "outcome", llmclient.CodeBudgetExhausted)
 	assert.Contains(t, s.logs.String(), "budget soft limit reached")
 	assert.Contains(t, s.logs.String(), "budget exhausted")

@@ -19,14 +19,16 @@ import (
 )
 
 // twinSpec is the policy both twins enforce, but for its mode: at most
-// two requests at once, and $0.50 a day, where gpt-4o-mini answers (100
-// tokens in and out at $1000 per million) cost $0.20 each and
-// local-llama's nothing.
+// two requests at once, and $0.61 a day, where gpt-4o-mini answers (100
+// tokens in and out at $1000 per million) cost $0.20 each, reserving a
+// little over $0.10 (a short prompt and 100 output tokens), and
+// local-llama's nothing: three gpt-4o-mini answers leave too little for a
+// fourth.
 const twinSpec = `
   pricing:
-    - {model: gpt-4o-mini, inputPerMillion: "1000", outputPerMillion: "1000"}
+    - {model: gpt-4o-mini, inputPerMillion: "1000", outputPerMillion: "1000", maxOutputTokens: 100}
     - {model: local-llama, inputPerMillion: "0", outputPerMillion: "0"}
-  budget: {period: Daily, limit: "0.50"}
+  budget: {period: Daily, limit: "0.61"}
   rateLimit: {maxConcurrent: 2, maxWait: 1ms}
 `
 

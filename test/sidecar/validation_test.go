@@ -303,7 +303,7 @@ func TestValidation_ACheckedRequestReservesEveryAnswerItMayPayFor(t *testing.T) 
 	mock := startMock(t)
 	// An answer of at most 100 tokens costs at most $0.1 and a few
 	// millionths for the prompt: two attempts on each of two rungs, $0.4.
-	s := startWithSpec(t, mock, strings.Replace(validationBlock, `limit: "100"`, `limit: "0.3"`, 1))
+	s := startWithSpec(t, mock, strings.Replace(validationBlock, `limit: "100"`, `limit: "0.45"`, 1))
 	params := chatParams("gpt-4o")
 	params.MaxTokens = openai.Int(100)
 	c := s.openAI()
@@ -319,7 +319,7 @@ func TestValidation_ACheckedRequestReservesEveryAnswerItMayPayFor(t *testing.T) 
 	}()
 	require.Eventually(t, func() bool { return mock.InFlight() == 1 }, 5*time.Second, 5*time.Millisecond)
 
-	// Which leaves no room for another request of $0.1 within the $0.3.
+	// Which leaves no room for another request of $0.1 within the $0.45.
 	_, err := c.Chat.Completions.New(context.Background(), params, option.WithMaxRetries(0))
 	apiErr := requireOpenAIError(t, err, http.StatusTooManyRequests, llmclient.CodeBudgetExhausted)
 	assert.Contains(t, apiErr.Message, "reserved by requests in flight", apiErr.Message)

@@ -158,10 +158,10 @@ func TestBudget_SpendSurvivesAReload(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, h.post("/openai/v1/chat/completions", budgetChat).StatusCode)
 
 	// A raised limit applies at once, with the spend so far.
-	h.load(strings.Replace(budgetSpec, `limit: "1.00"`, `limit: "1.30"`, 1))
+	h.load(strings.Replace(budgetSpec, `limit: "1.00"`, `limit: "1.40"`, 1))
 	h.spend() // $1.00 → $1.20
-	h.spend() // $1.20 < $1.30: admitted; one request overshoots by at most its own cost
-	assert.Equal(t, http.StatusTooManyRequests, h.post("/openai/v1/chat/completions", budgetChat).StatusCode, "$1.40 spent of $1.30")
+	h.spend() // $1.20 → $1.40: what remained covered its reservation
+	assert.Equal(t, http.StatusTooManyRequests, h.post("/openai/v1/chat/completions", budgetChat).StatusCode, "$1.40 spent of $1.40")
 }
 
 func TestBudget_DowngradeServesTheCheaperModelWhenExhausted(t *testing.T) {
@@ -215,26 +215,22 @@ func TestBudget_ARequestRefusedWhileWhatRemainsIsReservedSaysSoAndToRetrySoon(t 
 	for range 4 {
 		h.spend() // $0.80 of $1.00
 	}
-	// Two slow requests reserve what remains (each its prompt and 100
-	// output tokens, about $0.10).
+	// A slow request reserves its prompt and 100 output tokens, a little
+	// over $0.10, of what remains.
 	h.mock.SetDefault(mockprovider.Step{FirstByteDelay: time.Second, Usage: &mockprovider.Usage{InputTokens: 100, OutputTokens: 100}})
 	sent := len(h.mock.Requests())
 	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			readAll(t, h.post("/openai/v1/chat/completions", budgetChat))
-		}()
-	}
+	wg.Go(func() { readAll(t, h.post("/openai/v1/chat/completions", budgetChat)) })
 	defer wg.Wait()
-	require.Eventually(t, func() bool { return len(h.mock.Requests()) == sent+2 }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return len(h.mock.Requests()) == sent+1 }, 5*time.Second, 5*time.Millisecond)
 
+	// Another would fit, but not beside it.
 	blocked := h.post("/openai/v1/chat/completions", budgetChat)
 	body := readAll(t, blocked)
 	assert.Equal(t, http.StatusTooManyRequests, blocked.StatusCode)
 	assert.Equal(t, llmclient.CodeBudgetExhausted, errorCode(t, body))
-	assert.Contains(t, body, "has spent 0.8 of its Monthly budget of 1 USD, and what remains, 0.2 USD, is reserved by requests in flight")
+	assert.Contains(t, body, "has spent 0.8 of its Monthly budget of 1 USD, and of what remains, 0.2 USD, ")
+	assert.Contains(t, body, " USD is reserved by requests in flight, which leaves too little for this one")
 	assert.NotContains(t, body, "has spent its", "the budget is not spent")
 	assert.Equal(t, "5", blocked.Header.Get("Retry-After"), "what is reserved comes back when the requests settle, not at the period's end")
 }

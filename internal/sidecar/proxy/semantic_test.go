@@ -159,15 +159,16 @@ func TestSemanticCache_AProviderWithoutItsOwnKeyEmbedsOnlyItsOwnRequests(t *test
 // semanticBudgetSpec prices the chat model at $1000 and the embedding
 // model at $500 per million tokens, so that with the mock's 100 input and
 // 100 output tokens an answer costs $0.20 and an embedding $0.05, under a
-// $0.30 budget.
+// $0.40 budget. A chat request reserves its prompt and 100 output tokens,
+// a little over $0.10.
 const semanticBudgetSpec = `
   cache:
     semantic:
       embedding: {provider: openai, model: text-embedding-3-small}
   pricing:
-    - {model: gpt-4o-mini, inputPerMillion: "1000", outputPerMillion: "1000"}
+    - {model: gpt-4o-mini, inputPerMillion: "1000", outputPerMillion: "1000", maxOutputTokens: 100}
     - {model: text-embedding-3-small, inputPerMillion: "500", outputPerMillion: "0"}
-  budget: {limit: "0.30"}
+  budget: {limit: "0.40"}
 `
 
 func TestSemanticCache_EmbeddingsAreChargedToTheBudget(t *testing.T) {
