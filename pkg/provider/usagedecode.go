@@ -149,7 +149,7 @@ var (
 	chatUsageNames      = []string{"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details", "prompt_cache_hit_tokens"}
 	promptDetailsNames  = []string{"cached_tokens", "cache_write_tokens"}
 	reasoningNames      = []string{"reasoning_tokens"}
-	responsesUsageNames = []string{"input_tokens", "output_tokens", "input_tokens_details"}
+	responsesUsageNames = []string{"input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details"}
 	cachedTokensNames   = []string{"cached_tokens"}
 	anthropicUsageNames = []string{"input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation", "output_tokens"}
 )
@@ -204,6 +204,13 @@ func (u *responsesUsageJSON) decode(obj []byte) (failed, ok bool) {
 			return decodeStruct(v, func(obj []byte) (bool, bool) {
 				return decodeMembers(obj, cachedTokensNames, func(_ int, v []byte) (bool, bool) {
 					_ = u.InputTokensDetails.CachedTokens.UnmarshalJSON(v)
+					return false, true
+				})
+			})
+		case 3:
+			return decodeStruct(v, func(obj []byte) (bool, bool) {
+				return decodeMembers(obj, reasoningNames, func(_ int, v []byte) (bool, bool) {
+					_ = u.OutputTokensDetails.ReasoningTokens.UnmarshalJSON(v)
 					return false, true
 				})
 			})
