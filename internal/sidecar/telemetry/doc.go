@@ -1,9 +1,10 @@
-// Package telemetry exports the sidecar's traces and metrics over OTLP,
-// following OpenTelemetry's GenAI semantic conventions (the Go semconv
-// package v1.41.0, the last to hold them before they moved to their own
-// repository), when the standard OTEL_EXPORTER_OTLP_* variables ask for it
-// (see FromEnv). Without them there is no Telemetry at all: the sidecar
-// builds no exporter, starts no span and records nothing.
+// Package telemetry exports the sidecar's traces and metrics over OTLP/HTTP
+// (the exporters of package otlp: no gRPC), following OpenTelemetry's
+// GenAI semantic conventions (the Go semconv package v1.41.0, the last to
+// hold them before they moved to their own repository), when the standard
+// OTEL_EXPORTER_OTLP_* variables ask for it (see FromEnv). Without them
+// there is no Telemetry at all: the sidecar builds no exporter and no SDK
+// provider, starts no goroutine or span, and records nothing.
 //
 // Traces. Each request the app sends is one span of kind CLIENT named
 // "{gen_ai.operation.name} {gen_ai.request.model}", a child of the app's

@@ -80,17 +80,17 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	if cfg.Certificate != "" {
 		pem, err := os.ReadFile(cfg.Certificate)
 		if err != nil {
-			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_CERTIFICATE: %w", err)
+			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_CERTIFICATE (or its _TRACES_/_METRICS_ variable): %w", err)
 		}
 		c.RootCAs = x509.NewCertPool()
 		if !c.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_CERTIFICATE %s holds no PEM certificate", cfg.Certificate)
+			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_CERTIFICATE (or its _TRACES_/_METRICS_ variable) %s holds no PEM certificate", cfg.Certificate)
 		}
 	}
 	if cfg.ClientCertificate != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.ClientCertificate, cfg.ClientKey)
 		if err != nil {
-			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY: %w", err)
+			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY (or their _TRACES_/_METRICS_ variables): %w", err)
 		}
 		c.Certificates = []tls.Certificate{cert}
 	}
