@@ -3,7 +3,6 @@ package operatore2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,15 +25,8 @@ import (
 	"tollgate.dev/tollgate/internal/testkit/admission"
 	"tollgate.dev/tollgate/internal/testkit/jsonlog"
 	"tollgate.dev/tollgate/internal/testkit/proc"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestLogs_ANormalRunLogsJSONWithEachKeyOnceAndNoError runs the operator as
 // the chart does (leader election, webhook with its own certificates, the
@@ -58,7 +50,7 @@ func TestLogs_ANormalRunLogsJSONWithEachKeyOnceAndNoError(t *testing.T) {
 	// empty until the operator has filled the Secret and the kubelet has
 	// synced the volume, which this test does by hand.
 	certDir := t.TempDir()
-	webhookPort, healthPort, ledgerPort := freePort(t), freePort(t), freePort(t)
+	webhookPort, healthPort, ledgerPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	p, err := proc.Start(proc.Spec{Name: "operator", Path: operatorBinary(t), Env: []string{"KUBECONFIG=" + env.Kubeconfig, proc.RaceEnv}, Args: []string{
 		"--cert-management=self", "--leader-elect=true", "--namespace=" + ns,
 		"--metrics-bind-address=0", fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", healthPort),
