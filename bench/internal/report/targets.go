@@ -101,8 +101,10 @@ func (r *Report) notes() []string {
 		if s.Failed > 0 {
 			out = append(out, fmt.Sprintf("streams, %s: %d of %d streams failed, e.g. %s", name, s.Failed, s.Streams, s.FirstError))
 		}
-		if s.PeakOpen < s.Streams {
-			out = append(out, fmt.Sprintf("streams, %s: at most %d of %d streams were open at once", name, s.PeakOpen, s.Streams))
+		// Each turn opens Settings.Streams; Streams counts them over the
+		// turns.
+		if s.Streams > 0 && s.PeakOpen < r.Settings.Streams {
+			out = append(out, fmt.Sprintf("streams, %s: at most %d of %d streams were open at once", name, s.PeakOpen, r.Settings.Streams))
 		}
 	}
 	return out
