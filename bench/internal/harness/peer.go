@@ -45,13 +45,12 @@ func installPortkey(ctx context.Context, b *bench) (*peer, error) {
 	if b.o.Peer != report.PeerPortkey {
 		return nil, nil
 	}
-	b.logf("installing the Portkey gateway with npm (%s)\n", strings.Join(portkey.Packages, " "))
 	log, err := os.Create(filepath.Join(b.dir, "npm-install.log"))
 	if err != nil {
 		return nil, err
 	}
 	defer log.Close()
-	g, err := portkey.Install(ctx, filepath.Join(b.dir, "portkey"), log)
+	g, err := portkey.Install(ctx, filepath.Join(b.dir, "portkey"), b.log, log)
 	if err != nil {
 		return nil, err
 	}

@@ -79,8 +79,9 @@ func InstallArgs() []string {
 }
 
 // Install installs the gateway into dir, which it creates, with npm from
-// the registry npm is configured with; npm's output goes to log.
-func Install(ctx context.Context, dir string, log io.Writer) (Gateway, error) {
+// the registry npm is configured with. It says so on progress once it
+// has found npm and node; npm's output goes to log.
+func Install(ctx context.Context, dir string, progress, log io.Writer) (Gateway, error) {
 	npm, err := exec.LookPath("npm")
 	if err != nil {
 		return Gateway{}, ErrNoNPM
@@ -89,6 +90,7 @@ func Install(ctx context.Context, dir string, log io.Writer) (Gateway, error) {
 	if err != nil {
 		return Gateway{}, ErrNoNode
 	}
+	fmt.Fprintf(progress, "installing the Portkey gateway with %s (%s)\n", npm, strings.Join(Packages, " "))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Gateway{}, fmt.Errorf("install the Portkey gateway: %w", err)
 	}
@@ -149,12 +151,13 @@ func Header(baseURL string) http.Header {
 
 // npmError is the line of npm's output that says what went wrong, after
 // a colon, for an error message: the first "npm error" line that is not
-// the error's code or where npm's log is, else the last line.
+// one of the error's fields (code, errno, syscall) or where npm's log
+// is, else the last line.
 func npmError(out string) string {
 	var last string
 	for line := range strings.Lines(out) {
 		line = strings.TrimSpace(line)
-		if rest, ok := strings.CutPrefix(line, "npm error "); ok && !strings.HasPrefix(rest, "code ") && !strings.HasPrefix(rest, "A complete log") {
+		if rest, ok := strings.CutPrefix(line, "npm error "); ok && !npmErrorField(rest) {
 			return ": " + line
 		}
 		if line != "" {
@@ -165,4 +168,13 @@ func npmError(out string) string {
 		return ""
 	}
 	return ": " + last
+}
+
+func npmErrorField(rest string) bool {
+	for _, field := range []string{"code ", "errno ", "syscall ", "A complete log "} {
+		if strings.HasPrefix(rest, field) {
+			return true
+		}
+	}
+	return false
 }

@@ -52,6 +52,12 @@ func TestNPMError_SaysWhatWentWrong(t *testing.T) {
 				"npm error A complete log of this run can be found in: /root/.npm/_logs/x-debug-0.log\n",
 			want: ": npm error notarget No matching version found for @portkey-ai/gateway@9.9.9.",
 		},
+		"a registry that does not answer": {
+			out: "npm error code ECONNREFUSED\nnpm error syscall connect\nnpm error errno ECONNREFUSED\n" +
+				"npm error FetchError: request to http://127.0.0.1:9/undici failed, reason: connect ECONNREFUSED 127.0.0.1:9\n" +
+				"npm error     at ClientRequest.<anonymous> (/usr/lib/node_modules/npm/node_modules/minipass-fetch/lib/index.js:130:14)\n",
+			want: ": npm error FetchError: request to http://127.0.0.1:9/undici failed, reason: connect ECONNREFUSED 127.0.0.1:9",
+		},
 		"no npm error line: the last line": {out: "fetch failed\n\n", want: ": fetch failed"},
 		"no output":                        {out: "", want: ""},
 	}
