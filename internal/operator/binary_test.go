@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tollgate.dev/tollgate/internal/testkit/proc"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
 
 // TestOperatorBinary_RunsOutsideAClusterWithKubeconfig runs cmd/operator
@@ -28,7 +29,7 @@ func TestOperatorBinary_RunsOutsideAClusterWithKubeconfig(t *testing.T) {
 	bins, err := proc.Build(context.Background(), env.RepoRoot, t.TempDir(), proc.RaceEnabled, "./cmd/operator")
 	require.NoError(t, err)
 
-	health, webhookPort, ledgerPort := freePort(t), freePort(t), freePort(t)
+	health, webhookPort, ledgerPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	certDir := filepath.Join(t.TempDir(), "serving-certs")
 	p, err := proc.Start(proc.Spec{Name: "operator", Path: bins["./cmd/operator"], Args: []string{
 		"--kubeconfig=" + env.Kubeconfig,

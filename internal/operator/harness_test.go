@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,15 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"tollgate.dev/tollgate/internal/operator/webhook"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // operatorNamespace is where the tests' operators keep their certificate
 // Secret.
@@ -68,7 +60,7 @@ type runningOperator struct {
 // ledger and probes), until the test ends or stop is called.
 func startOperator(t *testing.T, cfg *rest.Config, args ...string) *runningOperator {
 	t.Helper()
-	health, webhookPort, ledgerPort := freePort(t), freePort(t), freePort(t)
+	health, webhookPort, ledgerPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	opts, err := Parse(append([]string{
 		"--metrics-bind-address=0",
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", health),

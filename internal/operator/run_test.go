@@ -1,12 +1,7 @@
 package operator
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,19 +11,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/internal/operator/inject"
-	"tollgate.dev/tollgate/internal/operator/webhook"
+	"tollgate.dev/tollgate/internal/testkit/admission"
 	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
 
@@ -54,32 +47,9 @@ func certSecret(t *testing.T, c client.Client, opts Options) *corev1.Secret {
 // Secret's CA and checking the Service's name, and returns its patch.
 func admit(t *testing.T, o *runningOperator, secret *corev1.Secret) string {
 	t.Helper()
-	pool := x509.NewCertPool()
-	require.True(t, pool.AppendCertsFromPEM(secret.Data["ca.crt"]))
-	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "tollgate-webhook." + o.opts.Namespace + ".svc"}}}
-	pod := corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "default", Labels: map[string]string{inject.InjectLabel: "true"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
-	}
-	raw, err := json.Marshal(pod)
-	require.NoError(t, err)
-	body, err := json.Marshal(admissionv1.AdmissionReview{
-		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
-		Request: &admissionv1.AdmissionRequest{
-			UID: "1", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
-			Namespace: "default", Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw},
-		},
-	})
-	require.NoError(t, err)
-	resp, err := c.Post(fmt.Sprintf("https://127.0.0.1:%d%s", o.webhookPort, webhook.Path), "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var answer admissionv1.AdmissionReview
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
-	require.NotNil(t, answer.Response)
-	assert.True(t, answer.Response.Allowed)
-	return string(answer.Response.Patch)
+	answer := admission.ReviewPod(t, secret.Data["ca.crt"], o.opts.Namespace, o.webhookPort)
+	assert.True(t, answer.Allowed)
+	return string(answer.Patch)
 }
 
 func openAIPolicy(ns, name string) *v1alpha1.LLMPolicy {

@@ -31,7 +31,7 @@ func startOperator(t *testing.T) (url, caFile string) {
 	t.Helper()
 	certDir := t.TempDir()
 	require.NoError(t, testenv.ServingCert(certDir, "127.0.0.1"))
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	url = fmt.Sprintf("https://127.0.0.1:%d", port)
 	opts, err := operatorwiring.Parse([]string{
 		"--enable-webhook=false", "--metrics-bind-address=0", "--health-probe-bind-address=0",

@@ -3,7 +3,6 @@ package ledgere2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -59,20 +58,12 @@ type operatorProcess struct {
 	process *proc.Process
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startOperatorProcess runs the operator binary with its ledger on a free
 // port and certDir's certificate, and waits until the ledger serves (or,
 // with leader election, until the process is up).
 func startOperatorProcess(t *testing.T, certDir string, extra ...string) *operatorProcess {
 	t.Helper()
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	o := &operatorProcess{t: t, url: fmt.Sprintf("https://127.0.0.1:%d", port)}
 	o.args = append([]string{
 		"--enable-webhook=false", "--metrics-bind-address=0", "--health-probe-bind-address=0",

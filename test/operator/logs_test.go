@@ -1,13 +1,8 @@
 package operatore2e
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,29 +12,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
 	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/internal/operator/controller"
 	"tollgate.dev/tollgate/internal/operator/inject"
 	"tollgate.dev/tollgate/internal/operator/webhook"
+	"tollgate.dev/tollgate/internal/testkit/admission"
 	"tollgate.dev/tollgate/internal/testkit/jsonlog"
 	"tollgate.dev/tollgate/internal/testkit/proc"
+	"tollgate.dev/tollgate/internal/testkit/testenv"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestLogs_ANormalRunLogsJSONWithEachKeyOnceAndNoError runs the operator as
 // the chart does (leader election, webhook with its own certificates, the
@@ -63,7 +50,7 @@ func TestLogs_ANormalRunLogsJSONWithEachKeyOnceAndNoError(t *testing.T) {
 	// empty until the operator has filled the Secret and the kubelet has
 	// synced the volume, which this test does by hand.
 	certDir := t.TempDir()
-	webhookPort, healthPort, ledgerPort := freePort(t), freePort(t), freePort(t)
+	webhookPort, healthPort, ledgerPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	p, err := proc.Start(proc.Spec{Name: "operator", Path: operatorBinary(t), Env: []string{"KUBECONFIG=" + env.Kubeconfig, proc.RaceEnv}, Args: []string{
 		"--cert-management=self", "--leader-elect=true", "--namespace=" + ns,
 		"--metrics-bind-address=0", fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", healthPort),
@@ -160,28 +147,6 @@ func bundleHash(t *testing.T, ns, not string) string {
 // operator's CA, as the API server does, and expects the sidecar.
 func admit(t *testing.T, caPEM []byte, port int, ns string) {
 	t.Helper()
-	pool := x509.NewCertPool()
-	require.True(t, pool.AppendCertsFromPEM(caPEM))
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "tollgate-webhook." + ns + ".svc"}}}
-	pod := corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "default", Labels: map[string]string{inject.InjectLabel: "true"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
-	}
-	raw, err := json.Marshal(pod)
-	require.NoError(t, err)
-	body, err := json.Marshal(admissionv1.AdmissionReview{
-		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
-		Request: &admissionv1.AdmissionRequest{
-			UID: "1", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
-			Namespace: "default", Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw},
-		},
-	})
-	require.NoError(t, err)
-	resp, err := client.Post(fmt.Sprintf("https://127.0.0.1:%d%s", port, webhook.Path), "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var answer admissionv1.AdmissionReview
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
-	require.NotNil(t, answer.Response)
-	assert.Contains(t, string(answer.Response.Patch), inject.ContainerName, "the pod gets the sidecar")
+	answer := admission.ReviewPod(t, caPEM, ns, port)
+	assert.Contains(t, string(answer.Patch), inject.ContainerName, "the pod gets the sidecar")
 }

@@ -1,6 +1,6 @@
 // Command tollgate-bench measures what tollgate-sidecar adds to LLM calls
 // against calling the mock provider directly and through a plain
-// httputil.ReverseProxy. See bench/README.md.
+// httputil.ReverseProxy, beside the Portkey gateway. See bench/README.md.
 package main
 
 import (

@@ -5,6 +5,14 @@
 // (direct, through the ReverseProxy, through the sidecar) and reports the
 // sidecar's cost against both.
 //
+// A fourth target, the peer, stands beside them for a reader to
+// recognise: the Portkey gateway (bench/internal/portkey), installed with
+// npm, pinned as the other proxies and sent the same requests. A peer
+// that cannot be installed or started is skipped, and one that fails
+// later is lost, each with a line that says so; its failed requests are
+// counted as anyone's. It never stops the run, and the targets stay the
+// sidecar's against the ReverseProxy.
+//
 // The phases, in order:
 //
 //  1. latency: open-loop runs at fixed rates of chat completions;

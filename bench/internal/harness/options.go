@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tollgate.dev/tollgate/bench/internal/cli"
+	"tollgate.dev/tollgate/bench/internal/report"
 )
 
 // Options are the benchmark's settings.
@@ -55,10 +56,16 @@ type Options struct {
 	Timeout time.Duration
 	// Pin pins the processes to CPUs with taskset, when it exists.
 	Pin bool
+	// Peer is a proxy of someone else's to measure as a fourth target,
+	// for a reader to recognise: report.PeerPortkey, the Portkey gateway
+	// installed with npm (a full run's default), or report.PeerNone
+	// (-quick's). Where it cannot be installed or started, the run goes
+	// on without it.
+	Peer string
 }
 
-// Defaults are the settings of a full run, about 4 to 5 minutes on two
-// cores.
+// Defaults are the settings of a full run, about 9 minutes on two cores
+// with the peer, 4 to 5 without.
 func Defaults() Options {
 	return Options{
 		Common:            cli.Common{Repo: ".", Out: "bench/results/latest.json"},
@@ -79,6 +86,7 @@ func Defaults() Options {
 		IdleSettle:        time.Second,
 		Timeout:           30 * time.Second,
 		Pin:               true,
+		Peer:              report.PeerPortkey,
 	}
 }
 
@@ -92,14 +100,16 @@ func quick(o *Options) {
 	o.StreamChunks = 20
 	o.Ramp = 500 * time.Millisecond
 	o.IdleSettle = 500 * time.Millisecond
+	o.Peer = report.PeerNone // installing it takes about half as long as the whole smoke run
 }
 
 // command is tollgate-bench's command line.
 var command = cli.Command[Options]{
 	Name: "tollgate-bench",
 	About: "Measures what tollgate-sidecar adds to LLM calls, against calling the mock provider directly\n" +
-		"and through a plain httputil.ReverseProxy. Run it from the repository; it builds what it runs.",
-	QuickUsage: "smoke run of about 30s: 1s measurements, shorter streams (numbers not to quote)",
+		"and through a plain httputil.ReverseProxy, and beside the Portkey gateway (-peer). Run it from the\n" +
+		"repository; it builds what it runs.",
+	QuickUsage: "smoke run of about 30s: 1s measurements, shorter streams, no peer (numbers not to quote)",
 	Defaults:   Defaults,
 	Quick:      quick,
 	Common:     func(o *Options) *cli.Common { return &o.Common },
@@ -125,6 +135,7 @@ func flags(fs *flag.FlagSet, o *Options) {
 	fs.DurationVar(&o.IdleSettle, "idle-settle", o.IdleSettle, "rest after the first request before reading idle memory")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on each request and stream")
 	fs.Var(noPin{&o.Pin}, "no-pin", "do not pin processes to CPUs even if taskset exists")
+	fs.StringVar(&o.Peer, "peer", o.Peer, "`peer` proxy measured as well: portkey (the Portkey gateway, installed with npm; skipped where that fails) or none; -quick's default is none")
 }
 
 // Validate says what is wrong with o, if anything.
@@ -165,6 +176,9 @@ func (o Options) Validate() error {
 	}
 	if o.ChunkDelay < 0 || o.Ramp < 0 || o.StallGap <= 0 || o.IdleSettle < 0 || o.Timeout <= 0 {
 		errs = append(errs, errors.New("-chunk-delay, -ramp and -idle-settle must not be negative; -stall-gap and -timeout must be positive"))
+	}
+	if o.Peer != report.PeerPortkey && o.Peer != report.PeerNone {
+		errs = append(errs, fmt.Errorf("-peer: %q is neither %s nor %s", o.Peer, report.PeerPortkey, report.PeerNone))
 	}
 	return errors.Join(errs...)
 }

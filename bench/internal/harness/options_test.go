@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"tollgate.dev/tollgate/bench/internal/report"
 )
 
 func TestParse_DefaultsAreAFullRun(t *testing.T) {
@@ -42,6 +44,7 @@ func TestParse_SaysWhatIsWrong(t *testing.T) {
 		"a zero duration":             {args: []string{"-duration", "0s"}, wantErr: "-duration must be positive"},
 		"a zero stall gap":            {args: []string{"-stall-gap", "0s"}, wantErr: "-stall-gap"},
 		"zero rounds":                 {args: []string{"-rounds", "0"}, wantErr: "-rounds"},
+		"a peer it does not know":     {args: []string{"-peer", "litellm"}, wantErr: `-peer: "litellm" is neither portkey nor none`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -60,4 +63,24 @@ func TestParse_NoPinTurnsPinningOff(t *testing.T) {
 	o, err = command.Parse([]string{"-no-pin=false"}, io.Discard)
 	require.NoError(t, err)
 	assert.True(t, o.Pin)
+}
+
+func TestParse_PeerIsPortkeyInAFullRunAndNoneInAQuickOneUnlessAsked(t *testing.T) {
+	tests := map[string]struct {
+		args     []string
+		wantPeer string
+	}{
+		"a full run":               {args: nil, wantPeer: report.PeerPortkey},
+		"a full run without":       {args: []string{"-peer", "none"}, wantPeer: report.PeerNone},
+		"a quick run":              {args: []string{"-quick"}, wantPeer: report.PeerNone},
+		"a quick run that asks":    {args: []string{"-quick", "-peer", "portkey"}, wantPeer: report.PeerPortkey},
+		"asked before -quick, too": {args: []string{"-peer=portkey", "-quick"}, wantPeer: report.PeerPortkey},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			o, err := command.Parse(tc.args, io.Discard)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantPeer, o.Peer)
+		})
+	}
 }

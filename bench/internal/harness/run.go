@@ -31,12 +31,27 @@ type bench struct {
 	sidecar    *fleet.Process
 	sidecarURL string
 	policyPath string
+
+	phase string // the phase running, for what a loss of the peer says
+
+	// The peer: nil, and no process, when none was asked for, or once it
+	// is skipped or lost.
+	peer         *peer
+	peerProc     *fleet.Process
+	peerURL      string
+	peerMeasured bool        // whether it has had a turn
+	peerStatus   report.Peer // what became of it, for the report
 }
 
 // Run runs the benchmark as o says, writing progress to progress, and
 // returns the finished report. It stops every process it started before
 // it returns.
 func Run(ctx context.Context, o Options, progress io.Writer) (*report.Report, error) {
+	return run(ctx, o, progress, installPortkey)
+}
+
+// run is Run with the peer that setup makes.
+func run(ctx context.Context, o Options, progress io.Writer, setup peerSetup) (*report.Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -50,7 +65,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*report.Report, er
 	}
 	b := &bench{o: o, log: progress, dir: dir}
 	defer b.stopAll()
-	rep, err := b.run(ctx, root)
+	rep, err := b.run(ctx, root, setup)
 	if err != nil {
 		// The logs stay for a look at what went wrong.
 		return nil, fmt.Errorf("%w\n(the processes' logs are in %s)", err, dir)
@@ -59,7 +74,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*report.Report, er
 	return rep, nil
 }
 
-func (b *bench) run(ctx context.Context, root string) (*report.Report, error) {
+func (b *bench) run(ctx context.Context, root string, setup peerSetup) (*report.Report, error) {
 	rep := &report.Report{Header: report.Header{StartedAt: time.Now().UTC()}, Settings: b.settings()}
 	if b.o.Pin && runtime.NumCPU() >= 2 {
 		b.taskset = fleet.Taskset()
@@ -72,6 +87,8 @@ func (b *bench) run(ctx context.Context, root string) (*report.Report, error) {
 		return nil, err
 	}
 	b.bins = bins
+	b.phase = "start"
+	b.setUpPeer(ctx, setup)
 	b.mock, err = fleet.Start(ctx, fleet.Spec{
 		Name: "mock-provider", Path: bins.Mock, Args: []string{"--listen", "127.0.0.1:0", "--history", "0"},
 		CPU: cpuLoad, Taskset: b.taskset, LogDir: b.dir, PrintsURL: true,
@@ -88,14 +105,20 @@ func (b *bench) run(ctx context.Context, root string) (*report.Report, error) {
 		return nil, err
 	}
 
-	for _, phase := range []func(context.Context, *report.Report) error{b.latency, b.answers, b.throughput, b.idle, b.streams} {
-		if err := phase(ctx, rep); err != nil {
+	phases := []struct {
+		name string
+		run  func(context.Context, *report.Report) error
+	}{{"latency", b.latency}, {"answers", b.answers}, {"throughput", b.throughput}, {"idle", b.idle}, {"streams", b.streams}}
+	for _, phase := range phases {
+		b.phase = phase.name
+		if err := phase.run(ctx, rep); err != nil {
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("benchmark interrupted: %w", err)
 		}
 	}
+	rep.Peer = b.peerStatus
 	rep.Finish()
 	return rep, nil
 }
@@ -127,7 +150,7 @@ func (b *bench) latency(ctx context.Context, rep *report.Report) error {
 		for _, t := range named(run.Results) {
 			b.logf("latency     %5d req/s  %-12s p50 %8.3f ms  p99 %8.3f ms  errors %d\n", rate, t.name, t.v.Latency.P50, t.v.Latency.P99, t.v.Errors)
 		}
-		b.logf("latency     %5d req/s  CPU per request: reverseproxy %.0f µs, sidecar %.0f µs\n", rate, run.CPU.ReverseProxy, run.CPU.Sidecar)
+		b.logf("latency     %5d req/s  CPU per request: %s\n", rate, proxiesLine(run.CPU, "%.0f µs"))
 		rep.Latency = append(rep.Latency, run)
 	}
 	return nil
@@ -148,7 +171,7 @@ func (b *bench) answers(ctx context.Context, rep *report.Report) error {
 		for _, t := range named(run.Results) {
 			b.logf("answers  %8s  %-12s p50 %8.3f ms  p99 %8.3f ms  errors %d\n", report.Size(size), t.name, t.v.Latency.P50, t.v.Latency.P99, t.v.Errors)
 		}
-		b.logf("answers  %8s  CPU per request: reverseproxy %.0f µs, sidecar %.0f µs\n", report.Size(size), run.CPU.ReverseProxy, run.CPU.Sidecar)
+		b.logf("answers  %8s  CPU per request: %s\n", report.Size(size), proxiesLine(run.CPU, "%.0f µs"))
 		rep.Answers = append(rep.Answers, run)
 	}
 	return b.setMockDefault(ctx, mockprovider.Step{})
@@ -171,10 +194,7 @@ func (b *bench) openLoop(ctx context.Context, rate int) (report.Trio[load.Result
 	}
 	res := results(samples)
 	sent := func(r load.Result) float64 { return float64(r.Sent) + b.o.Warmup.Seconds()*float64(rate) }
-	return res, report.Proxies[float64]{
-		ReverseProxy: micros(cpu.ReverseProxy) / sent(res.ReverseProxy),
-		Sidecar:      micros(cpu.Sidecar) / sent(res.Sidecar),
-	}, nil
+	return res, perProxy(cpu, time.Microsecond, res, sent), nil
 }
 
 // throughput runs the closed-loop workers at each upstream latency.
@@ -213,21 +233,32 @@ func (b *bench) idle(ctx context.Context, rep *report.Report) error {
 	}
 	client := load.NewClient(4)
 	defer client.CloseIdleConnections()
-	t := b.targets(chatBody)
-	for _, r := range []load.Request{t.ReverseProxy, t.Sidecar} {
-		if err := load.Send(ctx, client, r); err != nil {
-			return fmt.Errorf("the first request: %w", err)
+	proxies := b.targetList(chatBody)[1:]
+	for _, t := range proxies {
+		if err := b.send(ctx, client, t.req); err != nil {
+			if !t.peer {
+				return fmt.Errorf("the first request: %w", err)
+			}
+			// Its memory says what it holds all the same.
+			b.logf("idle        %s: the first request failed: %v\n", t.name, err)
 		}
 	}
 	time.Sleep(b.o.IdleSettle)
-	var err error
-	if rep.Idle.ReverseProxy, err = b.rp.Memory(); err != nil {
-		return err
+	mem := make([]fleet.Memory, len(proxies))
+	for i, t := range proxies {
+		var err error
+		if mem[i], err = t.proc.Memory(); err != nil {
+			if !t.peer {
+				return err
+			}
+			b.losePeer(err)
+		}
 	}
-	if rep.Idle.Sidecar, err = b.sidecar.Memory(); err != nil {
-		return err
+	rep.Idle = report.Proxies[fleet.Memory]{ReverseProxy: mem[0], Sidecar: mem[1]}
+	if len(proxies) > 2 && b.peer != nil {
+		rep.Idle.Portkey = &mem[2]
 	}
-	b.logf("idle        VmRSS  reverseproxy %.1f MiB  sidecar %.1f MiB\n", fleet.MiB(rep.Idle.ReverseProxy.RSS), fleet.MiB(rep.Idle.Sidecar.RSS))
+	b.logf("idle        VmRSS  %s\n", proxiesLine(mibs(rep.Idle, rss), "%.1f MiB"))
 	return nil
 }
 
@@ -244,7 +275,10 @@ func (b *bench) streams(ctx context.Context, rep *report.Report) error {
 		sampler := fleet.StartSampler(t.proc)
 		res := st.Run(ctx, client, t.req)
 		m, err := sampler.Stop()
-		if err != nil && memErr == nil {
+		switch {
+		case err != nil && t.peer:
+			b.losePeer(err)
+		case err != nil && memErr == nil:
 			memErr = err
 		}
 		mem[t.name] = fleet.Memory{RSS: max(m.RSS, mem[t.name].RSS), HWM: max(m.HWM, mem[t.name].HWM)}
@@ -257,29 +291,36 @@ func (b *bench) streams(ctx context.Context, rep *report.Report) error {
 		return memErr
 	}
 	rep.Streams = report.StreamsRun{Results: res, Memory: report.Proxies[fleet.Memory]{ReverseProxy: mem[nameRP], Sidecar: mem[nameSidecar]}}
-	rep.Streams.CPU.ReverseProxy = millis(cpu.ReverseProxy) / float64(res.ReverseProxy.Streams)
-	rep.Streams.CPU.Sidecar = millis(cpu.Sidecar) / float64(res.Sidecar.Streams)
+	if m, ok := mem[namePortkey]; ok && b.peer != nil {
+		rep.Streams.Memory.Portkey = &m
+	}
+	rep.Streams.CPU = perProxy(cpu, time.Millisecond, res, func(r load.StreamResult) float64 { return float64(r.Streams) })
 	for _, t := range named(res) {
 		b.logf("streams     %d  %-12s TTFT p50 %8.3f ms  p99 %8.3f ms  stalls %d  failed %d  peak open %d\n",
 			b.o.Streams, t.name, t.v.TTFT.P50, t.v.TTFT.P99, t.v.Stalls, t.v.Failed, t.v.PeakOpen)
 	}
-	b.logf("streams     %d  VmHWM reverseproxy %.1f MiB, sidecar %.1f MiB; CPU per stream reverseproxy %.2f ms, sidecar %.2f ms\n", b.o.Streams,
-		fleet.MiB(mem[nameRP].HWM), fleet.MiB(mem[nameSidecar].HWM), rep.Streams.CPU.ReverseProxy, rep.Streams.CPU.Sidecar)
+	b.logf("streams     %d  VmHWM %s; CPU per stream %s\n", b.o.Streams,
+		proxiesLine(mibs(rep.Streams.Memory, hwm), "%.1f MiB"), proxiesLine(rep.Streams.CPU, "%.2f ms"))
 	return nil
 }
 
 // targets returns the request with body for each way of reaching the
-// mock.
+// mock: the same request, with the headers the peer routes by for the
+// peer while it runs.
 func (b *bench) targets(body string) report.Trio[load.Request] {
-	return report.Trio[load.Request]{
+	t := report.Trio[load.Request]{
 		Direct:       load.Request{URL: b.mock.URL + chatPath, Body: []byte(body)},
 		ReverseProxy: load.Request{URL: b.rp.URL + providerPath + chatPath, Body: []byte(body)},
 		Sidecar:      load.Request{URL: b.sidecarURL + providerPath + chatPath, Body: []byte(body)},
 	}
+	if b.peer != nil && b.peerProc != nil {
+		t.Portkey = &load.Request{URL: b.peerURL + b.peer.path, Body: []byte(body), Header: b.peer.header(b.mock.URL)}
+	}
+	return t
 }
 
-// startProxies starts the ReverseProxy and the sidecar and waits until
-// both serve.
+// startProxies starts the ReverseProxy, the sidecar and the peer, if any,
+// and waits until they serve. A peer that does not is lost.
 func (b *bench) startProxies(ctx context.Context) error {
 	var err error
 	b.rp, err = fleet.Start(ctx, fleet.Spec{
@@ -307,11 +348,19 @@ func (b *bench) startProxies(ctx context.Context) error {
 		return err
 	}
 	b.sidecarURL = "http://" + listen
-	return b.sidecar.WaitReady(ctx, "http://"+admin+"/readyz", 30*time.Second)
+	if err := b.sidecar.WaitReady(ctx, "http://"+admin+"/readyz", 30*time.Second); err != nil {
+		return err
+	}
+	if b.peer != nil {
+		if err := b.startPeer(ctx); err != nil {
+			b.losePeer(err)
+		}
+	}
+	return nil
 }
 
 func (b *bench) stopProxies() {
-	for _, p := range []**fleet.Process{&b.sidecar, &b.rp} {
+	for _, p := range []**fleet.Process{&b.peerProc, &b.sidecar, &b.rp} {
 		if *p != nil {
 			(*p).Stop()
 			*p = nil
@@ -349,6 +398,13 @@ func (b *bench) setMockDefault(ctx context.Context, step mockprovider.Step) erro
 		return fmt.Errorf("script the mock provider with %s: status %d: %s", body, resp.StatusCode, msg)
 	}
 	return nil
+}
+
+// send sends r once, within the run's bound on a request.
+func (b *bench) send(ctx context.Context, client *http.Client, r load.Request) error {
+	ctx, cancel := context.WithTimeout(ctx, b.o.Timeout)
+	defer cancel()
+	return load.Send(ctx, client, r)
 }
 
 func (b *bench) logf(format string, args ...any) {

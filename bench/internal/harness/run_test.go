@@ -38,6 +38,7 @@ func tinyRun() Options {
 	o.IdleSettle = 100 * time.Millisecond
 	o.Timeout = 20 * time.Second
 	o.Out = ""
+	o.Peer = report.PeerNone // the tests never need npm: see standIn
 	return o
 }
 

@@ -16,6 +16,9 @@ type Request struct {
 	URL string
 	// Body is the JSON request body.
 	Body []byte
+	// Header is sent besides Content-Type, e.g. the headers that tell a
+	// gateway where to send the request; nil sends none.
+	Header http.Header
 }
 
 // NewClient returns an HTTP client that keeps up to conns connections per
@@ -40,6 +43,9 @@ func post(ctx context.Context, client *http.Client, r Request) (*http.Response, 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
 		return nil, fmt.Errorf("build request for %s: %w", r.URL, err)
+	}
+	for k, vs := range r.Header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)

@@ -199,3 +199,16 @@ func TestStreamResult_MergePoolsCountsAndSamples(t *testing.T) {
 	assert.EqualValues(t, 6*3, pooled.Events)
 	assert.LessOrEqual(t, pooled.PeakOpen, 3, "streams of different runs are never open together")
 }
+
+func TestSend_SendsTheRequestsHeadersWithTheJSONContentType(t *testing.T) {
+	var got http.Header
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		okJSON(w, r)
+	})
+	r := request(s)
+	r.Header = http.Header{"X-Portkey-Provider": {"openai"}, "Content-Type": {"text/plain"}}
+	require.NoError(t, Send(t.Context(), s.Client(), r))
+	assert.Equal(t, "openai", got.Get("X-Portkey-Provider"))
+	assert.Equal(t, "application/json", got.Get("Content-Type"), "the body is JSON whatever the headers say")
+}

@@ -34,6 +34,9 @@ type Report struct {
 	Streams StreamsRun `json:"streams"`
 	// Idle is the proxies' memory once idle after their first request.
 	Idle Proxies[fleet.Memory] `json:"idle"`
+	// Peer says whether the peer proxy, Portkey, was measured, and if
+	// not, why.
+	Peer Peer `json:"peer"`
 	// Table is the summary table, as printed.
 	Table []Row `json:"table"`
 	// Targets are the checks against the issue's targets.
@@ -88,7 +91,8 @@ type Settings struct {
 	Policy string `json:"policy"`
 }
 
-// Trio holds one measurement per way of reaching the mock.
+// Trio holds one measurement per way of reaching the mock: the three
+// every run measures, and the peer's when it was measured.
 type Trio[T any] struct {
 	// Direct is the app calling the mock itself.
 	Direct T `json:"direct"`
@@ -96,6 +100,9 @@ type Trio[T any] struct {
 	ReverseProxy T `json:"reverseproxy"`
 	// Sidecar is through tollgate-sidecar.
 	Sidecar T `json:"sidecar"`
+	// Portkey is through the Portkey gateway, the peer; nil when it was
+	// not measured.
+	Portkey *T `json:"portkey,omitempty"`
 }
 
 // Proxies holds one measurement per proxy process.
@@ -104,6 +111,39 @@ type Proxies[T any] struct {
 	ReverseProxy T `json:"reverseproxy"`
 	// Sidecar is tollgate-sidecar.
 	Sidecar T `json:"sidecar"`
+	// Portkey is the Portkey gateway, the peer; nil when it was not
+	// measured.
+	Portkey *T `json:"portkey,omitempty"`
+}
+
+// The values of Peer.Name.
+const (
+	// PeerPortkey is the Portkey AI gateway.
+	PeerPortkey = "portkey"
+	// PeerNone is no peer.
+	PeerNone = "none"
+)
+
+// Peer is what became of the peer proxy the run was asked to compare the
+// sidecar with. The targets stay the sidecar's against the ReverseProxy;
+// the peer is there for a reader to recognise.
+type Peer struct {
+	// Name is the peer asked for: PeerPortkey or PeerNone.
+	Name string `json:"name"`
+	// About says what ran, e.g. "@portkey-ai/gateway 1.15.2 on node
+	// v20.20.2".
+	About string `json:"about,omitempty"`
+	// Skipped says why the peer asked for was not measured at all, e.g.
+	// "npm not found on PATH".
+	Skipped string `json:"skipped,omitempty"`
+	// Lost says what ended the peer's measurements before the run's end,
+	// e.g. the process exiting; the phases after it have no peer values.
+	Lost string `json:"lost,omitempty"`
+}
+
+// Measured tells whether the peer ran, for some of the run at least.
+func (p Peer) Measured() bool {
+	return p.Name != "" && p.Name != PeerNone && p.Skipped == ""
 }
 
 // LatencyRun is an open-loop run at one rate.

@@ -127,6 +127,15 @@ func TestFinish_NotesFailuresThePercentilesHide(t *testing.T) {
 	assert.Contains(t, r.Notes[0], "streams, sidecar: 10 of 1000 streams failed, e.g. boom")
 }
 
+func TestFinish_NotesStreamsThatWereNotAllOpenAtOnceInATurn(t *testing.T) {
+	r := sample(0.2, 0.2)
+	r.Streams.Results.Direct.Streams = 2000 // two turns of 1000, each all open at once
+	r.Streams.Results.ReverseProxy.Streams, r.Streams.Results.ReverseProxy.PeakOpen = 2000, 700
+	r.Finish()
+	require.Len(t, r.Notes, 2, "%q", r.Notes)
+	assert.Equal(t, "streams, ReverseProxy: at most 700 of 1000 streams were open at once", r.Notes[0])
+}
+
 func TestWriteMarkdown_PrintsEveryRowWithDashesForWhatDoesNotApply(t *testing.T) {
 	r := sample(0.2, 0.25)
 	r.Machine = fleet.Machine{CPU: "AMD EPYC", Cores: 2, Go: "go1.26.8", Kernel: "linux 6.1", LoadAvg: "0.5 0.4 0.3", Pinned: true}

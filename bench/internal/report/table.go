@@ -10,33 +10,49 @@ import (
 
 // Row is one line of the summary table. A nil value is a cell that does
 // not apply (the direct call has no process of its own to measure; a
-// ratio of a non-positive number says nothing).
+// ratio of a non-positive number says nothing; the peer was not
+// measured).
 type Row struct {
 	// Measurement says what the row measures.
 	Measurement string `json:"measurement"`
-	// Unit is the unit of the three values.
+	// Unit is the unit of the values.
 	Unit string `json:"unit"`
-	// Direct, ReverseProxy and Sidecar are the values per target.
+	// Direct, ReverseProxy, Sidecar and Portkey are the values per
+	// target.
 	Direct       *float64 `json:"direct"`
 	ReverseProxy *float64 `json:"reverseproxy"`
 	Sidecar      *float64 `json:"sidecar"`
+	Portkey      *float64 `json:"portkey,omitempty"`
 	// SidecarOverDirect is Sidecar / Direct.
 	SidecarOverDirect *float64 `json:"sidecar_over_direct"`
 	// SidecarOverReverseProxy is Sidecar / ReverseProxy.
 	SidecarOverReverseProxy *float64 `json:"sidecar_over_reverseproxy"`
+	// SidecarOverPortkey is Sidecar / Portkey.
+	SidecarOverPortkey *float64 `json:"sidecar_over_portkey,omitempty"`
 }
 
 // row builds a Row with its ratios.
-func row(measurement, unit string, direct, rp, sidecar *float64) Row {
+func row(measurement, unit string, direct, rp, sidecar, portkey *float64) Row {
 	return Row{
 		Measurement: measurement, Unit: unit,
-		Direct: direct, ReverseProxy: rp, Sidecar: sidecar,
+		Direct: direct, ReverseProxy: rp, Sidecar: sidecar, Portkey: portkey,
 		SidecarOverDirect:       ratio(sidecar, direct),
 		SidecarOverReverseProxy: ratio(sidecar, rp),
+		SidecarOverPortkey:      ratio(sidecar, portkey),
 	}
 }
 
 func val(v float64) *float64 { return &v }
+
+// apply is f of p's value, or nil for a nil p: a value of the peer's,
+// which has none when it was not measured.
+func apply[T, U any](p *T, f func(T) U) *U {
+	if p == nil {
+		return nil
+	}
+	v := f(*p)
+	return &v
+}
 
 // ratio is a/b when both are known and positive.
 func ratio(a, b *float64) *float64 {
@@ -46,27 +62,34 @@ func ratio(a, b *float64) *float64 {
 	return val(*a / *b)
 }
 
-// added is what each proxy adds to the direct value.
-func added(t Trio[float64]) (rp, sidecar *float64) {
-	return val(t.ReverseProxy - t.Direct), val(t.Sidecar - t.Direct)
-}
-
 func pick[T any](t Trio[T], f func(T) float64) Trio[float64] {
-	return Trio[float64]{Direct: f(t.Direct), ReverseProxy: f(t.ReverseProxy), Sidecar: f(t.Sidecar)}
+	return Trio[float64]{Direct: f(t.Direct), ReverseProxy: f(t.ReverseProxy), Sidecar: f(t.Sidecar), Portkey: apply(t.Portkey, f)}
 }
 
 func trioRow(measurement, unit string, t Trio[float64]) Row {
-	return row(measurement, unit, val(t.Direct), val(t.ReverseProxy), val(t.Sidecar))
+	return row(measurement, unit, val(t.Direct), val(t.ReverseProxy), val(t.Sidecar), t.Portkey)
 }
 
+// addedRow is what each proxy adds to the direct value.
 func addedRow(measurement string, t Trio[float64]) Row {
-	rp, sc := added(t)
-	return row(measurement, UnitMillis, nil, rp, sc)
+	minus := func(v float64) float64 { return v - t.Direct }
+	return row(measurement, UnitMillis, nil, val(minus(t.ReverseProxy)), val(minus(t.Sidecar)), apply(t.Portkey, minus))
 }
 
-func proxiesRow(measurement string, p Proxies[int64]) Row {
-	return row(measurement, UnitMiB, nil, val(fleet.MiB(p.ReverseProxy)), val(fleet.MiB(p.Sidecar)))
+// proxyRow is a row of values of the proxies, which the direct call has
+// none of.
+func proxyRow(measurement, unit string, p Proxies[float64]) Row {
+	return row(measurement, unit, nil, val(p.ReverseProxy), val(p.Sidecar), p.Portkey)
 }
+
+// memoryRow is a row of f of each proxy's memory, in MiB.
+func memoryRow(measurement string, p Proxies[fleet.Memory], f func(fleet.Memory) int64) Row {
+	mib := func(m fleet.Memory) float64 { return fleet.MiB(f(m)) }
+	return proxyRow(measurement, UnitMiB, Proxies[float64]{ReverseProxy: mib(p.ReverseProxy), Sidecar: mib(p.Sidecar), Portkey: apply(p.Portkey, mib)})
+}
+
+func rss(m fleet.Memory) int64 { return m.RSS }
+func hwm(m fleet.Memory) int64 { return m.HWM }
 
 func p50(s stats.Summary) float64 { return s.P50 }
 func p99(s stats.Summary) float64 { return s.P99 }
@@ -94,7 +117,7 @@ func (r *Report) buildTable() []Row {
 			trioRow(fmt.Sprintf("latency p99 @ %d req/s", l.Rate), UnitMillis, lat99),
 			addedRow(fmt.Sprintf("added p50 @ %d req/s", l.Rate), lat50),
 			addedRow(fmt.Sprintf("added p99 @ %d req/s", l.Rate), lat99),
-			row(fmt.Sprintf("proxy CPU per request @ %d req/s", l.Rate), UnitMicros, nil, val(l.CPU.ReverseProxy), val(l.CPU.Sidecar)),
+			proxyRow(fmt.Sprintf("proxy CPU per request @ %d req/s", l.Rate), UnitMicros, l.CPU),
 		)
 	}
 	for _, a := range r.Answers {
@@ -104,7 +127,7 @@ func (r *Report) buildTable() []Row {
 		rows = append(rows,
 			addedRow("added p50 "+at, lat50),
 			addedRow("added p99 "+at, lat99),
-			row("proxy CPU per request "+at, UnitMicros, nil, val(a.CPU.ReverseProxy), val(a.CPU.Sidecar)),
+			proxyRow("proxy CPU per request "+at, UnitMicros, a.CPU),
 		)
 	}
 	for _, t := range r.Throughput {
@@ -124,10 +147,10 @@ func (r *Report) buildTable() []Row {
 			pick(s, func(x load.StreamResult) float64 { return float64(x.Stalls) })),
 		trioRow(fmt.Sprintf("%d streams: failed", n), UnitCount,
 			pick(s, func(x load.StreamResult) float64 { return float64(x.Failed) })),
-		row(fmt.Sprintf("%d streams: proxy CPU per stream", n), UnitMillis, nil, val(r.Streams.CPU.ReverseProxy), val(r.Streams.CPU.Sidecar)),
-		proxiesRow(fmt.Sprintf("%d streams: peak VmRSS (sampled)", n), Proxies[int64]{r.Streams.Memory.ReverseProxy.RSS, r.Streams.Memory.Sidecar.RSS}),
-		proxiesRow(fmt.Sprintf("%d streams: VmHWM", n), Proxies[int64]{r.Streams.Memory.ReverseProxy.HWM, r.Streams.Memory.Sidecar.HWM}),
-		proxiesRow("idle VmRSS after the first request", Proxies[int64]{r.Idle.ReverseProxy.RSS, r.Idle.Sidecar.RSS}),
+		proxyRow(fmt.Sprintf("%d streams: proxy CPU per stream", n), UnitMillis, r.Streams.CPU),
+		memoryRow(fmt.Sprintf("%d streams: peak VmRSS (sampled)", n), r.Streams.Memory, rss),
+		memoryRow(fmt.Sprintf("%d streams: VmHWM", n), r.Streams.Memory, hwm),
+		memoryRow("idle VmRSS after the first request", r.Idle, rss),
 	)
 	return rows
 }

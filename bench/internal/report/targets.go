@@ -70,9 +70,16 @@ func (r *Report) checkTargets() []Target {
 	return out
 }
 
-// notes points out failures, which the percentiles alone would hide.
+// notes points out failures, which the percentiles alone would hide, and
+// what became of a peer that was asked for and not measured throughout.
 func (r *Report) notes() []string {
 	var out []string
+	switch {
+	case r.Peer.Skipped != "":
+		out = append(out, "Portkey skipped: "+r.Peer.Skipped)
+	case r.Peer.Lost != "":
+		out = append(out, "Portkey lost: "+r.Peer.Lost+"; it has no values from there on")
+	}
 	failed := func(what string, res load.Result) {
 		if res.Errors > 0 {
 			out = append(out, fmt.Sprintf("%s: %d of %d requests failed, e.g. %s", what, res.Errors, res.Sent, res.FirstError))
@@ -82,6 +89,9 @@ func (r *Report) notes() []string {
 		failed(prefix+", direct", t.Direct)
 		failed(prefix+", ReverseProxy", t.ReverseProxy)
 		failed(prefix+", sidecar", t.Sidecar)
+		if t.Portkey != nil {
+			failed(prefix+", Portkey", *t.Portkey)
+		}
 	}
 	for _, l := range r.Latency {
 		each(fmt.Sprintf("%d req/s", l.Rate), l.Results)
@@ -92,17 +102,24 @@ func (r *Report) notes() []string {
 	for _, t := range r.Throughput {
 		each(fmt.Sprintf("%d concurrent, %g ms upstream", t.Concurrency, t.UpstreamLatency), t.Results)
 	}
-	streams := []struct {
+	type named struct {
 		name string
 		res  load.StreamResult
-	}{{"direct", r.Streams.Results.Direct}, {"ReverseProxy", r.Streams.Results.ReverseProxy}, {"sidecar", r.Streams.Results.Sidecar}}
+	}
+	res := r.Streams.Results
+	streams := []named{{"direct", res.Direct}, {"ReverseProxy", res.ReverseProxy}, {"sidecar", res.Sidecar}}
+	if res.Portkey != nil {
+		streams = append(streams, named{"Portkey", *res.Portkey})
+	}
 	for _, st := range streams {
 		name, s := st.name, st.res
 		if s.Failed > 0 {
 			out = append(out, fmt.Sprintf("streams, %s: %d of %d streams failed, e.g. %s", name, s.Failed, s.Streams, s.FirstError))
 		}
-		if s.PeakOpen < s.Streams {
-			out = append(out, fmt.Sprintf("streams, %s: at most %d of %d streams were open at once", name, s.PeakOpen, s.Streams))
+		// Each turn opens Settings.Streams; Streams counts them over the
+		// turns.
+		if s.Streams > 0 && s.PeakOpen < r.Settings.Streams {
+			out = append(out, fmt.Sprintf("streams, %s: at most %d of %d streams were open at once", name, s.PeakOpen, r.Settings.Streams))
 		}
 	}
 	return out
