@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
@@ -117,38 +119,58 @@ func (c *client) export(ctx context.Context, req, resp proto.Message) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	backoff := initialBackoff
-	var last error // the failure of the attempt before, which a timeout hides
-	for attempt := 1; ; attempt++ {
+	attempts := 0
+	var last, before error // the last attempt's failure, and the one before it
+	_, err = failsafe.With(exportRetry).WithContext(ctx).Get(func() (time.Duration, error) {
+		attempts++
 		retryAfter, err := c.post(ctx, body, encoding, resp)
-		if err == nil {
-			return nil
-		}
+		last, before = err, last
+		return retryAfter, err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil && last != nil:
+		// The timeout ended the wait for another attempt, or cut one: the
+		// last receiver's answer says more than the deadline.
 		var busy *retryable
-		if !errors.As(err, &busy) || ctx.Err() != nil {
-			if last != nil {
-				return fmt.Errorf("%w (attempt %d; the one before: %v)", err, attempt, last)
-			}
-			return err
+		if errors.As(last, &busy) {
+			return fmt.Errorf("%w (given up after %d attempts within %s)", last, attempts, c.timeout)
 		}
-		last = err
-		wait := backoff/2 + rand.N(backoff/2+1)
-		backoff = min(2*backoff, maxBackoff)
-		if retryAfter > 0 {
-			wait = retryAfter
+		if before != nil {
+			return fmt.Errorf("%w (attempt %d; the one before: %v)", last, attempts, before)
 		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return fmt.Errorf("%w (given up after %d attempts within %s)", err, attempt, c.timeout)
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("%w (given up after %d attempts within %s)", err, attempt, c.timeout)
-		case <-timer.C:
-		}
+		return last
+	case before != nil:
+		return fmt.Errorf("%w (attempt %d; the one before: %v)", err, attempts, before)
 	}
+	return err
 }
+
+// exportRetry retries an export the receiver cannot take now (429, 502,
+// 503, 504, or no connection: a *retryable failure), as the OTLP
+// specification asks: after the Retry-After the receiver asked for, else
+// after a backoff from initialBackoff, doubling up to maxBackoff, each wait
+// drawn between half and all of it; until the export's context ends.
+var exportRetry = retrypolicy.NewBuilder[time.Duration]().
+	WithMaxRetries(-1).
+	HandleIf(func(_ time.Duration, err error) bool {
+		var busy *retryable
+		return errors.As(err, &busy)
+	}).
+	WithDelayFunc(func(exec failsafe.ExecutionAttempt[time.Duration]) time.Duration {
+		if retryAfter := exec.LastResult(); retryAfter > 0 {
+			return retryAfter
+		}
+		d := initialBackoff
+		for i := 1; i < exec.Attempts() && d < maxBackoff; i++ {
+			d *= 2
+		}
+		d = min(d, maxBackoff)
+		return d/2 + rand.N(d/2+1)
+	}).
+	ReturnLastFailure().
+	Build()
 
 // retryable is a failure worth another attempt.
 type retryable struct{ err error }
