@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -169,6 +170,12 @@ func Run(ctx context.Context, opts Options, logOut io.Writer, ready chan<- [2]st
 	go func() {
 		errc <- watch.Files(watchCtx, watched, opts.ReloadInterval, func() { _ = r.load() })
 	}()
+	// What the packages' initialisation and the first policy load
+	// allocated and dropped (the JSON Schema library's compiled
+	// metaschemas' scaffolding, the policy's parse) is returned to the
+	// system now rather than kept for a heap that an idle sidecar never
+	// grows back to: about 1 MiB less resident in every pod.
+	debug.FreeOSMemory()
 	log.Info("tollgate-sidecar started", zap.String("listen", proxyLn.Addr().String()), zap.String("admin", adminLn.Addr().String()),
 		zap.String("policyFile", opts.PolicyFile), zap.Int64("softMemoryLimit", opts.memoryLimit))
 	if ready != nil {
