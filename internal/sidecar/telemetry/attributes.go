@@ -11,6 +11,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/semconv/v1.41.0/genaiconv"
 
+	"tollgate.dev/tollgate/pkg/cache"
 	"tollgate.dev/tollgate/pkg/llmclient"
 	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -31,7 +32,6 @@ const (
 	AttrRequestID     = attribute.Key("tollgate.request_id")
 	AttrValidation    = attribute.Key("tollgate.validation")
 	AttrHTTPStatus    = semconv.HTTPResponseStatusCodeKey
-	cacheStale        = "stale"
 	maxAttributeBytes = 256
 )
 
@@ -206,7 +206,7 @@ func spanAttributes(r *llmclient.Report, op genaiconv.OperationNameAttr, srv ser
 	}
 	switch {
 	case r.Stale:
-		attrs = append(attrs, AttrCache.String(cacheStale))
+		attrs = append(attrs, AttrCache.String(cache.Stale))
 	case r.Cache != "":
 		attrs = append(attrs, AttrCache.String(r.Cache))
 	}
