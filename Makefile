@@ -100,7 +100,9 @@ test: vet verify-generated control-plane helm ## Run everything CI runs: vet, ge
 fuzz: ## Run each fuzz target for FUZZTIME (default 8s).
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime 1x $$pkg; exit 1; }; \
+	  out=$$(mktemp); \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg >$$out 2>&1 || { tail -n 60 $$out; rm -f $$out; exit 1; }; \
+	  rm -f $$out; \
 	done
 
 .PHONY: bench bench-quick
