@@ -13,6 +13,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
+// BuildFlags and BuildEnv are how the images' binaries are built (see
+// [Compile]): the benchmark builds what it measures the same way, so that
+// its figures are those of the binaries that ship.
+var (
+	BuildFlags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w"}
+	BuildEnv   = []string{"CGO_ENABLED=0"}
+)
+
 // Compile builds [Programs] of the module at root for platform into dir,
 // with the go command on PATH: static (CGO_ENABLED=0, for an image without
 // a libc), without build paths (-trimpath) or a VCS stamp (-buildvcs=false,
@@ -29,13 +37,13 @@ func Compile(ctx context.Context, root, dir string, platform v1.Platform) (Binar
 		return nil, fmt.Errorf("building the images' binaries needs the go command, which is not on PATH: %w", err)
 	}
 	// A trailing separator makes -o a directory, for several packages.
-	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}
+	args := append(append([]string{"build"}, BuildFlags...), "-o", dir+string(filepath.Separator))
 	for _, p := range Programs {
 		args = append(args, p.Package)
 	}
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+platform.OS, "GOARCH="+platform.Architecture)
+	cmd.Env = append(append(os.Environ(), BuildEnv...), "GOOS="+platform.OS, "GOARCH="+platform.Architecture)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"tollgate.dev/tollgate/internal/images"
 	"tollgate.dev/tollgate/internal/testkit/proc"
 )
 
@@ -28,9 +29,11 @@ type Binaries struct {
 }
 
 // Build compiles the programs of the repository at root into dir with the
-// go command on PATH, as a release build would (no race detector).
+// go command on PATH, as the images' binaries are built (static, stripped,
+// without build paths: images.BuildFlags), so that what is measured is
+// what ships. The ReverseProxy and the mock are built the same way.
 func Build(ctx context.Context, root, dir string) (Binaries, error) {
-	bins, err := proc.Build(ctx, root, dir, false, sidecarPackage, mockPackage, plainProxyPackage)
+	bins, err := proc.BuildWith(ctx, root, dir, images.BuildFlags, images.BuildEnv, sidecarPackage, mockPackage, plainProxyPackage)
 	if err != nil {
 		return Binaries{}, err
 	}

@@ -133,7 +133,7 @@ func TestRun_APeerThatFailsItsRequestsIsCountedAndShownAndTheRunGoesOn(t *testin
 	assert.Equal(t, o.Streams*o.StreamRounds, rep.Streams.Results.Portkey.Failed)
 	assert.Contains(t, rep.Notes, fmt.Sprintf("%d req/s, Portkey: %d of %d requests failed, e.g. %s",
 		o.Rates[0], rep.Latency[0].Results.Portkey.Errors, rep.Latency[0].Results.Portkey.Sent, rep.Latency[0].Results.Portkey.FirstError))
-	assert.Len(t, rep.Targets, len(o.Rates)+len(o.AnswerSizes)+2, "the targets as without the peer")
+	assert.Len(t, rep.Targets, targetCount(o), "the targets as without the peer")
 }
 
 func TestRun_APeerThatCannotBeSetUpIsSkippedWithOneLine(t *testing.T) {

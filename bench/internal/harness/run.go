@@ -204,7 +204,7 @@ func (b *bench) throughput(ctx context.Context, rep *report.Report) error {
 			return err
 		}
 		cl := load.ClosedLoop{Concurrency: b.o.Concurrency, Warmup: b.o.Warmup, Duration: b.o.Duration / time.Duration(b.o.Rounds), Timeout: b.o.Timeout}
-		samples, _, err := inTurns(b, chatBody, b.o.Concurrency, b.o.Rounds, func(round int, client *http.Client, t target) load.Samples {
+		samples, cpu, err := inTurns(b, chatBody, b.o.Concurrency, b.o.Rounds, func(round int, client *http.Client, t target) load.Samples {
 			c := cl
 			if round > 0 {
 				c.Warmup = 0
@@ -214,10 +214,13 @@ func (b *bench) throughput(ctx context.Context, rep *report.Report) error {
 		if err != nil {
 			return err
 		}
-		run := report.ThroughputRun{UpstreamLatency: millis(lat), Concurrency: b.o.Concurrency, Results: results(samples)}
+		all := func(s load.Samples) float64 { return float64(s.All()) }
+		run := report.ThroughputRun{UpstreamLatency: millis(lat), Concurrency: b.o.Concurrency, Results: results(samples),
+			CPU: perProxy(cpu, time.Microsecond, samples, all)}
 		for _, t := range named(run.Results) {
 			b.logf("throughput  %5s upstream, %d concurrent  %-12s %8.0f req/s  errors %d\n", lat, b.o.Concurrency, t.name, t.v.Rate, t.v.Errors)
 		}
+		b.logf("throughput  %5s upstream  CPU per request: %s\n", lat, proxiesLine(run.CPU, "%.0f µs"))
 		rep.Throughput = append(rep.Throughput, run)
 	}
 	return b.setMockDefault(ctx, mockprovider.Step{})

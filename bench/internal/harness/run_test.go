@@ -116,9 +116,12 @@ func TestRun_MeasuresEveryPhaseAgainstTheRealBinariesAndWritesWellFormedJSON(t *
 		assert.Positive(t, p.Sidecar.HWM, name)
 	}
 
-	assert.Len(t, got.Table, 5*len(o.Rates)+3*len(o.AnswerSizes)+len(o.UpstreamLatencies)+10,
-		"per rate 5 rows, per answer size 3, per upstream latency 1, streams 9, idle 1")
-	assert.Len(t, got.Targets, len(o.Rates)+len(o.AnswerSizes)+2)
+	assert.Len(t, got.Table, 5*len(o.Rates)+3*len(o.AnswerSizes)+2*len(o.UpstreamLatencies)+10,
+		"per rate 5 rows, per answer size 3, per upstream latency 2, streams 9, idle 1")
+	for _, tp := range got.Throughput {
+		assert.Positive(t, tp.CPU.Sidecar+tp.CPU.ReverseProxy, "%g ms upstream: CPU per request measured", tp.UpstreamLatency)
+	}
+	assert.Len(t, got.Targets, targetCount(o))
 	var md bytes.Buffer
 	require.NoError(t, got.WriteMarkdown(&md))
 	for _, row := range got.Table {
@@ -126,4 +129,12 @@ func TestRun_MeasuresEveryPhaseAgainstTheRealBinariesAndWritesWellFormedJSON(t *
 	}
 	assert.Contains(t, md.String(), got.Machine.CPU)
 	assert.Contains(t, progress.String(), "streams")
+}
+
+// targetCount is how many targets a run with options o checks: per rate
+// the added p99 and the CPU per request, per upstream latency the CPU per
+// request and the max req/s, per answer size the CPU per request, three
+// under the streams, and the idle memory.
+func targetCount(o Options) int {
+	return 2*len(o.Rates) + 2*len(o.UpstreamLatencies) + len(o.AnswerSizes) + 3 + 1
 }

@@ -122,7 +122,13 @@ func results(s report.Trio[load.Samples]) report.Trio[load.Result] {
 // perProxy is each proxy's CPU time in unit divided by what it served,
 // served(r) of its results r.
 func perProxy[R any](cpu report.Proxies[time.Duration], unit time.Duration, res report.Trio[R], served func(R) float64) report.Proxies[float64] {
-	per := func(d time.Duration, r R) float64 { return float64(d) / float64(unit) / served(r) }
+	per := func(d time.Duration, r R) float64 {
+		n := served(r)
+		if n <= 0 {
+			return 0 // nothing served: no figure, not a division by zero
+		}
+		return float64(d) / float64(unit) / n
+	}
 	out := report.Proxies[float64]{ReverseProxy: per(cpu.ReverseProxy, res.ReverseProxy), Sidecar: per(cpu.Sidecar, res.Sidecar)}
 	if cpu.Portkey != nil && res.Portkey != nil {
 		out.Portkey = peerValue(cpu.Portkey, func(d time.Duration) float64 { return per(d, *res.Portkey) })

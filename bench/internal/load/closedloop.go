@@ -33,6 +33,7 @@ func (c ClosedLoop) Sample(ctx context.Context, client *http.Client, r Request) 
 	from := time.Now().Add(c.Warmup)
 	to := from.Add(c.Duration)
 	perWorker := make([][]outcome, c.Concurrency) // worker i writes perWorker[i] only
+	sent := make([]int, c.Concurrency)            // and sent[i]
 	var wg sync.WaitGroup
 	for w := range perWorker {
 		wg.Go(func() {
@@ -44,6 +45,7 @@ func (c ClosedLoop) Sample(ctx context.Context, client *http.Client, r Request) 
 				cctx, cancel := context.WithTimeout(ctx, c.Timeout)
 				err := Send(cctx, client, r)
 				cancel()
+				sent[w]++
 				t1 := time.Now()
 				if !t1.Before(from) && !t1.After(to) {
 					perWorker[w] = append(perWorker[w], outcome{latency: t1.Sub(t0), err: err})
@@ -53,8 +55,10 @@ func (c ClosedLoop) Sample(ctx context.Context, client *http.Client, r Request) 
 	}
 	wg.Wait()
 	var outs []outcome
-	for _, o := range perWorker {
+	all := 0
+	for w, o := range perWorker {
 		outs = append(outs, o...)
+		all += sent[w]
 	}
-	return Samples{outs: outs, window: c.Duration}
+	return Samples{outs: outs, window: c.Duration, all: all}
 }

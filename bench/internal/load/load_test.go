@@ -118,6 +118,22 @@ func TestClosedLoop_NeverExceedsItsConcurrency(t *testing.T) {
 	assert.Greater(t, s.served.Load(), int64(res.OK), "warm-up requests are not measured")
 }
 
+func TestClosedLoop_CountsEveryRequestItSent(t *testing.T) {
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * time.Millisecond)
+		okJSON(w, r)
+	})
+	c := ClosedLoop{Concurrency: 4, Warmup: 50 * time.Millisecond, Duration: 200 * time.Millisecond, Timeout: 10 * time.Second}
+	samples := c.Sample(context.Background(), NewClient(16), request(s))
+	assert.EqualValues(t, s.served.Load(), samples.All(), "warm-up and stragglers included: what the server's CPU time served")
+	assert.Greater(t, samples.All(), samples.Result().Sent)
+
+	var pooled Samples
+	pooled.Merge(samples)
+	pooled.Merge(samples)
+	assert.Equal(t, 2*samples.All(), pooled.All())
+}
+
 func TestStreams_CountsEventsAndCompletedStreams(t *testing.T) {
 	s := newServer(t, sse(5, true, "x"))
 	st := Streams{Count: 20, Ramp: 20 * time.Millisecond, StallGap: time.Hour, Timeout: 10 * time.Second}

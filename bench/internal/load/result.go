@@ -37,13 +37,24 @@ type outcome struct {
 type Samples struct {
 	outs   []outcome
 	window time.Duration
+	// all counts every request the run sent, warm-up and those ending
+	// outside the window included, where the run counts them (a closed
+	// loop): what a process's CPU time over the whole run is divided by.
+	all int
 }
 
 // Merge pools o into s.
 func (s *Samples) Merge(o Samples) {
 	s.outs = append(s.outs, o.outs...)
 	s.window += o.window
+	s.all += o.all
 }
+
+// All counts every request the run sent, the unmeasured ones included: a
+// closed loop's warm-up and the requests that ended outside its window. It
+// is zero for runs that do not count them (an open loop's are known from
+// its rate).
+func (s Samples) All() int { return s.all }
 
 // Result summarises the samples.
 func (s Samples) Result() Result { return summarize(s.outs, s.window) }

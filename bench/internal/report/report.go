@@ -181,6 +181,10 @@ type ThroughputRun struct {
 	Concurrency int `json:"concurrency"`
 	// Results are per target.
 	Results Trio[load.Result] `json:"results"`
+	// CPU is the CPU time each proxy process used per request at its
+	// highest rate, in microseconds: its CPU time over the whole run
+	// divided by every request it served, warm-up included.
+	CPU Proxies[float64] `json:"cpu_us_per_request"`
 }
 
 // StreamsRun is the run of concurrent SSE streams.

@@ -76,7 +76,19 @@ func TestFinish_AddedLatencyIsTheProxyMinusDirectAndItsRatioIsSidecarOverReverse
 	assert.InDelta(t, 1.5, *hwm.SidecarOverReverseProxy, 1e-9)
 }
 
-func TestFinish_ChecksEachTarget(t *testing.T) {
+// target is r's target named name.
+func target(t *testing.T, r *Report, name string) Target {
+	t.Helper()
+	for _, tg := range r.Targets {
+		if tg.Name == name {
+			return tg
+		}
+	}
+	require.Failf(t, "no target", "%q in %+v", name, r.Targets)
+	return Target{}
+}
+
+func TestFinish_ChecksTheAddedP99(t *testing.T) {
 	tests := map[string]struct {
 		rpAdded, scAdded float64
 		wantMet          bool
@@ -89,13 +101,59 @@ func TestFinish_ChecksEachTarget(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			r := sample(tc.rpAdded, tc.scAdded)
-			require.Len(t, r.Targets, 3)
-			assert.Equal(t, tc.wantMet, r.Targets[0].Met, r.Targets[0].Value)
+			got := target(t, r, "added p99 @ 500 req/s within 1.5× the ReverseProxy's")
+			assert.Equal(t, tc.wantMet, got.Met, got.Value)
 		})
 	}
+}
+
+func TestFinish_ChecksIssue14sTargets(t *testing.T) {
 	r := sample(0.2, 0.2)
-	assert.True(t, r.Targets[1].Met, "15 MiB idle is under 20 MiB: %s", r.Targets[1].Value)
-	assert.True(t, r.Targets[2].Met, "96 MiB is exactly 1.5× 64 MiB: %s", r.Targets[2].Value)
+	r.Throughput[0].CPU = Proxies[float64]{ReverseProxy: 100, Sidecar: 110}
+	r.Streams.CPU = Proxies[float64]{ReverseProxy: 2, Sidecar: 2.3}
+	r.Finish()
+	require.Len(t, r.Targets, 8, "%+v", r.Targets)
+	tests := []struct {
+		name, value string
+		met         bool
+	}{
+		{"CPU per request @ 500 req/s within 1.1× the ReverseProxy's", "150 µs vs 100 µs (1.50×)", false},
+		{"CPU per request at max req/s, 20 ms upstream within 1.1× the ReverseProxy's", "110 µs vs 100 µs (1.10×)", true},
+		{"max req/s, 20 ms upstream, at least 0.95× the ReverseProxy's", "2800 vs 2900 (0.97×)", true},
+		// direct 1 ms, ReverseProxy 2 ms, sidecar 3 ms: 2 ms added vs 1 ms.
+		{"added TTFT p50 under 1000 streams within 1.2× the ReverseProxy's", "2.000 ms vs 1.000 ms (2.00×)", false},
+		{"VmHWM under 1000 streams within 1.1× the ReverseProxy's", "96.0 MiB vs 64.0 MiB (1.50×)", false},
+		{"CPU per stream under 1000 streams within 1.1× the ReverseProxy's", "2.30 ms vs 2.00 ms (1.15×)", false},
+		{"idle VmRSS at most 10 MiB", "15.0 MiB", false},
+	}
+	for _, tc := range tests {
+		got := target(t, r, tc.name)
+		assert.Equal(t, tc.value, got.Value, tc.name)
+		assert.Equal(t, tc.met, got.Met, tc.name)
+	}
+
+	// At the bounds exactly, each is met.
+	r.Latency[0].CPU.Sidecar = 110
+	r.Throughput[0].Results.Sidecar.Rate = 0.95 * 2900
+	r.Streams.Results.Sidecar.TTFT.P50 = 1 + 1.2
+	r.Streams.Memory.Sidecar.HWM = 64 * 1024 * 11 / 10
+	r.Streams.CPU.Sidecar = 2.2
+	r.Idle.Sidecar.RSS = 10 * 1024
+	r.Finish()
+	for _, tg := range r.Targets {
+		if tg.Name != "added p99 @ 500 req/s within 1.5× the ReverseProxy's" {
+			assert.True(t, tg.Met, "%s: %s", tg.Name, tg.Value)
+		}
+	}
+}
+
+func TestFinish_AThroughputWithoutCPUTimesIsNotMeasuredNotMet(t *testing.T) {
+	r := sample(0.2, 0.2)
+	got := target(t, r, "CPU per request at max req/s, 20 ms upstream within 1.1× the ReverseProxy's")
+	assert.Equal(t, "not measured", got.Value)
+	assert.False(t, got.Met)
+	row := find(t, r.Table, "proxy CPU per request at max req/s, 20 ms upstream")
+	assert.Nil(t, row.SidecarOverReverseProxy, "no ratio of nothing")
 }
 
 func TestFinish_AnswerSizesGetRowsAndACPUTargetEach(t *testing.T) {
@@ -108,11 +166,11 @@ func TestFinish_AnswerSizesGetRowsAndACPUTargetEach(t *testing.T) {
 	cpu := find(t, r.Table, "proxy CPU per request @ 500 req/s, 64 KiB answer")
 	assert.InDelta(t, 1.2, *cpu.SidecarOverReverseProxy, 1e-9)
 	find(t, r.Table, "added p99 @ 500 req/s, 2 B answer")
-	require.Len(t, r.Targets, 5)
-	assert.Equal(t, "CPU per request with a 2 B answer within 1.15× the ReverseProxy's", r.Targets[1].Name)
-	assert.True(t, r.Targets[1].Met, r.Targets[1].Value)
-	assert.False(t, r.Targets[2].Met, "1.2× is over 1.15×: %s", r.Targets[2].Value)
-	assert.Equal(t, "240 µs vs 200 µs (1.20×)", r.Targets[2].Value)
+	small := target(t, r, "CPU per request with a 2 B answer within 1.15× the ReverseProxy's")
+	assert.True(t, small.Met, small.Value)
+	large := target(t, r, "CPU per request with a 64 KiB answer within 1.15× the ReverseProxy's")
+	assert.False(t, large.Met, "1.2× is over 1.15×: %s", large.Value)
+	assert.Equal(t, "240 µs vs 200 µs (1.20×)", large.Value)
 }
 
 func TestSize_NamesAnswersAsTheTablesDo(t *testing.T) {

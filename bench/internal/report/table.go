@@ -133,6 +133,7 @@ func (r *Report) buildTable() []Row {
 	for _, t := range r.Throughput {
 		rows = append(rows, trioRow(fmt.Sprintf("max req/s, %d concurrent, %g ms upstream", t.Concurrency, t.UpstreamLatency), UnitRequestsPerSec,
 			pick(t.Results, func(x load.Result) float64 { return x.Rate })))
+		rows = append(rows, proxyRow(fmt.Sprintf("proxy CPU per request at max req/s, %g ms upstream", t.UpstreamLatency), UnitMicros, t.CPU))
 	}
 	s := r.Streams.Results
 	n := r.Settings.Streams
