@@ -15,6 +15,7 @@ import (
 	"tollgate.dev/tollgate/pkg/policy"
 	"tollgate.dev/tollgate/pkg/provider"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
+	"tollgate.dev/tollgate/pkg/wire"
 )
 
 // errorPeekBytes is how much of an error answer is read to classify it.
@@ -282,7 +283,7 @@ func (ex *exchange) answer(res policy.Result, finish func(provider.Usage)) *http
 	if adapter != nil {
 		a = adapter.adapter
 	}
-	sse := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	sse := wire.IsEventStream(resp.Header.Get("Content-Type"))
 	if sse {
 		// Events may be dropped (the usage chunk asked for on the app's
 		// behalf), so the length is no longer known.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"tollgate.dev/tollgate/pkg/outputcheck"
 	"tollgate.dev/tollgate/pkg/policy"
@@ -115,7 +114,7 @@ func (t *Transport) validationFor(rq provider.Request) *validation {
 // for, policy.ConnectionError for one that broke off while being read.
 func (ex *exchange) judge(target policy.Target, resp *http.Response) policy.Failure {
 	v := ex.validation
-	sse := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	sse := wire.IsEventStream(resp.Header.Get("Content-Type"))
 	j := &judged{resp: resp, target: target}
 	if resp.ContentLength > maxCheckedBytes {
 		j.result, j.reason, j.message = ValidationSkipped, ReasonTooLarge, tooLarge()

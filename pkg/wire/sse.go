@@ -5,7 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
+
+// IsEventStream tells whether a Content-Type is text/event-stream: an
+// answer sent as server-sent events.
+func IsEventStream(contentType string) bool {
+	return strings.HasPrefix(contentType, "text/event-stream")
+}
 
 // MaxEventSize is the largest server-sent event an EventReader accepts. The
 // largest legitimate events are Responses API terminal events, which repeat

@@ -334,3 +334,17 @@ func BenchmarkEventReader(b *testing.B) {
 		}
 	}
 }
+
+func TestIsEventStream(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"text/event-stream":                true,
+		"text/event-stream; charset=utf-8": true,
+		"application/json":                 false,
+		"":                                 false,
+		"text/plain":                       false,
+	} {
+		if got := IsEventStream(ct); got != want {
+			t.Errorf("IsEventStream(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tollgate.dev/tollgate/pkg/llmclient"
+	"tollgate.dev/tollgate/pkg/wire"
 )
 
 // Current returns the Transport of the policy in force, or nil when no
@@ -33,7 +34,22 @@ func New(current Current, noPolicy func(w http.ResponseWriter, r *http.Request))
 	return &Handler{current: current, noPolicy: noPolicy}
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// Copy buffers: an answer is copied to the app through one, held for as
+// long as the answer lasts. A JSON answer comes in reads as large as the
+// buffer (as httputil.ReverseProxy's 32 KiB), each written and flushed. A
+// stream comes one event per read, and events are a few hundred bytes;
+// streams last minutes mostly waiting for the next event, and a thousand
+// of them each holding 32 KiB would hold 32 MiB for nothing. An event
+// larger than its buffer goes out in as many writes as it takes.
+const (
+	answerBufferSize = 32 << 10
+	eventBufferSize  = 4 << 10
+)
+
+var (
+	answerBufs = sync.Pool{New: func() any { b := make([]byte, answerBufferSize); return &b }}
+	eventBufs  = sync.Pool{New: func() any { b := make([]byte, eventBufferSize); return &b }}
+)
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if closesConnection(r) {
@@ -78,14 +94,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		header[k] = vs
 	}
 	w.WriteHeader(resp.StatusCode)
-	h.stream(w, rc, resp.Body)
+	bufs := &answerBufs
+	if wire.IsEventStream(resp.Header.Get("Content-Type")) {
+		bufs = &eventBufs
+	}
+	h.stream(w, rc, resp.Body, bufs)
 }
 
-// stream copies the answer, flushing after every read so that each SSE
-// event (the body hands them out one per read) reaches the app at once.
-func (h *Handler) stream(w http.ResponseWriter, rc *http.ResponseController, body io.Reader) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+// stream copies the answer through a buffer from bufs, flushing after
+// every read so that each SSE event (the body hands them out one per read)
+// reaches the app at once.
+func (h *Handler) stream(w http.ResponseWriter, rc *http.ResponseController, body io.Reader, bufs *sync.Pool) {
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
 	buf := *bp
 	for {
 		n, err := body.Read(buf)

@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
 	"tollgate.dev/tollgate/internal/testkit/mockprovider"
+	"tollgate.dev/tollgate/pkg/wire"
 )
 
 func TestProxy_StreamChunksCarryNoUsageMemberTheAppDidNotAskFor(t *testing.T) {
@@ -45,4 +47,32 @@ func TestProxy_StreamChunksCarryNoUsageMemberTheAppDidNotAskFor(t *testing.T) {
 			assert.Equal(t, int64(30), h.lastReport().Usage.InputTokens)
 		})
 	}
+}
+
+func TestProxy_AnEventLargerThanTheStreamsCopyBufferReachesTheAppWhole(t *testing.T) {
+	h := newHarness(t, "")
+	big := strings.Repeat("tollgate ", 3*eventBufferSize/len("tollgate ")) // three buffers' worth in one delta
+	h.mock.Enqueue(mockprovider.Step{Content: big, Chunks: 1, Usage: &mockprovider.Usage{InputTokens: 30, OutputTokens: 9}})
+	resp := h.post("/openai/v1/chat/completions", chatStream)
+	assert.True(t, wire.IsEventStream(resp.Header.Get("Content-Type")), resp.Header.Get("Content-Type"))
+	events := sseEvents(readAll(t, resp))
+	assert.Equal(t, "[DONE]", events[len(events)-1])
+	var content strings.Builder
+	for _, data := range events[:len(events)-1] {
+		var chunk struct {
+			Choices []struct {
+				Delta struct {
+					Content string `json:"content"`
+				} `json:"delta"`
+			} `json:"choices"`
+		}
+		if assert.NoError(t, json.Unmarshal([]byte(data), &chunk), data) {
+			for _, c := range chunk.Choices {
+				content.WriteString(c.Delta.Content)
+			}
+		}
+	}
+	assert.Equal(t, strings.TrimSpace(big), strings.TrimSpace(content.String()), "the one large delta, whole")
+	assert.Greater(t, len(big), 2*eventBufferSize)
+	assert.Equal(t, int64(9), h.lastReport().Usage.OutputTokens)
 }
