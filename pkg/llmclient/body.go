@@ -193,14 +193,19 @@ func (b *observedBody) Read(p []byte) (int, error) {
 			}
 		}
 	}
+	return b.handOut(n, err)
+}
+
+// handOut accounts for n bytes handed to the app, which came with err, and
+// returns what the reader is to see: the bytes without the error, which is
+// held for the next read (the report, which the end starts, must not
+// delay the answer's last bytes), or the end.
+func (b *observedBody) handOut(n int, err error) (int, error) {
 	if n > 0 && b.firstAt == 0 {
 		b.firstAt = max(time.Since(b.o.start), time.Nanosecond)
 	}
 	b.sent += int64(n)
 	if err != nil && n > 0 {
-		// Hand out the last bytes first and end on the next Read: the
-		// report (usage parsing, log, metrics) must not delay the end of
-		// the answer.
 		b.held = err
 		return n, nil
 	}
@@ -208,6 +213,57 @@ func (b *observedBody) Read(p []byte) (int, error) {
 		err = b.end(err)
 	}
 	return n, err
+}
+
+// copyBuffers hold the buffers a non-streamed answer is copied through by
+// WriteTo: as large as httputil.ReverseProxy's.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// WriteTo writes the rest of the answer to w and returns nil at its clean
+// end, or what broke it off: w's error as it is, or the answer's (see
+// end). A stream goes out one event per Write, straight from the event
+// reader's buffer: a stream spends its life waiting for events of a few
+// hundred bytes, and holds no copy buffer while it waits. Any other answer
+// goes through a pooled 32 KiB buffer, one Write per read.
+func (b *observedBody) WriteTo(w io.Writer) (int64, error) {
+	if !b.o.sse {
+		bp := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(bp)
+		return io.CopyBuffer(w, (*readOnly)(b), *bp)
+	}
+	var written int64
+	for {
+		if b.held != nil {
+			err := b.held
+			b.held = nil
+			return written, cleanEnd(b.end(err))
+		}
+		if err := b.nextEvent(); err != nil {
+			_, err = b.handOut(0, err)
+			return written, cleanEnd(err)
+		}
+		n, werr := w.Write(b.pending)
+		b.pending = b.pending[n:]
+		_, _ = b.handOut(n, nil)
+		written += int64(n)
+		if werr != nil {
+			return written, werr
+		}
+	}
+}
+
+// readOnly is an observedBody without its WriteTo, for io.CopyBuffer to
+// read.
+type readOnly observedBody
+
+func (r *readOnly) Read(p []byte) (int, error) { return (*observedBody)(r).Read(p) }
+
+// cleanEnd is err as WriteTo returns it: nil for the answer's clean end.
+func cleanEnd(err error) error {
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
 }
 
 // keep adds p to the bounded copy of the body, taking the copy's room
@@ -276,10 +332,21 @@ func (b *observedBody) whole() bool {
 // readEvent hands out the current event, reading the next one kept for the
 // app when the current one is done.
 func (b *observedBody) readEvent(p []byte) (int, error) {
+	if err := b.nextEvent(); err != nil {
+		return 0, err
+	}
+	n := copy(p, b.pending)
+	b.pending = b.pending[n:]
+	return n, nil
+}
+
+// nextEvent makes pending the next event kept for the app, unless some
+// of the current one is still pending.
+func (b *observedBody) nextEvent() error {
 	for len(b.pending) == 0 {
 		ev, err := b.events.Next()
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if isTerminal(ev) {
 			b.terminal = true
@@ -295,9 +362,7 @@ func (b *observedBody) readEvent(p []byte) (int, error) {
 			}
 		}
 	}
-	n := copy(p, b.pending)
-	b.pending = b.pending[n:]
-	return n, nil
+	return nil
 }
 
 // end finishes the report and tells the reader how the body ended: a clean

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"tollgate.dev/tollgate/pkg/llmclient"
-	"tollgate.dev/tollgate/pkg/wire"
 )
 
 // Current returns the Transport of the policy in force, or nil when no
@@ -33,23 +32,6 @@ type Handler struct {
 func New(current Current, noPolicy func(w http.ResponseWriter, r *http.Request)) *Handler {
 	return &Handler{current: current, noPolicy: noPolicy}
 }
-
-// Copy buffers: an answer is copied to the app through one, held for as
-// long as the answer lasts. A JSON answer comes in reads as large as the
-// buffer (as httputil.ReverseProxy's 32 KiB), each written and flushed. A
-// stream comes one event per read, and events are a few hundred bytes;
-// streams last minutes mostly waiting for the next event, and a thousand
-// of them each holding 32 KiB would hold 32 MiB for nothing. An event
-// larger than its buffer goes out in as many writes as it takes.
-const (
-	answerBufferSize = 32 << 10
-	eventBufferSize  = 4 << 10
-)
-
-var (
-	answerBufs = sync.Pool{New: func() any { b := make([]byte, answerBufferSize); return &b }}
-	eventBufs  = sync.Pool{New: func() any { b := make([]byte, eventBufferSize); return &b }}
-)
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if closesConnection(r) {
@@ -94,37 +76,54 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		header[k] = vs
 	}
 	w.WriteHeader(resp.StatusCode)
-	bufs := &answerBufs
-	if wire.IsEventStream(resp.Header.Get("Content-Type")) {
-		bufs = &eventBufs
-	}
-	h.stream(w, rc, resp.Body, bufs)
+	h.stream(w, rc, resp.Body)
 }
 
-// stream copies the answer through a buffer from bufs, flushing after
-// every read so that each SSE event (the body hands them out one per read)
-// reaches the app at once.
-func (h *Handler) stream(w http.ResponseWriter, rc *http.ResponseController, body io.Reader, bufs *sync.Pool) {
-	bp := bufs.Get().(*[]byte)
-	defer bufs.Put(bp)
-	buf := *bp
-	for {
-		n, err := body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return // the app went away; closing the body cancels upstream
-			}
-			_ = rc.Flush()
-		}
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			// The provider broke off mid-answer. Abort the app's connection
-			// so that it sees a broken answer, not a complete short one.
-			panic(http.ErrAbortHandler)
-		}
+// copyBuffers hold the buffers the answers that do not copy themselves
+// (io.WriterTo) are copied through: as large as httputil.ReverseProxy's.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// stream copies the answer to the app, flushing after every write so that
+// each SSE event (the Transport's answers write them one per Write, a
+// cached stream hands them out one per Read) reaches the app at once. An
+// answer from the Transport does the copying itself (io.WriterTo): a
+// stream then holds no copy buffer while it waits for its next event.
+func (h *Handler) stream(w http.ResponseWriter, rc *http.ResponseController, body io.Reader) {
+	out := &flushingWriter{w: w, rc: rc}
+	var err error
+	if wt, ok := body.(io.WriterTo); ok {
+		_, err = wt.WriteTo(out)
+	} else {
+		// An answer from the cache: one event, or all of a JSON answer, per
+		// read.
+		bp := copyBuffers.Get().(*[]byte)
+		_, err = io.CopyBuffer(out, body, *bp)
+		copyBuffers.Put(bp)
 	}
+	if err == nil || out.err != nil {
+		return // the whole answer, or the app went away (closing the body cancels upstream)
+	}
+	// The provider broke off mid-answer. Abort the app's connection so
+	// that it sees a broken answer, not a complete short one.
+	panic(http.ErrAbortHandler)
+}
+
+// flushingWriter writes to the app and flushes after every write. It
+// keeps the first write error: the app went away.
+type flushingWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	err error
+}
+
+func (f *flushingWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil {
+		f.err = err
+		return n, err
+	}
+	_ = f.rc.Flush()
+	return n, nil
 }
 
 // closesConnection reports whether the connection must close after r.
