@@ -20,6 +20,12 @@ func IsEventStream(contentType string) bool {
 // misbehaving upstream can make the proxy hold.
 const MaxEventSize = 8 << 20
 
+// initialEventBuffer is the size of an EventReader's buffer at its first
+// read; it doubles for an event that does not fit. Events are mostly a few
+// hundred bytes, and a stream holds its reader's buffer for as long as it
+// lasts.
+const initialEventBuffer = 1 << 10
+
 // ErrEventTooLarge is returned by EventReader.Next for an event, or a line
 // without end, longer than MaxEventSize.
 var ErrEventTooLarge = errors.New("server-sent event too large")
@@ -174,7 +180,7 @@ func (r *EventReader) fill() error {
 		if len(r.buf) >= r.max {
 			return fmt.Errorf("%w: no event end within %d bytes", ErrEventTooLarge, r.max)
 		}
-		size := min(max(2*len(r.buf), 4096), r.max)
+		size := min(max(2*len(r.buf), initialEventBuffer), r.max)
 		nb := make([]byte, size)
 		copy(nb, r.buf[:r.end])
 		r.buf = nb
