@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"io"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -88,27 +87,4 @@ func (c writeThrough) Write(e zapcore.Entry, fields []zapcore.Field) error {
 		return err
 	}
 	return c.out.Sync()
-}
-
-// fieldsPool holds the field lists of request lines: a request line has
-// twenty-odd fields, a list of them a few kilobytes, and zap is done with
-// them once the line is written.
-var fieldsPool = sync.Pool{New: func() any {
-	s := make([]zap.Field, 0, 48)
-	return &s
-}}
-
-// getFields returns an empty field list from the pool.
-func getFields() *[]zap.Field {
-	p := fieldsPool.Get().(*[]zap.Field)
-	*p = (*p)[:0]
-	return p
-}
-
-// putFields gives the list p came with back to the pool, as fields (it
-// may have grown), cleared so that it pins none of the request's strings.
-func putFields(p *[]zap.Field, fields []zap.Field) {
-	clear(fields)
-	*p = fields[:0]
-	fieldsPool.Put(p)
 }

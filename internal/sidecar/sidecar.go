@@ -297,49 +297,62 @@ func newLogger(out io.Writer, level zapcore.Level) *zap.Logger {
 // logRequest writes the one line each request gets. Bodies are never
 // logged.
 func logRequest(log *zap.Logger, r *llmclient.Report) {
-	pooled := getFields()
-	fields := *pooled
-	defer func() { putFields(pooled, fields) }()
-	fields = append(fields,
-		zap.String("request_id", r.RequestID),
-		zap.String("policy", r.Policy),
-		zap.String("provider", r.Provider),
-		zap.String("model", r.Model),
-		zap.Bool("stream", r.Stream),
-		zap.Int("status", r.Status),
-		zap.Int("attempts", r.Attempts),
-		zap.String("breaker", r.BreakerState),
-		zap.Int64("latency_ms", r.Latency.Milliseconds()),
-		zap.Int64("ttft_ms", r.TTFT.Milliseconds()),
-		// usage_known is false when the answer said nothing of its usage
-		// (or there was no answer): its tokens below are then not counts.
-		zap.Bool("usage_known", r.Usage.Known),
-		zap.Int64("input_tokens", r.Usage.InputTokens),
-		zap.Int64("output_tokens", r.Usage.OutputTokens),
-		zap.String("end", r.End),
-	)
+	line := zap.Inline(requestLine{r})
+	if errorType := r.ErrorType(); errorType != "" {
+		log.Warn("request", line, zap.String("error_type", errorType))
+		return
+	}
+	log.Info("request", line)
+}
+
+// requestLine is the fields of a request's line, which zap encodes
+// straight from the report: no list of fields is built for them. A list
+// of twenty-odd fields was kilobytes to fill and copy, and the stack it
+// took grew most requests' goroutine stacks, once each, at the end of
+// their answers.
+type requestLine struct{ r *llmclient.Report }
+
+func (l requestLine) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	r := l.r
+	enc.AddString("request_id", r.RequestID)
+	enc.AddString("policy", r.Policy)
+	enc.AddString("provider", r.Provider)
+	enc.AddString("model", r.Model)
+	enc.AddBool("stream", r.Stream)
+	enc.AddInt("status", r.Status)
+	enc.AddInt("attempts", r.Attempts)
+	enc.AddString("breaker", r.BreakerState)
+	enc.AddInt64("latency_ms", r.Latency.Milliseconds())
+	enc.AddInt64("ttft_ms", r.TTFT.Milliseconds())
+	// usage_known is false when the answer said nothing of its usage (or
+	// there was no answer): its tokens below are then not counts.
+	enc.AddBool("usage_known", r.Usage.Known)
+	enc.AddInt64("input_tokens", r.Usage.InputTokens)
+	enc.AddInt64("output_tokens", r.Usage.OutputTokens)
+	enc.AddString("end", r.End)
 	if r.Priced {
-		fields = append(fields, zap.Stringer("cost_usd", r.CostUSD))
+		enc.AddString("cost_usd", r.CostUSD.String())
 	}
 	if r.Estimated != "" {
 		// The cost is a conservative estimate, not the answer's own usage.
-		fields = append(fields, zap.String("usage", "estimated"), zap.String("estimate_reason", r.Estimated))
+		enc.AddString("usage", "estimated")
+		enc.AddString("estimate_reason", r.Estimated)
 	}
 	if r.Cache != "" {
-		fields = append(fields, zap.String("cache", r.Cache))
+		enc.AddString("cache", r.Cache)
 	}
 	if s := r.Semantic; s != nil {
-		fields = append(fields, semanticFields(s)...)
+		addSemantic(enc, s)
 	}
 	if r.Validation != "" {
 		// Reason codes and schema keywords are fixed sets; the checker's
 		// message, which may quote the answer, goes to the app alone.
-		fields = append(fields, zap.String("validation", r.Validation))
+		enc.AddString("validation", r.Validation)
 		if r.ValidationReason != "" {
-			fields = append(fields, zap.String("validation_reason", r.ValidationReason))
+			enc.AddString("validation_reason", r.ValidationReason)
 		}
 		if r.ValidationKeyword != "" {
-			fields = append(fields, zap.String("validation_keyword", schemaKeyword(r.ValidationKeyword)))
+			enc.AddString("validation_keyword", schemaKeyword(r.ValidationKeyword))
 		}
 	}
 	if len(r.Discarded) > 0 {
@@ -349,68 +362,68 @@ func logRequest(log *zap.Logger, r *llmclient.Report) {
 		for _, d := range r.Discarded {
 			cost = cost.Add(d.CostUSD)
 		}
-		fields = append(fields, zap.Int("discarded_answers", len(r.Discarded)), zap.Stringer("discarded_cost_usd", cost))
+		enc.AddInt("discarded_answers", len(r.Discarded))
+		enc.AddString("discarded_cost_usd", cost.String())
 	}
 	if r.BudgetState != "" {
-		fields = append(fields, zap.String("budget", r.BudgetState))
+		enc.AddString("budget", r.BudgetState)
 	}
 	if r.DryRun != "" {
 		// What Enforce would have done; the request went through.
-		fields = append(fields, zap.String("dry_run", string(r.DryRun)))
+		enc.AddString("dry_run", string(r.DryRun))
 	}
 	if r.Usage.CachedInputTokens > 0 {
-		fields = append(fields, zap.Int64("cached_input_tokens", r.Usage.CachedInputTokens))
+		enc.AddInt64("cached_input_tokens", r.Usage.CachedInputTokens)
 	}
 	if r.Usage.CacheWriteTokens > 0 {
-		fields = append(fields, zap.Int64("cache_write_tokens", r.Usage.CacheWriteTokens))
+		enc.AddInt64("cache_write_tokens", r.Usage.CacheWriteTokens)
 	}
 	if r.Usage.CacheWrite1hTokens > 0 {
-		fields = append(fields, zap.Int64("cache_write_1h_tokens", r.Usage.CacheWrite1hTokens))
+		enc.AddInt64("cache_write_1h_tokens", r.Usage.CacheWrite1hTokens)
 	}
 	switch {
 	case r.Static:
-		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", llmclient.FallbackStatic))
+		enc.AddInt("fallback_rung", r.Rung)
+		enc.AddString("served_by", llmclient.FallbackStatic)
 	case r.Stale:
 		// The last good answer to the request, from memory: how old it is.
-		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", llmclient.FallbackCache),
-			zap.Int64("cache_age_s", int64(r.StaleAge/time.Second)))
+		enc.AddInt("fallback_rung", r.Rung)
+		enc.AddString("served_by", llmclient.FallbackCache)
+		enc.AddInt64("cache_age_s", int64(r.StaleAge/time.Second))
 	case r.Rung > 0:
-		fields = append(fields, zap.Int("fallback_rung", r.Rung), zap.String("served_by", r.Served.String()))
+		enc.AddInt("fallback_rung", r.Rung)
+		enc.AddString("served_by", r.Served.String())
 	}
-	if errorType := r.ErrorType(); errorType != "" {
-		log.Warn("request", append(fields, zap.String("error_type", errorType))...)
-		return
-	}
-	log.Info("request", fields...)
+	return nil
 }
 
-// semanticFields describe the semantic cache's lookup and the embedding
-// call it took: never the message or its vector.
-func semanticFields(s *llmclient.SemanticReport) []zap.Field {
-	fields := []zap.Field{zap.String("semantic", s.Result)}
+// addSemantic adds what the semantic cache's lookup and the embedding call
+// it took were: never the message or its vector.
+func addSemantic(enc zapcore.ObjectEncoder, s *llmclient.SemanticReport) {
+	enc.AddString("semantic", s.Result)
 	if s.Similarity != 0 {
 		// Four decimals, as the threshold is written.
-		fields = append(fields, zap.Float64("similarity", math.Round(s.Similarity*1e4)/1e4))
+		enc.AddFloat64("similarity", math.Round(s.Similarity*1e4)/1e4)
 	}
 	if s.Guard != "" {
-		fields = append(fields, zap.String("semantic_guard", s.Guard))
+		enc.AddString("semantic_guard", s.Guard)
 	}
 	if s.EmbeddingError != "" {
-		fields = append(fields, zap.String("embedding_error", s.EmbeddingError))
+		enc.AddString("embedding_error", s.EmbeddingError)
 	}
 	if s.Attempts > 0 {
-		fields = append(fields, zap.Int("embedding_attempts", s.Attempts), zap.Int64("embedding_ms", s.Latency.Milliseconds()))
+		enc.AddInt("embedding_attempts", s.Attempts)
+		enc.AddInt64("embedding_ms", s.Latency.Milliseconds())
 	}
 	if s.Usage.Known {
-		fields = append(fields, zap.Int64("embedding_tokens", s.Usage.InputTokens))
+		enc.AddInt64("embedding_tokens", s.Usage.InputTokens)
 	}
 	if s.Priced && (s.Attempts > 0 || s.CostUSD.IsPositive()) {
-		fields = append(fields, zap.Stringer("embedding_cost_usd", s.CostUSD))
+		enc.AddString("embedding_cost_usd", s.CostUSD.String())
 	}
 	if s.Estimated != "" {
-		fields = append(fields, zap.String("embedding_estimate_reason", s.Estimated))
+		enc.AddString("embedding_estimate_reason", s.Estimated)
 	}
-	return fields
 }
 
 // schemaKeyword is kw if it is a JSON Schema keyword, else "(other)": a
