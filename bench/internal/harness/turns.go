@@ -70,6 +70,7 @@ func inTurns[T any](b *bench, body string, conns, rounds int,
 			if t.peer && b.peer == nil {
 				continue // lost in an earlier turn
 			}
+			b.settle(targets)
 			before, err := cpuTime(t.proc)
 			if err != nil {
 				if t.peer {
@@ -103,6 +104,49 @@ func inTurns[T any](b *bench, body string, conns, rounds int,
 		}
 	}
 	return res, cpus, nil
+}
+
+// Settling: before each turn, the proxies (which share one core) must have
+// stopped working on the turn before: a Node.js process in particular
+// goes on collecting garbage and compiling after its requests are done,
+// and would take the core from the next target's turn.
+const (
+	settleWindow = 200 * time.Millisecond
+	// settleBusy is the CPU time in settleWindow above which a process is
+	// still at work: two 10 ms clock ticks.
+	settleBusy = 20 * time.Millisecond
+	// settleMax bounds the wait; a line says when it ran out.
+	settleMax = 10 * time.Second
+)
+
+// settle waits until none of the targets' processes used more than
+// settleBusy of CPU time in the last settleWindow, for at most settleMax.
+func (b *bench) settle(targets []target) {
+	last := make([]time.Duration, len(targets))
+	read := func() {
+		for i, t := range targets {
+			last[i], _ = cpuTime(t.proc) // a process gone is idle
+		}
+	}
+	read()
+	for deadline := time.Now().Add(settleMax); ; {
+		time.Sleep(settleWindow)
+		busy := ""
+		for i, t := range targets {
+			now, _ := cpuTime(t.proc)
+			if now-last[i] > settleBusy {
+				busy = t.name
+			}
+			last[i] = now
+		}
+		if busy == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.logf("settle      %s still busy after %s; measuring anyway\n", busy, settleMax)
+			return
+		}
+	}
 }
 
 // cpuTime is the CPU time the process has used; none for no process.
