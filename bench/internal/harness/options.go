@@ -52,6 +52,9 @@ type Options struct {
 	// IdleSettle is how long the proxies rest after their first request
 	// before their idle memory is read.
 	IdleSettle time.Duration
+	// TurnSettle is the window in which the proxies must have been idle
+	// before a turn starts (see settle); 0 starts each turn at once.
+	TurnSettle time.Duration
 	// Timeout bounds each request and each stream.
 	Timeout time.Duration
 	// Pin pins the processes to CPUs with taskset, when it exists.
@@ -84,6 +87,7 @@ func Defaults() Options {
 		Ramp:              time.Second,
 		StallGap:          500 * time.Millisecond,
 		IdleSettle:        time.Second,
+		TurnSettle:        200 * time.Millisecond,
 		Timeout:           30 * time.Second,
 		Pin:               true,
 		Peer:              report.PeerPortkey,
@@ -133,6 +137,7 @@ func flags(fs *flag.FlagSet, o *Options) {
 	fs.DurationVar(&o.Ramp, "ramp", o.Ramp, "spread the streams' starts over this long")
 	fs.DurationVar(&o.StallGap, "stall-gap", o.StallGap, "a pause between two stream events longer than this is a stall")
 	fs.DurationVar(&o.IdleSettle, "idle-settle", o.IdleSettle, "rest after the first request before reading idle memory")
+	fs.DurationVar(&o.TurnSettle, "turn-settle", o.TurnSettle, "before each turn, wait until the proxies were idle this long (0: do not wait)")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "bound on each request and stream")
 	fs.Var(noPin{&o.Pin}, "no-pin", "do not pin processes to CPUs even if taskset exists")
 	fs.StringVar(&o.Peer, "peer", o.Peer, "`peer` proxy measured as well: portkey (the Portkey gateway, installed with npm; skipped where that fails) or none; -quick's default is none")
@@ -174,8 +179,8 @@ func (o Options) Validate() error {
 			errs = append(errs, fmt.Errorf("-upstream-latencies: %s is negative", d))
 		}
 	}
-	if o.ChunkDelay < 0 || o.Ramp < 0 || o.StallGap <= 0 || o.IdleSettle < 0 || o.Timeout <= 0 {
-		errs = append(errs, errors.New("-chunk-delay, -ramp and -idle-settle must not be negative; -stall-gap and -timeout must be positive"))
+	if o.ChunkDelay < 0 || o.Ramp < 0 || o.StallGap <= 0 || o.IdleSettle < 0 || o.TurnSettle < 0 || o.Timeout <= 0 {
+		errs = append(errs, errors.New("-chunk-delay, -ramp, -idle-settle and -turn-settle must not be negative; -stall-gap and -timeout must be positive"))
 	}
 	if o.Peer != report.PeerPortkey && o.Peer != report.PeerNone {
 		errs = append(errs, fmt.Errorf("-peer: %q is neither %s nor %s", o.Peer, report.PeerPortkey, report.PeerNone))

@@ -36,6 +36,7 @@ func tinyRun() Options {
 	o.ChunkDelay = 10 * time.Millisecond
 	o.Ramp = 100 * time.Millisecond
 	o.IdleSettle = 100 * time.Millisecond
+	o.TurnSettle = 20 * time.Millisecond
 	o.Timeout = 20 * time.Second
 	o.Out = ""
 	o.Peer = report.PeerNone // the tests never need npm: see standIn

@@ -111,17 +111,21 @@ func inTurns[T any](b *bench, body string, conns, rounds int,
 // goes on collecting garbage and compiling after its requests are done,
 // and would take the core from the next target's turn.
 const (
-	settleWindow = 200 * time.Millisecond
-	// settleBusy is the CPU time in settleWindow above which a process is
-	// still at work: two 10 ms clock ticks.
+	// settleBusy is the CPU time in Options.TurnSettle above which a
+	// process is still at work: two 10 ms clock ticks.
 	settleBusy = 20 * time.Millisecond
 	// settleMax bounds the wait; a line says when it ran out.
 	settleMax = 10 * time.Second
 )
 
 // settle waits until none of the targets' processes used more than
-// settleBusy of CPU time in the last settleWindow, for at most settleMax.
+// settleBusy of CPU time in the last Options.TurnSettle, for at most
+// settleMax.
 func (b *bench) settle(targets []target) {
+	window := b.o.TurnSettle
+	if window <= 0 {
+		return
+	}
 	last := make([]time.Duration, len(targets))
 	read := func() {
 		for i, t := range targets {
@@ -130,7 +134,7 @@ func (b *bench) settle(targets []target) {
 	}
 	read()
 	for deadline := time.Now().Add(settleMax); ; {
-		time.Sleep(settleWindow)
+		time.Sleep(window)
 		busy := ""
 		for i, t := range targets {
 			now, _ := cpuTime(t.proc)
