@@ -106,7 +106,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 8s).
 	done
 
 .PHONY: bench bench-quick
-bench: ## Benchmark the sidecar against direct calls and a plain ReverseProxy, beside the Portkey gateway if npm is there (~9 min; BENCH_ARGS=-peer none skips it, 4–5 min); table to stdout, JSON to bench/results/latest.json.
+bench: ## Benchmark the sidecar against direct calls and a plain ReverseProxy, beside the Portkey gateway if npm is there (~11 min; BENCH_ARGS=-peer none skips it, 5–6 min); table to stdout, JSON to bench/results/latest.json.
 	$(GO) run ./bench/cmd/tollgate-bench -out bench/results/latest.json $(BENCH_ARGS)
 
 bench-quick: ## Smoke-run the benchmark (~30 s; numbers not to quote).
