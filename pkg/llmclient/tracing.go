@@ -88,7 +88,7 @@ func (ex *exchange) startAttempt(ctx context.Context, target policy.Target, up *
 			semconv.URLFull(u.String()),
 			AttrAttempt.Int(ex.attempts),
 			AttrProvider.String(target.Provider),
-			AttrModel.String(bounded(target.Model)),
+			AttrModel.String(Bounded(target.Model)),
 		))
 	return attemptSpan{span}
 }
@@ -157,9 +157,10 @@ func serverOf(u *url.URL) (string, int) {
 // span carries.
 const maxAttributeBytes = 256
 
-// bounded is s cut to maxAttributeBytes, as valid UTF-8: an exporter
-// refuses a batch holding invalid UTF-8.
-func bounded(s string) string {
+// Bounded is s, a value the app (or a provider) chose, as a span carries
+// it: cut to maxAttributeBytes and made valid UTF-8, since an exporter
+// refuses a whole batch that holds invalid UTF-8.
+func Bounded(s string) string {
 	if len(s) > maxAttributeBytes {
 		s = s[:maxAttributeBytes]
 	}

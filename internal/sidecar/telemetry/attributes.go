@@ -4,8 +4,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
@@ -19,20 +17,19 @@ import (
 
 // Tollgate's own attribute keys, beside llmclient's AttrProvider.
 const (
-	AttrPolicy        = attribute.Key("tollgate.policy")
-	AttrAttempts      = attribute.Key("tollgate.attempts")
-	AttrRung          = attribute.Key("tollgate.fallback.rung")
-	AttrServedBy      = attribute.Key("tollgate.served_by")
-	AttrCache         = attribute.Key("tollgate.cache")
-	AttrCost          = attribute.Key("tollgate.cost.usd")
-	AttrEstimated     = attribute.Key("tollgate.usage.estimated")
-	AttrBudget        = attribute.Key("tollgate.budget.state")
-	AttrBreaker       = attribute.Key("tollgate.circuit_breaker.state")
-	AttrEnd           = attribute.Key("tollgate.end")
-	AttrRequestID     = attribute.Key("tollgate.request_id")
-	AttrValidation    = attribute.Key("tollgate.validation")
-	AttrHTTPStatus    = semconv.HTTPResponseStatusCodeKey
-	maxAttributeBytes = 256
+	AttrPolicy     = attribute.Key("tollgate.policy")
+	AttrAttempts   = attribute.Key("tollgate.attempts")
+	AttrRung       = attribute.Key("tollgate.fallback.rung")
+	AttrServedBy   = attribute.Key("tollgate.served_by")
+	AttrCache      = attribute.Key("tollgate.cache")
+	AttrCost       = attribute.Key("tollgate.cost.usd")
+	AttrEstimated  = attribute.Key("tollgate.usage.estimated")
+	AttrBudget     = attribute.Key("tollgate.budget.state")
+	AttrBreaker    = attribute.Key("tollgate.circuit_breaker.state")
+	AttrEnd        = attribute.Key("tollgate.end")
+	AttrRequestID  = attribute.Key("tollgate.request_id")
+	AttrValidation = attribute.Key("tollgate.validation")
+	AttrHTTPStatus = semconv.HTTPResponseStatusCodeKey
 )
 
 // operation is the gen_ai.operation.name of a request of shape s, or ""
@@ -154,10 +151,10 @@ func spanAttributes(r *llmclient.Report, op genaiconv.OperationNameAttr, srv ser
 			semconv.GenAIRequestStream(r.Stream),
 		)
 		if r.Model != "" {
-			attrs = append(attrs, semconv.GenAIRequestModel(bounded(r.Model)))
+			attrs = append(attrs, semconv.GenAIRequestModel(llmclient.Bounded(r.Model)))
 		}
 		if r.ResponseModel != "" {
-			attrs = append(attrs, semconv.GenAIResponseModel(bounded(r.ResponseModel)))
+			attrs = append(attrs, semconv.GenAIResponseModel(llmclient.Bounded(r.ResponseModel)))
 		}
 		if u := r.Usage; u.Known {
 			attrs = append(attrs,
@@ -189,7 +186,7 @@ func spanAttributes(r *llmclient.Report, op genaiconv.OperationNameAttr, srv ser
 	}
 	attrs = append(attrs,
 		AttrPolicy.String(r.Policy),
-		llmclient.AttrProvider.String(bounded(r.Provider)),
+		llmclient.AttrProvider.String(llmclient.Bounded(r.Provider)),
 		AttrAttempts.Int(r.Attempts),
 		AttrRung.Int(r.Rung),
 	)
@@ -202,7 +199,7 @@ func spanAttributes(r *llmclient.Report, op genaiconv.OperationNameAttr, srv ser
 	case r.Stale:
 		attrs = append(attrs, AttrServedBy.String(llmclient.FallbackCache))
 	case r.Rung > 0:
-		attrs = append(attrs, AttrServedBy.String(bounded(r.Served.String())))
+		attrs = append(attrs, AttrServedBy.String(llmclient.Bounded(r.Served.String())))
 	}
 	switch {
 	case r.Stale:
@@ -226,7 +223,7 @@ func spanAttributes(r *llmclient.Report, op genaiconv.OperationNameAttr, srv ser
 		attrs = append(attrs, AttrValidation.String(r.Validation))
 	}
 	if r.RequestID != "" {
-		attrs = append(attrs, AttrRequestID.String(bounded(r.RequestID)))
+		attrs = append(attrs, AttrRequestID.String(llmclient.Bounded(r.RequestID)))
 	}
 	return attrs
 }
@@ -271,17 +268,4 @@ func knownErrorType(reason string) string {
 		return reason
 	}
 	return string(genaiconv.ErrorTypeOther)
-}
-
-// bounded is s, a value the app (or a provider) chose, cut to
-// maxAttributeBytes and made valid UTF-8: an exporter refuses a whole
-// batch that holds invalid UTF-8.
-func bounded(s string) string {
-	if len(s) > maxAttributeBytes {
-		s = s[:maxAttributeBytes]
-	}
-	if utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
 }

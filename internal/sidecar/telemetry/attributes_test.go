@@ -112,7 +112,7 @@ func TestSpanAttributes(t *testing.T) {
 		},
 		"what the app chose is cut and made valid UTF-8": {
 			report: func(r *llmclient.Report) { r.Model, r.RequestID = strings.Repeat("m", 300), "bad\xffid" },
-			want:   map[string]any{"gen_ai.request.model": strings.Repeat("m", maxAttributeBytes), "tollgate.request_id": "bad\uFFFDid"},
+			want:   map[string]any{"gen_ai.request.model": strings.Repeat("m", 256), "tollgate.request_id": "bad\uFFFDid"},
 		},
 	}
 	for name, tc := range tests {

@@ -206,7 +206,7 @@ func (t *Telemetry) Observe(r *llmclient.Report) {
 	ctx := context.Background()
 	if span := r.Span; span != nil && span.IsRecording() {
 		if op != "" {
-			span.SetName(spanName(op, bounded(r.Model)))
+			span.SetName(spanName(op, llmclient.Bounded(r.Model)))
 		}
 		span.SetAttributes(spanAttributes(r, op, srv, upstream)...)
 		if e := r.ErrorType(); e != "" {
