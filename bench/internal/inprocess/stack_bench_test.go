@@ -22,17 +22,41 @@ const (
 	stream = `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Say hello in one sentence."}]}`
 )
 
-func startStack(tb testing.TB) *Stack {
+func startStack(tb testing.TB) *Stack { return startStackWith(tb, Options{}) }
+
+// startStackWith starts the stack with o, the sidecar logging to a file
+// in a temporary directory; it is stopped when tb ends.
+func startStackWith(tb testing.TB, o Options) *Stack {
 	tb.Helper()
 	dir := tb.TempDir()
 	log, err := os.Create(filepath.Join(dir, "sidecar.log"))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = log.Close() })
-	s, err := Start(dir, log)
+	s, err := StartWith(dir, log, o)
 	require.NoError(tb, err)
 	tb.Cleanup(s.Close)
 	return s
 }
+
+// sendInParallel sends body(i), i counting from 1, to url from parallel
+// clients for b.N requests, counting allocations; the answers are read
+// into io.Discard (see send).
+func sendInParallel(b *testing.B, url string, body func(i int64) string) {
+	c := Client(64)
+	b.Cleanup(c.CloseIdleConnections)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			send(b, c, url, body(n.Add(1)))
+		}
+	})
+}
+
+// same is a body function that always gives body.
+func same(body string) func(int64) string { return func(int64) string { return body } }
 
 func post(tb testing.TB, c *http.Client, url, body string) string {
 	resp, err := c.Post(url, "application/json", strings.NewReader(body))
@@ -85,18 +109,7 @@ func benchmarkTargets(b *testing.B, step mockprovider.Step, body string) {
 	s := startStack(b)
 	s.Mock.SetDefault(step)
 	for _, target := range s.Targets() {
-		b.Run(target.Name, func(b *testing.B) {
-			c := Client(64)
-			b.Cleanup(c.CloseIdleConnections)
-			b.ReportAllocs()
-			b.SetParallelism(8)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					send(b, c, target.URL, body)
-				}
-			})
-		})
+		b.Run(target.Name, func(b *testing.B) { sendInParallel(b, target.URL, same(body)) })
 	}
 }
 
@@ -165,37 +178,15 @@ func BenchmarkPolicies(b *testing.B) {
 		{"all", Options{Spec: budgetSpec + cacheSpec, Ledger: true}, chatN},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			dir := b.TempDir()
-			log, err := os.Create(filepath.Join(dir, "sidecar.log"))
-			require.NoError(b, err)
-			b.Cleanup(func() { _ = log.Close() })
-			s, err := StartWith(dir, log, tc.o)
-			require.NoError(b, err)
-			b.Cleanup(s.Close)
+			s := startStackWith(b, tc.o)
 			s.Mock.SetDefault(mockprovider.Step{ContentBytes: 2})
-			c := Client(64)
-			b.Cleanup(c.CloseIdleConnections)
-			var n atomic.Int64
-			b.ReportAllocs()
-			b.SetParallelism(8)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					send(b, c, s.Sidecar, tc.body(n.Add(1)))
-				}
-			})
+			sendInParallel(b, s.Sidecar, tc.body)
 		})
 	}
 }
 
 func TestStackWith_TheLedgerGrantsTheAllowanceRequestsAreAdmittedOn(t *testing.T) {
-	dir := t.TempDir()
-	log, err := os.Create(filepath.Join(dir, "sidecar.log"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = log.Close() })
-	s, err := StartWith(dir, log, Options{Spec: budgetSpec, Ledger: true})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	s := startStackWith(t, Options{Spec: budgetSpec, Ledger: true})
 	c := Client(4)
 	// A sidecar holds no allowance before its first sync: without the
 	// ledger's answer, the first request would be refused

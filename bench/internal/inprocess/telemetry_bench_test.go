@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -39,24 +38,9 @@ func benchmarkWithTelemetry(b *testing.B, step mockprovider.Step, body string) {
 	})
 	cfg, err := telemetry.FromEnv(os.LookupEnv)
 	require.NoError(b, err)
-	dir := b.TempDir()
-	log, err := os.Create(filepath.Join(dir, "sidecar.log"))
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = log.Close() })
-	s, err := StartWith(dir, log, Options{Telemetry: cfg})
-	require.NoError(b, err)
-	b.Cleanup(s.Close)
+	s := startStackWith(b, Options{Telemetry: cfg})
 	s.Mock.SetDefault(step)
-	c := Client(64)
-	b.Cleanup(c.CloseIdleConnections)
-	b.ReportAllocs()
-	b.SetParallelism(8)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			post(b, c, s.Sidecar, body)
-		}
-	})
+	sendInParallel(b, s.Sidecar, same(body))
 }
 
 // BenchmarkChatTelemetry is BenchmarkChat's sidecar with telemetry on.
