@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"maps"
 	"net/http"
@@ -176,6 +177,39 @@ func (b *replayBody) Read(p []byte) (int, error) {
 	n := copy(p, b.event)
 	b.event = b.event[n:]
 	return n, nil
+}
+
+// WriteTo writes the rest of the body to w: a JSON answer in one Write, a
+// stream one event per Write, so that a writer flushing after each write
+// sends each event as it would have come.
+func (b *replayBody) WriteTo(w io.Writer) (int64, error) {
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	var written int64
+	if b.events == nil {
+		n, err := w.Write(b.body[b.off:])
+		b.off += n
+		return int64(n), err
+	}
+	for {
+		if len(b.event) == 0 {
+			ev, err := b.events.Next()
+			if errors.Is(err, io.EOF) {
+				return written, nil
+			}
+			if err != nil {
+				return written, err
+			}
+			b.event = ev.Raw
+		}
+		n, err := w.Write(b.event)
+		b.event = b.event[n:]
+		written += int64(n)
+		if err != nil {
+			return written, err
+		}
+	}
 }
 
 func (b *replayBody) Close() error {

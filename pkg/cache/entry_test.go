@@ -96,6 +96,12 @@ func TestEntryResponse_ReplaysAStreamOneEventPerRead(t *testing.T) {
 			}
 			assert.Equal(t, tc.wantEvents, joined)
 			assert.Empty(t, cur)
+
+			var w writes
+			n, err := e.Response(nil).Body.(io.WriterTo).WriteTo(&w)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantEvents, []string(w), "WriteTo: one event per Write")
+			assert.EqualValues(t, len(tc.body), n)
 		})
 	}
 }
@@ -151,4 +157,26 @@ func TestEntryResponse_AnEmptyBodyEndsAtOnce(t *testing.T) {
 	assert.Empty(t, b)
 	assert.Equal(t, Hit, resp.Header.Get(HeaderCache))
 	assert.Empty(t, resp.Header.Get("Age"), "no Age for an entry never stored")
+}
+
+// writes keeps each Write apart.
+type writes []string
+
+func (w *writes) Write(p []byte) (int, error) {
+	*w = append(*w, string(p))
+	return len(p), nil
+}
+
+func TestReplayBody_WriteToGivesAJSONAnswerInOneWriteAndNothingAfterClose(t *testing.T) {
+	e := &Entry{Status: http.StatusOK, Body: []byte(`{"a":1}`)}
+	var w writes
+	n, err := e.Response(nil).Body.(io.WriterTo).WriteTo(&w)
+	require.NoError(t, err)
+	assert.Equal(t, writes{`{"a":1}`}, w)
+	assert.EqualValues(t, 7, n)
+
+	body := e.Response(nil).Body
+	require.NoError(t, body.Close())
+	_, err = body.(io.WriterTo).WriteTo(&w)
+	assert.ErrorIs(t, err, http.ErrBodyReadAfterClose)
 }

@@ -79,27 +79,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.stream(w, rc, resp.Body)
 }
 
-// copyBuffers hold the buffers the answers that do not copy themselves
-// (io.WriterTo) are copied through: as large as httputil.ReverseProxy's.
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
 // stream copies the answer to the app, flushing after every write so that
-// each SSE event (the Transport's answers write them one per Write, a
-// cached stream hands them out one per Read) reaches the app at once. An
-// answer from the Transport does the copying itself (io.WriterTo): a
-// stream then holds no copy buffer while it waits for its next event.
+// each SSE event reaches the app at once. The Transport's answers, fresh or
+// from the cache, copy themselves (io.WriterTo, which io.Copy uses), a
+// stream one event per Write: a stream then holds no copy buffer while it
+// waits for its next event.
 func (h *Handler) stream(w http.ResponseWriter, rc *http.ResponseController, body io.Reader) {
 	out := &flushingWriter{w: w, rc: rc}
-	var err error
-	if wt, ok := body.(io.WriterTo); ok {
-		_, err = wt.WriteTo(out)
-	} else {
-		// An answer from the cache: one event, or all of a JSON answer, per
-		// read.
-		bp := copyBuffers.Get().(*[]byte)
-		_, err = io.CopyBuffer(out, body, *bp)
-		copyBuffers.Put(bp)
-	}
+	_, err := io.Copy(out, body)
 	if err == nil || out.err != nil {
 		return // the whole answer, or the app went away (closing the body cancels upstream)
 	}
