@@ -13,12 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"go.uber.org/zap"
 
 	"tollgate.dev/tollgate/pkg/budget"
@@ -585,9 +586,6 @@ func (l *Ledger) View() map[string]any {
 	return out
 }
 
-// errStop ends the sync loop.
-var errStop = errors.New("stopped")
-
 // Run reports spend and keeps the allowance topped up until ctx ends, then
 // reports what is left once more (with a short deadline).
 func (l *Ledger) Run(ctx context.Context) error {
@@ -606,9 +604,7 @@ func (l *Ledger) Run(ctx context.Context) error {
 		case <-l.kick:
 		case <-timer.C:
 		}
-		if err := l.syncOnce(ctx); err != nil && errors.Is(err, errStop) {
-			return nil
-		}
+		_ = l.syncOnce(ctx) // a failure is logged and observed there, and retried at nextSync
 		timer.Reset(l.nextSync())
 	}
 }
@@ -619,17 +615,28 @@ func (l *Ledger) Run(ctx context.Context) error {
 func (l *Ledger) flush(limit time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	for ctx.Err() == nil {
-		if l.syncOnce(ctx) == nil && l.settled() {
-			return
+	settled, err := failsafe.With(flushRetry).WithContext(ctx).Get(func() (bool, error) {
+		if err := l.syncOnce(ctx); err != nil {
+			return false, err
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
-		}
+		return l.settled(), nil
+	})
+	if err == nil && settled {
+		return
 	}
-	l.opts.Log.Warn("spend not reported before shutdown; it stays in the state directory for the next start", zap.String("dir", l.opts.StateDir))
+	l.opts.Log.Warn("spend not reported before shutdown; it stays in the state directory for the next start", zap.String("dir", l.opts.StateDir), zap.Error(err))
 }
+
+// flushRetry syncs again every flushRetryDelay until nothing waits to be
+// reported (or the flush's context ends).
+var flushRetry = retrypolicy.NewBuilder[bool]().
+	HandleIf(func(settled bool, err error) bool { return err != nil || !settled }).
+	WithMaxRetries(-1).
+	WithDelay(flushRetryDelay).
+	ReturnLastFailure().
+	Build()
+
+const flushRetryDelay = 100 * time.Millisecond
 
 // settled reports whether no spend waits to be reported.
 func (l *Ledger) settled() bool {
@@ -898,34 +905,55 @@ func totalSpent(periods []ledgerapi.PeriodSpend) proxyconfig.USD {
 // changed (or a long poll returns a new one) and hands it to apply, until
 // ctx ends.
 func (l *Ledger) RunBundles(ctx context.Context, apply func([]byte)) {
-	backoff := time.Second
 	for ctx.Err() == nil {
 		l.mu.Lock()
 		known := l.bundleHash
 		l.mu.Unlock()
-		reply, changed, err := l.client.bundle(ctx, known)
-		switch {
-		case err != nil:
-			var r *RefusedError
-			if !errors.As(err, &r) || r.Status != http.StatusNotModified {
-				select {
-				case <-ctx.Done():
-				case <-time.After(backoff):
-				case <-l.bundleKick:
-				}
-				backoff = min(2*backoff, 30*time.Second)
+		kctx, cancel := l.untilBundleKick(ctx)
+		reply, err := failsafe.With(bundleRetry).WithContext(kctx).GetWithExecution(func(exec failsafe.Execution[ledgerapi.BundleReply]) (ledgerapi.BundleReply, error) {
+			reply, changed, err := l.client.bundle(exec.Context(), known)
+			if err == nil && !changed {
+				reply = ledgerapi.BundleReply{} // a long poll that ended with no news
 			}
-			continue
-		case changed:
-			backoff = time.Second
-			l.mu.Lock()
-			l.bundleHash = reply.Hash
-			l.mu.Unlock()
-			if len(reply.Bundle) > 0 && !strings.EqualFold(string(reply.Bundle), "null") {
-				apply(reply.Bundle)
-			}
+			return reply, err
+		})
+		cancel()
+		if err != nil || reply.Hash == "" {
+			continue // ctx ended, a kick, or nothing new
+		}
+		l.mu.Lock()
+		l.bundleHash = reply.Hash
+		l.mu.Unlock()
+		if len(reply.Bundle) > 0 && !strings.EqualFold(string(reply.Bundle), "null") {
+			apply(reply.Bundle)
 		}
 	}
+}
+
+// bundleRetry waits between failed bundle fetches (the ledger unreachable
+// or refusing): 1 s, doubling up to 30 s, for as long as it takes.
+var bundleRetry = retrypolicy.NewBuilder[ledgerapi.BundleReply]().
+	WithMaxRetries(-1).
+	WithBackoff(time.Second, 30*time.Second).
+	ReturnLastFailure().
+	Build()
+
+// untilBundleKick returns a context that ends with ctx, when cancel is
+// called, or when a sync reply names a bundle other than the one held
+// (bundleKick): the fetch then starts again at once, without waiting out a
+// backoff the ledger's answer has made moot. A kick taken just as a fetch
+// succeeds is not lost: the next long poll names the hash it holds, and the
+// ledger answers a different one at once.
+func (l *Ledger) untilBundleKick(ctx context.Context) (context.Context, context.CancelFunc) {
+	kctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-l.bundleKick:
+			cancel()
+		case <-kctx.Done():
+		}
+	}()
+	return kctx, cancel
 }
 
 // String is for logs.
