@@ -134,6 +134,17 @@ func TestStore_AddAcceptsCompleteSuccessfulAnswers(t *testing.T) {
 	}
 }
 
+func TestStore_AddAcceptsACRLFStreamWhereverTheReadersBufferEnds(t *testing.T) {
+	// Servers built on sse-starlette end lines with "\r\n". The check reads
+	// a stored stream in buffer-sized reads; a read that ends between the
+	// last "\r" and "\n" must not make the stream look cut.
+	for size := 1000; size <= 1100; size++ {
+		body := "data: " + strings.Repeat("x", size-len("data: \r\n\r\n")) + "\r\n\r\n"
+		s := New(10, time.Hour)
+		assert.NoError(t, s.Add("k", streamEntry(body)), "a stream of %d bytes", size)
+	}
+}
+
 func TestStore_ExpiresEntriesAfterTheTTL(t *testing.T) {
 	s := New(10, 50*time.Millisecond)
 	require.NoError(t, s.Add("k", jsonEntry(`{}`)))

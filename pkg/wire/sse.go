@@ -39,7 +39,9 @@ var ErrEventTooLarge = errors.New("server-sent event too large")
 // or "\r". Comment-only blocks (": keep-alive") and stray blank lines are
 // returned as events too, with no Name and no Data, so that they reach the
 // app as promptly as they reached the proxy. At the end of the stream,
-// bytes after the last blank line are returned as a final event.
+// bytes after the last blank line are returned as a final event, marked
+// Truncated (but for a lone "\n" completing the last blank line's "\r\n",
+// which is a blank event like any other).
 //
 // The slices of an Event (Raw, Data) alias the reader's buffer and stay
 // valid only until the next call to Next; copy them to keep them.
@@ -86,9 +88,12 @@ func (r *EventReader) Next() (Event, error) {
 			return r.dispatch(n), nil
 		}
 		if r.err != nil {
-			if r.end > r.start {
-				ev := r.dispatch(r.end - r.start)
-				ev.Truncated = true
+			if n := r.end - r.start; n > 0 {
+				ev := r.dispatch(n)
+				// Cut, unless all that is left is the lead: the "\n" of
+				// the last event's "\r\n", which came after its "\r" had
+				// ended the event, or a byte-order mark.
+				ev.Truncated = n > r.lead
 				return ev, nil
 			}
 			return Event{}, r.err

@@ -211,6 +211,43 @@ func TestEventReader_ReturnsEachEventWithoutReadingAhead(t *testing.T) {
 	}
 }
 
+func TestEventReader_AStreamWhoseLastCRLFIsSplitIsNotCut(t *testing.T) {
+	// The last event's blank line is "\r\n"; its "\r" ends the event at
+	// once, and its "\n" comes in a read of its own, the stream's last
+	// bytes. Nothing was cut: it goes out as a blank event, not a truncated
+	// one (a cache would refuse a truncated stream, and output validation
+	// would call the answer cut).
+	for name, chunks := range map[string][]string{
+		"the LF alone in the last read":       {"data: a\r\n\r", "\n"},
+		"the LF after an empty read":          {"data: a\r\n\r", "", "\n"},
+		"after a byte-order mark and comment": {"\xef\xbb\xbf: hi\r\n\r", "\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			er := NewEventReader(&scriptedReader{chunks: chunks})
+			var raw string
+			for {
+				ev, err := er.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				require.NoError(t, err)
+				assert.False(t, ev.Truncated, "event %q is marked truncated", ev.Raw)
+				raw += string(ev.Raw)
+			}
+			assert.Equal(t, strings.Join(chunks, ""), raw, "every byte passes once")
+		})
+	}
+	t.Run("bytes after the LF are still a cut event", func(t *testing.T) {
+		er := NewEventReader(&scriptedReader{chunks: []string{"data: a\r\n\r", "\ndata: b"}})
+		_, err := er.Next()
+		require.NoError(t, err)
+		ev, err := er.Next()
+		require.NoError(t, err)
+		assert.Equal(t, "\ndata: b", string(ev.Raw))
+		assert.True(t, ev.Truncated)
+	})
+}
+
 func TestEventReader_LimitsEventSize(t *testing.T) {
 	t.Run("a long line under the limit is read whole", func(t *testing.T) {
 		payload := strings.Repeat("x", 3<<20)
