@@ -87,6 +87,7 @@ func (r *reloader) load() error {
 
 	data, err := os.ReadFile(r.opts.PolicyFile)
 	if errors.Is(err, fs.ErrNotExist) && r.opts.AllowMissingPolicy {
+		r.metrics.PolicyInForce() // nothing refused: no policy yet
 		if cur := r.current.Load(); cur == nil || cur.transport != nil || cur.reason == "" {
 			r.configure(nil)
 			r.tally.Configure(nil)
@@ -121,8 +122,17 @@ func (r *reloader) apply(data []byte, source string) error {
 		}
 	}
 	h := r.fingerprint(content(data), labels)
-	if (h == r.lastHash || h == r.refusedHash) && r.current.Load() != nil {
-		return nil
+	if r.current.Load() != nil {
+		switch h {
+		case r.lastHash:
+			// The policy in force, unchanged; or restored after a refused
+			// edit, which no longer stands.
+			r.refusedHash = [sha256.Size]byte{}
+			r.metrics.PolicyInForce()
+			return nil
+		case r.refusedHash:
+			return nil // refused once already
+		}
 	}
 
 	res, err := loader.Parse(data, labels)

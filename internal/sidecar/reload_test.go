@@ -80,6 +80,49 @@ func TestReload_BadFileKeepsTheLastGoodPolicy(t *testing.T) {
 	assert.Same(t, good, r.current.Load(), "an unchanged file is not reloaded")
 }
 
+func TestReload_TheGaugeSaysWhileTheNewestPolicyIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	write(t, path, policyV1)
+	r, _ := newReloader(t, Options{PolicyFile: path})
+	inForce := func() float64 { return gaugeValue(t, r, "tollgate_config_last_reload_successful") }
+	require.NoError(t, r.load())
+	assert.Equal(t, 1.0, inForce(), "the first policy is in force")
+
+	bad := strings.Replace(policyV1, "consecutiveFailures: 1", "consecutiveFailures: 0", 1)
+	write(t, path, bad)
+	require.Error(t, r.load())
+	assert.Equal(t, 0.0, inForce(), "a refused policy")
+	errors := reloads(r, "error")
+	require.NoError(t, r.load(), "the same refused file, read again (a kubelet touch)")
+	assert.Equal(t, 0.0, inForce(), "stays refused while the file stays: the alert keeps firing")
+	assert.Equal(t, errors, reloads(r, "error"), "and is counted once")
+
+	write(t, path, policyV1)
+	require.NoError(t, r.load())
+	assert.Equal(t, 1.0, inForce(), "the edit undone: the file is the policy in force again")
+
+	write(t, path, bad)
+	require.Error(t, r.load(), "the same bad edit, made again, is refused again")
+	assert.Equal(t, errors+1, reloads(r, "error"))
+	write(t, path, strings.Replace(policyV1, "consecutiveFailures: 1", "consecutiveFailures: 2", 1))
+	require.NoError(t, r.load())
+	assert.Equal(t, 1.0, inForce(), "a new good policy")
+}
+
+// gaugeValue is the value of the sidecar's unlabelled gauge name.
+func gaugeValue(t *testing.T, r *reloader, name string) float64 {
+	t.Helper()
+	families, err := r.metrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == name {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
 func TestReload_BreakerStateSurvivesAReloadThatKeepsIt(t *testing.T) {
 	mock, err := mockprovider.Start("127.0.0.1:0")
 	require.NoError(t, err)
@@ -124,6 +167,7 @@ func TestReload_MissingFile(t *testing.T) {
 	s := r.current.Load()
 	require.NotNil(t, s, "ready: the sidecar must not hold the pod back")
 	assert.Nil(t, s.transport)
+	assert.Equal(t, 1.0, gaugeValue(t, r, "tollgate_config_last_reload_successful"), "no policy yet is no refusal: no alert")
 
 	rec := httptest.NewRecorder()
 	r.noPolicy(rec, httptest.NewRequest(http.MethodPost, "/openai/v1/chat/completions", nil))

@@ -123,16 +123,14 @@ func TestAlerts_FireWhenTheREADMESays(t *testing.T) {
 			series:     []scraped{requests("success", 50), requests("tollgate_budget_exhausted", 30), requests("tollgate_rate_limited", 20), requests("client_error", 10)},
 			wantFiring: map[int][]string{30: nil},
 		},
-		"a refused reload fires at once and clears within 15m": {
-			series: []scraped{sidecarSeries("tollgate_config_reload_total", map[string]string{"result": "error"}, func(m int) float64 {
-				if m < 20 {
+		"a refused policy fires at once, lasts while it stands, and clears when a good one is in force": {
+			series: []scraped{sidecarSeries("tollgate_config_last_reload_successful", nil, func(m int) float64 {
+				if m >= 20 && m < 45 {
 					return 0
 				}
 				return 1
 			})},
-			// increase() over (t-15m, t] sees the step until the sample
-			// before it leaves the window.
-			wantFiring: map[int][]string{19: nil, 20: {"TollgateConfigReloadFailed shop"}, 33: {"TollgateConfigReloadFailed shop"}, 34: nil},
+			wantFiring: map[int][]string{19: nil, 20: {"TollgateConfigReloadFailed shop"}, 44: {"TollgateConfigReloadFailed shop"}, 45: nil},
 		},
 		"a budget past its soft limit": {
 			series:     []scraped{operatorSeries("tollgate_budget_state", map[string]string{"namespace": "shop", "policy": "chat"}, gauge(1, 20))},
@@ -161,8 +159,7 @@ func TestAlerts_FireWhenTheREADMESays(t *testing.T) {
 			series: []scraped{
 				sidecarSeries("tollgate_circuit_breaker_state", map[string]string{"provider": "openai", "model": "gpt-4o"}, gauge(0, 0)),
 				requests("success", 100), requests("server_error", 1),
-				sidecarSeries("tollgate_config_reload_total", map[string]string{"result": "error"}, gauge(0, 0)),
-				sidecarSeries("tollgate_config_reload_total", map[string]string{"result": "success"}, gauge(3, 0)),
+				sidecarSeries("tollgate_config_last_reload_successful", nil, gauge(1, 0)),
 				operatorSeries("tollgate_budget_state", map[string]string{"namespace": "shop", "policy": "chat"}, gauge(0, 0)),
 				operatorSeries("tollgate_budget_unverified_usd", map[string]string{"namespace": "shop", "policy": "chat"}, gauge(0, 0)),
 				operatorSeries("tollgate_ledger_status_writes_total", map[string]string{"result": "error"}, gauge(0, 0)),

@@ -349,8 +349,12 @@ func TestValuesSchema_RejectsBadValues(t *testing.T) {
 			wantErrors: []string{"/prometheusRule/alerts/errorRatio/for", "does not match pattern"},
 		},
 		"a zero window": {
-			set:        []string{"prometheusRule.alerts.configReloadFailed.window=0m"},
-			wantErrors: []string{"/prometheusRule/alerts/configReloadFailed/window"},
+			set:        []string{"prometheusRule.alerts.ledgerStatusWritesFailing.window=0m"},
+			wantErrors: []string{"/prometheusRule/alerts/ledgerStatusWritesFailing/window"},
+		},
+		"a window the reload alert no longer has": {
+			set:        []string{"prometheusRule.alerts.configReloadFailed.window=15m"},
+			wantErrors: []string{"/prometheusRule/alerts/configReloadFailed", "window"},
 		},
 		"an error ratio threshold of all requests": {
 			set:        []string{"prometheusRule.alerts.errorRatio.threshold=1"},
@@ -463,7 +467,7 @@ func TestValuesSchema_AcceptsTheDocumentedForms(t *testing.T) {
 			"--set", "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true",
 		},
 		"alert durations in Prometheus' units": {
-			"--set", "prometheusRule.alerts.podsUninjected.for=1h30m", "--set", "prometheusRule.alerts.configReloadFailed.window=1d",
+			"--set", "prometheusRule.alerts.podsUninjected.for=1h30m", "--set", "prometheusRule.alerts.configReloadFailed.for=1d",
 			"--set-string", "prometheusRule.alerts.budgetExhausted.for=0", "--set", "prometheusRule.alerts.ledgerStatusWritesFailing.window=90s",
 		},
 		"an error ratio of 2.5%":     {"--set", "prometheusRule.alerts.errorRatio.threshold=0.025"},

@@ -81,7 +81,7 @@ func TestPrometheusRule_AlertsOnWhatTollgateExports(t *testing.T) {
 	want := map[string][]string{
 		"TollgateCircuitBreakerOpen":        {"tollgate_circuit_breaker_state", "tollgate_requests_total"},
 		"TollgateErrorRatioHigh":            {"tollgate_requests_total"},
-		"TollgateConfigReloadFailed":        {"tollgate_config_reload_total"},
+		"TollgateConfigReloadFailed":        {"tollgate_config_last_reload_successful"},
 		"TollgateBudgetSoftLimitReached":    {"tollgate_budget_state"},
 		"TollgateBudgetExhausted":           {"tollgate_budget_state"},
 		"TollgateBudgetSpendUnverified":     {"tollgate_budget_unverified_usd"},
@@ -120,7 +120,7 @@ func TestPrometheusRule_ThresholdsAndDurationsAreValues(t *testing.T) {
 		"prometheusRule.alerts.circuitBreakerOpen.for=15m", "prometheusRule.alerts.circuitBreakerOpen.window=10m",
 		"prometheusRule.alerts.errorRatio.threshold=0.2", "prometheusRule.alerts.errorRatio.window=30m",
 		"prometheusRule.alerts.errorRatio.for=1h", "prometheusRule.alerts.errorRatio.outcomes={server_error,tollgate_timeout}",
-		"prometheusRule.alerts.configReloadFailed.window=2h",
+		"prometheusRule.alerts.configReloadFailed.for=2h",
 		"prometheusRule.alerts.budgetSoftLimit.for=1m", "prometheusRule.alerts.budgetExhausted.for=2m",
 		"prometheusRule.alerts.budgetUnverified.for=3m",
 		"prometheusRule.alerts.ledgerStatusWritesFailing.window=7m", "prometheusRule.alerts.ledgerStatusWritesFailing.for=8m",
@@ -132,7 +132,7 @@ func TestPrometheusRule_ThresholdsAndDurationsAreValues(t *testing.T) {
 	}{
 		"TollgateCircuitBreakerOpen":        {wantFor: "15m", wantExpr: []string{"[10m]"}},
 		"TollgateErrorRatioHigh":            {wantFor: "1h", wantExpr: []string{"[30m]", "> 0.2", `outcome=~"server_error|tollgate_timeout"`}},
-		"TollgateConfigReloadFailed":        {wantExpr: []string{"[2h]"}},
+		"TollgateConfigReloadFailed":        {wantFor: "2h"},
 		"TollgateBudgetSoftLimitReached":    {wantFor: "1m"},
 		"TollgateBudgetExhausted":           {wantFor: "2m"},
 		"TollgateBudgetSpendUnverified":     {wantFor: "3m"},

@@ -36,6 +36,7 @@ func TestReload_ABadPolicyFileKeepsTheLastGoodOneUntilAGoodEditApplies(t *testin
 	client := sc.openAI()
 	requireOpenAIError(t, chat(t, client, "gpt-4o").err, http.StatusForbidden, llmclient.CodeModelNotAllowed)
 	require.Equal(t, 1.0, sc.metric("tollgate_config_reload_total", "result", "success"))
+	require.Equal(t, 1.0, sc.metric("tollgate_config_last_reload_successful"))
 
 	bad := map[string]string{
 		"a file that is not YAML":        "{{{ not: yaml",
@@ -55,6 +56,7 @@ func TestReload_ABadPolicyFileKeepsTheLastGoodOneUntilAGoodEditApplies(t *testin
 			require.NoError(t, chat(t, client, "gpt-4o-mini").err, "the last good policy is still enforced")
 			assert.Contains(t, sc.get("/readyz"), "ok")
 			assert.Contains(t, sc.logs.String(), "policy file refused; keeping the last good policy")
+			assert.Equal(t, 0.0, sc.metric("tollgate_config_last_reload_successful"), "the alert's gauge says so while the file stays")
 		})
 	}
 
@@ -63,6 +65,7 @@ func TestReload_ABadPolicyFileKeepsTheLastGoodOneUntilAGoodEditApplies(t *testin
 		return chat(t, client, "gpt-4o").err == nil
 	}, 5*time.Second, 20*time.Millisecond, "the good edit never applied")
 	assert.Equal(t, 2.0, sc.metric("tollgate_config_reload_total", "result", "success"))
+	assert.Equal(t, 1.0, sc.metric("tollgate_config_last_reload_successful"))
 	assert.Contains(t, sc.get("/config"), `"gpt-4o"`)
 }
 

@@ -60,6 +60,9 @@ type Sidecar struct {
 	breaker   *prometheus.GaugeVec
 	tokens    *prometheus.CounterVec
 	reloads   *prometheus.CounterVec
+	// inForce is 1 while the newest policy input is the one in force, 0
+	// while it is refused.
+	inForce   prometheus.Gauge
 	cost      *prometheus.CounterVec
 	unpriced  *prometheus.CounterVec
 	cache     *prometheus.CounterVec
@@ -143,6 +146,10 @@ func New() *Sidecar {
 			Name: "tollgate_config_reload_total",
 			Help: "Policy (re)loads, by result: success, or error (the file was refused and the last good policy kept).",
 		}, []string{"result"}),
+		inForce: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tollgate_config_last_reload_successful",
+			Help: "1 when the newest policy the sidecar was given (the file, or the ledger's bundle) is the one it enforces; 0 while it refuses that policy and keeps its last good one. It turns 1 again when a good policy (or the one in force, restored) arrives.",
+		}),
 		cost: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_cost_usd_total",
 			Help: "Spend in USD: each answer's usage at the price of the model that served it (built-in list prices or spec.pricing). Cache hits and static answers cost nothing.",
@@ -195,7 +202,7 @@ func New() *Sidecar {
 		labels: newLabels(nil, nil),
 		open:   map[policy.Target]openBreaker{},
 	}
-	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.cost, m.unpriced, m.cache, m.estimated, m.validated, m.ledgerSyncs, m.allowance, m.unverified, m.dryRun,
+	m.Registry.MustRegister(m.requests, m.attempts, m.retries, m.fallbacks, m.duration, m.ttft, m.breaker, m.tokens, m.reloads, m.inForce, m.cost, m.unpriced, m.cache, m.estimated, m.validated, m.ledgerSyncs, m.allowance, m.unverified, m.dryRun,
 		m.semanticLookups, m.semanticSimilarity, m.embeddingErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.failureRecords = newFailureRecords(m.Registry)
@@ -372,14 +379,21 @@ func breakerValue(s circuitbreaker.State) float64 {
 	return 0
 }
 
-// Reload counts one policy (re)load.
+// Reload counts one policy (re)load, and says whether the policy it read
+// is now in force.
 func (m *Sidecar) Reload(err error) {
 	if err != nil {
 		m.reloads.WithLabelValues("error").Inc()
+		m.inForce.Set(0)
 		return
 	}
 	m.reloads.WithLabelValues("success").Inc()
+	m.inForce.Set(1)
 }
+
+// PolicyInForce says that the newest policy input is the one in force,
+// unchanged, so no reload was needed: a refused edit was undone.
+func (m *Sidecar) PolicyInForce() { m.inForce.Set(1) }
 
 // outcome is r's outcome label value. Refusal codes are llmclient's
 // constants, a fixed set.
