@@ -115,6 +115,15 @@ func TestAlerts_FireWhenTheREADMESays(t *testing.T) {
 				11: {"TollgateErrorRatioHigh shop/openai"},
 			},
 		},
+		"half of a trickle of requests failing stays quiet": {
+			// 2 requests a minute, 10 in the 5m window: below minRequests.
+			series:     []scraped{requests("success", 1), requests("server_error", 1)},
+			wantFiring: map[int][]string{59: nil},
+		},
+		"half failing at 100 requests a minute fires": {
+			series:     []scraped{requests("success", 50), requests("server_error", 50)},
+			wantFiring: map[int][]string{10: nil, 11: {"TollgateErrorRatioHigh shop/openai"}},
+		},
 		"3% failing stays below the 5% threshold": {
 			series:     []scraped{requests("success", 97), requests("server_error", 3)},
 			wantFiring: map[int][]string{30: nil},

@@ -119,7 +119,7 @@ func TestPrometheusRule_ThresholdsAndDurationsAreValues(t *testing.T) {
 	got := alerts(t,
 		"prometheusRule.alerts.circuitBreakerOpen.for=15m", "prometheusRule.alerts.circuitBreakerOpen.window=10m",
 		"prometheusRule.alerts.errorRatio.threshold=0.2", "prometheusRule.alerts.errorRatio.window=30m",
-		"prometheusRule.alerts.errorRatio.for=1h", "prometheusRule.alerts.errorRatio.outcomes={server_error,tollgate_timeout}",
+		"prometheusRule.alerts.errorRatio.for=1h", "prometheusRule.alerts.errorRatio.minRequests=300", "prometheusRule.alerts.errorRatio.outcomes={server_error,tollgate_timeout}",
 		"prometheusRule.alerts.configReloadFailed.for=2h",
 		"prometheusRule.alerts.budgetSoftLimit.for=1m", "prometheusRule.alerts.budgetExhausted.for=2m",
 		"prometheusRule.alerts.budgetUnverified.for=3m",
@@ -131,7 +131,7 @@ func TestPrometheusRule_ThresholdsAndDurationsAreValues(t *testing.T) {
 		wantExpr []string
 	}{
 		"TollgateCircuitBreakerOpen":        {wantFor: "15m", wantExpr: []string{"[10m]"}},
-		"TollgateErrorRatioHigh":            {wantFor: "1h", wantExpr: []string{"[30m]", "> 0.2", `outcome=~"server_error|tollgate_timeout"`}},
+		"TollgateErrorRatioHigh":            {wantFor: "1h", wantExpr: []string{"[30m]", "> 0.2", `outcome=~"server_error|tollgate_timeout"`, ">= 300"}},
 		"TollgateConfigReloadFailed":        {wantFor: "2h"},
 		"TollgateBudgetSoftLimitReached":    {wantFor: "1m"},
 		"TollgateBudgetExhausted":           {wantFor: "2m"},
