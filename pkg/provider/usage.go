@@ -222,18 +222,26 @@ func satAdd(a, b int64) int64 {
 // these, as wire.Picker makes one.
 var UsageMembers = []string{"usage", "usageMetadata"}
 
+// usageByJSON decodes the top-level "usage" member of body with
+// encoding/json, for what the fast decoders leave to it (usageMember's ok
+// false). has is false when there is none: absent, null, or body does not
+// decode.
+func usageByJSON[U any](body []byte) (u U, has bool) {
+	var b struct {
+		Usage *U `json:"usage"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.Usage == nil {
+		return u, false
+	}
+	return *b.Usage, true
+}
+
 // chatUsage reads a chat completion's usage.
 func chatUsage(body []byte) Usage {
 	var u chatUsageJSON
 	has, ok := usageMember(body, "usage", func() { u = chatUsageJSON{} }, u.decode)
 	if !ok {
-		var b struct {
-			Usage *chatUsageJSON `json:"usage"`
-		}
-		if json.Unmarshal(body, &b) != nil || b.Usage == nil {
-			return Usage{}
-		}
-		u, has = *b.Usage, true
+		u, has = usageByJSON[chatUsageJSON](body)
 	}
 	if !has {
 		return Usage{}
@@ -253,13 +261,7 @@ func responsesUsage(body []byte) Usage {
 	var u responsesUsageJSON
 	has, ok := usageMember(body, "usage", func() { u = responsesUsageJSON{} }, u.decode)
 	if !ok {
-		var b struct {
-			Usage *responsesUsageJSON `json:"usage"`
-		}
-		if json.Unmarshal(body, &b) != nil || b.Usage == nil {
-			return Usage{}
-		}
-		u, has = *b.Usage, true
+		u, has = usageByJSON[responsesUsageJSON](body)
 	}
 	if !has {
 		return Usage{}
@@ -272,13 +274,7 @@ func anthropicUsage(body []byte) Usage {
 	var u anthropicUsageJSON
 	has, ok := usageMember(body, "usage", func() { u = anthropicUsageJSON{} }, u.decode)
 	if !ok {
-		var b struct {
-			Usage *anthropicUsageJSON `json:"usage"`
-		}
-		if json.Unmarshal(body, &b) != nil || b.Usage == nil {
-			return Usage{}
-		}
-		u, has = *b.Usage, true
+		u, has = usageByJSON[anthropicUsageJSON](body)
 	}
 	if !has {
 		return Usage{}
