@@ -10,9 +10,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// DefaultImage is the sidecar image DefaultConfig uses. The operator sets
-// the image of its own release with --sidecar-image.
-const DefaultImage = "ghcr.io/tollgate-dev/tollgate-sidecar:latest"
+// Release is the version of this source tree's images: the Helm chart's
+// appVersion (test/install holds them together).
+const Release = "0.1.0"
+
+// DefaultImage is the sidecar image DefaultConfig uses: this release's, so
+// that an operator started without --sidecar-image injects the sidecar it
+// was built with, never whatever a moving tag points at. The chart and the
+// kustomize manifests set --sidecar-image to the same image.
+const DefaultImage = "ghcr.io/tollgate-dev/tollgate-sidecar:" + Release
 
 // logLevels are the sidecar's --log-level values.
 var logLevels = []string{"debug", "info", "warn", "error"}
@@ -81,7 +87,7 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if c.Image == "" {
-		errs = append(errs, errors.New("sidecar image is empty: set --sidecar-image, e.g. ghcr.io/tollgate-dev/tollgate-sidecar:v0.1.0"))
+		errs = append(errs, errors.New("sidecar image is empty: set --sidecar-image, e.g. "+DefaultImage))
 	}
 	switch c.ImagePullPolicy {
 	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
