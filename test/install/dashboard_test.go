@@ -266,14 +266,19 @@ func TestGrafanaDashboard_QueriesReadWhatTollgateExports(t *testing.T) {
 // percentiles of the latency panels.
 func TestGrafanaDashboard_HasThePromisedPanels(t *testing.T) {
 	want := map[string][]string{
-		"Requests by outcome":           {"tollgate_requests_total"},
-		"Errors by reason":              {"tollgate_requests_total"},
-		"Retries by reason":             {"tollgate_retries_total"},
-		"Circuit breaker state":         {"tollgate_circuit_breaker_state"},
-		"Time to first token (streams)": {"tollgate_time_to_first_token_seconds_bucket"},
-		"Request latency":               {"tollgate_request_duration_seconds_bucket"},
-		"Cache hit rate":                {"tollgate_cache_requests_total"},
-		"Spend vs budget per policy":    {"tollgate_budget_spent_usd", "tollgate_budget_limit_usd"},
+		"Requests by outcome":            {"tollgate_requests_total"},
+		"Errors by reason":               {"tollgate_requests_total"},
+		"Retries by reason":              {"tollgate_retries_total"},
+		"Circuit breaker state":          {"tollgate_circuit_breaker_state"},
+		"Time to first token (streams)":  {"tollgate_time_to_first_token_seconds_bucket"},
+		"Request latency":                {"tollgate_request_duration_seconds_bucket"},
+		"Cache hit rate":                 {"tollgate_cache_requests_total"},
+		"Spend vs budget per policy":     {"tollgate_budget_spent_usd", "tollgate_budget_limit_usd"},
+		"Sidecars refusing their policy": {"tollgate_config_last_reload_successful"},
+		"Output validation":              {"tollgate_output_validations_total"},
+		"Semantic cache lookups":         {"tollgate_semantic_cache_lookups_total", "tollgate_semantic_cache_embedding_errors_total"},
+		"Charged an estimate":            {"tollgate_usage_estimated_total"},
+		"Dry-run decisions":              {"tollgate_dryrun_decisions_total"},
 	}
 	_, d := readDashboard(t)
 	got := map[string]grafanaPanel{}

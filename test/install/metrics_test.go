@@ -126,7 +126,7 @@ spec:
     - {name: claude, type: Anthropic, baseURL: "http://127.0.0.1:9"}
   retry: {maxAttempts: 3}
   circuitBreaker: {consecutiveFailures: 5, openDuration: 30s}
-  cache: {enabled: true}
+  cache: {enabled: true, semantic: {embedding: {provider: openai, model: text-embedding-3-small}, threshold: "0.95"}}
   fallbacks:
     - cachedResponse: {}
     - {provider: claude, model: claude-haiku-4-5}
@@ -137,7 +137,8 @@ spec:
 
 // sidecarRegistry returns the registry of the sidecar's metrics after it
 // loaded sidecarPolicy and counted a streamed and an unstreamed request
-// for each provider and a ledger sync: the histograms and the ledger's
+// for each provider, a semantic cache lookup whose embedding failed, and a
+// ledger sync: the histograms, the semantic cache's and the ledger's
 // counters have series only from their first event.
 func sidecarRegistry() (*prometheus.Registry, error) {
 	res, err := loader.Parse([]byte(sidecarPolicy), nil)
@@ -158,6 +159,10 @@ func sidecarRegistry() (*prometheus.Registry, error) {
 			})
 		}
 	}
+	m.Request(&llmclient.Report{
+		Provider: "openai", Model: "gpt-4o", Status: 200, Attempts: 1, Failure: "none", Latency: time.Second, TTFT: 100 * time.Millisecond,
+		Semantic: &llmclient.SemanticReport{Result: llmclient.SemanticError, EmbeddingError: llmclient.EmbeddingTimeout, Provider: "openai", Model: "text-embedding-3-small", Similarity: 0.9},
+	})
 	m.LedgerSync("success", proxyconfig.MustUSD("1"))
 	return m.Registry, nil
 }
