@@ -271,6 +271,7 @@ func (t *Transport) embed(ex *exchange, e proxyconfig.Embedding, text string, sr
 	ctx, cancel := context.WithTimeout(ex.in.Context(), min(e.Timeout.D(), t.set.Policy().Timeouts.Total.D()))
 	defer cancel()
 	body := semantic.EmbeddingRequest(e.Model, text)
+	attempts := 0
 	result := t.set.Execute(ctx, &policy.Call{
 		Primary: policy.Target{Provider: ep.cfg.Name, Model: e.Model},
 		Attempt: func(ctx context.Context, target policy.Target) (*http.Response, error) {
@@ -288,16 +289,24 @@ func (t *Transport) embed(ex *exchange, e proxyconfig.Embedding, text string, sr
 				up.Header.Set(HeaderRequest, ex.rep.RequestID)
 			}
 			ep.adapter.SetCredentials(up.Header, path, key)
+			attempts++
+			span := ex.startAttempt(ctx, target, up, attempts, AttrEmbedding.Bool(true))
+			if ep.cfg.ForwardTraceContext {
+				span.propagate(up.Header, ex.in.Header)
+			}
 			resp, err := t.upstream.RoundTrip(up)
 			if err != nil {
+				span.end(ex, ctx, nil, err)
 				return nil, err
 			}
 			// Read whole within the attempt, so that its timeout covers it.
 			b, err := io.ReadAll(io.LimitReader(resp.Body, maxEmbeddingAnswer+1))
 			_ = resp.Body.Close()
 			if err != nil {
+				span.end(ex, ctx, nil, err)
 				return nil, fmt.Errorf("read the embeddings answer of %s: %w", target.Provider, err)
 			}
+			span.end(ex, ctx, resp, nil)
 			resp.Body = &readBody{Reader: bytes.NewReader(b), data: b}
 			return resp, nil
 		},

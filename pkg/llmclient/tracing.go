@@ -34,6 +34,12 @@ import (
 // byte of a successful answer (what the first-token timeout covers), the
 // headers of an error answer, or the failure.
 //
+// The semantic cache's embedding call is traced the same way: each of its
+// attempts is a CLIENT span under the request's span, with
+// tollgate.embedding true, the embedding model as tollgate.model, and its
+// own attempt number (the embedding's retries count apart from the
+// request's). Its span ends when the embedding's answer is read whole.
+//
 // Trace context upstream. The app's traceparent, tracestate and baggage
 // are dropped from every upstream request: providers are third parties,
 // and baggage often carries user or tenant ids. A provider whose
@@ -54,6 +60,9 @@ const (
 	AttrProvider = attribute.Key("tollgate.provider")
 	// AttrModel is the model an attempt asked for.
 	AttrModel = attribute.Key("tollgate.model")
+	// AttrEmbedding marks the attempts of the semantic cache's embedding
+	// call, which the sidecar makes on its own before the request's.
+	AttrEmbedding = attribute.Key("tollgate.embedding")
 )
 
 // traceHeaders are the W3C trace context headers, dropped from every
@@ -68,9 +77,9 @@ var forwardedHeaders = []string{"Traceparent", "Tracestate"}
 // does not record.
 type attemptSpan struct{ trace.Span }
 
-// startAttempt starts the span of the attempt about to send up to target,
-// when the request's span records.
-func (ex *exchange) startAttempt(ctx context.Context, target policy.Target, up *http.Request) attemptSpan {
+// startAttempt starts the span of attempt number n about to send up to
+// target, when the request's span records; extra are further attributes.
+func (ex *exchange) startAttempt(ctx context.Context, target policy.Target, up *http.Request, n int, extra ...attribute.KeyValue) attemptSpan {
 	parent := ex.rep.Span
 	if parent == nil || !parent.IsRecording() {
 		return attemptSpan{}
@@ -86,10 +95,11 @@ func (ex *exchange) startAttempt(ctx context.Context, target policy.Target, up *
 			semconv.ServerAddress(host),
 			semconv.ServerPort(port),
 			semconv.URLFull(u.String()),
-			AttrAttempt.Int(ex.attempts),
+			AttrAttempt.Int(n),
 			AttrProvider.String(target.Provider),
 			AttrModel.String(Bounded(target.Model)),
-		))
+		),
+		trace.WithAttributes(extra...))
 	return attemptSpan{span}
 }
 

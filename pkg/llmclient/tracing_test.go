@@ -2,6 +2,7 @@ package llmclient_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -178,4 +180,134 @@ func TestTraceContext_AForwardingProviderGetsEachAttemptsSpan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// embeddingUpstream answers embeddings (the first with a 503) and chats,
+// and keeps the headers of each embeddings request.
+func embeddingUpstream(t *testing.T) *upstream {
+	t.Helper()
+	u := &upstream{}
+	embeddings := 0
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !strings.HasSuffix(r.URL.Path, "/embeddings") {
+			_, _ = w.Write([]byte(`{"id":"c","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`))
+			return
+		}
+		u.mu.Lock()
+		u.headers = append(u.headers, r.Header.Clone())
+		embeddings++
+		n := embeddings
+		u.mu.Unlock()
+		if n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"error":{"message":"busy","type":"server_error"}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.6,0.8]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":2,"total_tokens":2}}`))
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+// TestTraceContext_TheSemanticCachesEmbeddingIsTracedLikeAnAttempt: the
+// embedding call the sidecar makes before a request gets CLIENT spans
+// under the request's span, one per attempt, marked tollgate.embedding;
+// a forwarding embedding provider gets each one's context, a hosted one
+// none of it.
+func TestTraceContext_TheSemanticCachesEmbeddingIsTracedLikeAnAttempt(t *testing.T) {
+	for _, embedder := range []string{"selfhosted", "hosted"} {
+		t.Run(embedder, func(t *testing.T) {
+			up := embeddingUpstream(t)
+			tr := semanticTransport(t, up, embedder)
+			rec := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+			t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			app := propagation.TraceContext{}.Extract(context.Background(), propagation.HeaderCarrier{"Traceparent": {appTraceparent}})
+			ctx, span := tp.Tracer("test").Start(app, "chat gpt-4o")
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://sidecar/"+embedder+"/v1/chat/completions",
+				strings.NewReader(`{"model":"gpt-4o","temperature":0,"messages":[{"role":"user","content":"how do I reset my password?"}]}`))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Traceparent", appTraceparent)
+			resp, err := tr.RoundTrip(req)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			require.NoError(t, resp.Body.Close())
+			span.End()
+
+			var embeddingSpans, chatSpans []sdktrace.ReadOnlySpan
+			for _, s := range rec.Ended() {
+				if s.Parent().SpanID() != span.SpanContext().SpanID() {
+					continue
+				}
+				if attributeOf(s, llmclient.AttrEmbedding).AsBool() {
+					embeddingSpans = append(embeddingSpans, s)
+				} else {
+					chatSpans = append(chatSpans, s)
+				}
+			}
+			require.Len(t, embeddingSpans, 2, "the failed embedding attempt and its retry")
+			require.Len(t, chatSpans, 1)
+			for i, s := range embeddingSpans {
+				assert.Equal(t, trace.SpanKindClient, s.SpanKind())
+				assert.Equal(t, int64(i+1), attributeOf(s, llmclient.AttrAttempt).AsInt64(), "the embedding's own attempt number")
+				assert.Equal(t, "text-embedding-3-small", attributeOf(s, llmclient.AttrModel).AsString())
+				assert.Equal(t, embedder, attributeOf(s, llmclient.AttrProvider).AsString())
+			}
+			assert.Equal(t, int64(503), attributeOf(embeddingSpans[0], "http.response.status_code").AsInt64())
+			assert.Equal(t, int64(200), attributeOf(embeddingSpans[1], "http.response.status_code").AsInt64())
+			assert.False(t, attributeOf(chatSpans[0], llmclient.AttrEmbedding).AsBool())
+
+			got := up.got()
+			require.Len(t, got, 2)
+			for i, h := range got {
+				if embedder == "hosted" {
+					assert.Empty(t, traceHeaders(h), "embedding attempt %d", i+1)
+					continue
+				}
+				remote := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), propagation.HeaderCarrier(h)))
+				require.True(t, remote.IsValid(), "embedding attempt %d: traceparent %q", i+1, h.Get("Traceparent"))
+				assert.Equal(t, appTraceID, remote.TraceID().String())
+				assert.Equal(t, embeddingSpans[i].SpanContext().SpanID(), remote.SpanID(), "the server's parent is the embedding attempt's span")
+			}
+		})
+	}
+}
+
+// semanticTransport is forwardingTransport's two providers, both at up,
+// with a semantic cache whose embeddings embedder makes.
+func semanticTransport(t *testing.T, up *upstream, embedder string) *llmclient.Transport {
+	t.Helper()
+	second := proxyconfig.Duration(time.Second)
+	p := proxyconfig.Policy{
+		Name: "chat", Namespace: "team-a",
+		Providers: []proxyconfig.Provider{
+			{Name: "hosted", Type: proxyconfig.OpenAI, BaseURL: up.URL},
+			{Name: "selfhosted", Type: proxyconfig.OpenAICompatible, BaseURL: up.URL, ForwardTraceContext: true},
+		},
+		Timeouts: proxyconfig.Timeouts{Connect: second, FirstToken: 5 * second, Total: 10 * second},
+		Retry: &proxyconfig.Retry{MaxAttempts: 2, BackoffInitial: proxyconfig.Duration(time.Millisecond), BackoffMax: proxyconfig.Duration(time.Millisecond),
+			Jitter: proxyconfig.JitterNone, RetryOn: []proxyconfig.RetryCondition{proxyconfig.RetryOnServerError},
+			MaxRetryAfter: second, BudgetPercent: 100},
+		Cache: &proxyconfig.Cache{TTL: proxyconfig.Duration(time.Hour), MaxEntries: 10, OnlyDeterministic: true,
+			Semantic: &proxyconfig.SemanticCache{Embedding: proxyconfig.Embedding{Provider: embedder, Model: "text-embedding-3-small", Timeout: 5 * second},
+				Threshold: 0.95, MaxEntries: 10, TTL: proxyconfig.Duration(time.Hour)}},
+	}
+	require.NoError(t, p.Validate())
+	tr, err := llmclient.New(p, llmclient.Options{})
+	require.NoError(t, err)
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
+// attributeOf is the value of s's attribute key (the zero Value if none).
+func attributeOf(s sdktrace.ReadOnlySpan, key attribute.Key) attribute.Value {
+	for _, kv := range s.Attributes() {
+		if kv.Key == key {
+			return kv.Value
+		}
+	}
+	return attribute.Value{}
 }
