@@ -217,13 +217,22 @@ type WorkloadSpend struct {
 	Spent string `json:"spent"`
 }
 
+// MaxReporters is how many pods status.budget.ledger.reporters and
+// status.dryRun.reporters list at most: their MaxItems. An entry takes
+// about 180 bytes, and as much again in managedFields; both lists full (a
+// DryRun policy with a budget), with names of 63 characters, make an
+// object of about 800 KiB, half of etcd's 1.5 MiB limit (test/crd writes
+// such a status). The ledger takes no report from a pod beyond it. Keep it
+// and the markers in step (test/crd checks).
+const MaxReporters = 1000
+
 // LedgerStatus is the budget ledger's bookkeeping of the pods that report.
 type LedgerStatus struct {
 	// Reporters are the pods that reported or hold an allowance.
 	//
 	// +listType=map
 	// +listMapKey=podUID
-	// +kubebuilder:validation:MaxItems=5000
+	// +kubebuilder:validation:MaxItems=1000
 	// +optional
 	Reporters []Reporter `json:"reporters,omitempty"`
 }

@@ -49,7 +49,7 @@ type DryRunStatus struct {
 	//
 	// +listType=map
 	// +listMapKey=podUID
-	// +kubebuilder:validation:MaxItems=5000
+	// +kubebuilder:validation:MaxItems=1000
 	// +optional
 	Reporters []DryRunReporter `json:"reporters,omitempty"`
 

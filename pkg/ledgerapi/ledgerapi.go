@@ -179,6 +179,7 @@ const (
 	CodeOutOfOrder      = "out_of_order"    // 409: a batch that skips sequence numbers
 	CodeNotLeader       = "not_leader"      // 503: this replica is not the leader; try another
 	CodeUnavailable     = "unavailable"     // 503: the ledger could not make the answer durable yet; retry
+	CodeFull            = "full"            // 503: the policy has as many reporting pods as its status can list; retry once some are gone
 )
 
 // Amount is an exact USD amount on the wire: a plain non-negative decimal

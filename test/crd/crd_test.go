@@ -333,3 +333,22 @@ func TestControlPlane_ReportsItsVersion(t *testing.T) {
 	assert.Equal(t, want, v.ServerVersion.GitVersion, "kube-apiserver")
 	assert.Equal(t, want, v.ClientVersion.GitVersion, "kubectl")
 }
+
+// TestCRD_ReporterListsHoldMaxReporters: the ledger refuses a pod beyond
+// v1alpha1.MaxReporters because the CRD's status lists cannot hold more;
+// the two must say the same number.
+func TestCRD_ReporterListsHoldMaxReporters(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(env.RepoRoot, "config", "crd", "bases", "tollgate.dev_llmpolicies.yaml"))
+	require.NoError(t, err)
+	var crd apiextensionsv1.CustomResourceDefinition
+	require.NoError(t, yaml.Unmarshal(raw, &crd))
+	require.Len(t, crd.Spec.Versions, 1)
+	status := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["status"]
+	for path, list := range map[string]apiextensionsv1.JSONSchemaProps{
+		"status.budget.ledger.reporters": status.Properties["budget"].Properties["ledger"].Properties["reporters"],
+		"status.dryRun.reporters":        status.Properties["dryRun"].Properties["reporters"],
+	} {
+		require.NotNil(t, list.MaxItems, "%s has no maxItems", path)
+		assert.Equal(t, int64(v1alpha1.MaxReporters), *list.MaxItems, "%s: keep its MaxItems marker and v1alpha1.MaxReporters in step", path)
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/pkg/budget"
 	"tollgate.dev/tollgate/pkg/ledgerapi"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -180,6 +181,16 @@ func (e ErrOutOfOrder) Error() string {
 	return "batch " + itoa(e.Got) + " follows batch " + itoa(e.Have) + ": batches must be sent in order, one at a time"
 }
 
+// ErrFull is returned by Sync for a pod new to a book that already holds
+// v1alpha1.MaxReporters pods: the status that makes the book durable
+// cannot list another, and a status the API server refuses would stop
+// every pod's sync, not just this one's.
+type ErrFull struct{ Pods int }
+
+func (e ErrFull) Error() string {
+	return "the budget ledger already follows " + itoa(uint64(e.Pods)) + " pods under this policy, as many as its status can list; this pod is taken in once others are gone (split the pods among more LLMPolicies to run more at once)"
+}
+
 // Sync applies req from the pod of id: its batch, once, and then grants
 // the pod an allowance. It returns the reply; the caller sends it once the
 // book is persisted up to Version.
@@ -187,6 +198,9 @@ func (b *Book) Sync(id Identity, req ledgerapi.SyncRequest, epoch string, now ti
 	b.rollover(now)
 	a := b.pods[id.PodUID]
 	if a == nil {
+		if len(b.pods) >= v1alpha1.MaxReporters {
+			return ledgerapi.SyncReply{}, ErrFull{Pods: len(b.pods)}
+		}
 		a = &account{pod: id.Pod, workload: id.Workload, epoch: epoch}
 		b.pods[id.PodUID] = a
 		b.version++

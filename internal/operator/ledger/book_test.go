@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tollgate.dev/tollgate/api/v1alpha1"
 	"tollgate.dev/tollgate/pkg/budget"
 	"tollgate.dev/tollgate/pkg/ledgerapi"
 	"tollgate.dev/tollgate/pkg/proxyconfig"
@@ -213,4 +214,31 @@ func TestRestore_RefusesAStatusItCannotRead(t *testing.T) {
 	st.Spent = "lots"
 	_, err := Restore(st, monthly("10"), timing, may14)
 	assert.ErrorContains(t, err, `status.budget: spent: "lots" is not a USD amount`)
+}
+
+func TestBook_APodBeyondWhatTheStatusCanListIsRefusedUntilOthersAreGone(t *testing.T) {
+	b := NewBook(monthly("10"), timing, may14)
+	for i := range v1alpha1.MaxReporters {
+		_, err := b.Sync(pod(i), ledgerapi.SyncRequest{}, "e", may14)
+		require.NoError(t, err)
+	}
+	version, held := b.Version(), b.held
+
+	_, err := b.Sync(pod(v1alpha1.MaxReporters), ledgerapi.SyncRequest{Batch: spend(1, may14, "1")}, "e", may14)
+	var full ErrFull
+	require.ErrorAs(t, err, &full)
+	assert.Contains(t, err.Error(), fmt.Sprintf("%d pods", v1alpha1.MaxReporters))
+	assert.Equal(t, version, b.Version(), "a refused pod changes nothing to persist")
+	assert.Equal(t, held, b.held, "and gets no allowance")
+	assert.True(t, b.cur.spent.IsZero(), "its batch is not taken: it is sent again later")
+	assert.Len(t, b.Snapshot(may14).Ledger.Reporters, v1alpha1.MaxReporters, "the status stays within its MaxItems")
+
+	_, err = b.Sync(pod(0), ledgerapi.SyncRequest{Batch: spend(1, may14, "1")}, "e", may14)
+	require.NoError(t, err, "a pod the book follows goes on")
+
+	later := may14.Add(timing.Lease + time.Second)
+	require.True(t, b.Expire(later, func(uid, _ string) bool { return uid != pod(1).PodUID }))
+	_, err = b.Sync(pod(v1alpha1.MaxReporters), ledgerapi.SyncRequest{Batch: spend(1, later, "1")}, "e", later)
+	require.NoError(t, err, "taken in once a pod is gone")
+	assert.Equal(t, "2", b.cur.spent.String())
 }

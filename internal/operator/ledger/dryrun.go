@@ -114,18 +114,23 @@ func truncate(s string, n int) string {
 // period than the current one is ignored: of an earlier one, it comes too
 // late; of a later one (the sidecar's clock is ahead), it is sent again
 // once the ledger's clock gets there. Counts of one epoch only grow: a
-// lower count than the one held is a report overtaken by a later one.
-func (t *Tally) Report(id Identity, r *ledgerapi.DryRunReport, now time.Time) {
+// lower count than the one held is a report overtaken by a later one. A
+// pod new to a tally that follows v1alpha1.MaxReporters pods is refused
+// with ErrFull, as Book.Sync refuses it.
+func (t *Tally) Report(id Identity, r *ledgerapi.DryRunReport, now time.Time) error {
 	t.rollover(now)
 	a := t.pods[id.PodUID]
 	if a == nil {
+		if len(t.pods) >= v1alpha1.MaxReporters {
+			return ErrFull{Pods: len(t.pods)} // the pod sends its counts again, later
+		}
 		a = &reporter{pod: id.Pod, epoch: r.Epoch, counts: map[string]int64{}}
 		t.pods[id.PodUID] = a
 		t.version++
 	}
 	a.lastSeen = now
 	if !r.PeriodStart.Equal(t.start) {
-		return
+		return nil
 	}
 	if a.epoch != r.Epoch {
 		// The sidecar restarted and counts from zero: what the old process
@@ -140,6 +145,7 @@ func (t *Tally) Report(id Identity, r *ledgerapi.DryRunReport, now time.Time) {
 			t.version++
 		}
 	}
+	return nil
 }
 
 // Expire folds the counts of every pod that is gone and has not reported

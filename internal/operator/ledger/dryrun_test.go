@@ -111,3 +111,17 @@ func TestDryRunCondition_SaysWhatEnforceWouldHaveDone(t *testing.T) {
 	assert.Equal(t, metav1.ConditionFalse, c.Status)
 	assert.Equal(t, v1alpha1.ReasonNothingToDo, c.Reason)
 }
+
+func TestTally_APodBeyondWhatTheStatusCanListIsRefused(t *testing.T) {
+	tl := NewTally(proxyconfig.Daily, may14)
+	for i := range v1alpha1.MaxReporters {
+		require.NoError(t, tl.Report(pod(i), dryReport("e", map[string]int64{"rate_limited": 1}), may14))
+	}
+	version := tl.Version()
+	err := tl.Report(pod(v1alpha1.MaxReporters), dryReport("e", map[string]int64{"rate_limited": 1}), may14)
+	require.ErrorAs(t, err, &ErrFull{})
+	assert.Equal(t, version, tl.Version())
+	assert.Equal(t, map[string]int64{"rate_limited": v1alpha1.MaxReporters}, tl.Totals(), "its counts wait for it to be taken in")
+	assert.Len(t, tl.Snapshot(may14).Reporters, v1alpha1.MaxReporters)
+	require.NoError(t, tl.Report(pod(0), dryReport("e", map[string]int64{"rate_limited": 2}), may14), "a pod it follows goes on")
+}

@@ -113,7 +113,10 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, time.Duration, erro
 	}
 	e.mu.Lock()
 	if e.tally != nil && req.DryRun != nil {
-		e.tally.Report(id, req.DryRun, now)
+		if err := e.tally.Report(id, req.DryRun, now); err != nil {
+			e.mu.Unlock()
+			return ledgerapi.SyncReply{}, 0, refusal(http.StatusServiceUnavailable, ledgerapi.CodeFull, "%v", err)
+		}
 	}
 	if e.book == nil {
 		// Dry-run counts alone: they are totals, so a report lost to a
@@ -134,6 +137,9 @@ func (l *Ledger) sync(r *http.Request) (ledgerapi.SyncReply, time.Duration, erro
 	var order ErrOutOfOrder
 	if errors.As(err, &order) {
 		return ledgerapi.SyncReply{}, 0, refusal(http.StatusConflict, ledgerapi.CodeOutOfOrder, "%v", err)
+	}
+	if errors.As(err, &ErrFull{}) {
+		return ledgerapi.SyncReply{}, 0, refusal(http.StatusServiceUnavailable, ledgerapi.CodeFull, "%v", err)
 	}
 	if err != nil {
 		return ledgerapi.SyncReply{}, 0, err

@@ -794,7 +794,8 @@ func resultOf(r *RefusedError) string {
 	}
 	switch r.Code {
 	case ledgerapi.CodeUnauthenticated, ledgerapi.CodeForbidden, ledgerapi.CodeUnknownPolicy, ledgerapi.CodeNoBudget,
-		ledgerapi.CodeBadRequest, ledgerapi.CodeTooLarge, ledgerapi.CodeOutOfOrder, ledgerapi.CodeNotLeader, ledgerapi.CodeUnavailable:
+		ledgerapi.CodeBadRequest, ledgerapi.CodeTooLarge, ledgerapi.CodeOutOfOrder, ledgerapi.CodeNotLeader, ledgerapi.CodeUnavailable,
+		ledgerapi.CodeFull:
 		return r.Code
 	}
 	return "error"
