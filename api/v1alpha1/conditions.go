@@ -31,6 +31,9 @@ const (
 	ReasonCredentialsNotFound = "CredentialsNotFound"
 	ReasonOverlap             = "Overlap"
 	ReasonNoOverlap           = "NoOverlap"
+	// ReasonBundleTooLarge: the namespace's policies together render to
+	// more than a ConfigMap holds; the sidecars keep the last bundle.
+	ReasonBundleTooLarge = "BundleTooLarge"
 
 	ReasonSoftLimitReached = "SoftLimitReached"
 	ReasonBelowSoftLimit   = "BelowSoftLimit"

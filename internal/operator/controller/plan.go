@@ -22,6 +22,9 @@ type plan struct {
 	Bundle proxyconfig.Bundle
 	// Policies is keyed by policy name.
 	Policies map[string]*verdict
+	// TooLarge is set when Bundle could not be written: it says why, for
+	// every policy's status.
+	TooLarge error
 }
 
 // verdict is the part of a policy's status the plan decides.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -115,7 +116,14 @@ func (r *Reconciler) reconcile(ctx context.Context, ns string) (ctrl.Result, err
 
 	pl := makePlan(ns, live, podLabelsOf(podMeta))
 	hash, err := r.applyBundle(ctx, ns, pl.Bundle, live)
-	if err != nil {
+	var tooLarge *bundleTooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
+		// Nothing to retry until a policy changes (which is watched): say
+		// so on each policy instead.
+		pl.TooLarge = tooLarge
+		ctrl.LoggerFrom(ctx).Info("bundle not written: too large for a ConfigMap", "bytes", tooLarge.size, "policies", len(pl.Bundle.Policies))
+	case err != nil:
 		return ctrl.Result{}, err
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("bundle rendered", "policies", len(pl.Bundle.Policies), "hash", hash)
@@ -170,6 +178,13 @@ func (r *Reconciler) applyBundle(ctx context.Context, ns string, b proxyconfig.B
 	}
 	sum := sha256.Sum256(data)
 	hash := hex.EncodeToString(sum[:])[:16]
+	var ca []byte
+	if r.LedgerCA != nil {
+		ca = r.LedgerCA()
+	}
+	if size := len(inject.BundleKey) + len(data) + len(inject.LedgerCAKey) + len(ca); size > maxConfigMapBytes {
+		return "", &bundleTooLargeError{size: size, policies: len(b.Policies)}
+	}
 
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: inject.ConfigMapName, Namespace: ns}}
 	op, err := controllerutil.CreateOrUpdate(ctx, r.Client, cm, func() error {
@@ -182,10 +197,8 @@ func (r *Reconciler) applyBundle(ctx context.Context, ns string, b proxyconfig.B
 		}
 		cm.Annotations[BundleHashAnnotation] = hash
 		cm.Data = map[string]string{inject.BundleKey: string(data)}
-		if r.LedgerCA != nil {
-			if ca := r.LedgerCA(); len(ca) > 0 {
-				cm.Data[inject.LedgerCAKey] = string(ca)
-			}
+		if len(ca) > 0 {
+			cm.Data[inject.LedgerCAKey] = string(ca)
 		}
 		cm.OwnerReferences = nil
 		for i := range owners {
@@ -205,6 +218,19 @@ func (r *Reconciler) applyBundle(ctx context.Context, ns string, b proxyconfig.B
 		ctrl.LoggerFrom(ctx).Info("bundle written", "configMap", inject.ConfigMapName, "operation", op, "hash", hash, "policies", len(b.Policies))
 	}
 	return hash, nil
+}
+
+// maxConfigMapBytes is what the API server lets a ConfigMap's data hold,
+// keys and values together (1 MiB, as for a Secret).
+const maxConfigMapBytes = corev1.MaxSecretSize
+
+// bundleTooLargeError is a bundle the API server would refuse to store.
+type bundleTooLargeError struct{ size, policies int }
+
+func (e *bundleTooLargeError) Error() string {
+	return fmt.Sprintf("the %d valid LLMPolicies of this namespace render to a bundle of %d KiB, over the 1 MiB a ConfigMap holds; "+
+		"the sidecars keep enforcing the last bundle written. Shrink them (fewer providers, model allow-lists or pricing entries, "+
+		"shorter static responses) or move some to another namespace", e.policies, e.size/1024)
 }
 
 // deleteBundle removes the namespace's bundle ConfigMap, if the operator

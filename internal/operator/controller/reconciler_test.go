@@ -444,3 +444,48 @@ func TestReconcile_TheDryRunConditionIsThereExactlyWhileThePolicyIsInDryRun(t *t
 	}, wait, tick, "enforcing, the policy has no DryRun condition")
 	assert.Empty(t, bundle(t, ns).Policies[0].Mode, "an enforcing policy's bundle reads as before modes existed")
 }
+
+// bigPolicy is a policy of 16 providers that allow 64 long model names
+// each: about 200 KiB of bundle.
+func bigPolicy(ns, name string) *v1alpha1.LLMPolicy {
+	p := newPolicy(ns, name, map[string]string{"app": name})
+	p.Spec.Providers = nil
+	for i := range 16 {
+		pr := v1alpha1.Provider{Name: fmt.Sprintf("server-%02d", i), Type: v1alpha1.ProviderOpenAICompatible, BaseURL: fmt.Sprintf("http://llm-%02d.models.svc:8000", i)}
+		for m := range 64 {
+			pr.Models = append(pr.Models, fmt.Sprintf("%s-%03d", strings.Repeat("m", 190), m))
+		}
+		p.Spec.Providers = append(p.Spec.Providers, pr)
+	}
+	return p
+}
+
+func TestReconcile_ABundleTooLargeForAConfigMapIsSaidOnEveryPolicy(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	for i := range 6 {
+		require.NoError(t, env.Client.Create(ctx, bigPolicy(ns, fmt.Sprintf("p%d", i))))
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		for i := range 6 {
+			ready := condition(getPolicy(t, ns, fmt.Sprintf("p%d", i)), v1alpha1.ConditionReady)
+			assert.Equal(c, metav1.ConditionFalse, ready.Status, "p%d", i)
+			assert.Equal(c, v1alpha1.ReasonBundleTooLarge, ready.Reason, "p%d", i)
+			assert.Contains(c, ready.Message, "over the 1 MiB a ConfigMap holds", "p%d", i)
+		}
+	}, wait, tick)
+	if b := bundle(t, ns); b != nil {
+		assert.Less(t, len(b.Policies), 6, "the sidecars keep the last bundle that fit")
+	}
+
+	require.NoError(t, env.Client.Delete(ctx, getPolicy(t, ns, "p5")))
+	require.NoError(t, env.Client.Delete(ctx, getPolicy(t, ns, "p4")))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		for i := range 4 {
+			assert.Equal(c, v1alpha1.ReasonRendered, condition(getPolicy(t, ns, fmt.Sprintf("p%d", i)), v1alpha1.ConditionReady).Reason, "p%d", i)
+		}
+	}, wait, tick)
+	b := bundle(t, ns)
+	require.NotNil(t, b)
+	assert.Equal(t, 4, len(b.Policies))
+}

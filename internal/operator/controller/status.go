@@ -34,6 +34,9 @@ func (r *Reconciler) writeStatus(ctx context.Context, p *v1alpha1.LLMPolicy, pl 
 	case v.Invalid != nil:
 		ready.Status, ready.Reason = metav1.ConditionFalse, v1alpha1.ReasonInvalid
 		ready.Message = fmt.Sprintf("not rendered: %v; fix the spec and re-apply", v.Invalid)
+	case pl.TooLarge != nil:
+		ready.Status, ready.Reason = metav1.ConditionFalse, v1alpha1.ReasonBundleTooLarge
+		ready.Message = "not rendered: " + pl.TooLarge.Error()
 	default:
 		creds, err := r.checkCredentials(ctx, p)
 		if err != nil {
