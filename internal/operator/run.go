@@ -127,7 +127,7 @@ func NewManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manage
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
 
-	r := &controller.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("tollgate-operator"), SecretNamespaces: opts.SecretNamespaces}
+	r := &controller.Reconciler{Client: mgr.GetClient(), Recorder: recorder(mgr.GetEventRecorder("tollgate-operator")), SecretNamespaces: opts.SecretNamespaces}
 	if opts.Ledger.Addr != "0" {
 		caFile := filepath.Join(opts.Ledger.CertDir, "ca.crt")
 		r.LedgerCA = func() []byte {
@@ -202,7 +202,7 @@ func addLedger(mgr manager.Manager, cfg *rest.Config, opts Options, log logr.Log
 		return nil
 	}
 	l := ledger.New(ledger.Options{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tollgate-ledger"),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder(mgr.GetEventRecorder("tollgate-ledger")),
 		Log: log.WithName("ledger"), Lease: opts.Ledger.Lease, Sync: opts.Ledger.Sync, Commit: opts.Ledger.Commit,
 	})
 	srv := &ledger.Server{Ledger: l, Addr: opts.Ledger.Addr, CertDir: opts.Ledger.CertDir, CertsReady: certsReady}
