@@ -2,6 +2,8 @@ package install
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,6 +93,46 @@ func TestHelm_InstallFollowTheNotesUpgradeUninstall(t *testing.T) {
 		// Helm never deletes CRDs: that would delete every LLMPolicy.
 		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "llmpolicies.tollgate.dev"}, &apiextensionsv1.CustomResourceDefinition{}))
 	})
+}
+
+// TestHelm_AnUpgradeThatAddsAValueWorksWithResetThenReuseValues: the
+// README upgrades with --reset-then-reuse-values. A chart that adds a
+// required value (as errorRatio.minRequests was added) cannot be upgraded to
+// with --reuse-values, which keeps the old chart's defaults; with
+// --reset-then-reuse-values the new defaults apply and the release's own
+// overrides stay.
+func TestHelm_AnUpgradeThatAddsAValueWorksWithResetThenReuseValues(t *testing.T) {
+	const namespace = "tollgate-upgrade"
+	helmArgs := func(args ...string) []string {
+		return append(args, "--namespace", namespace, "--kubeconfig", env.Kubeconfig)
+	}
+	// The chart as it was before minRequests.
+	older := filepath.Join(t.TempDir(), "tollgate")
+	require.NoError(t, os.CopyFS(older, os.DirFS(filepath.Join(env.RepoRoot, chartDir))))
+	edit := func(name, old, new string) {
+		path := filepath.Join(older, name)
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Contains(t, string(b), old, "%s changed: update this test", name)
+		require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644))
+	}
+	edit("values.yaml", "      minRequests: 20\n", "")
+	edit("values.schema.json", `"required": ["threshold", "window", "for", "minRequests", "outcomes"]`, `"required": ["threshold", "window", "for", "outcomes"]`)
+
+	helm(t, helmArgs("install", "tollgate", older, "--create-namespace", "--set", "ledger.lease=3m", "--set", "prometheusRule.enabled=false")...)
+	t.Cleanup(func() {
+		_, _, _ = run(t, "", helmPath(t), helmArgs("uninstall", "tollgate", "--ignore-not-found")...)
+	})
+
+	_, stderr, err := run(t, "", helmPath(t), helmArgs("upgrade", "tollgate", chartDir, "--reuse-values")...)
+	require.Error(t, err, "--reuse-values keeps the old defaults, without minRequests")
+	assert.Contains(t, stderr, "minRequests")
+
+	helm(t, helmArgs("upgrade", "tollgate", chartDir, "--reset-then-reuse-values", "--set", "sidecar.otel.endpoint=http://otel-collector.observability:4318")...)
+	values := helm(t, helmArgs("get", "values", "tollgate", "--all", "--output", "json")...)
+	assert.Contains(t, values, `"minRequests":20`, "the new chart's default")
+	assert.Contains(t, values, `"lease":"3m"`, "the release's own override")
+	assert.Contains(t, values, `"endpoint":"http://otel-collector.observability:4318"`, "the upgrade's")
 }
 
 // notesCommand is a kubectl command line from the install notes, with the
