@@ -775,7 +775,14 @@ func (l *Ledger) failedLocked(req ledgerapi.SyncRequest, err error, now time.Tim
 			l.opts.Log.Error("the budget ledger refused a sync", zap.String("policy", req.Policy), zap.Error(err))
 		}
 	}
-	if l.failing == 0 {
+	switch {
+	case l.failing > 0:
+	case r != nil && r.Code == ledgerapi.CodeFull:
+		// Reached, and refused until another pod of the policy is gone.
+		l.opts.Log.Warn("the budget ledger follows as many pods of this policy as it can; this pod asks again until a place is free, "+
+			"and meanwhile enforces the allowance held, then spec.budget.whenLedgerUnreachable",
+			zap.String("policy", req.Policy), zap.String("whenLedgerUnreachable", string(l.action)), zap.Error(err))
+	default:
 		l.opts.Log.Warn("budget ledger not reached; enforcing the allowance held, then spec.budget.whenLedgerUnreachable",
 			zap.String("policy", req.Policy), zap.String("whenLedgerUnreachable", string(l.action)), zap.Error(err))
 	}

@@ -167,3 +167,23 @@ func TestFlush_GivesUpAtItsLimitAndSaysWhereTheSpendStays(t *testing.T) {
 	require.Len(t, warned, 1)
 	assert.Equal(t, f.ledger.opts.StateDir, warned[0].ContextMap()["dir"])
 }
+
+func TestSync_APodTheLedgerHasNoPlaceForSaysSoAndAsksAgain(t *testing.T) {
+	f := newFakeLedger(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(ledgerapi.Error{Code: ledgerapi.CodeFull, Message: "the budget ledger already follows 1000 pods under this policy"})
+	})
+	var results []string
+	f.ledger.opts.Observe = func(result string, _ proxyconfig.USD) { results = append(results, result) }
+	f.ledger.Gate("chat", proxyconfig.Budget{Period: proxyconfig.Daily, Limit: proxyconfig.MustUSD("10"), SoftLimitPercent: 80})
+
+	require.Error(t, f.ledger.syncOnce(context.Background()))
+	require.Error(t, f.ledger.syncOnce(context.Background()))
+
+	assert.Equal(t, []string{ledgerapi.CodeFull, ledgerapi.CodeFull}, results, "tollgate_ledger_syncs_total{result=\"full\"}")
+	warned := f.logs.FilterMessageSnippet("follows as many pods of this policy as it can").All()
+	require.Len(t, warned, 1, "said once, not at every retry")
+	assert.Contains(t, warned[0].ContextMap()["error"], "1000 pods")
+	assert.Zero(t, f.logs.FilterMessageSnippet("not reached").Len(), "it was reached")
+	assert.Greater(t, f.ledger.nextSync(), time.Duration(0), "it asks again")
+}
