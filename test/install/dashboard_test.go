@@ -279,6 +279,7 @@ func TestGrafanaDashboard_HasThePromisedPanels(t *testing.T) {
 		"Semantic cache lookups":         {"tollgate_semantic_cache_lookups_total", "tollgate_semantic_cache_embedding_errors_total"},
 		"Charged an estimate":            {"tollgate_usage_estimated_total"},
 		"Dry-run decisions":              {"tollgate_dryrun_decisions_total"},
+		"Failure records":                {"tollgate_failure_records_total", "tollgate_failure_records_disk_errors_total"},
 	}
 	_, d := readDashboard(t)
 	got := map[string]grafanaPanel{}
