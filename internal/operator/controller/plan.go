@@ -10,8 +10,13 @@ import (
 	"tollgate.dev/tollgate/pkg/proxyconfig"
 )
 
-// maxNamedPods caps how many pod names a Conflict message lists.
-const maxNamedPods = 5
+// maxNamedPods caps how many pod names a Conflict message lists, and
+// maxNamedPolicies how many older policies: a condition's message must stay
+// within the API's 32 KiB however many policies overlap.
+const (
+	maxNamedPods     = 5
+	maxNamedPolicies = 10
+)
 
 // plan is what one namespace should look like: the bundle its sidecars
 // read and what each policy's status should say. It is a pure function of
@@ -85,7 +90,11 @@ func (v *verdict) conflictMessage() string {
 		older = append(older, name)
 	}
 	sort.Strings(older)
-	parts := make([]string, 0, len(older))
+	rest := 0
+	if len(older) > maxNamedPolicies {
+		older, rest = older[:maxNamedPolicies], len(older)-maxNamedPolicies
+	}
+	parts := make([]string, 0, len(older)+1)
 	for _, name := range older {
 		pods := append([]string(nil), v.Overlaps[name]...)
 		sort.Strings(pods)
@@ -98,6 +107,9 @@ func (v *verdict) conflictMessage() string {
 			more = fmt.Sprintf(" and %d more", len(pods)-len(listed))
 		}
 		parts = append(parts, fmt.Sprintf("%d pod(s) (%s%s) also selected by older policy %s, which applies to them", len(pods), strings.Join(listed, ", "), more, name))
+	}
+	if rest > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more older policies", rest))
 	}
 	return strings.Join(parts, "; ") + "; make the podSelectors disjoint to apply this policy to them"
 }

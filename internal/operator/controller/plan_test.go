@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,6 +109,19 @@ func TestMakePlan(t *testing.T) {
 func TestConflictMessage_NamesOlderPolicyPodsAndRemedy(t *testing.T) {
 	v := verdict{Overlaps: map[string][]string{"older": {"p7", "p1", "p2", "p3", "p4", "p5", "p6"}}}
 	assert.Equal(t, "7 pod(s) (p1, p2, p3, p4, p5 and 2 more) also selected by older policy older, which applies to them; make the podSelectors disjoint to apply this policy to them", v.conflictMessage())
+}
+
+func TestConflictMessage_StaysBoundedHoweverManyPoliciesOverlap(t *testing.T) {
+	v := verdict{Overlaps: map[string][]string{}}
+	for i := range 500 {
+		v.Overlaps[fmt.Sprintf("older-policy-with-a-long-name-%03d", i)] = []string{strings.Repeat("p", 253)}
+	}
+	msg := v.conflictMessage()
+	assert.Less(t, len(msg), 32<<10/4, "a condition's message may hold 32 KiB")
+	assert.Contains(t, msg, "older policy older-policy-with-a-long-name-000,")
+	assert.Contains(t, msg, "older policy older-policy-with-a-long-name-009,")
+	assert.NotContains(t, msg, "older-policy-with-a-long-name-010")
+	assert.Contains(t, msg, "; and 490 more older policies; make the podSelectors disjoint")
 }
 
 func contains(list []string, s string) bool {
