@@ -101,15 +101,18 @@ func (c *client) sync(ctx context.Context, req ledgerapi.SyncRequest) (ledgerapi
 }
 
 // bundle fetches the namespace's bundle, waiting for a change from known.
-// It returns false when the bundle did not change within the wait.
-func (c *client) bundle(ctx context.Context, known string) (ledgerapi.BundleReply, bool, error) {
+// It returns nil when the bundle did not change within the wait.
+func (c *client) bundle(ctx context.Context, known string) (*ledgerapi.BundleReply, error) {
 	var reply ledgerapi.BundleReply
 	err := c.do(ctx, http.MethodGet, ledgerapi.BundlePath+"?known="+url.QueryEscape(known), nil, &reply)
 	var r *RefusedError
-	if errors.As(err, &r) && r.Status == http.StatusNotModified {
-		return reply, false, nil
+	switch {
+	case errors.As(err, &r) && r.Status == http.StatusNotModified:
+		return nil, nil
+	case err != nil:
+		return nil, err
 	}
-	return reply, err == nil, err
+	return &reply, nil
 }
 
 func (c *client) do(ctx context.Context, method, path string, body []byte, out any) error {

@@ -775,16 +775,14 @@ func (l *Ledger) failedLocked(req ledgerapi.SyncRequest, err error, now time.Tim
 			l.opts.Log.Error("the budget ledger refused a sync", zap.String("policy", req.Policy), zap.Error(err))
 		}
 	}
-	switch {
-	case l.failing > 0:
-	case r != nil && r.Code == ledgerapi.CodeFull:
-		// Reached, and refused until another pod of the policy is gone.
-		l.opts.Log.Warn("the budget ledger follows as many pods of this policy as it can; this pod asks again until a place is free, "+
-			"and meanwhile enforces the allowance held, then spec.budget.whenLedgerUnreachable",
-			zap.String("policy", req.Policy), zap.String("whenLedgerUnreachable", string(l.action)), zap.Error(err))
-	default:
-		l.opts.Log.Warn("budget ledger not reached; enforcing the allowance held, then spec.budget.whenLedgerUnreachable",
-			zap.String("policy", req.Policy), zap.String("whenLedgerUnreachable", string(l.action)), zap.Error(err))
+	if l.failing == 0 {
+		msg := "budget ledger not reached; enforcing the allowance held, then spec.budget.whenLedgerUnreachable"
+		if r != nil && r.Code == ledgerapi.CodeFull {
+			// Reached, and refused until another pod of the policy is gone.
+			msg = "the budget ledger follows as many pods of this policy as it can; this pod asks again until a place is free, " +
+				"and meanwhile enforces the allowance held, then spec.budget.whenLedgerUnreachable"
+		}
+		l.opts.Log.Warn(msg, zap.String("policy", req.Policy), zap.String("whenLedgerUnreachable", string(l.action)), zap.Error(err))
 	}
 	l.failing++
 	if l.opts.Observe != nil {
@@ -918,16 +916,12 @@ func (l *Ledger) RunBundles(ctx context.Context, apply func([]byte)) {
 		known := l.bundleHash
 		l.mu.Unlock()
 		kctx, cancel := l.untilBundleKick(ctx)
-		reply, err := failsafe.With(bundleRetry).WithContext(kctx).GetWithExecution(func(exec failsafe.Execution[ledgerapi.BundleReply]) (ledgerapi.BundleReply, error) {
-			reply, changed, err := l.client.bundle(exec.Context(), known)
-			if err == nil && !changed {
-				reply = ledgerapi.BundleReply{} // a long poll that ended with no news
-			}
-			return reply, err
+		reply, err := failsafe.With(bundleRetry).WithContext(kctx).GetWithExecution(func(exec failsafe.Execution[*ledgerapi.BundleReply]) (*ledgerapi.BundleReply, error) {
+			return l.client.bundle(exec.Context(), known)
 		})
 		cancel()
-		if err != nil || reply.Hash == "" {
-			continue // ctx ended, a kick, or nothing new
+		if err != nil || reply == nil {
+			continue // ctx ended, a kick, or a long poll that ended with no news
 		}
 		l.mu.Lock()
 		l.bundleHash = reply.Hash
@@ -940,7 +934,7 @@ func (l *Ledger) RunBundles(ctx context.Context, apply func([]byte)) {
 
 // bundleRetry waits between failed bundle fetches (the ledger unreachable
 // or refusing): 1 s, doubling up to 30 s, for as long as it takes.
-var bundleRetry = retrypolicy.NewBuilder[ledgerapi.BundleReply]().
+var bundleRetry = retrypolicy.NewBuilder[*ledgerapi.BundleReply]().
 	WithMaxRetries(-1).
 	WithBackoff(time.Second, 30*time.Second).
 	ReturnLastFailure().
