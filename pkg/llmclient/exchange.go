@@ -111,10 +111,7 @@ func (ex *exchange) attempt(ctx context.Context, target policy.Target) (*http.Re
 	if err != nil {
 		return nil, err
 	}
-	span := ex.startAttempt(ctx, target, up, ex.attempts)
-	if ex.t.providers[target.Provider].cfg.ForwardTraceContext {
-		span.propagate(up.Header, ex.in.Header)
-	}
+	span := ex.traceAttempt(ctx, target, up, ex.attempts)
 	resp, err := ex.t.upstream.RoundTrip(up)
 	if err != nil {
 		span.end(ex, ctx, nil, err)

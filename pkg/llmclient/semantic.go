@@ -290,10 +290,7 @@ func (t *Transport) embed(ex *exchange, e proxyconfig.Embedding, text string, sr
 			}
 			ep.adapter.SetCredentials(up.Header, path, key)
 			attempts++
-			span := ex.startAttempt(ctx, target, up, attempts, AttrEmbedding.Bool(true))
-			if ep.cfg.ForwardTraceContext {
-				span.propagate(up.Header, ex.in.Header)
-			}
+			span := ex.traceAttempt(ctx, target, up, attempts, AttrEmbedding.Bool(true))
 			resp, err := t.upstream.RoundTrip(up)
 			if err != nil {
 				span.end(ex, ctx, nil, err)

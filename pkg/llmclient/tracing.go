@@ -103,6 +103,16 @@ func (ex *exchange) startAttempt(ctx context.Context, target policy.Target, up *
 	return attemptSpan{span}
 }
 
+// traceAttempt starts the span of attempt number n (startAttempt) and, for
+// a provider with ForwardTraceContext, sets up's trace context from it.
+func (ex *exchange) traceAttempt(ctx context.Context, target policy.Target, up *http.Request, n int, extra ...attribute.KeyValue) attemptSpan {
+	span := ex.startAttempt(ctx, target, up, n, extra...)
+	if ex.t.providers[target.Provider].cfg.ForwardTraceContext {
+		span.propagate(up.Header, ex.in.Header)
+	}
+	return span
+}
+
 // propagate sets the W3C trace context of up, a request to a provider with
 // ForwardTraceContext: the span's, when it records, else what the app
 // sent in (nothing when it sent none).

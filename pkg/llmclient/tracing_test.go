@@ -68,8 +68,13 @@ func (u *upstream) got() []http.Header {
 // selfhosted (true), both at up, retrying a 503 once.
 func forwardingTransport(t *testing.T, up *upstream) *llmclient.Transport {
 	t.Helper()
+	return transportOf(t, forwardingPolicy(up))
+}
+
+// forwardingPolicy is forwardingTransport's policy.
+func forwardingPolicy(up *upstream) proxyconfig.Policy {
 	second := proxyconfig.Duration(time.Second)
-	p := proxyconfig.Policy{
+	return proxyconfig.Policy{
 		Name: "chat", Namespace: "team-a",
 		Providers: []proxyconfig.Provider{
 			{Name: "hosted", Type: proxyconfig.OpenAI, BaseURL: up.URL},
@@ -80,6 +85,11 @@ func forwardingTransport(t *testing.T, up *upstream) *llmclient.Transport {
 			Jitter: proxyconfig.JitterNone, RetryOn: []proxyconfig.RetryCondition{proxyconfig.RetryOnServerError},
 			MaxRetryAfter: second, BudgetPercent: 100},
 	}
+}
+
+// transportOf is a Transport of p, which must be valid.
+func transportOf(t *testing.T, p proxyconfig.Policy) *llmclient.Transport {
+	t.Helper()
 	require.NoError(t, p.Validate())
 	tr, err := llmclient.New(p, llmclient.Options{})
 	require.NoError(t, err)
@@ -276,30 +286,15 @@ func TestTraceContext_TheSemanticCachesEmbeddingIsTracedLikeAnAttempt(t *testing
 	}
 }
 
-// semanticTransport is forwardingTransport's two providers, both at up,
-// with a semantic cache whose embeddings embedder makes.
+// semanticTransport is forwardingTransport's policy with a semantic cache
+// whose embeddings embedder makes.
 func semanticTransport(t *testing.T, up *upstream, embedder string) *llmclient.Transport {
 	t.Helper()
-	second := proxyconfig.Duration(time.Second)
-	p := proxyconfig.Policy{
-		Name: "chat", Namespace: "team-a",
-		Providers: []proxyconfig.Provider{
-			{Name: "hosted", Type: proxyconfig.OpenAI, BaseURL: up.URL},
-			{Name: "selfhosted", Type: proxyconfig.OpenAICompatible, BaseURL: up.URL, ForwardTraceContext: true},
-		},
-		Timeouts: proxyconfig.Timeouts{Connect: second, FirstToken: 5 * second, Total: 10 * second},
-		Retry: &proxyconfig.Retry{MaxAttempts: 2, BackoffInitial: proxyconfig.Duration(time.Millisecond), BackoffMax: proxyconfig.Duration(time.Millisecond),
-			Jitter: proxyconfig.JitterNone, RetryOn: []proxyconfig.RetryCondition{proxyconfig.RetryOnServerError},
-			MaxRetryAfter: second, BudgetPercent: 100},
-		Cache: &proxyconfig.Cache{TTL: proxyconfig.Duration(time.Hour), MaxEntries: 10, OnlyDeterministic: true,
-			Semantic: &proxyconfig.SemanticCache{Embedding: proxyconfig.Embedding{Provider: embedder, Model: "text-embedding-3-small", Timeout: 5 * second},
-				Threshold: 0.95, MaxEntries: 10, TTL: proxyconfig.Duration(time.Hour)}},
-	}
-	require.NoError(t, p.Validate())
-	tr, err := llmclient.New(p, llmclient.Options{})
-	require.NoError(t, err)
-	t.Cleanup(tr.CloseIdleConnections)
-	return tr
+	p := forwardingPolicy(up)
+	p.Cache = &proxyconfig.Cache{TTL: proxyconfig.Duration(time.Hour), MaxEntries: 10, OnlyDeterministic: true,
+		Semantic: &proxyconfig.SemanticCache{Embedding: proxyconfig.Embedding{Provider: embedder, Model: "text-embedding-3-small", Timeout: proxyconfig.Duration(5 * time.Second)},
+			Threshold: 0.95, MaxEntries: 10, TTL: proxyconfig.Duration(time.Hour)}}
+	return transportOf(t, p)
 }
 
 // attributeOf is the value of s's attribute key (the zero Value if none).
